@@ -1,0 +1,65 @@
+//! Sextant's domain vocabulary.
+//!
+//! Every type here is built by a parser (`parse`/`TryFrom`) that checks it once; a value that
+//! exists is valid ("parse, don't validate"). The crate does no I/O and knows no wire format:
+//! the `api` crate maps its JSON and CSV records onto these types.
+
+mod customer;
+mod error;
+mod event;
+mod ids;
+mod money;
+mod product;
+
+pub use customer::{
+    BirthYear, ChannelConsents, Consents, Customer, KycStatus, MarketingChannel, Occupation, Region,
+};
+pub use error::{FieldError, ParseError};
+pub use event::{
+    contains_card_number, BehaviourEvent, BehaviourKind, Card, Channel, CountryCode, Direction,
+    Event, Mcc, PaymentEvent, PaymentKind, PaymentStatus, SessionId, ShortText,
+};
+pub use ids::{CustomerId, EventId, MerchantId, ProductId};
+pub use money::{AmountMinor, Currency};
+pub use product::{default_catalogue, Holding, Product, ProductKind, RiskLevel, RiskTolerance};
+
+/// Declares a closed set of snake_case names with `as_str`, `parse` and `ALL`.
+#[macro_export]
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable snake_case name used on the wire and in storage.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the snake_case name.
+            pub fn parse(text: &str) -> Result<Self, $crate::ParseError> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::ParseError::new(
+                        "unknown_value",
+                        format!(
+                            "`{}` is not one of: {}",
+                            text.chars().take(40).collect::<String>(),
+                            [$($text),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
