@@ -1,1 +1,395 @@
-fn main() {}
+//! The `sextant` command-line binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::bench::{self, IngestOptions};
+use sextant_api::config::Config;
+use sextant_api::generate::{self, MANIFEST_FILE};
+use sextant_api::import::{self, ImportReport};
+use sextant_api::store::{SeaStore, Store};
+use sextant_api::{AppState, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "sextant",
+    version,
+    about = "Personalised finance and robo-advice for a payment app"
+)]
+struct Cli {
+    /// Configuration file (default: ./sextant.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Write a deterministic synthetic population (JSON lines) plus its ground truth.
+    Generate(GenerateArgs),
+    /// Load customers, holdings, payments and behaviour files (JSON lines or CSV).
+    Import {
+        /// A file, or a folder holding customers*, holdings*, payments*, behaviour* files.
+        path: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Mint a bearer token signed with the local development secret.
+    Token {
+        /// customer, service, marketer, wealth_manager or admin
+        #[arg(long)]
+        role: String,
+        /// The subject: a customer id for the customer role, any name otherwise.
+        #[arg(long)]
+        sub: String,
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: u64,
+    },
+    /// Generate a population, import it, and serve the API with ready-to-use tokens.
+    Demo {
+        #[command(flatten)]
+        population: PopulationArgs,
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Prepare everything, print the tokens, and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Benchmarks that print tables (`--json` for one JSON object).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args, Clone)]
+struct PopulationArgs {
+    #[arg(long, default_value_t = 20_000)]
+    customers: u64,
+    #[arg(long, default_value_t = 12)]
+    months: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    population: PopulationArgs,
+    #[arg(long)]
+    out: PathBuf,
+    /// Last day of the generated history (YYYY-MM-DD); fixed by default so output is reproducible.
+    #[arg(long)]
+    end_date: Option<chrono::NaiveDate>,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Events/s through import (SQLite, PostgreSQL) and POST /v1/events (SQLite).
+    Ingest {
+        #[arg(long, default_value_t = 5_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// A PostgreSQL URL with rights to create databases.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        #[arg(long)]
+        no_postgres: bool,
+        #[arg(long, default_value_t = 200_000)]
+        http_events: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let code = runtime.block_on(run(cli.command, config))?;
+    std::process::exit(code);
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve { addr, data_dir } => {
+            config.addr = addr.unwrap_or(config.addr);
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            let store = open_store(&config).await?;
+            let app = build(&config, store).await?;
+            println!("Sextant listening on http://{}", app.local_addr());
+            app.run_until_stopped().await?;
+        }
+        Command::Generate(args) => {
+            let report = run_generate(&args.population, args.end_date, &args.out)?;
+            println!(
+                "wrote {} customers, {} payments, {} behaviour events, {} holdings to {} in {:.1}s",
+                report.customers,
+                report.payments,
+                report.behaviour,
+                report.holdings,
+                args.out.display(),
+                report.elapsed.as_secs_f64()
+            );
+        }
+        Command::Import { path, data_dir } => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            let store = open_store(&config).await?;
+            let report = run_import(store, &path).await?;
+            if report.error_count > 0 {
+                return Ok(1);
+            }
+        }
+        Command::Token {
+            role,
+            sub,
+            ttl_hours,
+        } => {
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
+            println!("{}", mint_dev_token(role, &sub, ttl_hours * 3600));
+            eprintln!("(signed with the local development secret: accepted only by servers with no key configured)");
+        }
+        Command::Demo {
+            population,
+            addr,
+            data_dir,
+            no_serve,
+        } => {
+            config.addr = addr.unwrap_or(config.addr);
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            return demo(config, &population, no_serve).await;
+        }
+        Command::Bench(BenchCommand::Ingest {
+            customers,
+            months,
+            postgres_url,
+            no_postgres,
+            http_events,
+            json,
+        }) => {
+            let options = IngestOptions {
+                customers,
+                months,
+                postgres_admin_url: (!no_postgres).then_some(postgres_url),
+                http_events,
+                http_batch: 500,
+                http_clients: 4,
+            };
+            let result = bench::ingest(&options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                bench::print_table(&result);
+            }
+        }
+    }
+    Ok(0)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
+    let store = SeaStore::open(url.as_deref(), &config.data_dir)
+        .await
+        .with_context(|| match &url {
+            Some(_) => "cannot open the database at SEXTANT_DATABASE_URL".to_owned(),
+            None => format!(
+                "cannot open the SQLite database in {}",
+                config.data_dir.display()
+            ),
+        })?;
+    Ok(Arc::new(store))
+}
+
+async fn build(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Application> {
+    let auth = Authenticator::new(
+        config.jwt_hs256_secret.as_ref(),
+        config.jwt_rs256_public_key.as_deref(),
+    )?;
+    if auth.dev_secret {
+        for line in [
+            "==================================================================",
+            "NO TOKEN KEY CONFIGURED: accepting tokens signed with the PUBLIC",
+            "local development secret. Anyone can mint any role. Set",
+            "SEXTANT_JWT_HS256_SECRET or SEXTANT_JWT_RS256_PUBLIC_KEY in production.",
+            "==================================================================",
+        ] {
+            tracing::warn!("{line}");
+        }
+    }
+    tracing::info!(database = store.backend_name(), "storage ready");
+    Application::build(config.addr, AppState::new(store, auth)).await
+}
+
+fn run_generate(
+    population: &PopulationArgs,
+    end_date: Option<chrono::NaiveDate>,
+    out: &Path,
+) -> anyhow::Result<generate::GenerateReport> {
+    let config = sextant_synth::Config {
+        customers: population.customers,
+        months: population.months,
+        seed: population.seed,
+        end_date: end_date.unwrap_or(sextant_synth::Config::DEFAULT_END_DATE),
+    };
+    let bar = ProgressBar::new(population.customers);
+    bar.set_style(
+        ProgressStyle::with_template("generate {bar:40} {pos}/{len} customers {per_sec} eta {eta}")
+            .expect("valid template"),
+    );
+    let report = generate::generate(&config, out, |done| bar.set_position(done))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+async fn run_import(store: Arc<dyn Store>, path: &Path) -> anyhow::Result<ImportReport> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "import {msg:10} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let report = import::import(store, path, |kind, done, total| {
+        bar.set_message(kind.name());
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "{:<11} {:>10} {:>10} {:>11} {:>9} {:>8} {:>11}",
+        "file", "records", "stored", "duplicates", "rejected", "seconds", "records/s"
+    );
+    for f in &report.files {
+        let secs = f.elapsed.as_secs_f64();
+        println!(
+            "{:<11} {:>10} {:>10} {:>11} {:>9} {:>8.2} {:>11.0}",
+            f.kind.map_or("?", |k| k.name()),
+            f.records,
+            f.stored,
+            f.duplicates,
+            f.rejected,
+            secs,
+            f.records as f64 / secs.max(1e-9)
+        );
+    }
+    for e in report.errors.iter().take(50) {
+        eprintln!("{e}");
+    }
+    if report.error_count > 50 {
+        eprintln!("... and {} more rejected lines", report.error_count - 50);
+    }
+    Ok(report)
+}
+
+/// Generates (unless the same population is already there), imports (unless already done
+/// into this database), prints URLs and tokens, and serves.
+async fn demo(config: Config, population: &PopulationArgs, no_serve: bool) -> anyhow::Result<i32> {
+    let dir = config.data_dir.join("population");
+    let wanted = format!(
+        "\"seed\": {},\n  \"months\": {}",
+        population.seed, population.months
+    );
+    let have = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap_or_default();
+    let same = have.contains(&wanted)
+        && have.contains(&format!("\"customers\": {},", population.customers));
+    if same {
+        println!("reusing the population in {}", dir.display());
+    } else {
+        println!(
+            "generating {} customers x {} months into {}",
+            population.customers,
+            population.months,
+            dir.display()
+        );
+        let _ = std::fs::remove_file(dir.join(".imported"));
+        let report = run_generate(population, None, &dir)?;
+        println!(
+            "  {} payments, {} behaviour events, {} holdings in {:.1}s",
+            report.payments,
+            report.behaviour,
+            report.holdings,
+            report.elapsed.as_secs_f64()
+        );
+    }
+    let store = open_store(&config).await?;
+    let marker = dir.join(".imported");
+    let target = format!(
+        "{}:{}",
+        store.backend_name(),
+        config
+            .database_url
+            .as_ref()
+            .map_or("default", |_| "configured")
+    );
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(target.as_str()) {
+        println!("the population is already imported");
+    } else {
+        println!("importing {}", dir.display());
+        let report = run_import(store.clone(), &dir).await?;
+        anyhow::ensure!(
+            report.error_count == 0,
+            "the generated population did not import cleanly"
+        );
+        std::fs::write(&marker, &target)?;
+    }
+    let app = build(&config, store).await?;
+    let base = format!("http://{}", app.local_addr());
+    println!();
+    println!("Sextant demo is ready");
+    println!("  API docs     {base}/docs");
+    println!("  OpenAPI      {base}/openapi.json");
+    println!("  health       {base}/healthz");
+    println!("  metrics      {base}/metrics");
+    println!();
+    println!("Tokens (12 h, development secret):");
+    for (role, sub) in [
+        (Role::Customer, "c0000001"),
+        (Role::Service, "payment-app"),
+        (Role::Marketer, "marketing-team"),
+        (Role::WealthManager, "wm-01"),
+        (Role::Admin, "admin"),
+    ] {
+        println!(
+            "  {:<15} {}",
+            role.as_str(),
+            mint_dev_token(role, sub, 12 * 3600)
+        );
+    }
+    println!();
+    println!(
+        "Try: curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001"
+    );
+    if no_serve {
+        return Ok(0);
+    }
+    app.run_until_stopped().await?;
+    Ok(0)
+}

@@ -1,0 +1,247 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 problem+json.
+//!
+//! Internal details (database messages, panics) are never sent: the response carries the
+//! detail in an extension that the logging middleware writes to the log once.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+use crate::wire::RecordError;
+
+/// Most item errors listed in one response; the count says how many there were.
+pub const ITEM_ERRORS_MAX: usize = 100;
+
+/// One problem with one part of the request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ItemProblem {
+    /// Position of the item in a batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// Dotted path of the offending field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Stable, machine-readable reason.
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl ItemProblem {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ItemProblem {
+            index: None,
+            field: Some(field.into()),
+            code: code.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    pub fn from_record(index: Option<usize>, prefix: Option<&str>, e: RecordError) -> Self {
+        let field = match (prefix, e.field) {
+            (Some(p), Some(f)) => Some(format!("{p}.{f}")),
+            (Some(p), None) => Some(p.to_owned()),
+            (None, f) => f,
+        };
+        ItemProblem {
+            index,
+            field,
+            code: e.code,
+            message: e.message,
+            line: e.line,
+            column: e.column,
+        }
+    }
+}
+
+/// RFC 9457 problem details, with Sextant's `code` and item list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ItemProblem>,
+    /// How many item errors there were, when more than are listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required: {0}")]
+    Unauthenticated(&'static str),
+    #[error("the caller's role may not do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("the request body is not valid JSON")]
+    InvalidJson(ItemProblem),
+    #[error("validation failed")]
+    Validation(Vec<ItemProblem>),
+    #[error("conflict: {0}")]
+    Conflict(&'static str, Vec<ItemProblem>),
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("the service is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The internal message of a 5xx, for the logging middleware only.
+#[derive(Clone, Debug)]
+pub struct InternalDetail(pub String);
+
+fn indexed(indices: Vec<usize>, field: &str, code: &str, message: &str) -> Vec<ItemProblem> {
+    indices
+        .into_iter()
+        .map(|i| ItemProblem {
+            index: Some(i),
+            ..ItemProblem::field(field, code, message)
+        })
+        .collect()
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(e) => AppError::Unavailable(e),
+            StoreError::UnknownCustomers(ix) => AppError::Validation(indexed(
+                ix,
+                "customer_id",
+                "unknown_customer",
+                "no customer is registered under this id",
+            )),
+            StoreError::UnknownProducts(ix) => AppError::Validation(indexed(
+                ix,
+                "product_id",
+                "unknown_product",
+                "no product of the catalogue has this id",
+            )),
+            StoreError::EventIdReused(ix) => AppError::Conflict(
+                "event_id_reused",
+                indexed(
+                    ix,
+                    "event_id",
+                    "event_id_reused",
+                    "this event id is already stored with different content",
+                ),
+            ),
+            StoreError::Corrupt(e) | StoreError::Database(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
+        match self {
+            AppError::Unauthenticated(why) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                (*why).into(),
+            ),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "the caller's role may not use this route".into(),
+            ),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                "no such resource".into(),
+            ),
+            AppError::InvalidJson(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "Malformed request body",
+                "the body is not valid JSON of the expected shape".into(),
+            ),
+            AppError::Validation(items) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Validation failed",
+                format!("{} problem(s); nothing was stored", items.len()),
+            ),
+            AppError::Conflict(code, _) => (
+                StatusCode::CONFLICT,
+                code,
+                "Conflict",
+                "the request conflicts with stored data; nothing was stored".into(),
+            ),
+            AppError::TooLarge(what) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "Request too large",
+                what.clone(),
+            ),
+            AppError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                "storage is unavailable; retry later".into(),
+            ),
+            AppError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "an internal error occurred; it has been logged".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, title, detail) = self.parts();
+        let (mut errors, internal) = match self {
+            AppError::InvalidJson(item) => (vec![item], None),
+            AppError::Validation(items) | AppError::Conflict(_, items) => (items, None),
+            AppError::Unavailable(e) | AppError::Internal(e) => (Vec::new(), Some(e)),
+            _ => (Vec::new(), None),
+        };
+        let error_count = (errors.len() > ITEM_ERRORS_MAX).then_some(errors.len());
+        errors.truncate(ITEM_ERRORS_MAX);
+        let problem = Problem {
+            kind: format!("urn:sextant:problem:{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            code: code.into(),
+            detail,
+            errors,
+            error_count,
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(detail) = internal {
+            response.extensions_mut().insert(InternalDetail(detail));
+        }
+        response
+    }
+}

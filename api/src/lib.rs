@@ -1,0 +1,179 @@
+//! Sextant's HTTP API, storage adapters and command-line tools.
+//!
+//! `app(state)` builds the router (tests call it without a socket); `Application::build`
+//! binds a port and runs it.
+
+pub mod auth;
+pub mod bench;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod import;
+pub mod metrics;
+pub mod routes;
+pub mod store;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Authenticator;
+use crate::error::InternalDetail;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What every handler can reach. Adapters are trait objects so tests and deployments can
+/// swap them.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<Authenticator>,
+    pub metrics: Arc<Metrics>,
+    /// The OpenAPI document, rendered once at start.
+    pub openapi_json: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
+    modifiers(&BearerAuth),
+    tags((name = "customers"), (name = "events"), (name = "products"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The documented routes, and the OpenAPI document generated from their annotations.
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use routes::{customers, events, products, system};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(customers::put, customers::get))
+        .routes(routes!(customers::patch_consents))
+        .routes(routes!(customers::consent_history))
+        .routes(routes!(customers::payments))
+        .routes(routes!(customers::put_holdings, customers::holdings))
+        .routes(routes!(events::ingest))
+        .routes(routes!(products::list))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, auth: Authenticator) -> Self {
+        let spec = openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises");
+        AppState {
+            store,
+            auth: Arc::new(auth),
+            metrics: Arc::new(Metrics::default()),
+            openapi_json: Arc::new(spec),
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api_routes();
+    api.route("/openapi.json", get(routes::system::openapi))
+        .route("/docs", get(routes::system::docs))
+        .layer(DefaultBodyLimit::max(routes::events::BODY_MAX_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Records latency per route template and logs internal errors once, server-side only.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    if let Some(InternalDetail(detail)) = response.extensions().get::<InternalDetail>() {
+        tracing::error!(%method, %route, status, error = %detail, "request failed");
+    }
+    state
+        .metrics
+        .observe(&method, &route, status, started.elapsed());
+    response
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn build(addr: SocketAddr, state: AppState) -> anyhow::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Application {
+            listener,
+            router: app(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until Ctrl-C (or SIGTERM).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,347 @@
+//! Routes about one customer. Every handler starts with `caller.reach_customer`, so a
+//! customer token never reaches another customer (404).
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sextant_domain::MarketingChannel;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{customer_id, json_body};
+use crate::auth::{Caller, Role};
+use crate::error::{AppError, ItemProblem, Problem};
+use crate::store::{ConsentScope, Cursor, PAGE_MAX};
+use crate::wire::{format_timestamp, ConsentsRecord, CustomerRecord, HoldingRecord, PaymentRecord};
+use crate::AppState;
+
+const READERS: &[Role] = &[
+    Role::Customer,
+    Role::Service,
+    Role::WealthManager,
+    Role::Admin,
+];
+const REGISTRARS: &[Role] = &[Role::Service, Role::Admin];
+const CONSENT_EDITORS: &[Role] = &[Role::Customer, Role::Service, Role::Admin];
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerView {
+    #[serde(flatten)]
+    pub customer: CustomerRecord,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Registers or replaces a customer (the payment app's back end).
+#[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the payment app's customer id")),
+    request_body = CustomerRecord,
+    responses((status = 201, body = CustomerView, description = "created"), (status = 200, body = CustomerView, description = "replaced"),
+        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CustomerView>), AppError> {
+    caller.reach_customer(&id, REGISTRARS)?;
+    let record: CustomerRecord = json_body(&body)?;
+    let customer = record
+        .into_domain(Some(&id), Utc::now())
+        .map_err(|errors| {
+            AppError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| ItemProblem::field(&e.field, e.code, e.message))
+                    .collect(),
+            )
+        })?;
+    let created = state
+        .store
+        .put_customer(&customer, &caller.sub, Utc::now())
+        .await?;
+    let stored = state
+        .store
+        .customer(&customer.id)
+        .await?
+        .ok_or_else(|| AppError::Internal("customer vanished after write".into()))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(stored))))
+}
+
+fn view(stored: crate::store::StoredCustomer) -> CustomerView {
+    CustomerView {
+        customer: CustomerRecord::from_domain(&stored.customer),
+        created_at: format_timestamp(stored.created_at),
+        updated_at: format_timestamp(stored.updated_at),
+    }
+}
+
+/// One customer's registration data and consents.
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = CustomerView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerView>, AppError> {
+    caller.reach_customer(&id, READERS)?;
+    let id = customer_id(&id)?;
+    let stored = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(view(stored)))
+}
+
+/// A partial consent update: only the fields present change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPatch {
+    pub profiling: Option<bool>,
+    #[serde(default)]
+    pub marketing: MarketingPatch,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketingPatch {
+    pub push: Option<bool>,
+    pub email: Option<bool>,
+    pub sms: Option<bool>,
+    pub in_app: Option<bool>,
+}
+
+impl ConsentPatch {
+    fn changes(&self) -> Vec<(ConsentScope, bool)> {
+        let m = &self.marketing;
+        let channels = [
+            (MarketingChannel::Push, m.push),
+            (MarketingChannel::Email, m.email),
+            (MarketingChannel::Sms, m.sms),
+            (MarketingChannel::InApp, m.in_app),
+        ];
+        self.profiling
+            .map(|granted| (ConsentScope::Profiling, granted))
+            .into_iter()
+            .chain(
+                channels
+                    .into_iter()
+                    .filter_map(|(c, g)| g.map(|g| (ConsentScope::Marketing(c), g))),
+            )
+            .collect()
+    }
+}
+
+/// Grants or withdraws consents. A withdrawal takes effect at once and is recorded.
+#[utoipa::path(patch, path = "/v1/customers/{id}/consents", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    request_body = ConsentPatch,
+    responses((status = 200, body = ConsentsRecord), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn patch_consents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ConsentsRecord>, AppError> {
+    caller.reach_customer(&id, CONSENT_EDITORS)?;
+    let id = customer_id(&id)?;
+    let patch: ConsentPatch = json_body(&body)?;
+    let consents = state
+        .store
+        .set_consents(&id, &patch.changes(), &caller.sub, Utc::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(consents.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentChangeView {
+    /// `profiling` or `marketing.<channel>`
+    pub scope: String,
+    pub granted: bool,
+    pub actor: String,
+    pub changed_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentHistory {
+    pub changes: Vec<ConsentChangeView>,
+}
+
+/// Every recorded consent change, newest first (up to 500).
+#[utoipa::path(get, path = "/v1/customers/{id}/consents/history", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = ConsentHistory), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn consent_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConsentHistory>, AppError> {
+    caller.reach_customer(&id, CONSENT_EDITORS)?;
+    let id = customer_id(&id)?;
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let changes = state.store.consent_history(&id, PAGE_MAX).await?;
+    Ok(Json(ConsentHistory {
+        changes: changes
+            .into_iter()
+            .map(|c| ConsentChangeView {
+                scope: c.scope,
+                granted: c.granted,
+                actor: c.actor,
+                changed_at: format_timestamp(c.changed_at),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1..=500, default 100.
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentPage {
+    pub payments: Vec<PaymentRecord>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn parse_cursor(text: &str) -> Result<Cursor, AppError> {
+    let bad = || {
+        AppError::Validation(vec![ItemProblem::field(
+            "cursor",
+            "invalid_cursor",
+            "use the next_cursor of a previous page",
+        )])
+    };
+    let (ms, id) = text.split_once('~').ok_or_else(bad)?;
+    Ok(Cursor {
+        occurred_at_ms: ms.parse().map_err(|_| bad())?,
+        event_id: id.to_owned(),
+    })
+}
+
+/// The customer's payments, newest first.
+#[utoipa::path(get, path = "/v1/customers/{id}/payments", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id"), PageQuery),
+    responses((status = 200, body = PaymentPage), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn payments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<PaymentPage>, AppError> {
+    caller.reach_customer(&id, READERS)?;
+    let id = customer_id(&id)?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "limit",
+            "out_of_range",
+            format!("limit must lie in 1..={PAGE_MAX}"),
+        )]));
+    }
+    let cursor = page.cursor.as_deref().map(parse_cursor).transpose()?;
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let payments = state.store.payments(&id, cursor.as_ref(), limit).await?;
+    let next_cursor = (payments.len() as u64 == limit)
+        .then(|| {
+            payments
+                .last()
+                .map(|p| format!("{}~{}", p.occurred_at.timestamp_millis(), p.event_id))
+        })
+        .flatten();
+    Ok(Json(PaymentPage {
+        payments: payments.iter().map(PaymentRecord::from_domain).collect(),
+        next_cursor,
+    }))
+}
+
+/// Positions per customer; a bound that keeps one request small.
+const HOLDINGS_MAX: usize = 200;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Holdings {
+    pub holdings: Vec<HoldingRecord>,
+}
+
+/// Replaces the customer's holdings (the bank's position feed).
+#[utoipa::path(put, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    request_body = Holdings,
+    responses((status = 200, body = Holdings), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_holdings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Holdings>, AppError> {
+    caller.reach_customer(&id, REGISTRARS)?;
+    let id = customer_id(&id)?;
+    let request: Holdings = json_body(&body)?;
+    if request.holdings.len() > HOLDINGS_MAX {
+        return Err(AppError::TooLarge(format!(
+            "at most {HOLDINGS_MAX} holdings per customer"
+        )));
+    }
+    let mut holdings = Vec::with_capacity(request.holdings.len());
+    let mut problems = Vec::new();
+    for (index, record) in request.holdings.into_iter().enumerate() {
+        if record.customer_id != id.as_str() {
+            problems.push(ItemProblem {
+                index: Some(index),
+                ..ItemProblem::field(
+                    "customer_id",
+                    "id_mismatch",
+                    "a holding's customer_id must equal the path",
+                )
+            });
+            continue;
+        }
+        match record.into_domain() {
+            Ok(h) => holdings.push(h),
+            Err(errors) => problems.extend(errors.into_iter().map(|e| ItemProblem {
+                index: Some(index),
+                ..ItemProblem::field(&e.field, e.code, e.message)
+            })),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    state
+        .store
+        .replace_holdings(&id, &holdings, &caller.sub, Utc::now())
+        .await?;
+    Ok(Json(Holdings {
+        holdings: holdings.iter().map(HoldingRecord::from_domain).collect(),
+    }))
+}
+
+/// The customer's current holdings.
+#[utoipa::path(get, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = Holdings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn holdings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Holdings>, AppError> {
+    caller.reach_customer(&id, READERS)?;
+    let id = customer_id(&id)?;
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let holdings = state.store.holdings(&id).await?;
+    Ok(Json(Holdings {
+        holdings: holdings.iter().map(HoldingRecord::from_domain).collect(),
+    }))
+}

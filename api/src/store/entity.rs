@@ -1,0 +1,151 @@
+//! sea-orm entities for the tables read and written row by row. Bulk event inserts go
+//! through sea-query directly (see `sea.rs`) because they need multi-row `ON CONFLICT`.
+
+pub mod customer {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub birth_year: i32,
+        pub region: String,
+        pub occupation: String,
+        pub kyc_status: String,
+        pub consent_profiling: bool,
+        pub consent_push: bool,
+        pub consent_email: bool,
+        pub consent_sms: bool,
+        pub consent_in_app: bool,
+        pub created_at_ms: i64,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod consent_change {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consent_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub customer_id: String,
+        pub changed_at_ms: i64,
+        pub actor: String,
+        pub scope: String,
+        pub granted: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod payment_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payment_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub customer_id: String,
+        pub occurred_at_ms: i64,
+        pub amount_minor: i64,
+        pub currency: String,
+        pub direction: String,
+        pub kind: String,
+        pub channel: String,
+        pub merchant_id: Option<String>,
+        pub mcc: Option<i32>,
+        pub country: String,
+        pub card_bin: Option<String>,
+        pub card_last4: Option<String>,
+        pub status: String,
+        pub balance_after_minor: Option<i64>,
+        pub content_hash: i64,
+        pub received_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod product {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "products")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        pub name: String,
+        pub risk_level: i32,
+        pub currency: String,
+        pub min_amount_minor: i64,
+        pub term_months: Option<i32>,
+        pub rate_bps: Option<i32>,
+        pub fee_bps: Option<i32>,
+        pub asset_class: Option<String>,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod holding {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "holdings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub customer_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        pub value_minor: i64,
+        pub currency: String,
+        pub opened_at_ms: i64,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at_ms: i64,
+        pub actor: String,
+        pub action: String,
+        pub subject: String,
+        pub detail: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

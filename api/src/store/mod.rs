@@ -1,0 +1,246 @@
+//! Storage: one trait the HTTP layer and the importer talk to, one sea-orm implementation
+//! that runs on SQLite (default, a file in the data directory, WAL) and on PostgreSQL.
+
+mod entity;
+mod migration;
+mod sea;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sextant_domain::{
+    Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent, Product,
+};
+
+pub use migration::Migrator;
+pub use sea::SeaStore;
+
+/// Events per call of [`Store::ingest`]: large enough for import throughput, small enough
+/// that one transaction stays short.
+pub const INGEST_CALL_MAX_EVENTS: usize = 20_000;
+
+/// Page size limit of listings.
+pub const PAGE_MAX: u64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or has no free connection; retrying later may work.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Items (by index) refer to customers that are not registered.
+    #[error("unknown customers at items {0:?}")]
+    UnknownCustomers(Vec<usize>),
+    /// Items (by index) refer to products that are not in the catalogue.
+    #[error("unknown products at items {0:?}")]
+    UnknownProducts(Vec<usize>),
+    /// Items (by index) reuse an event id already stored with different content.
+    #[error("event ids reused with different content at items {0:?}")]
+    EventIdReused(Vec<usize>),
+    /// A stored row no longer parses as a domain value.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::ConnectionAcquire(e) => StoreError::Unavailable(e.to_string()),
+            sea_orm::DbErr::Conn(e) => StoreError::Unavailable(e.to_string()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+/// What a consent change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentScope {
+    Profiling,
+    Marketing(MarketingChannel),
+}
+
+impl ConsentScope {
+    pub fn name(self) -> String {
+        match self {
+            ConsentScope::Profiling => "profiling".into(),
+            ConsentScope::Marketing(channel) => format!("marketing.{channel}"),
+        }
+    }
+}
+
+/// A customer with the times the bank's records keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCustomer {
+    pub customer: Customer,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One recorded consent change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChange {
+    pub scope: String,
+    pub granted: bool,
+    pub actor: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// The result of an accepted batch: every item is now committed, either by this call or
+/// by an earlier one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub stored: usize,
+    /// Indices of items that were already stored with the same content.
+    pub duplicates: Vec<usize>,
+}
+
+/// Position after which a listing continues (newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub occurred_at_ms: i64,
+    pub event_id: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates or replaces a customer; returns whether it was created.
+    async fn put_customer(
+        &self,
+        customer: &Customer,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Creates or replaces many customers at once (import).
+    async fn put_customers(
+        &self,
+        customers: &[Customer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError>;
+    /// Applies consent changes, records each actual change; `None` if the customer is unknown.
+    async fn set_consents(
+        &self,
+        id: &CustomerId,
+        changes: &[(ConsentScope, bool)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Consents>, StoreError>;
+    async fn consent_history(
+        &self,
+        id: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<ConsentChange>, StoreError>;
+
+    /// Stores a batch of events all-or-nothing; see [`IngestOutcome`].
+    async fn ingest(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, StoreError>;
+    async fn payments(
+        &self,
+        id: &CustomerId,
+        after: Option<&Cursor>,
+        limit: u64,
+    ) -> Result<Vec<PaymentEvent>, StoreError>;
+
+    /// Replaces the customer's holdings with `holdings`.
+    async fn replace_holdings(
+        &self,
+        id: &CustomerId,
+        holdings: &[Holding],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Creates or updates holdings of many customers (import).
+    async fn upsert_holdings(
+        &self,
+        holdings: &[Holding],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn holdings(&self, id: &CustomerId) -> Result<Vec<Holding>, StoreError>;
+
+    async fn products(&self) -> Result<Vec<Product>, StoreError>;
+}
+
+/// FNV-1a over an event's content: tells a re-sent event from a reused id.
+pub fn content_hash(event: &Event) -> i64 {
+    let mut hash = Fnv::default();
+    match event {
+        Event::Payment(p) => {
+            hash.put(b"payment");
+            hash.put(p.event_id.as_str().as_bytes());
+            hash.put(p.customer_id.as_str().as_bytes());
+            hash.put(&p.occurred_at.timestamp_millis().to_le_bytes());
+            hash.put(&p.amount.get().to_le_bytes());
+            hash.put(p.currency.as_str().as_bytes());
+            hash.put(p.direction.as_str().as_bytes());
+            hash.put(p.kind.as_str().as_bytes());
+            hash.put(p.channel.as_str().as_bytes());
+            hash.put_opt(p.merchant_id.as_ref().map(|m| m.as_str().as_bytes()));
+            hash.put_opt(
+                p.mcc
+                    .map(|m| m.get().to_le_bytes())
+                    .as_ref()
+                    .map(|b| &b[..]),
+            );
+            hash.put(p.country.as_str().as_bytes());
+            hash.put_opt(p.card.as_ref().map(|c| c.bin().as_bytes()));
+            hash.put_opt(p.card.as_ref().map(|c| c.last4().as_bytes()));
+            hash.put(p.status.as_str().as_bytes());
+            hash.put_opt(
+                p.balance_after_minor
+                    .map(i64::to_le_bytes)
+                    .as_ref()
+                    .map(|b| &b[..]),
+            );
+        }
+        Event::Behaviour(b) => {
+            hash.put(b"behaviour");
+            hash.put(b.event_id.as_str().as_bytes());
+            hash.put(b.customer_id.as_str().as_bytes());
+            hash.put(&b.occurred_at.timestamp_millis().to_le_bytes());
+            hash.put(b.kind.as_str().as_bytes());
+            hash.put_opt(b.session_id.as_ref().map(|s| s.as_str().as_bytes()));
+            hash.put_opt(b.screen.as_ref().map(|s| s.as_str().as_bytes()));
+            hash.put_opt(b.product_id.as_ref().map(|s| s.as_str().as_bytes()));
+            hash.put_opt(b.offer_id.as_ref().map(|s| s.as_str().as_bytes()));
+            hash.put_opt(b.query.as_ref().map(|s| s.as_str().as_bytes()));
+        }
+    }
+    hash.0 as i64
+}
+
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn put(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator so that ("ab","c") and ("a","bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn put_opt(&mut self, bytes: Option<&[u8]>) {
+        match bytes {
+            Some(b) => {
+                self.put(b"1");
+                self.put(b);
+            }
+            None => self.put(b"0"),
+        }
+    }
+}

@@ -1,0 +1,874 @@
+//! The sea-orm implementation of [`Store`], for SQLite and PostgreSQL alike.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use sextant_domain::{
+    AmountMinor, BirthYear, Card, Channel, ChannelConsents, Consents, CountryCode, Currency,
+    Customer, CustomerId, Direction, Event, EventId, Holding, KycStatus, Mcc, MerchantId,
+    Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId, ProductKind, Region,
+    RiskLevel,
+};
+use tokio::sync::Mutex;
+
+use super::entity::{audit, consent_change, customer, holding, payment_event, product};
+use super::{
+    content_hash, ConsentChange, ConsentScope, Cursor, IngestOutcome, Migrator, Store, StoreError,
+    StoredCustomer,
+};
+
+/// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
+/// parameters and PostgreSQL's 65,535.
+const ROWS_PER_STATEMENT: usize = 1_000;
+/// Ids per `IN (...)` look-up.
+const IDS_PER_LOOKUP: usize = 500;
+
+pub struct SeaStore {
+    db: DatabaseConnection,
+    /// SQLite allows one writer; taking this lock before a write transaction avoids
+    /// SQLITE_BUSY on lock upgrades. PostgreSQL needs none.
+    write_lock: Option<Mutex<()>>,
+}
+
+fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+fn corrupt(what: &str) -> impl Fn(sextant_domain::ParseError) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+impl SeaStore {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    /// `database_url` selects PostgreSQL (`postgres://...`) or an explicit SQLite URL;
+    /// without one, `DATA_DIR/sextant.db` is used.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<SeaStore, StoreError> {
+        let url = match database_url {
+            Some(url) => url.to_owned(),
+            None => {
+                std::fs::create_dir_all(data_dir).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
+                })?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("sextant.db").display()
+                )
+            }
+        };
+        let is_sqlite = url.starts_with("sqlite:");
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10));
+        if is_sqlite {
+            options
+                .max_connections(4)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    // WAL lets readers run beside the writer; FULL makes every acknowledged
+                    // commit durable across power loss, which an acknowledgement promises.
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
+        } else {
+            options.max_connections(16);
+        }
+        let db = Database::connect(options).await?;
+        Migrator::up(&db, None).await?;
+        let store = SeaStore {
+            write_lock: is_sqlite.then(|| Mutex::new(())),
+            db,
+        };
+        store
+            .seed_catalogue(&sextant_domain::default_catalogue(), Utc::now())
+            .await?;
+        Ok(store)
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    async fn lock_writes(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Inserts catalogue products that are not there yet; never overwrites edits.
+    async fn seed_catalogue(
+        &self,
+        products: &[Product],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        let models = products.iter().map(|p| product::ActiveModel {
+            id: Set(p.id.to_string()),
+            kind: Set(p.kind.as_str().to_owned()),
+            name: Set(p.name.clone()),
+            risk_level: Set(i32::from(p.risk_level.get())),
+            currency: Set(p.currency.to_string()),
+            min_amount_minor: Set(p.min_amount_minor),
+            term_months: Set(p.term_months.map(i32::from)),
+            rate_bps: Set(p.rate_bps.map(|v| v as i32)),
+            fee_bps: Set(p.fee_bps.map(|v| v as i32)),
+            asset_class: Set(p.asset_class.clone()),
+            updated_at_ms: Set(now.timestamp_millis()),
+        });
+        product::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::column(product::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        audit::Entity::insert(audit::ActiveModel {
+            at_ms: Set(now.timestamp_millis()),
+            actor: Set(actor.to_owned()),
+            action: Set(action.to_owned()),
+            subject: Set(subject.to_owned()),
+            detail: Set(detail.to_string()),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Which of `ids` exist in `table.column`.
+    async fn existing(
+        &self,
+        db: &impl ConnectionTrait,
+        table: &str,
+        column: &str,
+        ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let query = Query::select()
+                .column(Alias::new(column))
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new(column)).is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in db.query_all(self.backend().build(&query)).await? {
+                found.insert(row.try_get::<String>("", column)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stored content hashes of `ids` in `table`.
+    async fn stored_hashes(
+        &self,
+        db: &impl ConnectionTrait,
+        table: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let query = Query::select()
+                .columns([Alias::new("event_id"), Alias::new("content_hash")])
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new("event_id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in db.query_all(self.backend().build(&query)).await? {
+                found.insert(
+                    row.try_get::<String>("", "event_id")?,
+                    row.try_get::<i64>("", "content_hash")?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    /// Multi-row `INSERT .. ON CONFLICT (event_id) DO NOTHING RETURNING event_id`.
+    async fn insert_new(
+        &self,
+        db: &impl ConnectionTrait,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Vec<SimpleExpr>>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut inserted = HashSet::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new(table))
+                .columns(columns.iter().map(|c| Alias::new(*c)));
+            for row in rows.by_ref().take(ROWS_PER_STATEMENT) {
+                insert.values_panic(row);
+            }
+            insert
+                .on_conflict(
+                    OnConflict::column(Alias::new("event_id"))
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .returning_col(Alias::new("event_id"));
+            for row in db.query_all(self.backend().build(&insert)).await? {
+                inserted.insert(row.try_get::<String>("", "event_id")?);
+            }
+        }
+        Ok(inserted)
+    }
+}
+
+const PAYMENT_COLUMNS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "occurred_at_ms",
+    "amount_minor",
+    "currency",
+    "direction",
+    "kind",
+    "channel",
+    "merchant_id",
+    "mcc",
+    "country",
+    "card_bin",
+    "card_last4",
+    "status",
+    "balance_after_minor",
+    "content_hash",
+    "received_at_ms",
+];
+
+const BEHAVIOUR_COLUMNS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "occurred_at_ms",
+    "kind",
+    "session_id",
+    "screen",
+    "product_id",
+    "offer_id",
+    "query",
+    "content_hash",
+    "received_at_ms",
+];
+
+fn text(s: &str) -> SimpleExpr {
+    Value::String(Some(Box::new(s.to_owned()))).into()
+}
+
+fn text_opt(s: Option<&str>) -> SimpleExpr {
+    Value::String(s.map(|s| Box::new(s.to_owned()))).into()
+}
+
+fn payment_row(p: &PaymentEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
+    vec![
+        text(p.event_id.as_str()),
+        text(p.customer_id.as_str()),
+        p.occurred_at.timestamp_millis().into(),
+        p.amount.get().into(),
+        text(p.currency.as_str()),
+        text(p.direction.as_str()),
+        text(p.kind.as_str()),
+        text(p.channel.as_str()),
+        text_opt(p.merchant_id.as_ref().map(|m| m.as_str())),
+        Value::Int(p.mcc.map(|m| i32::from(m.get()))).into(),
+        text(p.country.as_str()),
+        text_opt(p.card.as_ref().map(|c| c.bin())),
+        text_opt(p.card.as_ref().map(|c| c.last4())),
+        text(p.status.as_str()),
+        Value::BigInt(p.balance_after_minor).into(),
+        hash.into(),
+        now_ms.into(),
+    ]
+}
+
+fn behaviour_row(b: &sextant_domain::BehaviourEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
+    vec![
+        text(b.event_id.as_str()),
+        text(b.customer_id.as_str()),
+        b.occurred_at.timestamp_millis().into(),
+        text(b.kind.as_str()),
+        text_opt(b.session_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.screen.as_ref().map(|s| s.as_str())),
+        text_opt(b.product_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.offer_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.query.as_ref().map(|s| s.as_str())),
+        hash.into(),
+        now_ms.into(),
+    ]
+}
+
+fn customer_model(c: &Customer, now_ms: i64) -> customer::ActiveModel {
+    let m = c.consents.marketing;
+    customer::ActiveModel {
+        id: Set(c.id.to_string()),
+        birth_year: Set(i32::from(c.birth_year.get())),
+        region: Set(c.region.as_str().to_owned()),
+        occupation: Set(c.occupation.as_str().to_owned()),
+        kyc_status: Set(c.kyc_status.as_str().to_owned()),
+        consent_profiling: Set(c.consents.profiling),
+        consent_push: Set(m.push),
+        consent_email: Set(m.email),
+        consent_sms: Set(m.sms),
+        consent_in_app: Set(m.in_app),
+        created_at_ms: Set(now_ms),
+        updated_at_ms: Set(now_ms),
+    }
+}
+
+/// Replaces everything but the creation time on conflict.
+fn customer_upsert() -> OnConflict {
+    use customer::Column as C;
+    OnConflict::column(C::Id)
+        .update_columns([
+            C::BirthYear,
+            C::Region,
+            C::Occupation,
+            C::KycStatus,
+            C::ConsentProfiling,
+            C::ConsentPush,
+            C::ConsentEmail,
+            C::ConsentSms,
+            C::ConsentInApp,
+            C::UpdatedAtMs,
+        ])
+        .to_owned()
+}
+
+fn consents_of(m: &customer::Model) -> Consents {
+    Consents {
+        profiling: m.consent_profiling,
+        marketing: ChannelConsents {
+            push: m.consent_push,
+            email: m.consent_email,
+            sms: m.consent_sms,
+            in_app: m.consent_in_app,
+        },
+    }
+}
+
+fn customer_from(m: customer::Model) -> Result<StoredCustomer, StoreError> {
+    // Rows are only written from valid domain values; judge the birth year at its write time.
+    let written = ms_to_time(m.updated_at_ms)?;
+    Ok(StoredCustomer {
+        customer: Customer {
+            id: CustomerId::parse(&m.id).map_err(corrupt("customer id"))?,
+            birth_year: BirthYear::parse(i64::from(m.birth_year), written)
+                .map_err(corrupt("birth year"))?,
+            region: Region::parse(&m.region).map_err(corrupt("region"))?,
+            occupation: Occupation::parse(&m.occupation).map_err(corrupt("occupation"))?,
+            kyc_status: KycStatus::parse(&m.kyc_status).map_err(corrupt("kyc status"))?,
+            consents: consents_of(&m),
+        },
+        created_at: ms_to_time(m.created_at_ms)?,
+        updated_at: written,
+    })
+}
+
+fn payment_from(m: payment_event::Model) -> Result<PaymentEvent, StoreError> {
+    let card = match (m.card_bin.as_deref(), m.card_last4.as_deref()) {
+        (Some(bin), Some(last4)) => Some(Card::parse(bin, last4).map_err(corrupt("card"))?),
+        _ => None,
+    };
+    Ok(PaymentEvent {
+        event_id: EventId::parse(&m.event_id).map_err(corrupt("event id"))?,
+        customer_id: CustomerId::parse(&m.customer_id).map_err(corrupt("customer id"))?,
+        occurred_at: ms_to_time(m.occurred_at_ms)?,
+        amount: AmountMinor::new(m.amount_minor).map_err(corrupt("amount"))?,
+        currency: Currency::parse(&m.currency).map_err(corrupt("currency"))?,
+        direction: Direction::parse(&m.direction).map_err(corrupt("direction"))?,
+        kind: PaymentKind::parse(&m.kind).map_err(corrupt("kind"))?,
+        channel: Channel::parse(&m.channel).map_err(corrupt("channel"))?,
+        merchant_id: m
+            .merchant_id
+            .as_deref()
+            .map(MerchantId::parse)
+            .transpose()
+            .map_err(corrupt("merchant"))?,
+        mcc: m
+            .mcc
+            .map(|v| Mcc::parse(&format!("{v:04}")))
+            .transpose()
+            .map_err(corrupt("mcc"))?,
+        country: CountryCode::parse(&m.country).map_err(corrupt("country"))?,
+        card,
+        status: PaymentStatus::parse(&m.status).map_err(corrupt("status"))?,
+        balance_after_minor: m.balance_after_minor,
+    })
+}
+
+fn holding_model(h: &Holding, now_ms: i64) -> holding::ActiveModel {
+    holding::ActiveModel {
+        customer_id: Set(h.customer_id.to_string()),
+        product_id: Set(h.product_id.to_string()),
+        value_minor: Set(h.value.get()),
+        currency: Set(h.currency.to_string()),
+        opened_at_ms: Set(h.opened_at.timestamp_millis()),
+        updated_at_ms: Set(now_ms),
+    }
+}
+
+fn holding_from(m: holding::Model) -> Result<Holding, StoreError> {
+    Ok(Holding {
+        customer_id: CustomerId::parse(&m.customer_id).map_err(corrupt("customer id"))?,
+        product_id: ProductId::parse(&m.product_id).map_err(corrupt("product id"))?,
+        value: AmountMinor::new(m.value_minor).map_err(corrupt("value"))?,
+        currency: Currency::parse(&m.currency).map_err(corrupt("currency"))?,
+        opened_at: ms_to_time(m.opened_at_ms)?,
+    })
+}
+
+fn product_from(m: product::Model) -> Result<Product, StoreError> {
+    Ok(Product {
+        id: ProductId::parse(&m.id).map_err(corrupt("product id"))?,
+        kind: ProductKind::parse(&m.kind).map_err(corrupt("product kind"))?,
+        name: m.name,
+        risk_level: RiskLevel::new(m.risk_level as u8).map_err(corrupt("risk level"))?,
+        currency: Currency::parse(&m.currency).map_err(corrupt("currency"))?,
+        min_amount_minor: m.min_amount_minor,
+        term_months: m.term_months.map(|v| v as u16),
+        rate_bps: m.rate_bps.map(|v| v as u32),
+        fee_bps: m.fee_bps.map(|v| v as u32),
+        asset_class: m.asset_class,
+    })
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    fn backend_name(&self) -> &'static str {
+        match self.backend() {
+            DbBackend::Postgres => "postgres",
+            DbBackend::Sqlite => "sqlite",
+            DbBackend::MySql => "mysql",
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .ping()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    async fn put_customer(
+        &self,
+        c: &Customer,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let created = customer::Entity::find_by_id(c.id.to_string())
+            .one(&txn)
+            .await?
+            .is_none();
+        customer::Entity::insert(customer_model(c, now.timestamp_millis()))
+            .on_conflict(customer_upsert())
+            .exec(&txn)
+            .await?;
+        let action = if created {
+            "customer.create"
+        } else {
+            "customer.replace"
+        };
+        self.audit(
+            &txn,
+            actor,
+            action,
+            c.id.as_str(),
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    async fn put_customers(
+        &self,
+        customers: &[Customer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if customers.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        // 12 columns x 2,000 rows fits both backends' parameter limits.
+        for chunk in customers.chunks(2_000) {
+            let models = chunk
+                .iter()
+                .map(|c| customer_model(c, now.timestamp_millis()));
+            customer::Entity::insert_many(models)
+                .on_conflict(customer_upsert())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
+        customer::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+            .map(customer_from)
+            .transpose()
+    }
+
+    async fn set_consents(
+        &self,
+        id: &CustomerId,
+        changes: &[(ConsentScope, bool)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Consents>, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let Some(row) = customer::Entity::find_by_id(id.to_string())
+            .one(&txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut consents = consents_of(&row);
+        let mut changed = Vec::new();
+        for &(scope, granted) in changes {
+            let current = match scope {
+                ConsentScope::Profiling => &mut consents.profiling,
+                ConsentScope::Marketing(channel) => {
+                    let was = consents.marketing.allows(channel);
+                    if was != granted {
+                        consents.marketing.set(channel, granted);
+                        changed.push((scope, granted));
+                    }
+                    continue;
+                }
+            };
+            if *current != granted {
+                *current = granted;
+                changed.push((scope, granted));
+            }
+        }
+        if !changed.is_empty() {
+            let m = consents.marketing;
+            let update = customer::ActiveModel {
+                id: Set(id.to_string()),
+                consent_profiling: Set(consents.profiling),
+                consent_push: Set(m.push),
+                consent_email: Set(m.email),
+                consent_sms: Set(m.sms),
+                consent_in_app: Set(m.in_app),
+                updated_at_ms: Set(now.timestamp_millis()),
+                ..Default::default()
+            };
+            customer::Entity::update(update).exec(&txn).await?;
+            let rows = changed
+                .iter()
+                .map(|(scope, granted)| consent_change::ActiveModel {
+                    customer_id: Set(id.to_string()),
+                    changed_at_ms: Set(now.timestamp_millis()),
+                    actor: Set(actor.to_owned()),
+                    scope: Set(scope.name()),
+                    granted: Set(*granted),
+                    ..Default::default()
+                });
+            consent_change::Entity::insert_many(rows).exec(&txn).await?;
+            let detail: serde_json::Map<_, _> = changed
+                .iter()
+                .map(|(s, g)| (s.name(), serde_json::Value::Bool(*g)))
+                .collect();
+            self.audit(
+                &txn,
+                actor,
+                "customer.consents",
+                id.as_str(),
+                detail.into(),
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(Some(consents))
+    }
+
+    async fn consent_history(
+        &self,
+        id: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<ConsentChange>, StoreError> {
+        let rows = consent_change::Entity::find()
+            .filter(consent_change::Column::CustomerId.eq(id.as_str()))
+            .order_by_desc(consent_change::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConsentChange {
+                    scope: r.scope,
+                    granted: r.granted,
+                    actor: r.actor,
+                    changed_at: ms_to_time(r.changed_at_ms)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ingest(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, StoreError> {
+        assert!(
+            events.len() <= super::INGEST_CALL_MAX_EVENTS,
+            "callers bound their batches"
+        );
+        if events.is_empty() {
+            return Ok(IngestOutcome::default());
+        }
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+
+        let mut customer_ids: Vec<&str> = events.iter().map(|e| e.customer_id().as_str()).collect();
+        customer_ids.sort_unstable();
+        customer_ids.dedup();
+        let known = self
+            .existing(&txn, "customers", "id", &customer_ids)
+            .await?;
+        let unknown: Vec<usize> = (0..events.len())
+            .filter(|&i| !known.contains(events[i].customer_id().as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownCustomers(unknown));
+        }
+
+        let hashes: Vec<i64> = events.iter().map(content_hash).collect();
+        let now_ms = now.timestamp_millis();
+        let mut payment_rows = Vec::new();
+        let mut behaviour_rows = Vec::new();
+        for (event, &hash) in events.iter().zip(&hashes) {
+            match event {
+                Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms)),
+                Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms)),
+            }
+        }
+        let new_payments = self
+            .insert_new(&txn, "payment_events", PAYMENT_COLUMNS, payment_rows)
+            .await?;
+        let new_behaviour = self
+            .insert_new(&txn, "behaviour_events", BEHAVIOUR_COLUMNS, behaviour_rows)
+            .await?;
+
+        // The first occurrence of a newly inserted id was stored by this call; every other
+        // item is a duplicate, to be checked against what is stored under its id.
+        let mut claimed: HashSet<(bool, &str)> = HashSet::new();
+        let mut outcome = IngestOutcome::default();
+        let (mut dup_payments, mut dup_behaviour) = (Vec::new(), Vec::new());
+        for (i, event) in events.iter().enumerate() {
+            let is_payment = matches!(event, Event::Payment(_));
+            let id = event.event_id().as_str();
+            let new = if is_payment {
+                new_payments.contains(id)
+            } else {
+                new_behaviour.contains(id)
+            };
+            if new && claimed.insert((is_payment, id)) {
+                outcome.stored += 1;
+            } else {
+                outcome.duplicates.push(i);
+                if is_payment {
+                    dup_payments.push(id)
+                } else {
+                    dup_behaviour.push(id)
+                }
+            }
+        }
+        let stored_payments = self
+            .stored_hashes(&txn, "payment_events", &dup_payments)
+            .await?;
+        let stored_behaviour = self
+            .stored_hashes(&txn, "behaviour_events", &dup_behaviour)
+            .await?;
+        let reused: Vec<usize> = outcome
+            .duplicates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let stored = match &events[i] {
+                    Event::Payment(p) => stored_payments.get(p.event_id.as_str()),
+                    Event::Behaviour(b) => stored_behaviour.get(b.event_id.as_str()),
+                };
+                stored != Some(&hashes[i])
+            })
+            .collect();
+        if !reused.is_empty() {
+            return Err(StoreError::EventIdReused(reused));
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn payments(
+        &self,
+        id: &CustomerId,
+        after: Option<&Cursor>,
+        limit: u64,
+    ) -> Result<Vec<PaymentEvent>, StoreError> {
+        use payment_event::Column as P;
+        let mut query = payment_event::Entity::find().filter(P::CustomerId.eq(id.as_str()));
+        if let Some(cursor) = after {
+            query = query.filter(
+                P::OccurredAtMs.lt(cursor.occurred_at_ms).or(P::OccurredAtMs
+                    .eq(cursor.occurred_at_ms)
+                    .and(P::EventId.lt(cursor.event_id.as_str()))),
+            );
+        }
+        let rows = query
+            .order_by_desc(P::OccurredAtMs)
+            .order_by_desc(P::EventId)
+            .limit(limit.min(super::PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(payment_from).collect()
+    }
+
+    async fn replace_holdings(
+        &self,
+        id: &CustomerId,
+        holdings: &[Holding],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let known = self.existing(&txn, "products", "id", &product_ids).await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known.contains(holdings[i].product_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownProducts(unknown));
+        }
+        holding::Entity::delete_many()
+            .filter(holding::Column::CustomerId.eq(id.as_str()))
+            .exec(&txn)
+            .await?;
+        if !holdings.is_empty() {
+            holding::Entity::insert_many(
+                holdings
+                    .iter()
+                    .map(|h| holding_model(h, now.timestamp_millis())),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        self.audit(
+            &txn,
+            actor,
+            "customer.holdings",
+            id.as_str(),
+            serde_json::json!({ "positions": holdings.len() }),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_holdings(
+        &self,
+        holdings: &[Holding],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if holdings.is_empty() {
+            return Ok(());
+        }
+        let mut product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
+        product_ids.sort_unstable();
+        product_ids.dedup();
+        let mut customer_ids: Vec<&str> = holdings.iter().map(|h| h.customer_id.as_str()).collect();
+        customer_ids.sort_unstable();
+        customer_ids.dedup();
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let known_products = self.existing(&txn, "products", "id", &product_ids).await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known_products.contains(holdings[i].product_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownProducts(unknown));
+        }
+        let known_customers = self
+            .existing(&txn, "customers", "id", &customer_ids)
+            .await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known_customers.contains(holdings[i].customer_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownCustomers(unknown));
+        }
+        use holding::Column as H;
+        for chunk in holdings.chunks(2_000) {
+            holding::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|h| holding_model(h, now.timestamp_millis())),
+            )
+            .on_conflict(
+                OnConflict::columns([H::CustomerId, H::ProductId])
+                    .update_columns([H::ValueMinor, H::Currency, H::OpenedAtMs, H::UpdatedAtMs])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn holdings(&self, id: &CustomerId) -> Result<Vec<Holding>, StoreError> {
+        let rows = holding::Entity::find()
+            .filter(holding::Column::CustomerId.eq(id.as_str()))
+            .order_by_asc(holding::Column::ProductId)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(holding_from).collect()
+    }
+
+    async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let rows = product::Entity::find()
+            .order_by_asc(product::Column::Id)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(product_from).collect()
+    }
+}

@@ -1,0 +1,775 @@
+//! JSON wire records and their conversion into domain types.
+//!
+//! The same records are accepted by `POST /v1/events`, `PUT /v1/customers/{id}` and
+//! `sextant import`, and written by `sextant generate`: one shape, one parser. Conversion
+//! reports every bad field of a record, not only the first.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sextant_domain::{
+    AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel, ChannelConsents,
+    Consents, CountryCode, Currency, Customer, CustomerId, Direction, Event, EventId, FieldError,
+    Holding, KycStatus, Mcc, MerchantId, Occupation, ParseError, PaymentEvent, PaymentKind,
+    PaymentStatus, Product, ProductId, Region, ShortText,
+};
+use utoipa::ToSchema;
+
+/// Collects the errors of one record while its fields are converted.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn take<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.0.push(e.at(field));
+                None
+            }
+        }
+    }
+
+    fn take_opt<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            Some(text) => self.take(field, parse(text)).map(Some),
+        }
+    }
+}
+
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ParseError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ParseError::new(
+                "invalid_timestamp",
+                "expected an RFC 3339 timestamp such as 2026-05-01T12:30:00Z",
+            )
+        })
+}
+
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A customer as registered by the payment app.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRecord {
+    /// The payment app's opaque id. In `PUT /v1/customers/{id}` it may be left out; if present
+    /// it must equal the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[schema(example = 1988)]
+    pub birth_year: i64,
+    #[schema(example = "prague")]
+    pub region: String,
+    /// employed, self_employed, business_owner, student, retired, unemployed, other
+    #[schema(example = "employed")]
+    pub occupation: String,
+    /// pending, verified, rejected, expired
+    #[schema(example = "verified")]
+    pub kyc_status: String,
+    #[serde(default)]
+    pub consents: ConsentsRecord,
+}
+
+/// Consents; anything left out is not granted.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentsRecord {
+    #[serde(default)]
+    pub profiling: bool,
+    #[serde(default)]
+    pub marketing: MarketingConsentsRecord,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketingConsentsRecord {
+    #[serde(default)]
+    pub push: bool,
+    #[serde(default)]
+    pub email: bool,
+    #[serde(default)]
+    pub sms: bool,
+    #[serde(default)]
+    pub in_app: bool,
+}
+
+impl From<Consents> for ConsentsRecord {
+    fn from(c: Consents) -> Self {
+        let m = c.marketing;
+        ConsentsRecord {
+            profiling: c.profiling,
+            marketing: MarketingConsentsRecord {
+                push: m.push,
+                email: m.email,
+                sms: m.sms,
+                in_app: m.in_app,
+            },
+        }
+    }
+}
+
+impl From<ConsentsRecord> for Consents {
+    fn from(c: ConsentsRecord) -> Self {
+        let m = c.marketing;
+        Consents {
+            profiling: c.profiling,
+            marketing: ChannelConsents {
+                push: m.push,
+                email: m.email,
+                sms: m.sms,
+                in_app: m.in_app,
+            },
+        }
+    }
+}
+
+impl CustomerRecord {
+    /// Converts, taking the id from `path_id` when the route carries one.
+    pub fn into_domain(
+        self,
+        path_id: Option<&str>,
+        today: DateTime<Utc>,
+    ) -> Result<Customer, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let id_text = match (path_id, self.id.as_deref()) {
+            (Some(path), Some(body)) if path != body => {
+                errors.0.push(
+                    ParseError::new(
+                        "id_mismatch",
+                        "the body's id differs from the id in the path",
+                    )
+                    .at("id"),
+                );
+                None
+            }
+            (Some(path), _) => Some(path),
+            (None, Some(body)) => Some(body),
+            (None, None) => {
+                errors
+                    .0
+                    .push(ParseError::new("required", "id is required").at("id"));
+                None
+            }
+        };
+        let id = id_text.and_then(|t| errors.take("id", CustomerId::parse(t)));
+        let birth_year = errors.take("birth_year", BirthYear::parse(self.birth_year, today));
+        let region = errors.take("region", Region::parse(&self.region));
+        let occupation = errors.take("occupation", Occupation::parse(&self.occupation));
+        let kyc_status = errors.take("kyc_status", KycStatus::parse(&self.kyc_status));
+        match (id, birth_year, region, occupation, kyc_status) {
+            (Some(id), Some(birth_year), Some(region), Some(occupation), Some(kyc_status))
+                if errors.0.is_empty() =>
+            {
+                Ok(Customer {
+                    id,
+                    birth_year,
+                    region,
+                    occupation,
+                    kyc_status,
+                    consents: self.consents.into(),
+                })
+            }
+            _ => Err(errors.0),
+        }
+    }
+
+    pub fn from_domain(c: &Customer) -> Self {
+        CustomerRecord {
+            id: Some(c.id.to_string()),
+            birth_year: i64::from(c.birth_year.get()),
+            region: c.region.as_str().to_owned(),
+            occupation: c.occupation.as_str().to_owned(),
+            kyc_status: c.kyc_status.as_str().to_owned(),
+            consents: c.consents.into(),
+        }
+    }
+}
+
+/// Card data as it may be sent: the BIN and the last four digits, never the full number.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardRecord {
+    #[schema(example = "411111")]
+    pub bin: String,
+    #[schema(example = "1234")]
+    pub last4: String,
+}
+
+/// Tag of a payment record.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentTag {
+    Payment,
+}
+
+/// Tag of a behaviour record.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BehaviourTag {
+    Behaviour,
+}
+
+/// One payment on a customer's account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRecord {
+    #[serde(rename = "type")]
+    pub tag: PaymentTag,
+    /// The sender's id of the event; re-sending the same id is acknowledged and never stored twice.
+    #[schema(example = "p1-42")]
+    pub event_id: String,
+    #[schema(example = "c0000001")]
+    pub customer_id: String,
+    /// RFC 3339.
+    #[schema(example = "2026-05-01T12:30:00Z")]
+    pub occurred_at: String,
+    /// Positive, in the currency's minor unit.
+    #[schema(example = 1250)]
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// debit or credit
+    pub direction: String,
+    /// purchase, salary, transfer_in, transfer_out, bill, atm, refund, loan_repayment, investment, instalment
+    pub kind: String,
+    /// online, in_store, transit, p2p, cross_border
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    /// Four digits; required for purchases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "5411")]
+    pub mcc: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "CZ")]
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardRecord>,
+    /// completed (default) or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_after_minor: Option<i64>,
+}
+
+/// Largest account balance accepted, either sign; a bound that keeps card numbers out of it.
+const BALANCE_LIMIT_MINOR: i64 = AmountMinor::MAX;
+
+impl PaymentRecord {
+    pub fn into_domain(self) -> Result<PaymentEvent, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let event_id = e.take("event_id", EventId::parse(&self.event_id));
+        let customer_id = e.take("customer_id", CustomerId::parse(&self.customer_id));
+        let occurred_at = e.take("occurred_at", parse_timestamp(&self.occurred_at));
+        let amount = e.take("amount_minor", AmountMinor::new(self.amount_minor));
+        let currency = e.take("currency", Currency::parse(&self.currency));
+        let direction = e.take("direction", Direction::parse(&self.direction));
+        let kind = e.take("kind", PaymentKind::parse(&self.kind));
+        let channel = e.take("channel", Channel::parse(&self.channel));
+        let merchant_id = e.take_opt(
+            "merchant_id",
+            self.merchant_id.as_deref(),
+            MerchantId::parse,
+        );
+        let mcc = e.take_opt("mcc", self.mcc.as_deref(), Mcc::parse);
+        let country = e.take("country", CountryCode::parse(&self.country));
+        let card = match &self.card {
+            None => Some(None),
+            Some(c) => e.take("card", Card::parse(&c.bin, &c.last4)).map(Some),
+        };
+        let status = e.take_opt("status", self.status.as_deref(), PaymentStatus::parse);
+        if let Some(balance) = self.balance_after_minor {
+            if balance.abs() > BALANCE_LIMIT_MINOR {
+                e.0.push(
+                    ParseError::new(
+                        "too_large",
+                        format!("balance beyond +-{BALANCE_LIMIT_MINOR}"),
+                    )
+                    .at("balance_after_minor"),
+                );
+            }
+        }
+        let (
+            Some(event_id),
+            Some(customer_id),
+            Some(occurred_at),
+            Some(amount),
+            Some(currency),
+            Some(direction),
+            Some(kind),
+            Some(channel),
+            Some(merchant_id),
+            Some(mcc),
+            Some(country),
+            Some(card),
+            Some(status),
+        ) = (
+            event_id,
+            customer_id,
+            occurred_at,
+            amount,
+            currency,
+            direction,
+            kind,
+            channel,
+            merchant_id,
+            mcc,
+            country,
+            card,
+            status,
+        )
+        else {
+            return Err(e.0);
+        };
+        if !e.0.is_empty() {
+            return Err(e.0);
+        }
+        let payment = PaymentEvent {
+            event_id,
+            customer_id,
+            occurred_at,
+            amount,
+            currency,
+            direction,
+            kind,
+            channel,
+            merchant_id,
+            mcc,
+            country,
+            card,
+            status: status.unwrap_or(PaymentStatus::Completed),
+            balance_after_minor: self.balance_after_minor,
+        };
+        payment
+            .check()
+            .map_err(|(field, err)| vec![err.at(field)])?;
+        Ok(payment)
+    }
+
+    pub fn from_domain(p: &PaymentEvent) -> Self {
+        PaymentRecord {
+            tag: PaymentTag::Payment,
+            event_id: p.event_id.to_string(),
+            customer_id: p.customer_id.to_string(),
+            occurred_at: format_timestamp(p.occurred_at),
+            amount_minor: p.amount.get(),
+            currency: p.currency.to_string(),
+            direction: p.direction.as_str().to_owned(),
+            kind: p.kind.as_str().to_owned(),
+            channel: p.channel.as_str().to_owned(),
+            merchant_id: p.merchant_id.as_ref().map(ToString::to_string),
+            mcc: p.mcc.map(|m| m.to_string()),
+            country: p.country.as_str().to_owned(),
+            card: p.card.map(|c| CardRecord {
+                bin: c.bin().to_owned(),
+                last4: c.last4().to_owned(),
+            }),
+            status: (p.status != PaymentStatus::Completed).then(|| p.status.as_str().to_owned()),
+            balance_after_minor: p.balance_after_minor,
+        }
+    }
+}
+
+/// One thing a customer did in the app.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourRecord {
+    #[serde(rename = "type")]
+    pub tag: BehaviourTag,
+    pub event_id: String,
+    pub customer_id: String,
+    pub occurred_at: String,
+    /// app_open, screen_view, product_view, offer_impression, offer_click, offer_dismiss, search
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<String>,
+    /// Required for product_view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// Required for offer_impression, offer_click and offer_dismiss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<String>,
+    /// Required for search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+impl BehaviourRecord {
+    pub fn into_domain(self) -> Result<BehaviourEvent, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let event_id = e.take("event_id", EventId::parse(&self.event_id));
+        let customer_id = e.take("customer_id", CustomerId::parse(&self.customer_id));
+        let occurred_at = e.take("occurred_at", parse_timestamp(&self.occurred_at));
+        let kind = e.take("kind", BehaviourKind::parse(&self.kind));
+        let session_id = e.take_opt("session_id", self.session_id.as_deref(), EventId::parse);
+        let screen = e.take_opt("screen", self.screen.as_deref(), ShortText::parse);
+        let product_id = e.take_opt("product_id", self.product_id.as_deref(), ProductId::parse);
+        let offer_id = e.take_opt("offer_id", self.offer_id.as_deref(), EventId::parse);
+        let query = e.take_opt("query", self.query.as_deref(), ShortText::parse);
+        let (
+            Some(event_id),
+            Some(customer_id),
+            Some(occurred_at),
+            Some(kind),
+            Some(session_id),
+            Some(screen),
+            Some(product_id),
+            Some(offer_id),
+            Some(query),
+        ) = (
+            event_id,
+            customer_id,
+            occurred_at,
+            kind,
+            session_id,
+            screen,
+            product_id,
+            offer_id,
+            query,
+        )
+        else {
+            return Err(e.0);
+        };
+        let event = BehaviourEvent {
+            event_id,
+            customer_id,
+            occurred_at,
+            kind,
+            session_id,
+            screen,
+            product_id,
+            offer_id,
+            query,
+        };
+        event.check().map_err(|(field, err)| vec![err.at(field)])?;
+        Ok(event)
+    }
+
+    pub fn from_domain(b: &BehaviourEvent) -> Self {
+        BehaviourRecord {
+            tag: BehaviourTag::Behaviour,
+            event_id: b.event_id.to_string(),
+            customer_id: b.customer_id.to_string(),
+            occurred_at: format_timestamp(b.occurred_at),
+            kind: b.kind.as_str().to_owned(),
+            session_id: b.session_id.as_ref().map(ToString::to_string),
+            screen: b.screen.as_ref().map(|s| s.as_str().to_owned()),
+            product_id: b.product_id.as_ref().map(ToString::to_string),
+            offer_id: b.offer_id.as_ref().map(ToString::to_string),
+            query: b.query.as_ref().map(|s| s.as_str().to_owned()),
+        }
+    }
+}
+
+/// Either kind of event, told apart by `type` (`payment` or `behaviour`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventRecord {
+    Payment(PaymentRecord),
+    Behaviour(BehaviourRecord),
+}
+
+/// A customer's position in one product.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldingRecord {
+    pub customer_id: String,
+    #[schema(example = "fund-global-equity")]
+    pub product_id: String,
+    /// Current value in minor units.
+    pub value_minor: i64,
+    pub currency: String,
+    pub opened_at: String,
+}
+
+impl HoldingRecord {
+    pub fn into_domain(self) -> Result<Holding, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let customer_id = e.take("customer_id", CustomerId::parse(&self.customer_id));
+        let product_id = e.take("product_id", ProductId::parse(&self.product_id));
+        let value = e.take("value_minor", AmountMinor::new(self.value_minor));
+        let currency = e.take("currency", Currency::parse(&self.currency));
+        let opened_at = e.take("opened_at", parse_timestamp(&self.opened_at));
+        match (customer_id, product_id, value, currency, opened_at) {
+            (Some(customer_id), Some(product_id), Some(value), Some(currency), Some(opened_at)) => {
+                Ok(Holding {
+                    customer_id,
+                    product_id,
+                    value,
+                    currency,
+                    opened_at,
+                })
+            }
+            _ => Err(e.0),
+        }
+    }
+
+    pub fn from_domain(h: &Holding) -> Self {
+        HoldingRecord {
+            customer_id: h.customer_id.to_string(),
+            product_id: h.product_id.to_string(),
+            value_minor: h.value.get(),
+            currency: h.currency.to_string(),
+            opened_at: format_timestamp(h.opened_at),
+        }
+    }
+}
+
+/// A product of the catalogue, as served.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductRecord {
+    pub id: String,
+    /// deposit, fund, insurance, credit_card, consumer_loan, instalment_plan
+    pub kind: String,
+    pub name: String,
+    /// R1..R5
+    pub risk_level: String,
+    pub currency: String,
+    pub min_amount_minor: i64,
+    pub term_months: Option<u16>,
+    pub rate_bps: Option<u32>,
+    pub fee_bps: Option<u32>,
+    pub asset_class: Option<String>,
+}
+
+impl From<&Product> for ProductRecord {
+    fn from(p: &Product) -> Self {
+        ProductRecord {
+            id: p.id.to_string(),
+            kind: p.kind.as_str().to_owned(),
+            name: p.name.clone(),
+            risk_level: p.risk_level.to_string(),
+            currency: p.currency.to_string(),
+            min_amount_minor: p.min_amount_minor,
+            term_months: p.term_months,
+            rate_bps: p.rate_bps,
+            fee_bps: p.fee_bps,
+            asset_class: p.asset_class.clone(),
+        }
+    }
+}
+
+/// Decides the kind of a raw event by its `type` alone, so the full parse can report precise
+/// paths for the right record shape.
+#[derive(Deserialize)]
+struct TypeProbe<'a> {
+    #[serde(rename = "type", borrow)]
+    tag: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Where a record failed: a field (dotted path) and, for JSON syntax or type errors, the
+/// line and column within the record's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub field: Option<String>,
+    pub code: String,
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl RecordError {
+    fn from_fields(errors: Vec<FieldError>, text: &str) -> Vec<RecordError> {
+        errors
+            .into_iter()
+            .map(|e| RecordError {
+                column: column_of_field(text, &e.field),
+                line: None,
+                field: Some(e.field),
+                code: e.code.to_owned(),
+                message: e.message,
+            })
+            .collect()
+    }
+
+    fn from_json(err: serde_path_to_error::Error<serde_json::Error>, text: &str) -> RecordError {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let field = (path != "." && !path.is_empty()).then_some(path);
+        // A full card number sent in a field that does not exist or has the wrong type must
+        // still be named for what it is.
+        let (code, message) = if sextant_domain::contains_card_number(text) {
+            (
+                "full_card_number".to_owned(),
+                "the record holds a full card number; send only card.bin and card.last4".to_owned(),
+            )
+        } else {
+            let code = match inner.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "invalid_json"
+                }
+                _ => "invalid_field",
+            };
+            (code.to_owned(), strip_position(&inner.to_string()))
+        };
+        RecordError {
+            field,
+            code,
+            message,
+            line: Some(inner.line()),
+            column: Some(inner.column()),
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// 1-based column of `"field":` in a single-line record, to point at the offending value.
+fn column_of_field(text: &str, field: &str) -> Option<usize> {
+    let leaf = field.rsplit('.').next()?;
+    text.find(&format!("\"{leaf}\"")).map(|at| at + 1)
+}
+
+/// Parses one JSON record of type `T`, with the failing path on error.
+pub fn parse_record<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, RecordError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| RecordError::from_json(e, text))?;
+    de.end().map_err(|e| RecordError {
+        field: None,
+        code: "invalid_json".into(),
+        message: strip_position(&e.to_string()),
+        line: Some(e.line()),
+        column: Some(e.column()),
+    })?;
+    Ok(value)
+}
+
+/// Parses and validates one event from its JSON text.
+pub fn parse_event(text: &str) -> Result<Event, Vec<RecordError>> {
+    let probe: TypeProbe = parse_record(text).map_err(|e| vec![e])?;
+    match probe.tag.as_deref() {
+        Some("payment") => {
+            let record: PaymentRecord = parse_record(text).map_err(|e| vec![e])?;
+            record
+                .into_domain()
+                .map(Event::Payment)
+                .map_err(|e| RecordError::from_fields(e, text))
+        }
+        Some("behaviour") => {
+            let record: BehaviourRecord = parse_record(text).map_err(|e| vec![e])?;
+            record
+                .into_domain()
+                .map(Event::Behaviour)
+                .map_err(|e| RecordError::from_fields(e, text))
+        }
+        other => Err(vec![RecordError {
+            field: Some("type".into()),
+            code: if other.is_none() {
+                "required"
+            } else {
+                "unknown_value"
+            }
+            .into(),
+            message: "`type` must be `payment` or `behaviour`".into(),
+            line: None,
+            column: column_of_field(text, "type"),
+        }]),
+    }
+}
+
+/// Parses and validates one customer from its JSON text (an import line).
+pub fn parse_customer(text: &str, today: DateTime<Utc>) -> Result<Customer, Vec<RecordError>> {
+    let record: CustomerRecord = parse_record(text).map_err(|e| vec![e])?;
+    record
+        .into_domain(None, today)
+        .map_err(|e| RecordError::from_fields(e, text))
+}
+
+/// Parses and validates one holding from its JSON text (an import line).
+pub fn parse_holding(text: &str) -> Result<Holding, Vec<RecordError>> {
+    let record: HoldingRecord = parse_record(text).map_err(|e| vec![e])?;
+    record
+        .into_domain()
+        .map_err(|e| RecordError::from_fields(e, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAYMENT: &str = r#"{"type":"payment","event_id":"p1-1","customer_id":"c0000001","occurred_at":"2026-05-01T12:30:00Z","amount_minor":1250,"currency":"EUR","direction":"debit","kind":"purchase","channel":"in_store","merchant_id":"m-1","mcc":"5411","country":"CZ","card":{"bin":"411111","last4":"1234"}}"#;
+
+    #[test]
+    fn a_payment_round_trips() {
+        let Event::Payment(p) = parse_event(PAYMENT).unwrap() else {
+            panic!("payment expected")
+        };
+        let back = serde_json::to_string(&PaymentRecord::from_domain(&p)).unwrap();
+        assert_eq!(back, PAYMENT);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let bad = PAYMENT
+            .replace("\"EUR\"", "\"EURO\"")
+            .replace("\"debit\"", "\"sideways\"");
+        let errors = parse_event(&bad).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_deref().unwrap()).collect();
+        assert_eq!(fields, ["currency", "direction"]);
+        assert_eq!(errors[0].code, "invalid_currency");
+        assert_eq!(
+            errors[0].column,
+            Some(bad.find("\"currency\"").unwrap() + 1)
+        );
+    }
+
+    #[test]
+    fn a_full_card_number_is_rejected_wherever_it_hides() {
+        let in_card = PAYMENT.replace(
+            r#"{"bin":"411111","last4":"1234"}"#,
+            r#""4111111111111111""#,
+        );
+        assert_eq!(
+            parse_event(&in_card).unwrap_err()[0].code,
+            "full_card_number"
+        );
+        let extra = PAYMENT.replace(r#""country""#, r#""pan":"4111 1111 1111 1111","country""#);
+        assert_eq!(parse_event(&extra).unwrap_err()[0].code, "full_card_number");
+        let in_merchant = PAYMENT.replace("m-1", "4111111111111111");
+        assert_eq!(
+            parse_event(&in_merchant).unwrap_err()[0].code,
+            "full_card_number"
+        );
+    }
+
+    #[test]
+    fn syntax_and_type_errors_carry_position_and_path() {
+        let err = &parse_event(r#"{"type":"payment","amount_minor":"12"}"#).unwrap_err()[0];
+        assert_eq!(err.code, "invalid_field");
+        assert_eq!(err.field.as_deref(), Some("amount_minor"));
+        let err = &parse_event(r#"{"type":"payment","#).unwrap_err()[0];
+        assert_eq!(err.code, "invalid_json");
+        assert_eq!(err.column, Some(18), "the end of the text");
+    }
+
+    #[test]
+    fn cross_field_rules_apply() {
+        let salary_debit = PAYMENT.replace("\"purchase\"", "\"salary\"");
+        assert_eq!(
+            parse_event(&salary_debit).unwrap_err()[0].code,
+            "direction_mismatch"
+        );
+        let err = &parse_event(r#"{"type":"trade"}"#).unwrap_err()[0];
+        assert_eq!(
+            (err.field.as_deref(), err.code.as_str()),
+            (Some("type"), "unknown_value")
+        );
+    }
+}

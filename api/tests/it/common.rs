@@ -1,0 +1,179 @@
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::store::{SeaStore, Store};
+use sextant_api::{app, AppState};
+use tower::ServiceExt;
+
+/// A store on a fresh database: SQLite in a temporary folder, or a new PostgreSQL database.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn sqlite_store() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SeaStore::open(None, dir.path()).await.unwrap();
+    TestStore {
+        store: Arc::new(store),
+        _dir: dir,
+    }
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("SEXTANT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+pub async fn postgres_store(admin_url: &str) -> TestStore {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("sextant_test_{}_{}", std::process::id(), n);
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
+    let store = SeaStore::open(Some(&format!("{server}/{name}")), std::path::Path::new("."))
+        .await
+        .unwrap();
+    TestStore {
+        store: Arc::new(store),
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// The stores every storage test runs on.
+pub async fn all_stores() -> Vec<(&'static str, TestStore)> {
+    let mut stores = vec![("sqlite", sqlite_store().await)];
+    if let Some(url) = postgres_admin_url() {
+        stores.push(("postgres", postgres_store(&url).await));
+    }
+    stores
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    _store: TestStore,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let test_store = sqlite_store().await;
+    let store = test_store.store.clone();
+    let state = AppState::new(store.clone(), Authenticator::new(None, None).unwrap());
+    TestApp {
+        router: app(state),
+        store,
+        _store: test_store,
+    }
+}
+
+pub fn token(role: Role, sub: &str) -> String {
+    mint_dev_token(role, sub, 600)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> Reply {
+        call(self.router.clone(), method, uri, token, body).await
+    }
+}
+
+pub async fn call(
+    router: Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, Body::from))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        content_type,
+        body,
+        text,
+    }
+}
+
+impl TestApp {
+    pub async fn put_customer(&self, id: &str) {
+        let reply = self
+            .call(
+                "PUT",
+                &format!("/v1/customers/{id}"),
+                Some(&token(Role::Service, "app")),
+                Some(customer_json(id).to_string()),
+            )
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.text);
+    }
+}
+
+pub fn customer_json(id: &str) -> Value {
+    json!({
+        "id": id, "birth_year": 1985, "region": "prague", "occupation": "employed", "kyc_status": "verified",
+        "consents": {"profiling": true, "marketing": {"email": true, "push": false}}
+    })
+}
+
+pub fn payment_json(event_id: &str, customer: &str, amount_minor: i64) -> Value {
+    json!({
+        "type": "payment", "event_id": event_id, "customer_id": customer, "occurred_at": "2026-05-01T12:30:00Z",
+        "amount_minor": amount_minor, "currency": "EUR", "direction": "debit", "kind": "purchase", "channel": "in_store",
+        "merchant_id": "m-77", "mcc": "5411", "country": "CZ", "card": {"bin": "411111", "last4": "1234"}
+    })
+}
+
+pub fn behaviour_json(event_id: &str, customer: &str) -> Value {
+    json!({"type": "behaviour", "event_id": event_id, "customer_id": customer, "occurred_at": "2026-05-01T12:31:00Z", "kind": "app_open", "session_id": "s-1"})
+}
+
+pub fn batch(events: &[Value]) -> String {
+    json!({ "events": events }).to_string()
+}

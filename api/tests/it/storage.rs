@@ -1,0 +1,207 @@
+//! The storage suite: every test runs on each store of `all_stores()` (SQLite, and
+//! PostgreSQL when configured), so both backends keep the same promises.
+
+use chrono::{TimeZone, Utc};
+use sextant_api::store::{ConsentScope, StoreError};
+use sextant_api::wire::parse_event;
+use sextant_domain::{Customer, CustomerId, Event, MarketingChannel};
+
+use crate::common::{all_stores, behaviour_json, customer_json, payment_json};
+
+fn customer(id: &str) -> Customer {
+    let record: sextant_api::wire::CustomerRecord =
+        serde_json::from_value(customer_json(id)).unwrap();
+    record.into_domain(None, Utc::now()).unwrap()
+}
+
+fn event(json: serde_json::Value) -> Event {
+    parse_event(&json.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let now = Utc::now();
+        store
+            .put_customers(&[customer("c1"), customer("c2")], now)
+            .await
+            .unwrap();
+        let batch = vec![
+            event(payment_json("p1", "c1", 100)),
+            event(behaviour_json("b1", "c1")),
+            event(payment_json("p1", "c1", 100)),
+        ];
+        let first = store.ingest(&batch, now).await.unwrap();
+        assert_eq!(
+            (first.stored, first.duplicates.clone()),
+            (2, vec![2]),
+            "{backend}: an in-batch repeat is a duplicate"
+        );
+        let again = store.ingest(&batch, now).await.unwrap();
+        assert_eq!((again.stored, again.duplicates.len()), (0, 3), "{backend}");
+
+        // One bad item (unknown customer) rejects the whole batch.
+        let mixed = vec![
+            event(payment_json("p2", "c2", 5)),
+            event(payment_json("p3", "ghost", 5)),
+        ];
+        match store.ingest(&mixed, now).await {
+            Err(StoreError::UnknownCustomers(ix)) => assert_eq!(ix, vec![1], "{backend}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        let reused = vec![
+            event(payment_json("p4", "c2", 5)),
+            event(payment_json("p1", "c1", 101)),
+        ];
+        match store.ingest(&reused, now).await {
+            Err(StoreError::EventIdReused(ix)) => assert_eq!(ix, vec![1], "{backend}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        let c2 = CustomerId::parse("c2").unwrap();
+        assert!(
+            store.payments(&c2, None, 10).await.unwrap().is_empty(),
+            "{backend}: nothing of the refused batches landed"
+        );
+        let c1 = CustomerId::parse("c1").unwrap();
+        let stored = store.payments(&c1, None, 10).await.unwrap();
+        assert_eq!(stored.len(), 1, "{backend}");
+        assert_eq!(
+            stored[0],
+            match &batch[0] {
+                Event::Payment(p) => p.clone(),
+                _ => unreachable!(),
+            },
+            "{backend}: round trip"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_ingest_of_the_same_events_stores_each_once() {
+    for (backend, s) in all_stores().await {
+        let store = s.store.clone();
+        store
+            .put_customers(&[customer("c1")], Utc::now())
+            .await
+            .unwrap();
+        let batch: Vec<Event> = (0..200)
+            .map(|i| event(payment_json(&format!("p{i}"), "c1", 10 + i)))
+            .collect();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, batch) = (store.clone(), batch.clone());
+                tokio::spawn(async move { store.ingest(&batch, Utc::now()).await.unwrap() })
+            })
+            .collect();
+        let mut stored = 0;
+        for t in tasks {
+            let outcome = t.await.unwrap();
+            assert_eq!(outcome.stored + outcome.duplicates.len(), 200, "{backend}");
+            stored += outcome.stored;
+        }
+        assert_eq!(stored, 200, "{backend}: each event stored exactly once");
+        let c1 = CustomerId::parse("c1").unwrap();
+        assert_eq!(
+            store.payments(&c1, None, 500).await.unwrap().len(),
+            200,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn customers_consents_and_holdings_on_every_backend() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert!(
+            store
+                .put_customer(&customer("c1"), "app", t0)
+                .await
+                .unwrap(),
+            "{backend}: created"
+        );
+        assert!(
+            !store
+                .put_customer(&customer("c1"), "app", t0)
+                .await
+                .unwrap(),
+            "{backend}: replaced"
+        );
+        let id = CustomerId::parse("c1").unwrap();
+        let consents = store
+            .set_consents(
+                &id,
+                &[
+                    (ConsentScope::Marketing(MarketingChannel::Email), false),
+                    (ConsentScope::Profiling, true),
+                ],
+                "c1",
+                t0,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!consents.marketing.email && consents.profiling, "{backend}");
+        let history = store.consent_history(&id, 10).await.unwrap();
+        assert_eq!(
+            history.len(),
+            1,
+            "{backend}: only the actual change is recorded"
+        );
+        assert_eq!(history[0].scope, "marketing.email");
+        assert!(store
+            .set_consents(&CustomerId::parse("ghost").unwrap(), &[], "x", t0)
+            .await
+            .unwrap()
+            .is_none());
+
+        let holding = sextant_api::wire::parse_holding(r#"{"customer_id":"c1","product_id":"dep-easy-access","value_minor":5000,"currency":"EUR","opened_at":"2025-03-01T00:00:00Z"}"#).unwrap();
+        store.upsert_holdings(&[holding.clone()], t0).await.unwrap();
+        store.upsert_holdings(&[holding.clone()], t0).await.unwrap();
+        assert_eq!(
+            store.holdings(&id).await.unwrap(),
+            vec![holding],
+            "{backend}"
+        );
+        store.replace_holdings(&id, &[], "app", t0).await.unwrap();
+        assert!(store.holdings(&id).await.unwrap().is_empty(), "{backend}");
+        assert!(
+            store.products().await.unwrap().len() >= 10,
+            "{backend}: the catalogue is seeded"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sqlite_store_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = sextant_api::store::SeaStore::open(None, dir.path())
+            .await
+            .unwrap();
+        use sextant_api::store::Store;
+        store
+            .put_customers(&[customer("c1")], Utc::now())
+            .await
+            .unwrap();
+        store
+            .ingest(&[event(payment_json("p1", "c1", 100))], Utc::now())
+            .await
+            .unwrap();
+    }
+    use sextant_api::store::Store;
+    let reopened = sextant_api::store::SeaStore::open(None, dir.path())
+        .await
+        .unwrap();
+    let again = reopened
+        .ingest(&[event(payment_json("p1", "c1", 100))], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.duplicates,
+        vec![0],
+        "migrations re-run cleanly and the event is still there"
+    );
+}

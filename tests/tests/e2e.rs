@@ -1,0 +1,179 @@
+//! End-to-end: the real `sextant` binary generates a population, imports it (twice), serves
+//! it, and answers over a real socket. Also the CLI's error reporting and the demo.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// The binary cargo built beside this test (`target/<profile>/sextant`).
+fn sextant() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin: PathBuf = dir.join(format!("sextant{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} is missing: run `cargo build -p sextant-api` (cargo test --workspace builds it)", bin.display());
+    let mut command = Command::new(bin);
+    // Neither a developer's configuration nor environment may leak into the test.
+    command.env_remove("SEXTANT_DATABASE_URL").env_remove("SEXTANT_JWT_HS256_SECRET").env("SEXTANT_LOG", "warn");
+    command
+}
+
+fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = sextant().args(args).current_dir(dir).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut child = sextant()
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", "data"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+    Server { child, base }
+}
+
+fn get(url: &str, token: &str) -> (u16, Value) {
+    match ureq::get(url).set("Authorization", &format!("Bearer {token}")).call() {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[test]
+fn generate_import_twice_and_serve() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, _, err) = run(&["generate", "--customers", "120", "--months", "3", "--seed", "5", "--out", "pop"], dir);
+    assert_eq!(code, 0, "{err}");
+    let payments = count_lines(&dir.join("pop/payments.jsonl"));
+    let behaviour = count_lines(&dir.join("pop/behaviour.jsonl"));
+    assert_eq!(count_lines(&dir.join("pop/customers.jsonl")), 120);
+    assert_eq!(count_lines(&dir.join("pop/ground_truth.jsonl")), 120);
+    assert!(payments > 120 * 3 * 5, "a realistic volume of payments: {payments}");
+
+    // Deterministic: the same seed writes the same bytes.
+    run(&["generate", "--customers", "120", "--months", "3", "--seed", "5", "--out", "pop2"], dir);
+    assert_eq!(std::fs::read(dir.join("pop/payments.jsonl")).unwrap(), std::fs::read(dir.join("pop2/payments.jsonl")).unwrap());
+
+    let (code, out, err) = run(&["import", "pop", "--data-dir", "data"], dir);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let stored_column = |out: &str, file: &str, col: usize| -> u64 {
+        let row = out.lines().find(|l| l.starts_with(file)).unwrap_or_else(|| panic!("no {file} row in {out}"));
+        row.split_whitespace().nth(col).unwrap().parse().unwrap()
+    };
+    assert_eq!(stored_column(&out, "payments", 2), payments as u64);
+    // A second run (as after an interruption) stores nothing twice.
+    let (code, out, _) = run(&["import", "pop", "--data-dir", "data"], dir);
+    assert_eq!(code, 0);
+    assert_eq!(stored_column(&out, "payments", 2), 0);
+    assert_eq!(stored_column(&out, "payments", 3), payments as u64);
+    assert_eq!(stored_column(&out, "behaviour", 3), behaviour as u64);
+
+    let server = serve(dir);
+    let (_, token, _) = run(&["token", "--role", "customer", "--sub", "c0000001"], dir);
+    let token = token.trim();
+    let (status, me) = get(&format!("{}/v1/customers/c0000001", server.base), token);
+    assert_eq!(status, 200, "{me}");
+    let (status, _) = get(&format!("{}/v1/customers/c0000002", server.base), token);
+    assert_eq!(status, 404, "another customer is invisible");
+    let (status, page) = get(&format!("{}/v1/customers/c0000001/payments?limit=5", server.base), token);
+    assert_eq!(status, 200);
+    assert_eq!(page["payments"].as_array().unwrap().len(), 5);
+    let (status, spec) = get(&format!("{}/openapi.json", server.base), token);
+    assert_eq!(status, 200);
+    assert!(spec["paths"]["/v1/events"]["post"].is_object());
+
+    // POST /v1/events takes the very lines `generate` wrote.
+    let (_, service, _) = run(&["token", "--role", "service", "--sub", "app"], dir);
+    let lines: Vec<String> = std::fs::read_to_string(dir.join("pop/behaviour.jsonl")).unwrap().lines().take(3).map(str::to_owned).collect();
+    let receipt: Value = ureq::post(&format!("{}/v1/events", server.base))
+        .set("Authorization", &format!("Bearer {}", service.trim()))
+        .send_string(&format!("{{\"events\":[{}]}}", lines.join(",")))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(receipt["duplicates"], 3, "{receipt}");
+}
+
+#[test]
+fn a_malformed_line_is_named_and_the_rest_still_lands() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::create_dir(dir.join("in")).unwrap();
+    let customer = r#"{"id":"c1","birth_year":1980,"region":"brno","occupation":"employed","kyc_status":"verified"}"#;
+    std::fs::write(dir.join("in/customers.jsonl"), format!("{customer}\n")).unwrap();
+    let good = r#"{"type":"payment","event_id":"p1","customer_id":"c1","occurred_at":"2026-05-01T12:30:00Z","amount_minor":1250,"currency":"EUR","direction":"debit","kind":"purchase","channel":"in_store","mcc":"5411","country":"CZ"}"#;
+    let bad_currency = good.replace("p1", "p2").replace("EUR", "XXX");
+    let broken = r#"{"type":"payment","event_id":"p3","#;
+    let mut file = std::fs::File::create(dir.join("in/payments.jsonl")).unwrap();
+    writeln!(file, "{good}\n{bad_currency}\n{broken}").unwrap();
+
+    let (code, out, err) = run(&["import", "in", "--data-dir", "data"], dir);
+    assert_eq!(code, 1, "rejected lines make the command fail");
+    let currency_col = bad_currency.find("\"currency\"").unwrap() + 1;
+    assert!(err.contains(&format!("payments.jsonl:2:{currency_col}: field `currency`")), "{err}");
+    assert!(err.contains("payments.jsonl:3:") && err.contains("[invalid_json]"), "{err}");
+    let row = out.lines().find(|l| l.starts_with("payments")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cols[2], cols[4]), ("1", "2"), "one stored, two rejected: {row}");
+
+    // CSV goes through the same parser; its column is the field's position.
+    std::fs::write(dir.join("in/payments.jsonl"), "").unwrap();
+    std::fs::write(
+        dir.join("in/payments-extra.csv"),
+        "event_id,customer_id,occurred_at,amount_minor,currency,direction,kind,channel,mcc,country,card.bin,card.last4\n\
+         p9,c1,2026-05-02T10:00:00Z,500,EUR,debit,purchase,online,5999,CZ,411111,1234\n\
+         p10,c1,2026-05-02T11:00:00Z,-5,EUR,debit,purchase,online,5999,CZ,,\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["import", "in", "--data-dir", "data"], dir);
+    assert_eq!(code, 1);
+    assert!(err.contains("payments-extra.csv:3:4: field `amount_minor`"), "{err}");
+}
+
+#[test]
+fn the_cli_explains_bad_arguments() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["token", "--role", "pilot", "--sub", "x"], work.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("--role") && err.contains("customer"), "{err}");
+    let (code, _, err) = run(&["import", "nothing-here.jsonl"], work.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot tell what"), "{err}");
+}
+
+#[test]
+fn the_demo_prepares_everything_and_prints_tokens() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&["demo", "--customers", "150", "--months", "2", "--data-dir", "d", "--addr", "127.0.0.1:0", "--no-serve"], work.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("/docs") && out.contains("wealth_manager"), "{out}");
+    // A second demo reuses what is there.
+    let (code, out, _) = run(&["demo", "--customers", "150", "--months", "2", "--data-dir", "d", "--addr", "127.0.0.1:0", "--no-serve"], work.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("reusing") && out.contains("already imported"), "{out}");
+}
