@@ -94,6 +94,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn environment_overrides_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("sextant.toml", "addr = \"127.0.0.1:9000\"\nlog = \"debug\"")?;

@@ -213,7 +213,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Free text from a caller (a search query, a screen name): 1..=200 characters, no control
