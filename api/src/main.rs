@@ -128,11 +128,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    use std::io::IsTerminal;
+    // The database drivers log every statement at info; keep them to warnings unless asked.
+    let directives = format!("sqlx=warn,sea_orm=warn,sea_orm_migration=warn,{filter}");
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

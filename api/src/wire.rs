@@ -53,6 +53,19 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ParseError> {
         })
 }
 
+/// Clock skew tolerated between the sender and Sextant.
+const FUTURE_SKEW_HOURS: i64 = 24;
+
+/// An event's time: RFC 3339 and not in the future (beyond a day of clock skew), since an
+/// event from the future would corrupt every window that profiling computes.
+fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ParseError> {
+    let t = parse_timestamp(text)?;
+    if t > Utc::now() + chrono::Duration::hours(FUTURE_SKEW_HOURS) {
+        return Err(ParseError::new("in_future", "occurred_at lies in the future"));
+    }
+    Ok(t)
+}
+
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -269,7 +282,7 @@ impl PaymentRecord {
         let mut e = Errors::default();
         let event_id = e.take("event_id", EventId::parse(&self.event_id));
         let customer_id = e.take("customer_id", CustomerId::parse(&self.customer_id));
-        let occurred_at = e.take("occurred_at", parse_timestamp(&self.occurred_at));
+        let occurred_at = e.take("occurred_at", parse_event_time(&self.occurred_at));
         let amount = e.take("amount_minor", AmountMinor::new(self.amount_minor));
         let currency = e.take("currency", Currency::parse(&self.currency));
         let direction = e.take("direction", Direction::parse(&self.direction));
@@ -410,7 +423,7 @@ impl BehaviourRecord {
         let mut e = Errors::default();
         let event_id = e.take("event_id", EventId::parse(&self.event_id));
         let customer_id = e.take("customer_id", CustomerId::parse(&self.customer_id));
-        let occurred_at = e.take("occurred_at", parse_timestamp(&self.occurred_at));
+        let occurred_at = e.take("occurred_at", parse_event_time(&self.occurred_at));
         let kind = e.take("kind", BehaviourKind::parse(&self.kind));
         let session_id = e.take_opt("session_id", self.session_id.as_deref(), EventId::parse);
         let screen = e.take_opt("screen", self.screen.as_deref(), ShortText::parse);
@@ -757,6 +770,12 @@ mod tests {
         let err = &parse_event(r#"{"type":"payment","#).unwrap_err()[0];
         assert_eq!(err.code, "invalid_json");
         assert_eq!(err.column, Some(18), "the end of the text");
+    }
+
+    #[test]
+    fn events_from_the_future_are_refused() {
+        let future = PAYMENT.replace("2026-05-01", "2999-05-01");
+        assert_eq!(parse_event(&future).unwrap_err()[0].code, "in_future");
     }
 
     #[test]

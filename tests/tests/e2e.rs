@@ -12,16 +12,27 @@ fn sextant() -> Command {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
     let bin: PathBuf = dir.join(format!("sextant{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: run `cargo build -p sextant-api` (cargo test --workspace builds it)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p sextant-api` (cargo test --workspace builds it)",
+        bin.display()
+    );
     let mut command = Command::new(bin);
     // Neither a developer's configuration nor environment may leak into the test.
-    command.env_remove("SEXTANT_DATABASE_URL").env_remove("SEXTANT_JWT_HS256_SECRET").env("SEXTANT_LOG", "warn");
+    command
+        .env_remove("SEXTANT_DATABASE_URL")
+        .env_remove("SEXTANT_JWT_HS256_SECRET")
+        .env("SEXTANT_LOG", "warn");
     command
 }
 
 fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
     let out = sextant().args(args).current_dir(dir).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn count_lines(path: &Path) -> usize {
@@ -49,14 +60,22 @@ fn serve(dir: &Path) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "unexpected first line: {line}"
+    );
     Server { child, base }
 }
 
 fn get(url: &str, token: &str) -> (u16, Value) {
-    match ureq::get(url).set("Authorization", &format!("Bearer {token}")).call() {
+    match ureq::get(url)
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
         Ok(r) => (r.status(), r.into_json().unwrap()),
         Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
         Err(e) => panic!("{url}: {e}"),
@@ -67,22 +86,57 @@ fn get(url: &str, token: &str) -> (u16, Value) {
 fn generate_import_twice_and_serve() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    let (code, _, err) = run(&["generate", "--customers", "120", "--months", "3", "--seed", "5", "--out", "pop"], dir);
+    let (code, _, err) = run(
+        &[
+            "generate",
+            "--customers",
+            "120",
+            "--months",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            "pop",
+        ],
+        dir,
+    );
     assert_eq!(code, 0, "{err}");
     let payments = count_lines(&dir.join("pop/payments.jsonl"));
     let behaviour = count_lines(&dir.join("pop/behaviour.jsonl"));
     assert_eq!(count_lines(&dir.join("pop/customers.jsonl")), 120);
     assert_eq!(count_lines(&dir.join("pop/ground_truth.jsonl")), 120);
-    assert!(payments > 120 * 3 * 5, "a realistic volume of payments: {payments}");
+    assert!(
+        payments > 120 * 3 * 5,
+        "a realistic volume of payments: {payments}"
+    );
 
     // Deterministic: the same seed writes the same bytes.
-    run(&["generate", "--customers", "120", "--months", "3", "--seed", "5", "--out", "pop2"], dir);
-    assert_eq!(std::fs::read(dir.join("pop/payments.jsonl")).unwrap(), std::fs::read(dir.join("pop2/payments.jsonl")).unwrap());
+    run(
+        &[
+            "generate",
+            "--customers",
+            "120",
+            "--months",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            "pop2",
+        ],
+        dir,
+    );
+    assert_eq!(
+        std::fs::read(dir.join("pop/payments.jsonl")).unwrap(),
+        std::fs::read(dir.join("pop2/payments.jsonl")).unwrap()
+    );
 
     let (code, out, err) = run(&["import", "pop", "--data-dir", "data"], dir);
     assert_eq!(code, 0, "{out}\n{err}");
     let stored_column = |out: &str, file: &str, col: usize| -> u64 {
-        let row = out.lines().find(|l| l.starts_with(file)).unwrap_or_else(|| panic!("no {file} row in {out}"));
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(file))
+            .unwrap_or_else(|| panic!("no {file} row in {out}"));
         row.split_whitespace().nth(col).unwrap().parse().unwrap()
     };
     assert_eq!(stored_column(&out, "payments", 2), payments as u64);
@@ -100,7 +154,10 @@ fn generate_import_twice_and_serve() {
     assert_eq!(status, 200, "{me}");
     let (status, _) = get(&format!("{}/v1/customers/c0000002", server.base), token);
     assert_eq!(status, 404, "another customer is invisible");
-    let (status, page) = get(&format!("{}/v1/customers/c0000001/payments?limit=5", server.base), token);
+    let (status, page) = get(
+        &format!("{}/v1/customers/c0000001/payments?limit=5", server.base),
+        token,
+    );
     assert_eq!(status, 200);
     assert_eq!(page["payments"].as_array().unwrap().len(), 5);
     let (status, spec) = get(&format!("{}/openapi.json", server.base), token);
@@ -109,7 +166,12 @@ fn generate_import_twice_and_serve() {
 
     // POST /v1/events takes the very lines `generate` wrote.
     let (_, service, _) = run(&["token", "--role", "service", "--sub", "app"], dir);
-    let lines: Vec<String> = std::fs::read_to_string(dir.join("pop/behaviour.jsonl")).unwrap().lines().take(3).map(str::to_owned).collect();
+    let lines: Vec<String> = std::fs::read_to_string(dir.join("pop/behaviour.jsonl"))
+        .unwrap()
+        .lines()
+        .take(3)
+        .map(str::to_owned)
+        .collect();
     let receipt: Value = ureq::post(&format!("{}/v1/events", server.base))
         .set("Authorization", &format!("Bearer {}", service.trim()))
         .send_string(&format!("{{\"events\":[{}]}}", lines.join(",")))
@@ -135,11 +197,23 @@ fn a_malformed_line_is_named_and_the_rest_still_lands() {
     let (code, out, err) = run(&["import", "in", "--data-dir", "data"], dir);
     assert_eq!(code, 1, "rejected lines make the command fail");
     let currency_col = bad_currency.find("\"currency\"").unwrap() + 1;
-    assert!(err.contains(&format!("payments.jsonl:2:{currency_col}: field `currency`")), "{err}");
-    assert!(err.contains("payments.jsonl:3:") && err.contains("[invalid_json]"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "payments.jsonl:2:{currency_col}: field `currency`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("payments.jsonl:3:") && err.contains("[invalid_json]"),
+        "{err}"
+    );
     let row = out.lines().find(|l| l.starts_with("payments")).unwrap();
     let cols: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!((cols[2], cols[4]), ("1", "2"), "one stored, two rejected: {row}");
+    assert_eq!(
+        (cols[2], cols[4]),
+        ("1", "2"),
+        "one stored, two rejected: {row}"
+    );
 
     // CSV goes through the same parser; its column is the field's position.
     std::fs::write(dir.join("in/payments.jsonl"), "").unwrap();
@@ -152,7 +226,10 @@ fn a_malformed_line_is_named_and_the_rest_still_lands() {
     .unwrap();
     let (code, _, err) = run(&["import", "in", "--data-dir", "data"], dir);
     assert_eq!(code, 1);
-    assert!(err.contains("payments-extra.csv:3:4: field `amount_minor`"), "{err}");
+    assert!(
+        err.contains("payments-extra.csv:3:4: field `amount_minor`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -169,11 +246,45 @@ fn the_cli_explains_bad_arguments() {
 #[test]
 fn the_demo_prepares_everything_and_prints_tokens() {
     let work = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(&["demo", "--customers", "150", "--months", "2", "--data-dir", "d", "--addr", "127.0.0.1:0", "--no-serve"], work.path());
+    let (code, out, err) = run(
+        &[
+            "demo",
+            "--customers",
+            "150",
+            "--months",
+            "2",
+            "--data-dir",
+            "d",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-serve",
+        ],
+        work.path(),
+    );
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("/docs") && out.contains("wealth_manager"), "{out}");
+    assert!(
+        out.contains("/docs") && out.contains("wealth_manager"),
+        "{out}"
+    );
     // A second demo reuses what is there.
-    let (code, out, _) = run(&["demo", "--customers", "150", "--months", "2", "--data-dir", "d", "--addr", "127.0.0.1:0", "--no-serve"], work.path());
+    let (code, out, _) = run(
+        &[
+            "demo",
+            "--customers",
+            "150",
+            "--months",
+            "2",
+            "--data-dir",
+            "d",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-serve",
+        ],
+        work.path(),
+    );
     assert_eq!(code, 0);
-    assert!(out.contains("reusing") && out.contains("already imported"), "{out}");
+    assert!(
+        out.contains("reusing") && out.contains("already imported"),
+        "{out}"
+    );
 }
