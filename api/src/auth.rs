@@ -198,13 +198,27 @@ mod tests {
         let private = include_str!("../tests/fixtures/test-rs256-private.pem");
         let public = include_str!("../tests/fixtures/test-rs256-public.pem");
         let auth = Authenticator::new(Some(&Secret::new("ignored".into())), Some(public)).unwrap();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let claims = Claims { sub: "svc".into(), role: "service".into(), exp: now + 60, iat: now };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = Claims {
+            sub: "svc".into(),
+            role: "service".into(),
+            exp: now + 60,
+            iat: now,
+        };
         let key = EncodingKey::from_rsa_pem(private.as_bytes()).unwrap();
         let token = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
         assert_eq!(auth.verify(&token).unwrap().role, Role::Service);
-        assert!(auth.verify(&mint_dev_token(Role::Admin, "a", 60)).is_err(), "HS256 is refused once RS256 is configured");
-        let expired = Claims { exp: now - 3600, ..claims };
+        assert!(
+            auth.verify(&mint_dev_token(Role::Admin, "a", 60)).is_err(),
+            "HS256 is refused once RS256 is configured"
+        );
+        let expired = Claims {
+            exp: now - 3600,
+            ..claims
+        };
         let old = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &expired, &key).unwrap();
         assert!(auth.verify(&old).is_err());
     }

@@ -61,7 +61,10 @@ const FUTURE_SKEW_HOURS: i64 = 24;
 fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ParseError> {
     let t = parse_timestamp(text)?;
     if t > Utc::now() + chrono::Duration::hours(FUTURE_SKEW_HOURS) {
-        return Err(ParseError::new("in_future", "occurred_at lies in the future"));
+        return Err(ParseError::new(
+            "in_future",
+            "occurred_at lies in the future",
+        ));
     }
     Ok(t)
 }

@@ -158,8 +158,14 @@ async fn customers_consents_and_holdings_on_every_backend() {
             .is_none());
 
         let holding = sextant_api::wire::parse_holding(r#"{"customer_id":"c1","product_id":"dep-easy-access","value_minor":5000,"currency":"EUR","opened_at":"2025-03-01T00:00:00Z"}"#).unwrap();
-        store.upsert_holdings(std::slice::from_ref(&holding), t0).await.unwrap();
-        store.upsert_holdings(std::slice::from_ref(&holding), t0).await.unwrap();
+        store
+            .upsert_holdings(std::slice::from_ref(&holding), t0)
+            .await
+            .unwrap();
+        store
+            .upsert_holdings(std::slice::from_ref(&holding), t0)
+            .await
+            .unwrap();
         assert_eq!(
             store.holdings(&id).await.unwrap(),
             vec![holding],
