@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 use crate::store::{Store, StoreError, INGEST_CALL_MAX_EVENTS};
 use crate::wire::{parse_customer, parse_event, parse_holding, RecordError};
 
+/// Times a batch is retried while the database is busy, with doubling waits from 400 ms.
+const BUSY_RETRIES: u32 = 5;
 /// Records per write: one transaction each.
 const BATCH_RECORDS: usize = 10_000;
 const _: () = assert!(BATCH_RECORDS <= INGEST_CALL_MAX_EVENTS);
@@ -235,8 +237,10 @@ async fn write(
     let now = Utc::now();
     let mut keep: Vec<usize> = (0..lines.len()).collect();
     let mut rejected = 0;
-    // Each retry removes at least one item, and there are two kinds of refusal.
-    for _attempt in 0..3 {
+    let mut busy_retries = 0;
+    // Each refusal removes at least one item, and there are two kinds of refusal; a busy
+    // database is retried separately.
+    for _attempt in 0..3 + BUSY_RETRIES {
         let result = match &records {
             Records::Customers(all) => {
                 let some: Vec<Customer> = keep.iter().map(|&i| all[i].clone()).collect();
@@ -282,6 +286,13 @@ async fn write(
                 "event_id_reused",
                 "this event id is already stored with different content",
             ),
+            Err(StoreError::Unavailable(why)) if busy_retries < BUSY_RETRIES => {
+                // Another writer holds the database (a server beside this import, say).
+                busy_retries += 1;
+                tracing::warn!(%why, attempt = busy_retries, "the database is busy; retrying the batch");
+                tokio::time::sleep(std::time::Duration::from_millis(200 << busy_retries)).await;
+                continue;
+            }
             Err(other) => return Err(other).context("the store refused a batch"),
         };
         for &i in &indices {
@@ -315,7 +326,7 @@ async fn write(
 /// Parses one record of `kind` from JSON text.
 fn parse(kind: FileKind, text: &str) -> Result<Item, Vec<RecordError>> {
     match kind {
-        FileKind::Customers => parse_customer(text, Utc::now()).map(Item::Customer),
+        FileKind::Customers => parse_customer(text, None, Utc::now()).map(Item::Customer),
         FileKind::Holdings => parse_holding(text).map(Item::Holding),
         FileKind::Payments | FileKind::Behaviour => {
             let event = parse_event(text)?;
@@ -378,8 +389,9 @@ impl Builder {
         self.lines.push(line);
     }
 
+    /// Rejected lines count too, so a file of bad lines is still read in bounded batches.
     fn full(&self) -> bool {
-        self.lines.len() >= BATCH_RECORDS
+        self.lines.len() + self.errors.len() >= BATCH_RECORDS
     }
 
     fn take(&mut self, bytes_read: u64) -> Batch {
@@ -421,6 +433,28 @@ fn line_error(path: &Path, line: u64, e: RecordError, column: Option<usize>) -> 
     }
 }
 
+/// Reads past the rest of an over-long line; returns the bytes skipped.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<usize> {
+    let mut skipped = 0;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(skipped);
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return Ok(skipped + at + 1);
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+                skipped += len;
+            }
+        }
+    }
+}
+
 fn read_jsonl(
     path: &Path,
     kind: FileKind,
@@ -433,11 +467,18 @@ fn read_jsonl(
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
-        let n = reader
+        // Never hold more than one line's limit in memory, however long the line.
+        let n = (&mut reader)
+            .take(LINE_MAX_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
             .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
+        }
+        let mut n = n;
+        if buf.last() != Some(&b'\n') && n > LINE_MAX_BYTES {
+            n += skip_line(&mut reader)
+                .with_context(|| format!("cannot read {}", path.display()))?;
         }
         line_no += 1;
         bytes_read += n as u64;
@@ -558,7 +599,8 @@ fn read_csv(
     let mut builder = Builder::new(kind);
     let mut row = csv::StringRecord::new();
     loop {
-        let line = reader.position().line() + 1;
+        // The line the next record starts on (csv counts from 1), for errors without a position.
+        let line = reader.position().line();
         match reader.read_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}

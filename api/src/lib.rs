@@ -111,7 +111,11 @@ pub fn app(state: AppState) -> Router {
 /// Records latency per route template and logs internal errors once, server-side only.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Only standard methods become labels, so strangers cannot grow the metric set.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "PUT" | "POST" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()

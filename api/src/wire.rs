@@ -70,7 +70,8 @@ fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ParseError> {
 }
 
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    // Whole seconds print without a fraction; stored milliseconds are kept.
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// A customer as registered by the payment app.
@@ -277,7 +278,7 @@ pub struct PaymentRecord {
     pub balance_after_minor: Option<i64>,
 }
 
-/// Largest account balance accepted, either sign; a bound that keeps card numbers out of it.
+/// Largest account balance accepted, either sign: twelve digits, like amounts.
 const BALANCE_LIMIT_MINOR: i64 = AmountMinor::MAX;
 
 impl PaymentRecord {
@@ -304,7 +305,7 @@ impl PaymentRecord {
         };
         let status = e.take_opt("status", self.status.as_deref(), PaymentStatus::parse);
         if let Some(balance) = self.balance_after_minor {
-            if balance.abs() > BALANCE_LIMIT_MINOR {
+            if !(-BALANCE_LIMIT_MINOR..=BALANCE_LIMIT_MINOR).contains(&balance) {
                 e.0.push(
                     ParseError::new(
                         "too_large",
@@ -609,26 +610,17 @@ impl RecordError {
             .collect()
     }
 
-    fn from_json(err: serde_path_to_error::Error<serde_json::Error>, text: &str) -> RecordError {
+    fn from_json(err: serde_path_to_error::Error<serde_json::Error>) -> RecordError {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let field = (path != "." && !path.is_empty()).then_some(path);
-        // A full card number sent in a field that does not exist or has the wrong type must
-        // still be named for what it is.
-        let (code, message) = if sextant_domain::contains_card_number(text) {
-            (
-                "full_card_number".to_owned(),
-                "the record holds a full card number; send only card.bin and card.last4".to_owned(),
-            )
-        } else {
-            let code = match inner.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                    "invalid_json"
-                }
-                _ => "invalid_field",
-            };
-            (code.to_owned(), strip_position(&inner.to_string()))
+        let code = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "invalid_json"
+            }
+            _ => "invalid_field",
         };
+        let (code, message) = (code.to_owned(), strip_position(&inner.to_string()));
         RecordError {
             field,
             code,
@@ -649,14 +641,47 @@ fn strip_position(message: &str) -> String {
 /// 1-based column of `"field":` in a single-line record, to point at the offending value.
 fn column_of_field(text: &str, field: &str) -> Option<usize> {
     let leaf = field.rsplit('.').next()?;
-    text.find(&format!("\"{leaf}\"")).map(|at| at + 1)
+    text.find(&format!("\"{leaf}\":")).map(|at| at + 1)
+}
+
+/// The key whose value holds byte `offset`: the last `"key":` before it.
+fn field_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset];
+    let colon = before.rfind("\":")?;
+    let open = before[..colon].rfind('"')?;
+    Some(before[open + 1..colon].to_owned())
+}
+
+/// Refuses a record whose text holds a card number anywhere (any field, known or not, any
+/// type), before anything is parsed, so no error message can echo it. Digits written as
+/// `\u00xx` escapes would hide a number from this scan, so they are refused too.
+pub fn refuse_card_numbers(text: &str) -> Result<(), RecordError> {
+    if let Some(at) = text.find("\\u003") {
+        return Err(RecordError {
+            field: field_at(text, at),
+            code: "escaped_digit".into(),
+            message: "digits must be written as digits, not as \\u escapes".into(),
+            line: Some(1),
+            column: Some(at + 1),
+        });
+    }
+    match sextant_domain::find_card_number(text) {
+        None => Ok(()),
+        Some(at) => Err(RecordError {
+            field: field_at(text, at),
+            code: "full_card_number".into(),
+            message: "a full card number is never accepted; send only card.bin and card.last4"
+                .into(),
+            line: Some(1),
+            column: Some(at + 1),
+        }),
+    }
 }
 
 /// Parses one JSON record of type `T`, with the failing path on error.
 pub fn parse_record<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, RecordError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value: T =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| RecordError::from_json(e, text))?;
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(RecordError::from_json)?;
     de.end().map_err(|e| RecordError {
         field: None,
         code: "invalid_json".into(),
@@ -669,6 +694,7 @@ pub fn parse_record<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, Recor
 
 /// Parses and validates one event from its JSON text.
 pub fn parse_event(text: &str) -> Result<Event, Vec<RecordError>> {
+    refuse_card_numbers(text).map_err(|e| vec![e])?;
     let probe: TypeProbe = parse_record(text).map_err(|e| vec![e])?;
     match probe.tag.as_deref() {
         Some("payment") => {
@@ -700,16 +726,23 @@ pub fn parse_event(text: &str) -> Result<Event, Vec<RecordError>> {
     }
 }
 
-/// Parses and validates one customer from its JSON text (an import line).
-pub fn parse_customer(text: &str, today: DateTime<Utc>) -> Result<Customer, Vec<RecordError>> {
+/// Parses and validates one customer from its JSON text (an import line, or the body of
+/// `PUT /v1/customers/{path_id}`).
+pub fn parse_customer(
+    text: &str,
+    path_id: Option<&str>,
+    today: DateTime<Utc>,
+) -> Result<Customer, Vec<RecordError>> {
+    refuse_card_numbers(text).map_err(|e| vec![e])?;
     let record: CustomerRecord = parse_record(text).map_err(|e| vec![e])?;
     record
-        .into_domain(None, today)
+        .into_domain(path_id, today)
         .map_err(|e| RecordError::from_fields(e, text))
 }
 
 /// Parses and validates one holding from its JSON text (an import line).
 pub fn parse_holding(text: &str) -> Result<Holding, Vec<RecordError>> {
+    refuse_card_numbers(text).map_err(|e| vec![e])?;
     let record: HoldingRecord = parse_record(text).map_err(|e| vec![e])?;
     record
         .into_domain()

@@ -168,30 +168,64 @@ impl Card {
     }
 }
 
-/// True when `text` holds a run of 13..=19 digits (single spaces or dashes allowed between
-/// them) that passes the Luhn check: a primary account number, which must never be stored.
-/// Longer digit runs are references, not card numbers.
+/// True when `text` holds a card number; see [`find_card_number`].
 pub fn contains_card_number(text: &str) -> bool {
-    let mut run: Vec<u8> = Vec::with_capacity(19);
-    let flush = |run: &mut Vec<u8>| {
-        let found = (13..=19).contains(&run.len()) && luhn_valid(run);
-        run.clear();
-        found
-    };
+    find_card_number(text).is_some()
+}
+
+/// Where a primary account number (which must never be stored) starts in `text`: 13..=19
+/// digits that pass the Luhn check, written as one digit group or as groups joined by single
+/// separators (space, `-`, `_`, `:`, `/`), such as `4111 1111 1111 1111`. Any contiguous
+/// span of groups counts, so a number followed by an expiry date is still found. A single
+/// group longer than 19 digits is a reference, not a card number; `.` and `,` do not join
+/// groups, so decimals and lists are left alone.
+pub fn find_card_number(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
+    // (start offset, digits) of the groups of the current run.
+    let mut groups: Vec<(usize, Vec<u8>)> = Vec::new();
+    // The current run is the fraction of a decimal number (`0.4111...`): not a card.
+    let mut fraction = false;
     for (i, &b) in bytes.iter().enumerate() {
+        let prev_digit = i > 0 && bytes[i - 1].is_ascii_digit();
+        let next_digit = bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
         if b.is_ascii_digit() {
-            run.push(b - b'0');
-        } else if (b == b' ' || b == b'-')
-            && !run.is_empty()
-            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-        {
-            continue;
-        } else if flush(&mut run) {
-            return true;
+            match groups.last_mut() {
+                Some((_, digits)) if prev_digit => digits.push(b - b'0'),
+                _ => groups.push((i, vec![b - b'0'])),
+            }
+        } else if matches!(b, b' ' | b'-' | b'_' | b':' | b'/') && prev_digit && next_digit {
+            // A separator inside a written card number: the run goes on.
+        } else {
+            if !fraction {
+                if let Some(at) = card_in_run(&groups) {
+                    return Some(at);
+                }
+            }
+            groups.clear();
+            fraction = matches!(b, b'.' | b',') && prev_digit && next_digit;
         }
     }
-    flush(&mut run)
+    if fraction {
+        None
+    } else {
+        card_in_run(&groups)
+    }
+}
+
+fn card_in_run(groups: &[(usize, Vec<u8>)]) -> Option<usize> {
+    for (i, (start, _)) in groups.iter().enumerate() {
+        let mut digits: Vec<u8> = Vec::with_capacity(19);
+        for (_, group) in &groups[i..] {
+            digits.extend_from_slice(group);
+            if digits.len() > 19 {
+                break;
+            }
+            if digits.len() >= 13 && luhn_valid(&digits) {
+                return Some(*start);
+            }
+        }
+    }
+    None
 }
 
 fn luhn_valid(digits: &[u8]) -> bool {
@@ -380,6 +414,21 @@ mod tests {
         assert!(!contains_card_number("4111111111111112"));
         assert!(!contains_card_number("411111"));
         assert!(!contains_card_number("order 2026-11-26"));
+        assert!(contains_card_number("4111_1111_1111_1111"));
+        assert!(contains_card_number("4111:1111:1111:1111"));
+        assert!(
+            contains_card_number("pay 4111 1111 1111 1111 0327"),
+            "followed by an expiry"
+        );
+        assert!(
+            !contains_card_number("0.4111111111111111"),
+            "a decimal is not a card"
+        );
+        assert!(
+            !contains_card_number("41111111111111110000000"),
+            "a long reference"
+        );
+        assert_eq!(find_card_number("x 4111111111111111"), Some(2));
     }
 
     #[test]

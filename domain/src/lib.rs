@@ -16,8 +16,9 @@ pub use customer::{
 };
 pub use error::{FieldError, ParseError};
 pub use event::{
-    contains_card_number, BehaviourEvent, BehaviourKind, Card, Channel, CountryCode, Direction,
-    Event, Mcc, PaymentEvent, PaymentKind, PaymentStatus, SessionId, ShortText,
+    contains_card_number, find_card_number, BehaviourEvent, BehaviourKind, Card, Channel,
+    CountryCode, Direction, Event, Mcc, PaymentEvent, PaymentKind, PaymentStatus, SessionId,
+    ShortText,
 };
 pub use ids::{CustomerId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};

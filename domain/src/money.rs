@@ -95,8 +95,9 @@ impl std::fmt::Display for Currency {
 pub struct AmountMinor(i64);
 
 impl AmountMinor {
-    /// 10^13 minor units: a hundred billion in a two-digit currency, far above any payment.
-    pub const MAX: i64 = 10_000_000_000_000;
+    /// Twelve digits (just under ten billion in a two-digit currency), far above any
+    /// payment. Keeping amounts below 13 digits means no number field can hold a card number.
+    pub const MAX: i64 = 999_999_999_999;
 
     pub fn new(value: i64) -> Result<Self, ParseError> {
         if value <= 0 {

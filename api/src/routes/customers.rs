@@ -2,6 +2,7 @@
 //! customer token never reaches another customer (404).
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,11 +11,14 @@ use serde::{Deserialize, Serialize};
 use sextant_domain::MarketingChannel;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{customer_id, json_body};
+use super::{body_bytes, body_text, customer_id, json_body, query, record_problems};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
 use crate::store::{ConsentScope, Cursor, PAGE_MAX};
-use crate::wire::{format_timestamp, ConsentsRecord, CustomerRecord, HoldingRecord, PaymentRecord};
+use crate::wire::{
+    format_timestamp, parse_customer, refuse_card_numbers, ConsentsRecord, CustomerRecord,
+    HoldingRecord, PaymentRecord,
+};
 use crate::AppState;
 
 const READERS: &[Role] = &[
@@ -39,25 +43,18 @@ pub struct CustomerView {
     params(("id" = String, Path, description = "the payment app's customer id")),
     request_body = CustomerRecord,
     responses((status = 201, body = CustomerView, description = "created"), (status = 200, body = CustomerView, description = "replaced"),
-        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CustomerView>), AppError> {
     caller.reach_customer(&id, REGISTRARS)?;
-    let record: CustomerRecord = json_body(&body)?;
-    let customer = record
-        .into_domain(Some(&id), Utc::now())
-        .map_err(|errors| {
-            AppError::Validation(
-                errors
-                    .into_iter()
-                    .map(|e| ItemProblem::field(&e.field, e.code, e.message))
-                    .collect(),
-            )
-        })?;
+    let body = body_bytes(body)?;
+    let customer =
+        parse_customer(body_text(&body)?, Some(&id), Utc::now()).map_err(record_problems)?;
     let created = state
         .store
         .put_customer(&customer, &caller.sub, Utc::now())
@@ -86,7 +83,7 @@ fn view(stored: crate::store::StoredCustomer) -> CustomerView {
 /// One customer's registration data and consents.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id")),
-    responses((status = 200, body = CustomerView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CustomerView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,15 +138,16 @@ impl ConsentPatch {
 #[utoipa::path(patch, path = "/v1/customers/{id}/consents", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id")),
     request_body = ConsentPatch,
-    responses((status = 200, body = ConsentsRecord), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ConsentsRecord), (status = 400, body = Problem), (status = 413, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn patch_consents(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ConsentsRecord>, AppError> {
     caller.reach_customer(&id, CONSENT_EDITORS)?;
     let id = customer_id(&id)?;
+    let body = body_bytes(body)?;
     let patch: ConsentPatch = json_body(&body)?;
     let consents = state
         .store
@@ -176,7 +174,7 @@ pub struct ConsentHistory {
 /// Every recorded consent change, newest first (up to 500).
 #[utoipa::path(get, path = "/v1/customers/{id}/consents/history", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id")),
-    responses((status = 200, body = ConsentHistory), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ConsentHistory), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn consent_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,7 +208,8 @@ pub struct PageQuery {
 #[derive(Serialize, ToSchema)]
 pub struct PaymentPage {
     pub payments: Vec<PaymentRecord>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` for the next (older) page; null once fewer than `limit` payments
+    /// came back (a full last page is followed by an empty one).
     pub next_cursor: Option<String>,
 }
 
@@ -232,15 +231,16 @@ fn parse_cursor(text: &str) -> Result<Cursor, AppError> {
 /// The customer's payments, newest first.
 #[utoipa::path(get, path = "/v1/customers/{id}/payments", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id"), PageQuery),
-    responses((status = 200, body = PaymentPage), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = PaymentPage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn payments(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<PaymentPage>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    let page = query(page)?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=PAGE_MAX).contains(&limit) {
         return Err(AppError::Validation(vec![ItemProblem::field(
@@ -278,15 +278,17 @@ pub struct Holdings {
 #[utoipa::path(put, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id")),
     request_body = Holdings,
-    responses((status = 200, body = Holdings), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Holdings), (status = 400, body = Problem), (status = 413, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn put_holdings(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Holdings>, AppError> {
     caller.reach_customer(&id, REGISTRARS)?;
     let id = customer_id(&id)?;
+    let body = body_bytes(body)?;
+    refuse_card_numbers(body_text(&body)?).map_err(|e| record_problems(vec![e]))?;
     let request: Holdings = json_body(&body)?;
     if request.holdings.len() > HOLDINGS_MAX {
         return Err(AppError::TooLarge(format!(
@@ -295,7 +297,19 @@ pub async fn put_holdings(
     }
     let mut holdings = Vec::with_capacity(request.holdings.len());
     let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (index, record) in request.holdings.into_iter().enumerate() {
+        if !seen.insert(record.product_id.clone()) {
+            problems.push(ItemProblem {
+                index: Some(index),
+                ..ItemProblem::field(
+                    "product_id",
+                    "duplicate_product",
+                    "one position per product",
+                )
+            });
+            continue;
+        }
         if record.customer_id != id.as_str() {
             problems.push(ItemProblem {
                 index: Some(index),
@@ -331,7 +345,7 @@ pub async fn put_holdings(
 /// The customer's current holdings.
 #[utoipa::path(get, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
     params(("id" = String, Path, description = "customer id")),
-    responses((status = 200, body = Holdings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Holdings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn holdings(
     State(state): State<AppState>,
     caller: Caller,

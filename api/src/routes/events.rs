@@ -6,6 +6,7 @@
 //! stored now, or acknowledged as a duplicate of what was stored before.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use super::json_body;
+use super::{body_bytes, json_body};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
 use crate::metrics::Metrics;
@@ -57,16 +58,19 @@ pub struct IngestReceipt {
     request_body = EventBatch,
     responses((status = 200, body = IngestReceipt, description = "every item is committed"),
         (status = 400, body = Problem, description = "malformed JSON"),
+        (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 409, body = Problem, description = "an event id is reused with different content; nothing stored"),
         (status = 413, body = Problem, description = "more than 1000 events"),
-        (status = 422, body = Problem, description = "invalid items; nothing stored")))]
+        (status = 422, body = Problem, description = "invalid items; nothing stored"),
+        (status = 503, body = Problem, description = "storage unavailable or busy; retry after Retry-After")))]
 pub async fn ingest(
     State(state): State<AppState>,
     caller: Caller,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReceipt>, AppError> {
     caller.require(&[Role::Service, Role::Admin])?;
+    let body = body_bytes(body)?;
     let batch: RawBatch = json_body(&body)?;
     if batch.events.is_empty() {
         return Err(AppError::Validation(vec![ItemProblem::field(

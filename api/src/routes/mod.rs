@@ -7,28 +7,66 @@ pub mod products;
 pub mod system;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::Query;
 use serde::Deserialize;
 
 use crate::error::{AppError, ItemProblem};
-use crate::wire::parse_record;
+use crate::wire::{parse_record, RecordError};
 
-/// Parses a JSON body, turning any error into a 400 naming the path, line and column.
-pub fn json_body<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppError> {
-    let text = std::str::from_utf8(body).map_err(|_| {
+/// The body, or a problem+json answer for one that is too large or unreadable.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    body.map_err(|rejection| match rejection.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::TooLarge(format!("the body exceeds {} bytes", events::BODY_MAX_BYTES))
+        }
+        _ => AppError::InvalidJson(ItemProblem::field(
+            "body",
+            "unreadable_body",
+            "the body could not be read",
+        )),
+    })
+}
+
+/// The query parameters, or a 422 naming the query.
+pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    query.map(|Query(q)| q).map_err(|rejection| {
+        AppError::Validation(vec![ItemProblem::field(
+            "query",
+            "invalid_query",
+            rejection.body_text(),
+        )])
+    })
+}
+
+pub fn body_text(body: &Bytes) -> Result<&str, AppError> {
+    std::str::from_utf8(body).map_err(|_| {
         AppError::InvalidJson(ItemProblem::field(
             "body",
             "invalid_utf8",
             "the body is not UTF-8",
         ))
-    })?;
-    parse_record(text).map_err(|e| {
-        let item = ItemProblem::from_record(None, None, e);
-        if item.code == "full_card_number" {
-            AppError::Validation(vec![item])
-        } else {
-            AppError::InvalidJson(item)
-        }
     })
+}
+
+/// Syntax and type errors are a malformed body (400); anything else is invalid content (422).
+pub fn record_problems(errors: Vec<RecordError>) -> AppError {
+    let items: Vec<ItemProblem> = errors
+        .into_iter()
+        .map(|e| ItemProblem::from_record(None, None, e))
+        .collect();
+    let malformed = items
+        .iter()
+        .position(|i| i.code == "invalid_json" || i.code == "invalid_field");
+    match malformed {
+        Some(at) => AppError::InvalidJson(items.into_iter().nth(at).expect("position is in range")),
+        None => AppError::Validation(items),
+    }
+}
+
+/// Parses a JSON body, turning any error into a 400 naming the path, line and column.
+pub fn json_body<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppError> {
+    parse_record(body_text(body)?).map_err(|e| record_problems(vec![e]))
 }
 
 /// The path's customer id, once the caller may reach it.

@@ -47,9 +47,24 @@ impl From<sea_orm::DbErr> for StoreError {
         match err {
             sea_orm::DbErr::ConnectionAcquire(e) => StoreError::Unavailable(e.to_string()),
             sea_orm::DbErr::Conn(e) => StoreError::Unavailable(e.to_string()),
+            other if is_transient(&other.to_string()) => StoreError::Unavailable(other.to_string()),
             other => StoreError::Database(other.to_string()),
         }
     }
+}
+
+/// Lock contention that a retry resolves: PostgreSQL deadlocks and serialisation failures,
+/// SQLite's busy database (another process writing).
+fn is_transient(message: &str) -> bool {
+    [
+        "deadlock detected",
+        "could not serialize access",
+        "database is locked",
+        "(code: 5)",
+        "(code: 517)",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 /// What a consent change applies to.

@@ -14,9 +14,9 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use sextant_domain::{
     AmountMinor, BirthYear, Card, Channel, ChannelConsents, Consents, CountryCode, Currency,
-    Customer, CustomerId, Direction, Event, EventId, Holding, KycStatus, Mcc, MerchantId,
-    Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId, ProductKind, Region,
-    RiskLevel,
+    Customer, CustomerId, Direction, Event, EventId, Holding, KycStatus, MarketingChannel, Mcc,
+    MerchantId, Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId,
+    ProductKind, Region, RiskLevel,
 };
 use tokio::sync::Mutex;
 
@@ -165,6 +165,59 @@ impl SeaStore {
         .exec(db)
         .await?;
         Ok(())
+    }
+
+    /// Reads a customer row, locking it until the transaction ends on PostgreSQL (SQLite
+    /// writers are already serialised by `write_lock`), so concurrent consent changes and
+    /// replacements apply one after the other instead of overwriting each other.
+    async fn customer_for_update(
+        &self,
+        txn: &impl ConnectionTrait,
+        id: &CustomerId,
+    ) -> Result<Option<customer::Model>, StoreError> {
+        let mut find = customer::Entity::find_by_id(id.to_string());
+        if self.backend() == DbBackend::Postgres {
+            find = find.lock_exclusive();
+        }
+        Ok(find.one(txn).await?)
+    }
+
+    /// Appends consent changes to the history and the audit log.
+    async fn record_consent_changes(
+        &self,
+        txn: &impl ConnectionTrait,
+        id: &CustomerId,
+        changes: &[(ConsentScope, bool)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let rows = changes
+            .iter()
+            .map(|(scope, granted)| consent_change::ActiveModel {
+                customer_id: Set(id.to_string()),
+                changed_at_ms: Set(now.timestamp_millis()),
+                actor: Set(actor.to_owned()),
+                scope: Set(scope.name()),
+                granted: Set(*granted),
+                ..Default::default()
+            });
+        consent_change::Entity::insert_many(rows).exec(txn).await?;
+        let detail: serde_json::Map<_, _> = changes
+            .iter()
+            .map(|(s, g)| (s.name(), serde_json::Value::Bool(*g)))
+            .collect();
+        self.audit(
+            txn,
+            actor,
+            "customer.consents",
+            id.as_str(),
+            detail.into(),
+            now,
+        )
+        .await
     }
 
     /// Which of `ids` exist in `table.column`.
@@ -326,6 +379,25 @@ fn behaviour_row(b: &sextant_domain::BehaviourEvent, hash: i64, now_ms: i64) -> 
     ]
 }
 
+/// The last item of each key, in first-seen order of keys.
+fn last_per_key<'a, T: Clone, K: std::hash::Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<T> {
+    let mut position: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        match position.entry(key(item)) {
+            std::collections::hash_map::Entry::Occupied(at) => out[*at.get()] = item.clone(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push(item.clone());
+            }
+        }
+    }
+    out
+}
+
 fn customer_model(c: &Customer, now_ms: i64) -> customer::ActiveModel {
     let m = c.consents.marketing;
     customer::ActiveModel {
@@ -345,22 +417,44 @@ fn customer_model(c: &Customer, now_ms: i64) -> customer::ActiveModel {
 }
 
 /// Replaces everything but the creation time on conflict.
-fn customer_upsert() -> OnConflict {
+/// On conflict, replaces the registration data; consents only when `consents` is set, so a
+/// bulk re-import never silently re-grants a consent the customer withdrew.
+fn customer_upsert(consents: bool) -> OnConflict {
     use customer::Column as C;
-    OnConflict::column(C::Id)
-        .update_columns([
-            C::BirthYear,
-            C::Region,
-            C::Occupation,
-            C::KycStatus,
+    let mut columns = vec![
+        C::BirthYear,
+        C::Region,
+        C::Occupation,
+        C::KycStatus,
+        C::UpdatedAtMs,
+    ];
+    if consents {
+        columns.extend([
             C::ConsentProfiling,
             C::ConsentPush,
             C::ConsentEmail,
             C::ConsentSms,
             C::ConsentInApp,
-            C::UpdatedAtMs,
-        ])
-        .to_owned()
+        ]);
+    }
+    OnConflict::column(C::Id).update_columns(columns).to_owned()
+}
+
+/// The scopes whose consent differs between `old` and `new`, with the new value.
+fn consent_diff(old: &Consents, new: &Consents) -> Vec<(ConsentScope, bool)> {
+    let mut changes = Vec::new();
+    if old.profiling != new.profiling {
+        changes.push((ConsentScope::Profiling, new.profiling));
+    }
+    for &channel in MarketingChannel::ALL {
+        if old.marketing.allows(channel) != new.marketing.allows(channel) {
+            changes.push((
+                ConsentScope::Marketing(channel),
+                new.marketing.allows(channel),
+            ));
+        }
+    }
+    changes
 }
 
 fn consents_of(m: &customer::Model) -> Consents {
@@ -486,15 +580,16 @@ impl Store for SeaStore {
     ) -> Result<bool, StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
-        let created = customer::Entity::find_by_id(c.id.to_string())
-            .one(&txn)
-            .await?
-            .is_none();
+        let before = self.customer_for_update(&txn, &c.id).await?;
         customer::Entity::insert(customer_model(c, now.timestamp_millis()))
-            .on_conflict(customer_upsert())
+            .on_conflict(customer_upsert(true))
             .exec(&txn)
             .await?;
-        let action = if created {
+        let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
+        let changes = consent_diff(&old_consents, &c.consents);
+        self.record_consent_changes(&txn, &c.id, &changes, actor, now)
+            .await?;
+        let action = if before.is_none() {
             "customer.create"
         } else {
             "customer.replace"
@@ -509,7 +604,7 @@ impl Store for SeaStore {
         )
         .await?;
         txn.commit().await?;
-        Ok(created)
+        Ok(before.is_none())
     }
 
     async fn put_customers(
@@ -520,6 +615,8 @@ impl Store for SeaStore {
         if customers.is_empty() {
             return Ok(());
         }
+        // PostgreSQL refuses to upsert one key twice in a statement: the last line wins.
+        let customers = last_per_key(customers, |c| c.id.as_str());
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
         // 12 columns x 2,000 rows fits both backends' parameter limits.
@@ -528,7 +625,7 @@ impl Store for SeaStore {
                 .iter()
                 .map(|c| customer_model(c, now.timestamp_millis()));
             customer::Entity::insert_many(models)
-                .on_conflict(customer_upsert())
+                .on_conflict(customer_upsert(false))
                 .exec(&txn)
                 .await?;
         }
@@ -553,31 +650,18 @@ impl Store for SeaStore {
     ) -> Result<Option<Consents>, StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
-        let Some(row) = customer::Entity::find_by_id(id.to_string())
-            .one(&txn)
-            .await?
-        else {
+        let Some(row) = self.customer_for_update(&txn, id).await? else {
             return Ok(None);
         };
-        let mut consents = consents_of(&row);
-        let mut changed = Vec::new();
+        let before = consents_of(&row);
+        let mut consents = before;
         for &(scope, granted) in changes {
-            let current = match scope {
-                ConsentScope::Profiling => &mut consents.profiling,
-                ConsentScope::Marketing(channel) => {
-                    let was = consents.marketing.allows(channel);
-                    if was != granted {
-                        consents.marketing.set(channel, granted);
-                        changed.push((scope, granted));
-                    }
-                    continue;
-                }
-            };
-            if *current != granted {
-                *current = granted;
-                changed.push((scope, granted));
+            match scope {
+                ConsentScope::Profiling => consents.profiling = granted,
+                ConsentScope::Marketing(channel) => consents.marketing.set(channel, granted),
             }
         }
+        let changed = consent_diff(&before, &consents);
         if !changed.is_empty() {
             let m = consents.marketing;
             let update = customer::ActiveModel {
@@ -591,30 +675,8 @@ impl Store for SeaStore {
                 ..Default::default()
             };
             customer::Entity::update(update).exec(&txn).await?;
-            let rows = changed
-                .iter()
-                .map(|(scope, granted)| consent_change::ActiveModel {
-                    customer_id: Set(id.to_string()),
-                    changed_at_ms: Set(now.timestamp_millis()),
-                    actor: Set(actor.to_owned()),
-                    scope: Set(scope.name()),
-                    granted: Set(*granted),
-                    ..Default::default()
-                });
-            consent_change::Entity::insert_many(rows).exec(&txn).await?;
-            let detail: serde_json::Map<_, _> = changed
-                .iter()
-                .map(|(s, g)| (s.name(), serde_json::Value::Bool(*g)))
-                .collect();
-            self.audit(
-                &txn,
-                actor,
-                "customer.consents",
-                id.as_str(),
-                detail.into(),
-                now,
-            )
-            .await?;
+            self.record_consent_changes(&txn, id, &changed, actor, now)
+                .await?;
         }
         txn.commit().await?;
         Ok(Some(consents))
@@ -673,9 +735,13 @@ impl Store for SeaStore {
 
         let hashes: Vec<i64> = events.iter().map(content_hash).collect();
         let now_ms = now.timestamp_millis();
+        // Rows go in sorted by id (stably, so a repeated id keeps its first occurrence first):
+        // concurrent batches then take row locks in one order and cannot deadlock.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[a].event_id().cmp(events[b].event_id()));
         let mut payment_rows = Vec::new();
         let mut behaviour_rows = Vec::new();
-        for (event, &hash) in events.iter().zip(&hashes) {
+        for (event, &hash) in order.iter().map(|&i| (&events[i], &hashes[i])) {
             match event {
                 Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms)),
                 Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms)),
@@ -771,6 +837,8 @@ impl Store for SeaStore {
         let product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
+        // Serialises concurrent replacements of one customer's positions on PostgreSQL.
+        self.customer_for_update(&txn, id).await?;
         let known = self.existing(&txn, "products", "id", &product_ids).await?;
         let unknown: Vec<usize> = (0..holdings.len())
             .filter(|&i| !known.contains(holdings[i].product_id.as_str()))
@@ -812,6 +880,9 @@ impl Store for SeaStore {
         if holdings.is_empty() {
             return Ok(());
         }
+        let holdings = &last_per_key(holdings, |h| {
+            (h.customer_id.as_str(), h.product_id.as_str())
+        })[..];
         let mut product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
         product_ids.sort_unstable();
         product_ids.dedup();

@@ -468,14 +468,30 @@ async fn consent_withdrawal_is_immediate_and_recorded() {
     let history = app
         .call("GET", "/v1/customers/c1/consents/history", Some(&me), None)
         .await;
-    let scopes: Vec<&str> = history.body["changes"]
+    let changes: Vec<(&str, bool, &str)> = history.body["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["scope"].as_str().unwrap())
+        .map(|c| {
+            (
+                c["scope"].as_str().unwrap(),
+                c["granted"].as_bool().unwrap(),
+                c["actor"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(scopes.len(), 2);
-    assert!(scopes.contains(&"marketing.email") && scopes.contains(&"marketing.sms"));
+    // Newest first: the customer's two changes, then the grants recorded at registration.
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    let mut latest = changes[..2].to_vec();
+    latest.sort();
+    assert_eq!(
+        latest,
+        [
+            ("marketing.email", false, "c1"),
+            ("marketing.sms", true, "c1")
+        ]
+    );
+    assert!(changes[2..].iter().all(|c| c.1 && c.2 == "app"));
 }
 
 #[tokio::test]
@@ -581,4 +597,134 @@ async fn metrics_count_requests_and_events() {
         metrics.text
     );
     assert!(metrics.text.contains("route=\"/v1/customers/{id}\""));
+}
+
+#[tokio::test]
+async fn card_numbers_are_refused_in_every_field_and_never_echoed() {
+    let app = spawn_app().await;
+    let service = token(Role::Service, "app");
+    let mut customer = customer_json("c1");
+    customer["region"] = json!("4111 1111 1111 1111");
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/customers/c1",
+            Some(&service),
+            Some(customer.to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.body["errors"][0]["code"], "full_card_number");
+    assert_eq!(reply.body["errors"][0]["field"], "region");
+
+    app.put_customer("c1").await;
+    let mut amount = payment_json("p-1", "c1", 1);
+    amount["amount_minor"] = json!(4222222222222_i64);
+    let mut kind = payment_json("p-2", "c1", 1);
+    kind["direction"] = json!("4111111111111111");
+    let reply = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&service),
+            Some(batch(&[amount, kind])),
+        )
+        .await;
+    let codes: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["full_card_number", "full_card_number"]);
+    assert!(!reply.text.contains("4111111111111111") && !reply.text.contains("4222222222222"));
+}
+
+#[tokio::test]
+async fn one_position_per_product() {
+    let app = spawn_app().await;
+    app.put_customer("c1").await;
+    let holding = json!({"customer_id": "c1", "product_id": "dep-easy-access", "value_minor": 100, "currency": "EUR", "opened_at": "2025-01-01T00:00:00Z"});
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/customers/c1/holdings",
+            Some(&token(Role::Service, "app")),
+            Some(json!({"holdings": [holding, holding]}).to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.body["errors"][0]["code"], "duplicate_product");
+}
+
+#[tokio::test]
+async fn bad_queries_and_bodies_still_answer_problem_json_after_the_scope_check() {
+    let app = spawn_app().await;
+    app.put_customer("c1").await;
+    let mine = token(Role::Customer, "c1");
+    let other = app
+        .call(
+            "GET",
+            "/v1/customers/c2/payments?limit=x",
+            Some(&mine),
+            None,
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "the scope check comes before query parsing"
+    );
+    let own = app
+        .call(
+            "GET",
+            "/v1/customers/c1/payments?limit=x",
+            Some(&mine),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (own.status, own.body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("query"))
+    );
+    let huge = format!("{{\"events\":[\"{}\"]}}", "x".repeat(3 * 1024 * 1024));
+    let reply = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&token(Role::Service, "app")),
+            Some(huge),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn milliseconds_survive_the_round_trip() {
+    let app = spawn_app().await;
+    app.put_customer("c1").await;
+    let service = token(Role::Service, "app");
+    let mut event = payment_json("p-1", "c1", 100);
+    event["occurred_at"] = json!("2026-05-01T12:30:00.500Z");
+    app.call("POST", "/v1/events", Some(&service), Some(batch(&[event])))
+        .await;
+    let page = app
+        .call("GET", "/v1/customers/c1/payments", Some(&service), None)
+        .await;
+    let read_back = page.body["payments"][0].clone();
+    assert_eq!(read_back["occurred_at"], "2026-05-01T12:30:00.500Z");
+    let again = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&service),
+            Some(batch(&[read_back])),
+        )
+        .await;
+    assert_eq!(
+        again.body["duplicates"], 1,
+        "what is read back re-sends as a duplicate: {}",
+        again.text
+    );
 }

@@ -145,12 +145,21 @@ async fn customers_consents_and_holdings_on_every_backend() {
             .unwrap();
         assert!(!consents.marketing.email && consents.profiling, "{backend}");
         let history = store.consent_history(&id, 10).await.unwrap();
+        // Creation recorded the initial grants (profiling, email); the update recorded only
+        // the email withdrawal, since profiling did not change.
+        let recorded: Vec<(&str, bool)> = history
+            .iter()
+            .map(|c| (c.scope.as_str(), c.granted))
+            .collect();
         assert_eq!(
-            history.len(),
-            1,
-            "{backend}: only the actual change is recorded"
+            recorded,
+            [
+                ("marketing.email", false),
+                ("marketing.email", true),
+                ("profiling", true)
+            ],
+            "{backend}"
         );
-        assert_eq!(history[0].scope, "marketing.email");
         assert!(store
             .set_consents(&CustomerId::parse("ghost").unwrap(), &[], "x", t0)
             .await
@@ -210,4 +219,109 @@ async fn the_sqlite_store_survives_a_restart() {
         vec![0],
         "migrations re-run cleanly and the event is still there"
     );
+}
+
+#[tokio::test]
+async fn consents_change_only_on_purpose_and_always_on_record() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let now = Utc::now();
+        let id = CustomerId::parse("c1").unwrap();
+        store
+            .put_customer(&customer("c1"), "app", now)
+            .await
+            .unwrap();
+        let email = ConsentScope::Marketing(MarketingChannel::Email);
+        store
+            .set_consents(&id, &[(email, false)], "c1", now)
+            .await
+            .unwrap();
+        // A bulk re-import of the original registration does not re-grant the consent.
+        store.put_customers(&[customer("c1")], now).await.unwrap();
+        let stored = store.customer(&id).await.unwrap().unwrap();
+        assert!(
+            !stored.customer.consents.marketing.email,
+            "{backend}: the withdrawal holds"
+        );
+        // A PUT may change consents, and the change is recorded with its actor.
+        store
+            .put_customer(&customer("c1"), "payment-app", now)
+            .await
+            .unwrap();
+        let history = store.consent_history(&id, 10).await.unwrap();
+        let latest = &history[0];
+        assert_eq!(
+            (latest.scope.as_str(), latest.granted, latest.actor.as_str()),
+            ("marketing.email", true, "payment-app"),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn repeated_keys_in_one_import_batch_keep_the_last() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let mut moved = customer("c1");
+        moved.region = sextant_domain::Region::parse("brno").unwrap();
+        store
+            .put_customers(&[customer("c1"), moved], Utc::now())
+            .await
+            .unwrap();
+        let stored = store
+            .customer(&CustomerId::parse("c1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.customer.region.as_str(), "brno", "{backend}");
+        let h = |value: i64| {
+            sextant_api::wire::parse_holding(&format!(r#"{{"customer_id":"c1","product_id":"dep-easy-access","value_minor":{value},"currency":"EUR","opened_at":"2025-03-01T00:00:00Z"}}"#)).unwrap()
+        };
+        store
+            .upsert_holdings(&[h(100), h(200)], Utc::now())
+            .await
+            .unwrap();
+        let holdings = store
+            .holdings(&CustomerId::parse("c1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            holdings.iter().map(|h| h.value.get()).collect::<Vec<_>>(),
+            [200],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
+    for (backend, s) in all_stores().await {
+        let store = s.store.clone();
+        store
+            .put_customers(&[customer("c1")], Utc::now())
+            .await
+            .unwrap();
+        let forward: Vec<Event> = (0..300)
+            .map(|i| event(payment_json(&format!("p{i:03}"), "c1", 10 + i)))
+            .collect();
+        let backward: Vec<Event> = forward.iter().rev().cloned().collect();
+        let tasks: Vec<_> = [forward, backward]
+            .into_iter()
+            .cycle()
+            .take(6)
+            .map(|batch| {
+                let store = store.clone();
+                tokio::spawn(async move { store.ingest(&batch, Utc::now()).await })
+            })
+            .collect();
+        let mut stored = 0;
+        for t in tasks {
+            stored += t
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+                .stored;
+        }
+        assert_eq!(stored, 300, "{backend}");
+    }
 }
