@@ -37,6 +37,16 @@ fn big_null(name: &str) -> ColumnDef {
         .to_owned()
 }
 
+/// An auto-incremented BIGINT primary key: the order of an append-only log.
+fn serial(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
 fn flag(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
         .boolean()
@@ -96,13 +106,7 @@ mod m0001_initial {
                 .create_table(
                     Table::create()
                         .table(Alias::new("consent_changes"))
-                        .col(
-                            ColumnDef::new(Alias::new("id"))
-                                .big_integer()
-                                .not_null()
-                                .auto_increment()
-                                .primary_key(),
-                        )
+                        .col(serial("id"))
                         .col(text("customer_id"))
                         .col(big("changed_at_ms"))
                         .col(text("actor"))
@@ -218,13 +222,7 @@ mod m0001_initial {
                 .create_table(
                     Table::create()
                         .table(Alias::new("audit_log"))
-                        .col(
-                            ColumnDef::new(Alias::new("id"))
-                                .big_integer()
-                                .not_null()
-                                .auto_increment()
-                                .primary_key(),
-                        )
+                        .col(serial("id"))
                         .col(big("at_ms"))
                         .col(text("actor"))
                         .col(text("action"))
