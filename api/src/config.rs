@@ -45,6 +45,11 @@ pub struct Config {
     pub jwt_rs256_public_key: Option<String>,
     /// `tracing` filter, e.g. `info` or `sextant_api=debug`.
     pub log: String,
+    /// gRPC URL of a Qdrant server (e.g. `http://qdrant:6334`); unset for the in-process
+    /// qdrant-edge store in `data_dir/vectors`.
+    pub qdrant_url: Option<String>,
+    /// Dimension of customer embeddings (and of the vector store).
+    pub embedding_dim: usize,
 }
 
 impl Default for Config {
@@ -56,6 +61,8 @@ impl Default for Config {
             jwt_hs256_secret: None,
             jwt_rs256_public_key: None,
             log: "info".into(),
+            qdrant_url: None,
+            embedding_dim: 32,
         }
     }
 }

@@ -5,11 +5,14 @@
 
 pub mod auth;
 pub mod bench;
+pub mod berka;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod generate;
 pub mod import;
 pub mod metrics;
+pub mod pipeline;
 pub mod routes;
 pub mod store;
 pub mod wire;
@@ -31,6 +34,7 @@ use utoipa_axum::routes;
 use crate::auth::Authenticator;
 use crate::error::InternalDetail;
 use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
 use crate::store::Store;
 
 /// What every handler can reach. Adapters are trait objects so tests and deployments can
@@ -38,6 +42,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub pipeline: Arc<Pipeline>,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, rendered once at start.
@@ -48,7 +53,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "products"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -65,7 +70,7 @@ impl Modify for BearerAuth {
 
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{customers, events, products, system};
+    use routes::{customers, events, products, profiles, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
@@ -76,7 +81,57 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::put_holdings, customers::holdings))
         .routes(routes!(events::ingest))
         .routes(routes!(products::list))
+        .routes(routes!(profiles::features))
+        .routes(routes!(profiles::profile))
+        .routes(routes!(profiles::questionnaire))
+        .routes(routes!(profiles::answer))
+        .routes(routes!(profiles::risk_profile))
+        .routes(routes!(profiles::similar))
+        .routes(routes!(profiles::segments))
         .split_for_parts()
+}
+
+/// Opens the vector store: a Qdrant server when `qdrant_url` is set, otherwise the
+/// in-process qdrant-edge store in `DATA_DIR/vectors`.
+pub async fn open_vectors(
+    config: &config::Config,
+) -> anyhow::Result<Arc<dyn sextant_vectors::VectorStore>> {
+    Ok(match &config.qdrant_url {
+        Some(url) => Arc::new(
+            sextant_vectors::ServerStore::connect(
+                url,
+                sextant_vectors::DEFAULT_COLLECTION,
+                config.embedding_dim,
+            )
+            .await?,
+        ),
+        None => {
+            let dir = config.data_dir.join("vectors");
+            let dim = config.embedding_dim;
+            Arc::new(
+                tokio::task::spawn_blocking(move || sextant_vectors::EdgeStore::open(&dir, dim))
+                    .await??,
+            )
+        }
+    })
+}
+
+/// Store, vector store and pipeline from the configuration.
+pub async fn open_pipeline(config: &config::Config) -> anyhow::Result<Arc<Pipeline>> {
+    let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
+    let store = store::SeaStore::open(url.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| match &url {
+            Some(_) => anyhow::anyhow!("cannot open the database at SEXTANT_DATABASE_URL: {e}"),
+            None => anyhow::anyhow!(
+                "cannot open the SQLite database in {}: {e}",
+                config.data_dir.display()
+            ),
+        })?;
+    let vectors = open_vectors(config).await?;
+    Ok(Arc::new(
+        Pipeline::open(Arc::new(store), vectors, &config.data_dir.join("models")).await?,
+    ))
 }
 
 /// The OpenAPI 3.1 document, as served at `/openapi.json`.
@@ -85,12 +140,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, auth: Authenticator) -> Self {
+    /// Starts the pipeline's background refresh worker (needs a tokio runtime).
+    pub fn new(pipeline: Arc<Pipeline>, auth: Authenticator) -> Self {
         let spec = openapi()
             .to_pretty_json()
             .expect("the OpenAPI document serialises");
+        pipeline.start_worker();
         AppState {
-            store,
+            store: pipeline.store.clone(),
+            pipeline,
             auth: Arc::new(auth),
             metrics: Arc::new(Metrics::default()),
             openapi_json: Arc::new(spec),

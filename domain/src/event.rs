@@ -181,8 +181,9 @@ pub fn contains_card_number(text: &str) -> bool {
 /// groups, so decimals and lists are left alone.
 pub fn find_card_number(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    // (start offset, digits) of the groups of the current run.
-    let mut groups: Vec<(usize, Vec<u8>)> = Vec::new();
+    // (start, end) byte ranges of the digit groups of the current run. Checked on every
+    // ingested record, so nothing here allocates per digit.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
     // The current run is the fraction of a decimal number (`0.4111...`): not a card.
     let mut fraction = false;
     for (i, &b) in bytes.iter().enumerate() {
@@ -190,14 +191,14 @@ pub fn find_card_number(text: &str) -> Option<usize> {
         let next_digit = bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
         if b.is_ascii_digit() {
             match groups.last_mut() {
-                Some((_, digits)) if prev_digit => digits.push(b - b'0'),
-                _ => groups.push((i, vec![b - b'0'])),
+                Some((_, end)) if prev_digit => *end = i + 1,
+                _ => groups.push((i, i + 1)),
             }
         } else if matches!(b, b' ' | b'-' | b'_' | b':' | b'/') && prev_digit && next_digit {
             // A separator inside a written card number: the run goes on.
-        } else {
+        } else if !groups.is_empty() || fraction {
             if !fraction {
-                if let Some(at) = card_in_run(&groups) {
+                if let Some(at) = card_in_run(bytes, &groups) {
                     return Some(at);
                 }
             }
@@ -208,20 +209,28 @@ pub fn find_card_number(text: &str) -> Option<usize> {
     if fraction {
         None
     } else {
-        card_in_run(&groups)
+        card_in_run(bytes, &groups)
     }
 }
 
-fn card_in_run(groups: &[(usize, Vec<u8>)]) -> Option<usize> {
-    for (i, (start, _)) in groups.iter().enumerate() {
-        let mut digits: Vec<u8> = Vec::with_capacity(19);
-        for (_, group) in &groups[i..] {
-            digits.extend_from_slice(group);
-            if digits.len() > 19 {
+fn card_in_run(bytes: &[u8], groups: &[(usize, usize)]) -> Option<usize> {
+    let total: usize = groups.iter().map(|(s, e)| e - s).sum();
+    if total < 13 {
+        return None;
+    }
+    for (i, &(start, _)) in groups.iter().enumerate() {
+        let mut digits = [0u8; 19];
+        let mut len = 0;
+        for &(s, e) in &groups[i..] {
+            if len + (e - s) > 19 {
                 break;
             }
-            if digits.len() >= 13 && luhn_valid(&digits) {
-                return Some(*start);
+            for (slot, &b) in digits[len..].iter_mut().zip(&bytes[s..e]) {
+                *slot = b - b'0';
+            }
+            len += e - s;
+            if len >= 13 && luhn_valid(&digits[..len]) {
+                return Some(start);
             }
         }
     }

@@ -258,6 +258,8 @@ fn the_demo_prepares_everything_and_prints_tokens() {
             "--addr",
             "127.0.0.1:0",
             "--no-serve",
+            "--epochs",
+            "3",
         ],
         work.path(),
     );
@@ -265,6 +267,10 @@ fn the_demo_prepares_everything_and_prints_tokens() {
     assert!(
         out.contains("/docs") && out.contains("wealth_manager"),
         "{out}"
+    );
+    assert!(
+        out.contains("trained embedding-") && out.contains("segments:"),
+        "profiles, the embedding model and segments are made: {out}"
     );
     // A second demo reuses what is there.
     let (code, out, _) = run(
@@ -279,12 +285,16 @@ fn the_demo_prepares_everything_and_prints_tokens() {
             "--addr",
             "127.0.0.1:0",
             "--no-serve",
+            "--epochs",
+            "3",
         ],
         work.path(),
     );
     assert_eq!(code, 0);
     assert!(
-        out.contains("reusing") && out.contains("already imported"),
+        out.contains("reusing")
+            && out.contains("already imported")
+            && out.contains("profiles and the embedding model are in place"),
         "{out}"
     );
 }

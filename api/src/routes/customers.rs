@@ -59,6 +59,13 @@ pub async fn put(
         .store
         .put_customer(&customer, &caller.sub, Utc::now())
         .await?;
+    // Withdrawn profiling consent takes effect at once; otherwise the profile follows the
+    // new registration data (age, region) in the background.
+    if customer.consents.profiling {
+        state.pipeline.enqueue([customer.id.clone()]);
+    } else {
+        state.pipeline.forget(&customer.id).await?;
+    }
     let stored = state
         .store
         .customer(&customer.id)
@@ -154,6 +161,12 @@ pub async fn patch_consents(
         .set_consents(&id, &patch.changes(), &caller.sub, Utc::now())
         .await?
         .ok_or(AppError::NotFound)?;
+    if consents.profiling {
+        state.pipeline.enqueue([id]);
+    } else {
+        // The withdrawal takes effect now: the profile and the vector are removed.
+        state.pipeline.forget(&id).await?;
+    }
     Ok(Json(consents.into()))
 }
 

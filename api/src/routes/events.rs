@@ -109,6 +109,12 @@ pub async fn ingest(
         .inspect_err(|_| {
             Metrics::add(&state.metrics.events_rejected, events.len());
         })?;
+    // Profiles follow their events in the background; a read recomputes if it gets there first.
+    let mut touched: Vec<sextant_domain::CustomerId> =
+        events.iter().map(|e| e.customer_id().clone()).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    state.pipeline.enqueue(touched);
     Metrics::add(&state.metrics.events_stored, outcome.stored);
     Metrics::add(&state.metrics.events_duplicate, outcome.duplicates.len());
     Ok(Json(IngestReceipt {

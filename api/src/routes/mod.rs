@@ -4,6 +4,7 @@
 pub mod customers;
 pub mod events;
 pub mod products;
+pub mod profiles;
 pub mod system;
 
 use axum::body::Bytes;

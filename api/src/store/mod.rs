@@ -8,7 +8,8 @@ mod sea;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{
-    Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent, Product,
+    BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
+    Product,
 };
 
 pub use migration::Migrator;
@@ -116,6 +117,54 @@ pub struct Cursor {
     pub event_id: String,
 }
 
+/// Everything stored about one customer, for profiling.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub customer: Customer,
+    pub payments: Vec<PaymentEvent>,
+    pub behaviour: Vec<BehaviourEvent>,
+    pub holdings: Vec<Holding>,
+}
+
+/// A computed profile as stored: features in catalogue order of `feature_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProfile {
+    pub customer_id: CustomerId,
+    pub feature_version: u32,
+    pub features: Vec<f64>,
+    pub segment: Option<u32>,
+    pub embedding_model: Option<String>,
+    /// The time the features describe.
+    pub as_of: DateTime<Utc>,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// One recorded risk assessment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAssessment {
+    pub assessed_at: DateTime<Utc>,
+    pub level: u8,
+    pub willingness: u8,
+    /// `questionnaire` or `behaviour`.
+    pub willingness_source: String,
+    pub capacity: u8,
+    /// Why it was recorded: `first`, `answers`, `history`.
+    pub reason: String,
+    /// Components and explanation, as served.
+    pub detail: serde_json::Value,
+}
+
+/// A segment of the current embedding model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSegment {
+    pub id: u32,
+    pub name: String,
+    pub description: String,
+    pub size: u64,
+    pub centroid: Vec<f32>,
+    pub embedding_model: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgres`.
@@ -180,6 +229,64 @@ pub trait Store: Send + Sync {
     async fn holdings(&self, id: &CustomerId) -> Result<Vec<Holding>, StoreError>;
 
     async fn products(&self) -> Result<Vec<Product>, StoreError>;
+
+    /// One customer's registration, holdings and the events that occurred at or after `since`.
+    async fn history(
+        &self,
+        id: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<History>, StoreError>;
+    /// Histories of up to `limit` customers with ids after `after`, in id order (batch profiling).
+    async fn histories(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<History>, StoreError>;
+    /// When the newest event of the customer was received, if any.
+    async fn last_received_at(&self, id: &CustomerId) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    async fn put_profiles(&self, profiles: &[StoredProfile]) -> Result<(), StoreError>;
+    async fn profile(&self, id: &CustomerId) -> Result<Option<StoredProfile>, StoreError>;
+    /// Profiles of up to `limit` customers after `after`, in id order.
+    async fn profiles(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<StoredProfile>, StoreError>;
+    /// Forgets a profile (the customer withdrew profiling consent).
+    async fn delete_profile(&self, id: &CustomerId) -> Result<(), StoreError>;
+
+    /// Replaces the segments and writes every customer's assignment.
+    async fn replace_segments(
+        &self,
+        segments: &[StoredSegment],
+        assignments: &[(CustomerId, u32)],
+    ) -> Result<(), StoreError>;
+    async fn segments(&self) -> Result<Vec<StoredSegment>, StoreError>;
+
+    async fn put_risk_answers(
+        &self,
+        id: &CustomerId,
+        answers: &serde_json::Value,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn latest_risk_answers(
+        &self,
+        id: &CustomerId,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+    async fn record_assessment(
+        &self,
+        id: &CustomerId,
+        assessment: &StoredAssessment,
+    ) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn assessments(
+        &self,
+        id: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<StoredAssessment>, StoreError>;
 }
 
 /// FNV-1a over an event's content: tells a re-sent event from a reused id.

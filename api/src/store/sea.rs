@@ -20,10 +20,10 @@ use sextant_domain::{
 };
 use tokio::sync::Mutex;
 
-use super::entity::{audit, consent_change, customer, holding, payment_event, product};
+use super::entity::{self, audit, consent_change, customer, holding, payment_event, product};
 use super::{
-    content_hash, ConsentChange, ConsentScope, Cursor, IngestOutcome, Migrator, Store, StoreError,
-    StoredCustomer,
+    content_hash, ConsentChange, ConsentScope, Cursor, History, IngestOutcome, Migrator, Store,
+    StoreError, StoredAssessment, StoredCustomer, StoredProfile, StoredSegment,
 };
 
 /// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
@@ -942,4 +942,432 @@ impl Store for SeaStore {
             .await?;
         rows.into_iter().map(product_from).collect()
     }
+
+    async fn history(
+        &self,
+        id: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<History>, StoreError> {
+        let Some(row) = customer::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let customer = customer_from(row)?.customer;
+        Ok(self.histories_of(vec![customer], since).await?.pop())
+    }
+
+    async fn histories(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<History>, StoreError> {
+        let mut query = customer::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after.as_str()));
+        }
+        let rows = query
+            .order_by_asc(customer::Column::Id)
+            .limit(limit.min(HISTORY_PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        let customers = rows
+            .into_iter()
+            .map(|r| customer_from(r).map(|s| s.customer))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.histories_of(customers, since).await
+    }
+
+    async fn last_received_at(&self, id: &CustomerId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut newest: Option<i64> = None;
+        for table in ["payment_events", "behaviour_events"] {
+            let query = Query::select()
+                .expr_as(
+                    Expr::col(Alias::new("received_at_ms")).max(),
+                    Alias::new("newest"),
+                )
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new("customer_id")).eq(id.as_str()))
+                .to_owned();
+            if let Some(row) = self.db.query_one(self.backend().build(&query)).await? {
+                let value: Option<i64> = row.try_get("", "newest")?;
+                newest = newest.max(value);
+            }
+        }
+        newest.map(ms_to_time).transpose()
+    }
+
+    async fn put_profiles(&self, profiles: &[StoredProfile]) -> Result<(), StoreError> {
+        if profiles.is_empty() {
+            return Ok(());
+        }
+        let profiles = last_per_key(profiles, |p| p.customer_id.as_str());
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        use entity::profile::Column as P;
+        // 7 columns x 2,000 rows fits both backends' parameter limits.
+        for chunk in profiles.chunks(2_000) {
+            let models = chunk
+                .iter()
+                .map(profile_model)
+                .collect::<Result<Vec<_>, _>>()?;
+            entity::profile::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::column(P::CustomerId)
+                        .update_columns([
+                            P::FeatureVersion,
+                            P::Features,
+                            P::Segment,
+                            P::EmbeddingModel,
+                            P::AsOfMs,
+                            P::ComputedAtMs,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn profile(&self, id: &CustomerId) -> Result<Option<StoredProfile>, StoreError> {
+        entity::profile::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+            .map(profile_from)
+            .transpose()
+    }
+
+    async fn profiles(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<StoredProfile>, StoreError> {
+        use entity::profile::Column as P;
+        let mut query = entity::profile::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(P::CustomerId.gt(after.as_str()));
+        }
+        let rows = query
+            .order_by_asc(P::CustomerId)
+            .limit(limit.min(HISTORY_PAGE_MAX * 10))
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(profile_from).collect()
+    }
+
+    async fn delete_profile(&self, id: &CustomerId) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        entity::profile::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_segments(
+        &self,
+        segments: &[StoredSegment],
+        assignments: &[(CustomerId, u32)],
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        entity::segment::Entity::delete_many().exec(&txn).await?;
+        let now_ms = Utc::now().timestamp_millis();
+        if !segments.is_empty() {
+            let models = segments.iter().map(|s| entity::segment::ActiveModel {
+                id: Set(s.id as i32),
+                name: Set(s.name.clone()),
+                description: Set(s.description.clone()),
+                size: Set(s.size as i64),
+                centroid: Set(serde_json::to_string(&s.centroid).expect("floats serialise")),
+                embedding_model: Set(s.embedding_model.clone()),
+                created_at_ms: Set(now_ms),
+            });
+            entity::segment::Entity::insert_many(models)
+                .exec(&txn)
+                .await?;
+        }
+        // Group customers by segment: one UPDATE .. WHERE customer_id IN (..) per chunk.
+        let mut by_segment: HashMap<u32, Vec<&str>> = HashMap::new();
+        for (id, segment) in assignments {
+            by_segment.entry(*segment).or_default().push(id.as_str());
+        }
+        for (segment, ids) in by_segment {
+            for chunk in ids.chunks(IDS_PER_LOOKUP) {
+                entity::profile::Entity::update_many()
+                    .col_expr(
+                        entity::profile::Column::Segment,
+                        Expr::value(segment as i32),
+                    )
+                    .filter(entity::profile::Column::CustomerId.is_in(chunk.iter().copied()))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn segments(&self) -> Result<Vec<StoredSegment>, StoreError> {
+        let rows = entity::segment::Entity::find()
+            .order_by_asc(entity::segment::Column::Id)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(StoredSegment {
+                    id: r.id as u32,
+                    name: r.name,
+                    description: r.description,
+                    size: r.size as u64,
+                    centroid: serde_json::from_str(&r.centroid)
+                        .map_err(|e| StoreError::Corrupt(format!("segment centroid: {e}")))?,
+                    embedding_model: r.embedding_model,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_risk_answers(
+        &self,
+        id: &CustomerId,
+        answers: &serde_json::Value,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        entity::risk_answer::Entity::insert(entity::risk_answer::ActiveModel {
+            customer_id: Set(id.to_string()),
+            answered_at_ms: Set(now.timestamp_millis()),
+            actor: Set(actor.to_owned()),
+            answers: Set(answers.to_string()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        self.audit(
+            &txn,
+            actor,
+            "risk.answers",
+            id.as_str(),
+            answers.clone(),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn latest_risk_answers(
+        &self,
+        id: &CustomerId,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let row = entity::risk_answer::Entity::find()
+            .filter(entity::risk_answer::Column::CustomerId.eq(id.as_str()))
+            .order_by_desc(entity::risk_answer::Column::Id)
+            .one(&self.db)
+            .await?;
+        row.map(|r| {
+            serde_json::from_str(&r.answers)
+                .map_err(|e| StoreError::Corrupt(format!("risk answers: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn record_assessment(
+        &self,
+        id: &CustomerId,
+        a: &StoredAssessment,
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        entity::risk_assessment::Entity::insert(entity::risk_assessment::ActiveModel {
+            customer_id: Set(id.to_string()),
+            assessed_at_ms: Set(a.assessed_at.timestamp_millis()),
+            level: Set(i32::from(a.level)),
+            willingness: Set(i32::from(a.willingness)),
+            willingness_source: Set(a.willingness_source.clone()),
+            capacity: Set(i32::from(a.capacity)),
+            reason: Set(a.reason.clone()),
+            detail: Set(a.detail.to_string()),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn assessments(
+        &self,
+        id: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<StoredAssessment>, StoreError> {
+        use entity::risk_assessment::Column as R;
+        let rows = entity::risk_assessment::Entity::find()
+            .filter(R::CustomerId.eq(id.as_str()))
+            .order_by_desc(R::Id)
+            .limit(limit.min(super::PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(StoredAssessment {
+                    assessed_at: ms_to_time(r.assessed_at_ms)?,
+                    level: r.level as u8,
+                    willingness: r.willingness as u8,
+                    willingness_source: r.willingness_source,
+                    capacity: r.capacity as u8,
+                    reason: r.reason,
+                    detail: serde_json::from_str(&r.detail)
+                        .map_err(|e| StoreError::Corrupt(format!("assessment: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Customers per page of `histories`: bounds the rows one call materialises (~450 events each).
+const HISTORY_PAGE_MAX: u64 = 1_000;
+
+impl SeaStore {
+    /// Loads events and holdings of `customers` with one query per table per chunk.
+    async fn histories_of(
+        &self,
+        customers: Vec<Customer>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<History>, StoreError> {
+        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        let mut payments: HashMap<String, Vec<PaymentEvent>> = HashMap::new();
+        let mut behaviour: HashMap<String, Vec<sextant_domain::BehaviourEvent>> = HashMap::new();
+        let mut holdings: HashMap<String, Vec<Holding>> = HashMap::new();
+        let since_ms = since.timestamp_millis();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            use entity::behaviour_event::Column as B;
+            use payment_event::Column as P;
+            let rows = payment_event::Entity::find()
+                .filter(P::CustomerId.is_in(chunk.iter().copied()))
+                .filter(P::OccurredAtMs.gte(since_ms))
+                .order_by_asc(P::CustomerId)
+                .order_by_asc(P::OccurredAtMs)
+                .all(&self.db)
+                .await?;
+            for row in rows {
+                payments
+                    .entry(row.customer_id.clone())
+                    .or_default()
+                    .push(payment_from(row)?);
+            }
+            let rows = entity::behaviour_event::Entity::find()
+                .filter(B::CustomerId.is_in(chunk.iter().copied()))
+                .filter(B::OccurredAtMs.gte(since_ms))
+                .order_by_asc(B::CustomerId)
+                .order_by_asc(B::OccurredAtMs)
+                .all(&self.db)
+                .await?;
+            for row in rows {
+                behaviour
+                    .entry(row.customer_id.clone())
+                    .or_default()
+                    .push(behaviour_from(row)?);
+            }
+            let rows = holding::Entity::find()
+                .filter(holding::Column::CustomerId.is_in(chunk.iter().copied()))
+                .all(&self.db)
+                .await?;
+            for row in rows {
+                holdings
+                    .entry(row.customer_id.clone())
+                    .or_default()
+                    .push(holding_from(row)?);
+            }
+        }
+        Ok(customers
+            .into_iter()
+            .map(|customer| {
+                let key = customer.id.as_str();
+                History {
+                    payments: payments.remove(key).unwrap_or_default(),
+                    behaviour: behaviour.remove(key).unwrap_or_default(),
+                    holdings: holdings.remove(key).unwrap_or_default(),
+                    customer,
+                }
+            })
+            .collect())
+    }
+}
+
+fn behaviour_from(
+    m: entity::behaviour_event::Model,
+) -> Result<sextant_domain::BehaviourEvent, StoreError> {
+    use sextant_domain::{BehaviourKind, ShortText};
+    Ok(sextant_domain::BehaviourEvent {
+        event_id: EventId::parse(&m.event_id).map_err(corrupt("event id"))?,
+        customer_id: CustomerId::parse(&m.customer_id).map_err(corrupt("customer id"))?,
+        occurred_at: ms_to_time(m.occurred_at_ms)?,
+        kind: BehaviourKind::parse(&m.kind).map_err(corrupt("behaviour kind"))?,
+        session_id: m
+            .session_id
+            .as_deref()
+            .map(EventId::parse)
+            .transpose()
+            .map_err(corrupt("session"))?,
+        screen: m
+            .screen
+            .as_deref()
+            .map(ShortText::parse)
+            .transpose()
+            .map_err(corrupt("screen"))?,
+        product_id: m
+            .product_id
+            .as_deref()
+            .map(ProductId::parse)
+            .transpose()
+            .map_err(corrupt("product"))?,
+        offer_id: m
+            .offer_id
+            .as_deref()
+            .map(EventId::parse)
+            .transpose()
+            .map_err(corrupt("offer"))?,
+        query: m
+            .query
+            .as_deref()
+            .map(ShortText::parse)
+            .transpose()
+            .map_err(corrupt("query"))?,
+    })
+}
+
+fn profile_model(p: &StoredProfile) -> Result<entity::profile::ActiveModel, StoreError> {
+    if p.features.iter().any(|v| !v.is_finite()) {
+        return Err(StoreError::Corrupt(format!(
+            "profile of {} holds a non-finite feature",
+            p.customer_id
+        )));
+    }
+    Ok(entity::profile::ActiveModel {
+        customer_id: Set(p.customer_id.to_string()),
+        feature_version: Set(p.feature_version as i32),
+        features: Set(serde_json::to_string(&p.features).expect("finite floats serialise")),
+        segment: Set(p.segment.map(|s| s as i32)),
+        embedding_model: Set(p.embedding_model.clone()),
+        as_of_ms: Set(p.as_of.timestamp_millis()),
+        computed_at_ms: Set(p.computed_at.timestamp_millis()),
+    })
+}
+
+fn profile_from(m: entity::profile::Model) -> Result<StoredProfile, StoreError> {
+    Ok(StoredProfile {
+        customer_id: CustomerId::parse(&m.customer_id).map_err(corrupt("customer id"))?,
+        feature_version: m.feature_version as u32,
+        features: serde_json::from_str(&m.features)
+            .map_err(|e| StoreError::Corrupt(format!("profile features: {e}")))?,
+        segment: m.segment.map(|s| s as u32),
+        embedding_model: m.embedding_model,
+        as_of: ms_to_time(m.as_of_ms)?,
+        computed_at: ms_to_time(m.computed_at_ms)?,
+    })
 }

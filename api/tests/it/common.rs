@@ -7,6 +7,7 @@ use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::pipeline::Pipeline;
 use sextant_api::store::{SeaStore, Store};
 use sextant_api::{app, AppState};
 use tower::ServiceExt;
@@ -14,7 +15,7 @@ use tower::ServiceExt;
 /// A store on a fresh database: SQLite in a temporary folder, or a new PostgreSQL database.
 pub struct TestStore {
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 pub async fn sqlite_store() -> TestStore {
@@ -69,16 +70,24 @@ pub async fn all_stores() -> Vec<(&'static str, TestStore)> {
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
+    pub pipeline: Arc<Pipeline>,
     _store: TestStore,
 }
 
 pub async fn spawn_app() -> TestApp {
     let test_store = sqlite_store().await;
     let store = test_store.store.clone();
-    let state = AppState::new(store.clone(), Authenticator::new(None, None).unwrap());
+    let dir = test_store._dir.path();
+    let vectors = sextant_vectors::EdgeStore::open(&dir.join("vectors"), 32).unwrap();
+    let pipeline = Pipeline::open(store.clone(), Arc::new(vectors), &dir.join("models"))
+        .await
+        .unwrap();
+    let pipeline = Arc::new(pipeline);
+    let state = AppState::new(pipeline.clone(), Authenticator::new(None, None).unwrap());
     TestApp {
         router: app(state),
         store,
+        pipeline,
         _store: test_store,
     }
 }

@@ -1,4 +1,4 @@
-//! `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
+//! Benchmarks that print tables. `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
 //! and through `POST /v1/events` (batches of 500) into SQLite over loopback.
 
 use std::io::{BufRead, BufReader};
@@ -15,6 +15,9 @@ use crate::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
 use crate::import::{self, FileKind};
 use crate::store::{SeaStore, Store};
 use crate::{AppState, Application};
+
+mod profile;
+pub use profile::{print_profile, profile, ProfileBench, ProfileOptions};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestRow {
@@ -182,9 +185,15 @@ async fn http_ingest(
         .map(|c| format!("{{\"events\":[{}]}}", c.join(",")))
         .collect();
 
+    // The service as deployed: ingestion also queues background profile refreshes.
+    let vectors: Arc<dyn sextant_vectors::VectorStore> = Arc::new(
+        sextant_vectors::EdgeStore::open(&work.join("vectors-http"), 32)?,
+    );
+    let pipeline =
+        Arc::new(crate::pipeline::Pipeline::open(store, vectors, &work.join("models-http")).await?);
     let app = Application::build(
         "127.0.0.1:0".parse()?,
-        AppState::new(store, Authenticator::new(None, None)?),
+        AppState::new(pipeline, Authenticator::new(None, None)?),
     )
     .await?;
     let url = format!("http://{}/v1/events", app.local_addr());

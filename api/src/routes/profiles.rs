@@ -1,0 +1,449 @@
+//! Profiles, the risk questionnaire, similar customers and segments.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sextant_profiling::risk;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{body_bytes, customer_id, json_body, query};
+use crate::auth::{Caller, Role};
+use crate::error::{AppError, ItemProblem, Problem};
+use crate::pipeline::answers_from_json;
+use crate::store::{StoredAssessment, StoredProfile};
+use crate::wire::format_timestamp;
+use crate::AppState;
+
+const READERS: &[Role] = &[
+    Role::Customer,
+    Role::Service,
+    Role::WealthManager,
+    Role::Admin,
+];
+const ANSWERERS: &[Role] = &[
+    Role::Customer,
+    Role::Service,
+    Role::WealthManager,
+    Role::Admin,
+];
+const STAFF: &[Role] = &[Role::Marketer, Role::WealthManager, Role::Admin];
+
+#[derive(Serialize, ToSchema)]
+pub struct FeatureSpecView {
+    pub name: &'static str,
+    pub unit: &'static str,
+    /// Length of the window the feature is computed over; null for point-in-time features.
+    pub window_days: Option<u32>,
+    pub meaning: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeatureCatalogue {
+    pub feature_version: u32,
+    pub features: Vec<FeatureSpecView>,
+}
+
+fn spec_view(s: &'static sextant_profiling::FeatureSpec) -> FeatureSpecView {
+    FeatureSpecView {
+        name: s.name,
+        unit: s.unit,
+        window_days: s.window_days,
+        meaning: s.meaning,
+    }
+}
+
+/// The feature catalogue: name, unit, window and meaning of every profile feature.
+#[utoipa::path(get, path = "/v1/features", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = FeatureCatalogue), (status = 401, body = Problem)))]
+pub async fn features(caller: Caller) -> Result<Json<FeatureCatalogue>, AppError> {
+    caller.require(Role::ALL)?;
+    Ok(Json(FeatureCatalogue {
+        feature_version: sextant_profiling::FEATURE_VERSION,
+        features: sextant_profiling::catalogue()
+            .iter()
+            .map(spec_view)
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeatureValue {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+    pub window_days: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentView {
+    pub id: u32,
+    pub name: String,
+    pub description: String,
+    pub size: u64,
+}
+
+#[derive(Clone, Serialize, ToSchema)]
+pub struct RiskView {
+    /// C1..C5: willingness capped by capacity.
+    pub level: String,
+    pub willingness: String,
+    /// `questionnaire`, or `behaviour` (provisional, until the questionnaire is answered).
+    pub willingness_source: String,
+    pub capacity: String,
+    pub explanation: String,
+    pub components: serde_json::Value,
+    pub assessed_at: String,
+    /// Why this assessment was recorded: `first`, `answers` or `history`.
+    pub reason: String,
+}
+
+fn risk_view(a: &StoredAssessment) -> RiskView {
+    RiskView {
+        level: format!("C{}", a.level),
+        willingness: format!("C{}", a.willingness),
+        willingness_source: a.willingness_source.clone(),
+        capacity: format!("C{}", a.capacity),
+        explanation: a.detail["explanation"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        components: a.detail["components"].clone(),
+        assessed_at: format_timestamp(a.assessed_at),
+        reason: a.reason.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileView {
+    pub customer_id: String,
+    pub feature_version: u32,
+    /// The moment the features describe.
+    pub as_of: String,
+    pub computed_at: String,
+    pub features: Vec<FeatureValue>,
+    pub risk: Option<RiskView>,
+    pub segment: Option<SegmentView>,
+    /// The embedding model the customer's vector comes from, if one is trained.
+    pub embedding_model: Option<String>,
+}
+
+/// The customer's profile. It reflects every event acknowledged before the request: when
+/// newer events exist it is recomputed on the spot (one customer's last 400 days).
+#[utoipa::path(get, path = "/v1/customers/{id}/profile", tag = "profiles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = ProfileView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "no profiling consent"), (status = 422, body = Problem)))]
+pub async fn profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ProfileView>, AppError> {
+    caller.reach_customer(&id, READERS)?;
+    let id = customer_id(&id)?;
+    let customer = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    if !customer.customer.consents.profiling {
+        return Err(AppError::Conflict(
+            "no_profiling_consent",
+            vec![ItemProblem::field(
+                "consents.profiling",
+                "no_profiling_consent",
+                "the customer has not consented to profiling",
+            )],
+        ));
+    }
+    let stored = state.store.profile(&id).await?;
+    let newest_event = state.store.last_received_at(&id).await?;
+    let fresh = matches!((&stored, newest_event), (Some(p), newest) if p.feature_version == sextant_profiling::FEATURE_VERSION && newest.is_none_or(|t| t <= p.computed_at));
+    let profile: StoredProfile = match stored {
+        Some(p) if fresh => p,
+        _ => {
+            state
+                .pipeline
+                .refresh(&id)
+                .await?
+                .ok_or(AppError::NotFound)?
+                .profile
+        }
+    };
+    let risk = state
+        .store
+        .assessments(&id, 1)
+        .await?
+        .first()
+        .map(risk_view);
+    let segments = state.pipeline.segments();
+    let segment = profile
+        .segment
+        .and_then(|s| segments.iter().find(|x| x.id == s))
+        .map(|s| SegmentView {
+            id: s.id,
+            name: s.name.clone(),
+            description: s.description.clone(),
+            size: s.size,
+        });
+    let features = sextant_profiling::catalogue()
+        .iter()
+        .zip(&profile.features)
+        .map(|(spec, &value)| FeatureValue {
+            name: spec.name,
+            value,
+            unit: spec.unit,
+            window_days: spec.window_days,
+        })
+        .collect();
+    Ok(Json(ProfileView {
+        customer_id: profile.customer_id.to_string(),
+        feature_version: profile.feature_version,
+        as_of: format_timestamp(profile.as_of),
+        computed_at: format_timestamp(profile.computed_at),
+        features,
+        risk,
+        segment,
+        embedding_model: profile.embedding_model,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OptionView {
+    pub id: &'static str,
+    pub text: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionView {
+    pub id: &'static str,
+    pub text: &'static str,
+    pub options: Vec<OptionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Questionnaire {
+    pub questions: Vec<QuestionView>,
+}
+
+/// The risk questionnaire that measures willingness to take risk.
+#[utoipa::path(get, path = "/v1/risk-questionnaire", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Questionnaire), (status = 401, body = Problem)))]
+pub async fn questionnaire(caller: Caller) -> Result<Json<Questionnaire>, AppError> {
+    caller.require(Role::ALL)?;
+    Ok(Json(Questionnaire {
+        questions: risk::questionnaire()
+            .iter()
+            .map(|q| QuestionView {
+                id: q.id,
+                text: q.text,
+                options: q
+                    .options
+                    .iter()
+                    .map(|(id, text, _)| OptionView { id, text })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}
+
+/// Answers, one option id per question id.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersBody {
+    #[schema(value_type = Object, example = json!({"horizon": "over_10y"}))]
+    pub answers: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RiskProfile {
+    pub current: Option<RiskView>,
+    /// Every recorded assessment, newest first.
+    pub history: Vec<RiskView>,
+}
+
+/// Records the customer's answers and reassesses: the level is willingness (from the
+/// answers) capped by capacity (from the payment history).
+#[utoipa::path(post, path = "/v1/customers/{id}/risk-questionnaire", tag = "profiles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")), request_body = AnswersBody,
+    responses((status = 200, body = RiskProfile), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn answer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RiskProfile>, AppError> {
+    caller.reach_customer(&id, ANSWERERS)?;
+    let id = customer_id(&id)?;
+    let body = body_bytes(body)?;
+    let request: AnswersBody = json_body(&body)?;
+    let answers_json = serde_json::Value::Object(request.answers);
+    let answers = answers_from_json(&answers_json)
+        .filter(|a| a.0.len() == answers_json.as_object().map_or(0, |o| o.len()))
+        .ok_or_else(|| {
+            AppError::Validation(vec![ItemProblem::field(
+                "answers",
+                "invalid_answer",
+                "every answer must be an option id (a string)",
+            )])
+        })?;
+    if let Err(e) = risk::willingness_from_answers(&answers) {
+        let field = e
+            .question_id()
+            .map_or_else(|| "answers".to_owned(), |q| format!("answers.{q}"));
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            &field,
+            e.code(),
+            e.to_string(),
+        )]));
+    }
+    let customer = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    if !customer.customer.consents.profiling {
+        return Err(AppError::Conflict(
+            "no_profiling_consent",
+            vec![ItemProblem::field(
+                "consents.profiling",
+                "no_profiling_consent",
+                "the customer has not consented to profiling",
+            )],
+        ));
+    }
+    state
+        .store
+        .put_risk_answers(&id, &answers_json, &caller.sub, Utc::now())
+        .await?;
+    state.pipeline.refresh(&id).await?;
+    risk_profile_of(&state, &id).await.map(Json)
+}
+
+async fn risk_profile_of(
+    state: &AppState,
+    id: &sextant_domain::CustomerId,
+) -> Result<RiskProfile, AppError> {
+    let history: Vec<RiskView> = state
+        .store
+        .assessments(id, 100)
+        .await?
+        .iter()
+        .map(risk_view)
+        .collect();
+    Ok(RiskProfile {
+        current: history.first().cloned(),
+        history,
+    })
+}
+
+/// The current risk level with its components and explanation, and its recorded history.
+#[utoipa::path(get, path = "/v1/customers/{id}/risk-profile", tag = "profiles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = RiskProfile), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn risk_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RiskProfile>, AppError> {
+    caller.reach_customer(&id, READERS)?;
+    let id = customer_id(&id)?;
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    risk_profile_of(&state, &id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SimilarQuery {
+    /// 1..=100, default 10.
+    pub k: Option<usize>,
+    /// Only customers of this segment.
+    pub segment: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Neighbour {
+    pub customer_id: String,
+    /// Cosine similarity of the embeddings.
+    pub score: f32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Similar {
+    pub customer_id: String,
+    pub neighbours: Vec<Neighbour>,
+}
+
+/// The customers most similar to this one in embedding space (staff only). Customers who
+/// withdrew profiling consent are never returned.
+#[utoipa::path(get, path = "/v1/customers/{id}/similar", tag = "profiles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id"), SimilarQuery),
+    responses((status = 200, body = Similar), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "no embedding for this customer yet"), (status = 422, body = Problem)))]
+pub async fn similar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Result<Query<SimilarQuery>, QueryRejection>,
+) -> Result<Json<Similar>, AppError> {
+    caller.reach_customer(&id, STAFF)?;
+    let id = customer_id(&id)?;
+    let params = query(params)?;
+    let k = params.k.unwrap_or(10);
+    if !(1..=100).contains(&k) {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "k",
+            "out_of_range",
+            "k must lie in 1..=100",
+        )]));
+    }
+    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let vector = state.pipeline.vectors.vector(id.as_str()).await.map_err(|e| AppError::Unavailable(e.to_string()))?.ok_or_else(|| {
+        AppError::Conflict("no_embedding", vec![ItemProblem::field("id", "no_embedding", "no embedding yet: run `sextant train embeddings`, or the customer has no profiling consent")])
+    })?;
+    let filter = sextant_vectors::Filter {
+        segment: params.segment,
+        profiling_consent: Some(true),
+        exclude_customer: Some(id.to_string()),
+        ..Default::default()
+    };
+    let hits = state
+        .pipeline
+        .vectors
+        .search(&vector, k, &filter)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok(Json(Similar {
+        customer_id: id.to_string(),
+        neighbours: hits
+            .into_iter()
+            .map(|h| Neighbour {
+                customer_id: h.customer_id,
+                score: h.score,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentList {
+    pub embedding_model: Option<String>,
+    pub segments: Vec<SegmentView>,
+}
+
+/// The customer segments of the current embedding model, described in words.
+#[utoipa::path(get, path = "/v1/segments", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = SegmentList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn segments(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<SegmentList>, AppError> {
+    caller.require(STAFF)?;
+    let segments = state.pipeline.segments();
+    Ok(Json(SegmentList {
+        embedding_model: segments.first().map(|s| s.embedding_model.clone()),
+        segments: segments
+            .iter()
+            .map(|s| SegmentView {
+                id: s.id,
+                name: s.name.clone(),
+                description: s.description.clone(),
+                size: s.size,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,165 @@
+//! Storage adapters for customer embeddings.
+//!
+//! Two implementations of one [`VectorStore`] trait:
+//! - [`EdgeStore`]: qdrant-edge running inside the process, persisted in a directory. The
+//!   default: nothing to deploy, and the data lives beside the SQLite database.
+//! - [`ServerStore`]: a Qdrant server over gRPC, for deployments that share one index.
+//!
+//! Both use cosine similarity and keep the customer id in the payload; Qdrant point ids are
+//! derived from it with [`point_id`], so an upsert of the same customer replaces its point.
+//! Only the `api` crate uses this one: the domain crates never see a vector store.
+
+mod edge;
+mod error;
+mod server;
+mod validate;
+
+pub use edge::{EdgeOptions, EdgeStats, EdgeStore};
+pub use error::VectorError;
+pub use server::ServerStore;
+
+/// The collection used when the configuration names none.
+pub const DEFAULT_COLLECTION: &str = "customers";
+
+/// Most hits one search may return: a lookalike audience is built from pages of this size,
+/// and a larger `k` would turn a nearest-neighbour query into an export.
+pub const MAX_K: usize = 1000;
+
+/// Largest embedding the stores accept; ours are 32-dimensional, this only stops nonsense.
+pub const MAX_DIM: usize = 4096;
+
+/// Customer ids are at most 64 bytes everywhere in Sextant (see ARCHITECTURE.md).
+pub const MAX_ID_BYTES: usize = 64;
+
+/// Most marketing channels one payload may list; real customers have a handful.
+pub const MAX_CHANNELS: usize = 16;
+
+/// Most points (or ids) sent to the engine in one operation. Larger calls are split, so one
+/// request never holds the engine's update lock, or a gRPC message, for long.
+pub const MAX_BATCH_POINTS: usize = 1000;
+
+/// Payload keys, shared by both stores so a collection can move from one to the other.
+pub mod fields {
+    pub const CUSTOMER_ID: &str = "customer_id";
+    pub const SEGMENT: &str = "segment";
+    pub const REGION: &str = "region";
+    pub const PROFILING_CONSENT: &str = "profiling_consent";
+    pub const MARKETING_CHANNELS: &str = "marketing_channels";
+}
+
+/// What is stored beside each vector, and what searches can filter on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub customer_id: String,
+    pub segment: Option<u32>,
+    pub region: String,
+    pub profiling_consent: bool,
+    /// Channels the customer accepts marketing on, e.g. `["email", "push"]`.
+    pub marketing_channels: Vec<String>,
+}
+
+/// One customer's embedding. `customer_id` must equal `payload.customer_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub customer_id: String,
+    pub vector: Vec<f32>,
+    pub payload: Payload,
+}
+
+/// Conditions a hit must meet; every `Some` must hold (they are ANDed).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub segment: Option<u32>,
+    pub region: Option<String>,
+    pub profiling_consent: Option<bool>,
+    /// The customer must list this channel among `marketing_channels`.
+    pub marketing_channel: Option<String>,
+    /// Leave this customer out, typically the seed of a lookalike search.
+    pub exclude_customer: Option<String>,
+}
+
+/// One search result: cosine similarity in [-1, 1], higher is closer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub customer_id: String,
+    pub score: f32,
+}
+
+/// A store of customer embeddings. Implementations are shared across request handlers as
+/// `Arc<dyn VectorStore>`, so every method takes `&self` and never blocks the async runtime.
+#[async_trait::async_trait]
+pub trait VectorStore: Send + Sync {
+    /// `"qdrant-edge"` or `"qdrant-server"`, for logs and the health endpoint.
+    fn kind(&self) -> &'static str;
+    /// Dimensions every vector must have.
+    fn dim(&self) -> usize;
+    /// Inserts or replaces points, keyed by customer id. Within one call the last point of a
+    /// customer wins. Returns once the points are durable.
+    async fn upsert(&self, points: Vec<Point>) -> Result<(), VectorError>;
+    /// The `k` (at most [`MAX_K`]) stored customers most similar to `vector` by cosine
+    /// similarity among those passing `filter`, best first.
+    async fn search(
+        &self,
+        vector: &[f32],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, VectorError>;
+    /// The stored vector of a customer. Cosine stores keep vectors normalised to unit length,
+    /// so this is the upserted vector scaled to norm 1.
+    async fn vector(&self, customer_id: &str) -> Result<Option<Vec<f32>>, VectorError>;
+    /// Number of stored points.
+    async fn count(&self) -> Result<u64, VectorError>;
+    /// Removes these customers; unknown ids are ignored.
+    async fn delete(&self, customer_ids: &[String]) -> Result<(), VectorError>;
+    /// Builds/optimises the HNSW index after a bulk load (no-op where the engine does it itself).
+    async fn optimize(&self) -> Result<(), VectorError>;
+}
+
+/// Stable u64 point id for a customer id (qdrant ids are integers/uuids; the customer id is
+/// kept in the payload).
+///
+/// FNV-1a because it is fixed by its definition: std's `DefaultHasher` may change between Rust
+/// releases, and a changed id would orphan every stored point. The splitmix64 finaliser spreads
+/// the bits (FNV's high bits mix poorly for short keys) and, being a bijection, adds no
+/// collisions. Two of a million customers collide with probability about 3e-8; readers check the
+/// customer id kept in the payload, so a collision can replace a point but never return the
+/// wrong customer's vector.
+pub fn point_id(customer_id: &str) -> u64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = FNV_OFFSET;
+    for byte in customer_id.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(FNV_PRIME);
+    }
+    splitmix64_finalise(hash)
+}
+
+fn splitmix64_finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn point_id_is_pinned() {
+        // Stored data depends on these values: changing them orphans every existing point.
+        assert_eq!(point_id(""), splitmix64_finalise(0xcbf2_9ce4_8422_2325));
+        assert_eq!(point_id("c-000001"), point_id("c-000001"));
+        // Computed independently (Python) from the FNV-1a and splitmix64 definitions.
+        assert_eq!(point_id("c-000001"), 0x2d64_2509_fcc7_bc72);
+    }
+
+    #[test]
+    fn point_ids_of_sequential_customers_are_distinct() {
+        let ids: HashSet<u64> = (0..200_000)
+            .map(|i| point_id(&format!("c-{i:06}")))
+            .collect();
+        assert_eq!(ids.len(), 200_000);
+    }
+}

@@ -1,0 +1,420 @@
+//! A Qdrant server over gRPC (qdrant-client). The server indexes and optimises in the
+//! background, persists on its own, and serialises concurrent writes itself, so this adapter
+//! only translates types and maps errors.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use qdrant_client::qdrant::{
+    vector_output, vectors_config, with_payload_selector::SelectorOptions, Condition,
+    CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
+    DeletePointsBuilder, Distance, FieldType, GetPointsBuilder, PayloadIncludeSelector, PointId,
+    PointStruct, PointsIdsList, QueryPointsBuilder, UpsertPointsBuilder, Value,
+    VectorParamsBuilder, VectorsOutput,
+};
+use qdrant_client::{Qdrant, QdrantError};
+
+use crate::{
+    fields, point_id, validate, Filter, Hit, Payload, Point, VectorError, VectorStore,
+    MAX_BATCH_POINTS,
+};
+
+const KIND: &str = "qdrant-server";
+
+/// Per request. Generous because `upsert` waits for a batch of 1,000 points to be applied.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A server that does not accept a connection within this is treated as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// gRPC status codes (fixed by the gRPC specification) that mean "try again later".
+const GRPC_DEADLINE_EXCEEDED: i32 = 4;
+const GRPC_ALREADY_EXISTS: i32 = 6;
+const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
+const GRPC_UNAVAILABLE: i32 = 14;
+
+const INDEXED_FIELDS: [(&str, FieldType); 4] = [
+    (fields::SEGMENT, FieldType::Integer),
+    (fields::REGION, FieldType::Keyword),
+    (fields::PROFILING_CONSENT, FieldType::Bool),
+    (fields::MARKETING_CHANNELS, FieldType::Keyword),
+];
+
+/// A Qdrant server via qdrant-client (gRPC url like http://localhost:6334), collection
+/// created if missing with payload indexes.
+pub struct ServerStore {
+    client: Qdrant,
+    collection: String,
+    dim: usize,
+}
+
+impl ServerStore {
+    /// Connects, creates `collection` (cosine, `dim` dimensions) if missing, checks an
+    /// existing one has `dim` dimensions, and ensures the payload indexes.
+    pub async fn connect(
+        url: &str,
+        collection: &str,
+        dim: usize,
+    ) -> Result<ServerStore, VectorError> {
+        Self::connect_with_api_key(url, None, collection, dim).await
+    }
+
+    /// [`ServerStore::connect`] for a server that requires an API key.
+    pub async fn connect_with_api_key(
+        url: &str,
+        api_key: Option<&str>,
+        collection: &str,
+        dim: usize,
+    ) -> Result<ServerStore, VectorError> {
+        validate::dim(dim)?;
+        validate::text("collection name", collection)?;
+        // The compatibility check would block this async task on a private runtime; the
+        // health check below does the same job asynchronously.
+        let client = Qdrant::from_url(url)
+            .api_key(api_key.map(str::to_owned))
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .skip_compatibility_check()
+            .build()
+            .map_err(|err| map_error("connect", err))?;
+        client
+            .health_check()
+            .await
+            .map_err(|err| VectorError::unavailable("connect", err))?;
+        let store = ServerStore {
+            client,
+            collection: collection.to_owned(),
+            dim,
+        };
+        store.ensure_collection().await?;
+        store.ensure_payload_indexes().await?;
+        Ok(store)
+    }
+
+    async fn ensure_collection(&self) -> Result<(), VectorError> {
+        let exists = self
+            .client
+            .collection_exists(&self.collection)
+            .await
+            .map_err(|err| map_error("connect", err))?;
+        if !exists {
+            let create = CreateCollectionBuilder::new(&self.collection)
+                .vectors_config(VectorParamsBuilder::new(self.dim as u64, Distance::Cosine));
+            match self.client.create_collection(create).await {
+                Ok(_) => {}
+                // Another instance created it between our check and our create.
+                Err(err) if grpc_code(&err) == Some(GRPC_ALREADY_EXISTS) => {}
+                Err(err) => return Err(map_error("connect", err)),
+            }
+        }
+        self.check_collection_params().await
+    }
+
+    async fn check_collection_params(&self) -> Result<(), VectorError> {
+        let info = self
+            .client
+            .collection_info(&self.collection)
+            .await
+            .map_err(|err| map_error("connect", err))?;
+        let params = info
+            .result
+            .and_then(|info| info.config)
+            .and_then(|config| config.params)
+            .and_then(|params| params.vectors_config)
+            .and_then(|vectors| vectors.config);
+        let Some(vectors_config::Config::Params(params)) = params else {
+            return Err(VectorError::engine(
+                "connect",
+                format!(
+                    "collection {} has no single unnamed vector",
+                    self.collection
+                ),
+            ));
+        };
+        if params.distance != Distance::Cosine as i32 {
+            return Err(VectorError::engine(
+                "connect",
+                format!(
+                    "collection {} does not use cosine distance",
+                    self.collection
+                ),
+            ));
+        }
+        if params.size != self.dim as u64 {
+            return Err(VectorError::DimensionMismatch {
+                expected: params.size as usize,
+                actual: self.dim,
+            });
+        }
+        Ok(())
+    }
+
+    /// Creating an index that exists is a no-op on the server, so this runs on every connect.
+    async fn ensure_payload_indexes(&self) -> Result<(), VectorError> {
+        for (field, field_type) in INDEXED_FIELDS {
+            let create =
+                CreateFieldIndexCollectionBuilder::new(&self.collection, field, field_type)
+                    .wait(true);
+            self.client
+                .create_field_index(create)
+                .await
+                .map_err(|err| map_error("connect", err))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl VectorStore for ServerStore {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Not atomic across batches of [`MAX_BATCH_POINTS`]; upserts are idempotent, so the
+    /// caller retries the whole call.
+    async fn upsert(&self, points: Vec<Point>) -> Result<(), VectorError> {
+        let points = validate::points(points, self.dim)?;
+        let points: Vec<PointStruct> = points.into_iter().map(to_server_point).collect();
+        for batch in points.chunks(MAX_BATCH_POINTS) {
+            // wait(true): acknowledged means applied and persisted on the server.
+            let upsert = UpsertPointsBuilder::new(&self.collection, batch.to_vec()).wait(true);
+            self.client
+                .upsert_points(upsert)
+                .await
+                .map_err(|err| map_error("upsert", err))?;
+        }
+        Ok(())
+    }
+
+    async fn search(
+        &self,
+        vector: &[f32],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, VectorError> {
+        validate::vector(vector, self.dim)?;
+        validate::k(k)?;
+        if let Some(excluded) = &filter.exclude_customer {
+            validate::text("excluded customer id", excluded)?;
+        }
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryPointsBuilder::new(&self.collection)
+            .query(vector.to_vec())
+            .limit(k as u64)
+            .with_payload(customer_id_only());
+        if let Some(filter) = server_filter(filter) {
+            query = query.filter(filter);
+        }
+        let response = self
+            .client
+            .query(query)
+            .await
+            .map_err(|err| map_error("search", err))?;
+        response
+            .result
+            .into_iter()
+            .map(|point| {
+                let customer_id = payload_customer_id(&point.payload)
+                    .ok_or_else(|| VectorError::engine("search", "hit has no customer id"))?;
+                Ok(Hit {
+                    customer_id: customer_id.to_owned(),
+                    score: point.score,
+                })
+            })
+            .collect()
+    }
+
+    async fn vector(&self, customer_id: &str) -> Result<Option<Vec<f32>>, VectorError> {
+        validate::text("customer id", customer_id)?;
+        let get =
+            GetPointsBuilder::new(&self.collection, vec![PointId::from(point_id(customer_id))])
+                .with_vectors(true)
+                .with_payload(customer_id_only());
+        let response = self
+            .client
+            .get_points(get)
+            .await
+            .map_err(|err| map_error("vector", err))?;
+        let Some(point) = response.result.into_iter().next() else {
+            return Ok(None);
+        };
+        // A different customer here means a point-id collision: the asked-for one is not stored.
+        if payload_customer_id(&point.payload) != Some(customer_id) {
+            return Ok(None);
+        }
+        dense_vector(point.vectors).map(Some)
+    }
+
+    async fn count(&self) -> Result<u64, VectorError> {
+        let response = self
+            .client
+            .count(CountPointsBuilder::new(&self.collection).exact(true))
+            .await
+            .map_err(|err| map_error("count", err))?;
+        Ok(response.result.map_or(0, |result| result.count))
+    }
+
+    async fn delete(&self, customer_ids: &[String]) -> Result<(), VectorError> {
+        validate::customer_ids(customer_ids)?;
+        for batch in customer_ids.chunks(MAX_BATCH_POINTS) {
+            let ids = batch.iter().map(|id| PointId::from(point_id(id))).collect();
+            let delete = DeletePointsBuilder::new(&self.collection)
+                .points(PointsIdsList { ids })
+                .wait(true);
+            self.client
+                .delete_points(delete)
+                .await
+                .map_err(|err| map_error("delete", err))?;
+        }
+        Ok(())
+    }
+
+    /// The server's optimisers run in the background after every write.
+    async fn optimize(&self) -> Result<(), VectorError> {
+        Ok(())
+    }
+}
+
+fn to_server_point(point: Point) -> PointStruct {
+    PointStruct::new(
+        point_id(&point.customer_id),
+        point.vector,
+        server_payload(point.payload),
+    )
+}
+
+/// Same keys and shapes as the edge store's payload, so data can move between them.
+fn server_payload(payload: Payload) -> qdrant_client::Payload {
+    let mut map: HashMap<&str, Value> = HashMap::from([
+        (fields::CUSTOMER_ID, Value::from(payload.customer_id)),
+        (fields::REGION, Value::from(payload.region)),
+        (
+            fields::PROFILING_CONSENT,
+            Value::from(payload.profiling_consent),
+        ),
+        (
+            fields::MARKETING_CHANNELS,
+            Value::from(payload.marketing_channels),
+        ),
+    ]);
+    if let Some(segment) = payload.segment {
+        map.insert(fields::SEGMENT, Value::from(i64::from(segment)));
+    }
+    qdrant_client::Payload::from(map)
+}
+
+fn server_filter(filter: &Filter) -> Option<qdrant_client::qdrant::Filter> {
+    let mut must = Vec::new();
+    if let Some(segment) = filter.segment {
+        must.push(Condition::matches(fields::SEGMENT, i64::from(segment)));
+    }
+    if let Some(region) = &filter.region {
+        must.push(Condition::matches(fields::REGION, region.clone()));
+    }
+    if let Some(consent) = filter.profiling_consent {
+        must.push(Condition::matches(fields::PROFILING_CONSENT, consent));
+    }
+    if let Some(channel) = &filter.marketing_channel {
+        must.push(Condition::matches(
+            fields::MARKETING_CHANNELS,
+            channel.clone(),
+        ));
+    }
+    let must_not: Vec<Condition> = filter
+        .exclude_customer
+        .iter()
+        .map(|id| Condition::has_id([PointId::from(point_id(id))]))
+        .collect();
+    if must.is_empty() && must_not.is_empty() {
+        return None;
+    }
+    Some(qdrant_client::qdrant::Filter {
+        must,
+        must_not,
+        ..Default::default()
+    })
+}
+
+fn customer_id_only() -> SelectorOptions {
+    SelectorOptions::Include(PayloadIncludeSelector {
+        fields: vec![fields::CUSTOMER_ID.to_owned()],
+    })
+}
+
+fn payload_customer_id(payload: &HashMap<String, Value>) -> Option<&str> {
+    payload
+        .get(fields::CUSTOMER_ID)?
+        .as_str()
+        .map(String::as_str)
+}
+
+fn dense_vector(vectors: Option<VectorsOutput>) -> Result<Vec<f32>, VectorError> {
+    match vectors.and_then(|v| v.get_vector()) {
+        Some(vector_output::Vector::Dense(dense)) => Ok(dense.data),
+        _ => Err(VectorError::engine(
+            "vector",
+            "stored point has no dense vector",
+        )),
+    }
+}
+
+fn grpc_code(err: &QdrantError) -> Option<i32> {
+    match err {
+        QdrantError::ResponseError { status } => Some(i32::from(status.code())),
+        QdrantError::ResourceExhaustedError { .. } => Some(GRPC_RESOURCE_EXHAUSTED),
+        _ => None,
+    }
+}
+
+/// Transient conditions become `Unavailable` (the api answers 503 and callers retry);
+/// everything else is an engine error.
+fn map_error(op: &'static str, err: QdrantError) -> VectorError {
+    if let QdrantError::InvalidUri(uri_err) = &err {
+        return VectorError::InvalidInput(format!("qdrant url: {uri_err}"));
+    }
+    let transient = matches!(
+        grpc_code(&err),
+        Some(GRPC_UNAVAILABLE | GRPC_DEADLINE_EXCEEDED | GRPC_RESOURCE_EXHAUSTED)
+    ) || matches!(err, QdrantError::Io(_));
+    if transient {
+        VectorError::unavailable(op, err)
+    } else {
+        VectorError::engine(op, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_and_filter_use_the_shared_keys() {
+        let payload = server_payload(Payload {
+            customer_id: "c-1".into(),
+            segment: Some(2),
+            region: "north".into(),
+            profiling_consent: true,
+            marketing_channels: vec!["email".into(), "push".into()],
+        });
+        let map: HashMap<String, Value> = payload.into();
+        assert_eq!(map.len(), 5);
+        assert_eq!(payload_customer_id(&map), Some("c-1"));
+
+        assert!(server_filter(&Filter::default()).is_none());
+        let filter = server_filter(&Filter {
+            segment: Some(2),
+            marketing_channel: Some("push".into()),
+            exclude_customer: Some("c-1".into()),
+            ..Filter::default()
+        })
+        .unwrap();
+        assert_eq!(filter.must.len(), 2);
+        assert_eq!(filter.must_not.len(), 1);
+    }
+}
