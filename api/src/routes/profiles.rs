@@ -143,17 +143,7 @@ pub async fn profile(
 ) -> Result<Json<ProfileView>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
-    let customer = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    if !customer.customer.consents.profiling {
-        return Err(AppError::Conflict(
-            "no_profiling_consent",
-            vec![ItemProblem::field(
-                "consents.profiling",
-                "no_profiling_consent",
-                "the customer has not consented to profiling",
-            )],
-        ));
-    }
+    require_profiling_consent(&state, &id).await?;
     let stored = state.store.profile(&id).await?;
     let newest_event = state.store.last_received_at(&id).await?;
     let fresh = matches!((&stored, newest_event), (Some(p), newest) if p.feature_version == sextant_profiling::FEATURE_VERSION && newest.is_none_or(|t| t <= p.computed_at));
@@ -204,6 +194,25 @@ pub async fn profile(
         segment,
         embedding_model: profile.embedding_model,
     }))
+}
+
+/// 404 for an unknown customer, 409 for one who has not consented to profiling.
+async fn require_profiling_consent(
+    state: &AppState,
+    id: &sextant_domain::CustomerId,
+) -> Result<(), AppError> {
+    let customer = state.store.customer(id).await?.ok_or(AppError::NotFound)?;
+    if customer.customer.consents.profiling {
+        return Ok(());
+    }
+    Err(AppError::Conflict(
+        "no_profiling_consent",
+        vec![ItemProblem::field(
+            "consents.profiling",
+            "no_profiling_consent",
+            "the customer has not consented to profiling",
+        )],
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -296,17 +305,7 @@ pub async fn answer(
             e.to_string(),
         )]));
     }
-    let customer = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    if !customer.customer.consents.profiling {
-        return Err(AppError::Conflict(
-            "no_profiling_consent",
-            vec![ItemProblem::field(
-                "consents.profiling",
-                "no_profiling_consent",
-                "the customer has not consented to profiling",
-            )],
-        ));
-    }
+    require_profiling_consent(&state, &id).await?;
     state
         .store
         .put_risk_answers(&id, &answers_json, &caller.sub, Utc::now())
