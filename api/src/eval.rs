@@ -264,8 +264,17 @@ fn berka_auc(dir: &std::path::Path) -> anyhow::Result<BerkaAuc> {
         // The penalty is chosen inside the training folds only (nested CV), so the outer
         // test fold never influences the model it scores.
         let l2 = choose_l2(&x, &y, &train)?;
+        // Near-separable folds may not converge at a weak penalty: take the next stronger.
+        let (l2, model) = L2_GRID
+            .iter()
+            .filter(|&&candidate| candidate >= l2)
+            .find_map(|&candidate| {
+                FittedLogistic::fit(&x, &y, &train, candidate)
+                    .ok()
+                    .map(|m| (candidate, m))
+            })
+            .ok_or_else(|| anyhow::anyhow!("no penalty of the grid converged on an outer fold"))?;
         chosen_l2.push(l2);
-        let model = FittedLogistic::fit(&x, &y, &train, l2)?;
         let scores: Vec<f64> = test.iter().map(|&i| model.score(&x[i])).collect();
         let labels: Vec<bool> = test.iter().map(|&i| y[i]).collect();
         fold_auc.push(roc_auc(&scores, &labels));
@@ -313,15 +322,22 @@ impl FittedLogistic {
 fn choose_l2(x: &[Vec<f64>], y: &[bool], rows: &[usize]) -> anyhow::Result<f64> {
     let inner_y: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
     let folds = stratified_kfold(&inner_y, 4, 7);
-    let mut best = (f64::NEG_INFINITY, L2_GRID[0]);
+    let mut best = (f64::NEG_INFINITY, L2_GRID[L2_GRID.len() - 1]);
     for l2 in L2_GRID {
         let mut aucs = Vec::new();
         for (train, test) in &folds {
             let train: Vec<usize> = train.iter().map(|&j| rows[j]).collect();
-            let model = FittedLogistic::fit(x, y, &train, l2)?;
+            // A penalty too weak to converge on this data is not a candidate.
+            let Ok(model) = FittedLogistic::fit(x, y, &train, l2) else {
+                aucs.clear();
+                break;
+            };
             let scores: Vec<f64> = test.iter().map(|&j| model.score(&x[rows[j]])).collect();
             let labels: Vec<bool> = test.iter().map(|&j| y[rows[j]]).collect();
             aucs.push(roc_auc(&scores, &labels));
+        }
+        if aucs.is_empty() {
+            continue;
         }
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
         if mean > best.0 {
