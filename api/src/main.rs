@@ -392,23 +392,13 @@ async fn build(config: &Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Appli
     Application::build(config.addr, AppState::new(pipeline, auth)).await
 }
 
-/// Profiles everyone, trains the embedding model, embeds, and segments, with progress.
+/// Trains the embedding model, then profiles, embeds and segments everyone, with progress.
 async fn run_train(pipeline: &Pipeline, config: &EmbeddingConfig) -> anyhow::Result<TrainOutcome> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{msg:10} {pos} customers {elapsed}").expect("valid template"),
     );
     let now = chrono::Utc::now();
-    let (report, _) = pipeline
-        .profile_all(now, |n| {
-            bar.set_message("profiling");
-            bar.set_position(n);
-        })
-        .await?;
-    bar.println(format!(
-        "profiled {} customers ({} without profiling consent), {} risk assessments recorded",
-        report.profiled, report.skipped_no_consent, report.assessments_recorded
-    ));
     let outcome = pipeline
         .train(config, now, |stage, n| {
             bar.set_message(stage.to_owned());
@@ -420,6 +410,11 @@ async fn run_train(pipeline: &Pipeline, config: &EmbeddingConfig) -> anyhow::Res
 }
 
 fn print_train(outcome: &TrainOutcome) {
+    let p = &outcome.profiling;
+    println!(
+        "profiled {} customers ({} without profiling consent), {} risk assessments recorded",
+        p.profiled, p.skipped_no_consent, p.assessments_recorded
+    );
     let r = &outcome.report;
     println!(
         "trained {} on {} customers: {} epochs, validation loss {:.4}, {:.1}s",

@@ -527,7 +527,9 @@ impl Pipeline {
         *self.segments.write().expect("not poisoned") = Arc::new(Vec::new());
 
         on_progress("embedding", 0);
-        let (_, embedded) = self
+        // This pass also stores every profile and records changed risk assessments, so a
+        // separate profiling pass before training is not needed.
+        let (profiling, embedded) = self
             .profile_all(as_of, |n| on_progress("embedding", n))
             .await?;
         on_progress("segmenting", embedded.len() as u64);
@@ -535,6 +537,7 @@ impl Pipeline {
         Ok(TrainOutcome {
             model: name,
             report,
+            profiling,
             customers: embedded.len(),
             segments,
         })
@@ -607,6 +610,8 @@ impl Pipeline {
 pub struct TrainOutcome {
     pub model: String,
     pub report: sextant_models::embedding::TrainingReport,
+    /// The profiling pass that embedded everyone with the new model.
+    pub profiling: BatchReport,
     pub customers: usize,
     pub segments: Vec<StoredSegment>,
 }
