@@ -43,6 +43,9 @@ pub struct Computed {
 /// Customers waiting for a background refresh after ingestion. When full, further ids are
 /// dropped: a profile read recomputes on the spot anyway, so nothing goes stale.
 const REFRESH_QUEUE: usize = 10_000;
+/// Refreshes of one customer run one at a time (a stripe of locks keyed by the id), so a
+/// background refresh and a request's refresh cannot record assessments out of order.
+const REFRESH_STRIPES: usize = 64;
 
 pub struct Pipeline {
     pub store: Arc<dyn Store>,
@@ -52,6 +55,7 @@ pub struct Pipeline {
     segments: RwLock<Arc<Vec<StoredSegment>>>,
     refresh_tx: tokio::sync::mpsc::Sender<CustomerId>,
     refresh_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<CustomerId>>>,
+    refresh_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 fn age_years(history: &History, as_of: DateTime<Utc>) -> u16 {
@@ -207,6 +211,9 @@ impl Pipeline {
             segments: RwLock::new(Arc::new(Vec::new())),
             refresh_tx,
             refresh_rx: std::sync::Mutex::new(Some(refresh_rx)),
+            refresh_locks: (0..REFRESH_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         };
         pipeline.load_current_model()?;
         *pipeline.segments.write().expect("not poisoned") =
@@ -275,6 +282,13 @@ impl Pipeline {
     /// Recomputes one customer now: profile, recorded risk assessment (when it changed),
     /// vector. Returns `None` for an unknown customer or one without profiling consent.
     pub async fn refresh(&self, id: &CustomerId) -> Result<Option<Computed>, StoreError> {
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            id.hash(&mut hasher);
+            hasher.finish() as usize % REFRESH_STRIPES
+        };
+        let _serialised = self.refresh_locks[stripe].lock().await;
         let as_of = Utc::now();
         let Some(history) = self
             .store

@@ -10,7 +10,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use crate::common::{batch, spawn_app, token, TestApp};
 
 /// A recent salary and a few purchases, so every window has something in it.
-fn recent_payments(customer: &str, tag: &str, n: i64) -> Vec<Value> {
+pub fn recent_payments(customer: &str, tag: &str, n: i64) -> Vec<Value> {
     let now = Utc::now();
     let mut events = vec![json!({
         "type": "payment", "event_id": format!("{tag}-salary"), "customer_id": customer,
@@ -28,7 +28,7 @@ fn recent_payments(customer: &str, tag: &str, n: i64) -> Vec<Value> {
     events
 }
 
-async fn post_events(app: &TestApp, events: &[Value]) {
+pub async fn post_events(app: &TestApp, events: &[Value]) {
     let reply = app
         .call(
             "POST",
@@ -117,6 +117,15 @@ async fn questionnaire_answers_set_willingness_capped_by_capacity() {
     app.put_customer("c1").await;
     post_events(&app, &recent_payments("c1", "a", 8)).await;
     let me = token(Role::Customer, "c1");
+    // Reading the profile assesses from the payment history first.
+    let profile = app
+        .call("GET", "/v1/customers/c1/profile", Some(&me), None)
+        .await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.text);
+    let before = app
+        .call("GET", "/v1/customers/c1/risk-profile", Some(&me), None)
+        .await;
+    assert_eq!(before.body["current"]["willingness_source"], "behaviour");
     let questionnaire = app
         .call("GET", "/v1/risk-questionnaire", Some(&me), None)
         .await
