@@ -1,4 +1,37 @@
 //! Portfolio estimation, optimisation, planning and review; credit and instalment
 //! decisions; suitability. Pure computation: no network, no database.
 //!
-//! The optimisers and decision engine arrive with the advisory issues.
+//! Conventions follow PyPortfolioOpt so that results are comparable: daily data,
+//! `frequency = 252` periods a year, weights as fractions summing to one, returns and
+//! volatilities annualised, the risk-free rate 0.02 unless given.
+//!
+//! - [`market`]: price tables from CSV, returns, built-in capital-market assumptions.
+//! - [`estimate`]: expected returns and risk models, repair of non-PSD matrices.
+//! - [`optimise`]: mean-variance optimisers on clarabel, with constraints, and the frontier.
+//! - [`tail`]: CVaR and CDaR minimisation.
+//! - [`hrp`], [`black_litterman`], [`allocation`]: the other portfolio methods.
+//! - [`metrics`]: risk and performance measures of a portfolio.
+//! - [`planning`]: model portfolios per risk level, goal proposals, glide paths.
+//! - [`review`]: risk review of holdings, drift, alerts and rebalancing proposals.
+//! - [`suitability`]: what a customer's risk level allows.
+
+pub mod allocation;
+pub mod black_litterman;
+pub mod error;
+pub mod estimate;
+pub mod hrp;
+pub mod market;
+pub mod metrics;
+pub mod optimise;
+pub mod planning;
+pub mod review;
+pub mod suitability;
+pub mod tail;
+
+pub use error::{AdvisorError, Result};
+pub use nalgebra::{DMatrix, DVector};
+
+/// Periods a year in daily data, as PyPortfolioOpt assumes.
+pub const TRADING_DAYS: usize = 252;
+/// The risk-free rate PyPortfolioOpt uses unless told otherwise.
+pub const DEFAULT_RISK_FREE: f64 = 0.02;

@@ -95,7 +95,9 @@ pub struct Product {
     pub rate_bps: Option<u32>,
     /// Ongoing annual charge of a fund, in basis points.
     pub fee_bps: Option<u32>,
-    /// Capital-market asset class of a fund (`global_equity`, `government_bonds`, ...).
+    /// Capital-market asset class of a fund or deposit: one class (`global_equity`,
+    /// `government_bonds`, ...) or a mix with shares summing to one
+    /// (`global_equity:0.5,government_bonds:0.5`).
     pub asset_class: Option<String>,
 }
 
@@ -187,7 +189,7 @@ pub fn default_catalogue() -> Vec<Product> {
             None,
             None,
             Some(45),
-            None,
+            Some("global_equity:0.5,government_bonds:0.5"),
         ),
         (
             "fund-real-estate",
