@@ -97,6 +97,10 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An advisory computation refused its input: infeasible constraints, an impossible
+    /// target, a matrix that is not positive semidefinite.
+    #[error("advice: {0}")]
+    Advice(#[from] sextant_advisor::AdvisorError),
 }
 
 /// The internal message of a 5xx, for the logging middleware only.
@@ -200,6 +204,12 @@ impl AppError {
                 "Internal error",
                 "an internal error occurred; it has been logged".into(),
             ),
+            AppError::Advice(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code(),
+                "Cannot compute this advice",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -211,6 +221,13 @@ impl IntoResponse for AppError {
             AppError::InvalidJson(item) => (vec![item], None),
             AppError::Validation(items) | AppError::Conflict(_, items) => (items, None),
             AppError::Unavailable(e) | AppError::Internal(e) => (Vec::new(), Some(e)),
+            AppError::Advice(e) => (
+                vec![ItemProblem {
+                    field: e.field().map(str::to_owned),
+                    ..ItemProblem::field("", e.code(), e.to_string())
+                }],
+                None,
+            ),
             _ => (Vec::new(), None),
         };
         let error_count = (errors.len() > ITEM_ERRORS_MAX).then_some(errors.len());

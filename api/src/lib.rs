@@ -3,6 +3,7 @@
 //! `app(state)` builds the router (tests call it without a socket); `Application::build`
 //! binds a port and runs it.
 
+pub mod advice;
 pub mod auth;
 pub mod bench;
 pub mod berka;
@@ -13,6 +14,8 @@ pub mod generate;
 pub mod import;
 pub mod metrics;
 pub mod pipeline;
+pub mod portfolio;
+pub mod portfolio_cli;
 pub mod routes;
 pub mod store;
 pub mod wire;
@@ -47,13 +50,15 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
+    /// The advisory engine over the stored catalogue, built on first use.
+    pub advice: Arc<tokio::sync::OnceCell<Arc<advice::Advice>>>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -70,7 +75,7 @@ impl Modify for BearerAuth {
 
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{customers, events, products, profiles, system};
+    use routes::{advice, customers, events, portfolio, products, profiles, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
@@ -88,6 +93,20 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(profiles::risk_profile))
         .routes(routes!(profiles::similar))
         .routes(routes!(profiles::segments))
+        .routes(routes!(advice::model_portfolios))
+        .routes(routes!(advice::portfolio))
+        .routes(routes!(advice::goal))
+        .routes(routes!(advice::review))
+        .routes(routes!(
+            advice::propose_rebalance,
+            advice::rebalance_proposals
+        ))
+        .routes(routes!(advice::decide))
+        .routes(routes!(advice::my_clients))
+        .routes(routes!(advice::assign, advice::unassign))
+        .routes(routes!(portfolio::optimise))
+        .routes(routes!(portfolio::frontier))
+        .routes(routes!(portfolio::allocate))
         .split_for_parts()
 }
 
@@ -152,6 +171,7 @@ impl AppState {
             auth: Arc::new(auth),
             metrics: Arc::new(Metrics::default()),
             openapi_json: Arc::new(spec),
+            advice: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 }
@@ -193,6 +213,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    state: AppState,
 }
 
 impl Application {
@@ -201,8 +222,13 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok(Application {
             listener,
-            router: app(state),
+            router: app(state.clone()),
+            state,
         })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -13,6 +13,7 @@ use sextant_api::eval;
 use sextant_api::generate::{self, MANIFEST_FILE};
 use sextant_api::import::{self, ImportReport};
 use sextant_api::pipeline::{Pipeline, TrainOutcome};
+use sextant_api::portfolio_cli::{self, PortfolioCommand};
 use sextant_api::store::Store;
 use sextant_api::{open_pipeline, AppState, Application};
 use sextant_models::embedding::EmbeddingConfig;
@@ -89,6 +90,9 @@ enum Command {
     /// Benchmarks that print tables (`--json` for one JSON object).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Portfolio construction on a CSV of daily prices (`--json` for one JSON object).
+    #[command(subcommand)]
+    Portfolio(PortfolioCommand),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +167,20 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Parity (largest weight and performance differences) and speed of every portfolio
+    /// method against PyPortfolioOpt on the same inputs.
+    Portfolio {
+        /// Folder with stock_prices.csv, spy_prices.csv and cov_matrix.csv.
+        #[arg(long, default_value = "../shared/data/portfolio")]
+        data: PathBuf,
+        /// Skip PyPortfolioOpt (it needs Python and PyPI on first use).
+        #[arg(long)]
+        no_python: bool,
+        #[arg(long, default_value_t = 100)]
+        points: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Events/s through import (SQLite, PostgreSQL) and POST /v1/events (SQLite).
     Ingest {
         #[arg(long, default_value_t = 5_000)]
@@ -210,6 +228,9 @@ fn init_logging(filter: &str) {
 
 async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
     match command {
+        Command::Portfolio(command) => {
+            tokio::task::spawn_blocking(move || portfolio_cli::run(&command)).await??;
+        }
         Command::Serve { addr, data_dir } => {
             config.addr = addr.unwrap_or(config.addr);
             config.data_dir = data_dir.unwrap_or(config.data_dir);
@@ -335,6 +356,24 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
                 bench::print_profile(&result);
+            }
+        }
+        Command::Bench(BenchCommand::Portfolio {
+            data,
+            no_python,
+            points,
+            json,
+        }) => {
+            let options = bench::PortfolioOptions {
+                data_dir: data,
+                python: !no_python,
+                frontier_points: points,
+            };
+            let result = tokio::task::spawn_blocking(move || bench::portfolio(&options)).await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                bench::print_portfolio(&result);
             }
         }
         Command::Bench(BenchCommand::Ingest {
@@ -495,6 +534,32 @@ async fn run_import(store: Arc<dyn Store>, path: &Path) -> anyhow::Result<Import
     Ok(report)
 }
 
+/// Proposes every profiled customer a portfolio and reviews their holdings; the first 25
+/// customers with holdings become clients of the demo wealth manager `wm-01`.
+async fn print_advice(app: &Application) -> anyhow::Result<()> {
+    println!("advising every profiled customer");
+    let report = sextant_api::advice::advise_everyone(app.state(), "wm-01", 25)
+        .await
+        .map_err(|e| anyhow::anyhow!("advice: {e}"))?;
+    println!(
+        "  {} customers advised (C1..C5: {:?}); proposed positions above the customer's level: {}",
+        report.customers, report.per_level, report.proposal_breaches
+    );
+    println!(
+        "  current holdings above the customer's level: {} customers; drifting beyond 5 points from the model: {}",
+        report.holdings_breaching, report.holdings_drifting
+    );
+    println!(
+        "  {} clients assigned to wealth manager wm-01",
+        report.clients_assigned
+    );
+    anyhow::ensure!(
+        report.proposal_breaches == 0,
+        "a proposal broke suitability"
+    );
+    Ok(())
+}
+
 /// Generates (unless the same population is already there), imports (unless already done
 /// into this database), prints URLs and tokens, and serves.
 async fn demo(
@@ -564,6 +629,7 @@ async fn demo(
         );
     }
     let app = build(&config, pipeline).await?;
+    print_advice(&app).await?;
     let base = format!("http://{}", app.local_addr());
     println!();
     println!("Sextant demo is ready");

@@ -1,4 +1,6 @@
-//! Benchmarks that print tables. `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
+//! Benchmarks that print tables. `sextant bench portfolio` (in [`portfolio`]) compares the
+//! optimisers with PyPortfolioOpt; `sextant bench profile` the profiling pipeline with polars;
+//! `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
 //! and through `POST /v1/events` (batches of 500) into SQLite over loopback.
 
 use std::io::{BufRead, BufReader};
@@ -16,8 +18,45 @@ use crate::import::{self, FileKind};
 use crate::store::{SeaStore, Store};
 use crate::{AppState, Application};
 
+mod portfolio;
 mod profile;
+pub use portfolio::{portfolio, print_portfolio, PortfolioBench, PortfolioOptions};
 pub use profile::{print_profile, profile, ProfileBench, ProfileOptions};
+
+/// The Python of a virtual environment in the temporary folder, made (with `packages` from
+/// PyPI) on first use; `check` is Python code that succeeds once they are installed.
+pub fn venv_python(
+    name: &str,
+    check: &str,
+    packages: &[&str],
+) -> anyhow::Result<std::path::PathBuf> {
+    let venv = std::env::temp_dir().join(name);
+    let python = venv.join("bin").join("python");
+    let ready = std::process::Command::new(&python)
+        .args(["-c", check])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        eprintln!("installing {} into {}", packages.join(", "), venv.display());
+        let status = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("python3 -m venv")?;
+        anyhow::ensure!(status.success(), "python3 -m venv failed");
+        let status = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(packages)
+            .status()
+            .context("pip install")?;
+        anyhow::ensure!(
+            status.success(),
+            "pip install {} failed",
+            packages.join(" ")
+        );
+    }
+    Ok(python)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestRow {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -211,37 +211,13 @@ fn sextant_extraction(
 /// diversity, RFM, engagement). Run in a virtual environment made on first use.
 const POLARS_SCRIPT: &str = include_str!("polars_features.py");
 
-fn polars_python() -> anyhow::Result<PathBuf> {
-    let venv = std::env::temp_dir().join("sextant-bench-polars-venv");
-    let python = venv.join("bin").join("python");
-    let ready = std::process::Command::new(&python)
-        .args(["-c", "import polars"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        eprintln!("installing polars into {}", venv.display());
-        let status = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("python3 -m venv")?;
-        anyhow::ensure!(status.success(), "python3 -m venv failed");
-        let status = std::process::Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "polars"])
-            .status()
-            .context("pip install polars")?;
-        anyhow::ensure!(status.success(), "pip install polars failed");
-    }
-    Ok(python)
-}
-
 fn polars_extraction(
     dir: &Path,
     as_of: chrono::DateTime<Utc>,
     customers: u64,
     events: u64,
 ) -> anyhow::Result<Extraction> {
-    let python = polars_python()?;
+    let python = super::venv_python("sextant-bench-polars-venv", "import polars", &["polars"])?;
     let script = dir.join("polars_features.py");
     std::fs::write(&script, POLARS_SCRIPT)?;
     let output = std::process::Command::new(python)

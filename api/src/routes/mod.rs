@@ -1,8 +1,10 @@
 //! HTTP routes. Each handler checks the caller, converts wire records into domain values and
 //! calls the store; business rules live in the domain crates.
 
+pub mod advice;
 pub mod customers;
 pub mod events;
+pub mod portfolio;
 pub mod products;
 pub mod profiles;
 pub mod system;

@@ -22,8 +22,9 @@ use tokio::sync::Mutex;
 
 use super::entity::{self, audit, consent_change, customer, holding, payment_event, product};
 use super::{
-    content_hash, ConsentChange, ConsentScope, Cursor, History, IngestOutcome, Migrator, Store,
-    StoreError, StoredAssessment, StoredCustomer, StoredProfile, StoredSegment,
+    content_hash, ConsentChange, ConsentScope, Cursor, History, IngestOutcome, Migrator, NewAdvice,
+    Store, StoreError, StoredAdvice, StoredAssessment, StoredCustomer, StoredDecision,
+    StoredProfile, StoredSegment,
 };
 
 /// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
@@ -1227,6 +1228,186 @@ impl Store for SeaStore {
             })
             .collect()
     }
+
+    async fn record_advice(&self, advice: &NewAdvice) -> Result<i64, StoreError> {
+        let _guard = self.lock_writes().await;
+        let result = entity::advice::Entity::insert(entity::advice::ActiveModel {
+            customer_id: Set(advice.customer_id.to_string()),
+            kind: Set(advice.kind.clone()),
+            created_at_ms: Set(advice.created_at.timestamp_millis()),
+            actor: Set(advice.actor.clone()),
+            engine_version: Set(advice.engine_version.clone()),
+            inputs: Set(advice.inputs.to_string()),
+            output: Set(advice.output.to_string()),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(result.last_insert_id)
+    }
+
+    async fn advice(&self, id: i64) -> Result<Option<StoredAdvice>, StoreError> {
+        let Some(row) = entity::advice::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let decision = entity::advice_decision::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?;
+        stored_advice(row, decision).map(Some)
+    }
+
+    async fn advice_for(
+        &self,
+        customer: &CustomerId,
+        kind: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredAdvice>, StoreError> {
+        use entity::advice::Column as A;
+        let mut query = entity::advice::Entity::find().filter(A::CustomerId.eq(customer.as_str()));
+        if let Some(kind) = kind {
+            query = query.filter(A::Kind.eq(kind));
+        }
+        let rows = query
+            .order_by_desc(A::Id)
+            .limit(limit.min(super::PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut decisions: HashMap<i64, entity::advice_decision::Model> =
+            entity::advice_decision::Entity::find()
+                .filter(entity::advice_decision::Column::AdviceId.is_in(ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|d| (d.advice_id, d))
+                .collect();
+        rows.into_iter()
+            .map(|r| {
+                let decision = decisions.remove(&r.id);
+                stored_advice(r, decision)
+            })
+            .collect()
+    }
+
+    async fn decide_advice(&self, id: i64, decision: &StoredDecision) -> Result<bool, StoreError> {
+        let _guard = self.lock_writes().await;
+        let inserted =
+            entity::advice_decision::Entity::insert(entity::advice_decision::ActiveModel {
+                advice_id: Set(id),
+                decision: Set(decision.decision.clone()),
+                actor: Set(decision.actor.clone()),
+                decided_at_ms: Set(decision.decided_at.timestamp_millis()),
+                note: Set(decision.note.clone()),
+            })
+            .on_conflict(
+                OnConflict::column(entity::advice_decision::Column::AdviceId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn assign_client(
+        &self,
+        wealth_manager: &str,
+        customer: &CustomerId,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use entity::wealth_manager_client::Column as W;
+        let _guard = self.lock_writes().await;
+        entity::wealth_manager_client::Entity::insert(entity::wealth_manager_client::ActiveModel {
+            wealth_manager: Set(wealth_manager.to_owned()),
+            customer_id: Set(customer.to_string()),
+            assigned_by: Set(by.to_owned()),
+            assigned_at_ms: Set(now.timestamp_millis()),
+        })
+        .on_conflict(
+            OnConflict::columns([W::WealthManager, W::CustomerId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn unassign_client(
+        &self,
+        wealth_manager: &str,
+        customer: &CustomerId,
+    ) -> Result<(), StoreError> {
+        use entity::wealth_manager_client::Column as W;
+        let _guard = self.lock_writes().await;
+        entity::wealth_manager_client::Entity::delete_many()
+            .filter(W::WealthManager.eq(wealth_manager))
+            .filter(W::CustomerId.eq(customer.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn clients_of(&self, wealth_manager: &str) -> Result<Vec<CustomerId>, StoreError> {
+        use entity::wealth_manager_client::Column as W;
+        entity::wealth_manager_client::Entity::find()
+            .filter(W::WealthManager.eq(wealth_manager))
+            .order_by_asc(W::CustomerId)
+            .limit(super::PAGE_MAX)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| CustomerId::try_from(r.customer_id.as_str()).map_err(corrupt("client id")))
+            .collect()
+    }
+
+    async fn is_client(
+        &self,
+        wealth_manager: &str,
+        customer: &CustomerId,
+    ) -> Result<bool, StoreError> {
+        Ok(entity::wealth_manager_client::Entity::find_by_id((
+            wealth_manager.to_owned(),
+            customer.to_string(),
+        ))
+        .one(&self.db)
+        .await?
+        .is_some())
+    }
+}
+
+fn stored_advice(
+    row: entity::advice::Model,
+    decision: Option<entity::advice_decision::Model>,
+) -> Result<StoredAdvice, StoreError> {
+    let json = |text: &str| {
+        serde_json::from_str(text)
+            .map_err(|e| StoreError::Corrupt(format!("advice {}: {e}", row.id)))
+    };
+    Ok(StoredAdvice {
+        id: row.id,
+        advice: NewAdvice {
+            customer_id: CustomerId::try_from(row.customer_id.as_str())
+                .map_err(corrupt("advice customer"))?,
+            kind: row.kind.clone(),
+            actor: row.actor.clone(),
+            engine_version: row.engine_version.clone(),
+            inputs: json(&row.inputs)?,
+            output: json(&row.output)?,
+            created_at: ms_to_time(row.created_at_ms)?,
+        },
+        decision: decision
+            .map(|d| {
+                Ok::<_, StoreError>(StoredDecision {
+                    decision: d.decision,
+                    actor: d.actor,
+                    decided_at: ms_to_time(d.decided_at_ms)?,
+                    note: d.note,
+                })
+            })
+            .transpose()?,
+    })
 }
 
 /// Customers per page of `histories`: bounds the rows one call materialises (~450 events each).

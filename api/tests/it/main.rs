@@ -2,6 +2,7 @@
 //! and the storage suite, which runs on SQLite always and on PostgreSQL when
 //! `SEXTANT_TEST_POSTGRES_URL` names a server where databases may be created.
 
+mod advice;
 mod common;
 mod http;
 mod profiles;

@@ -325,3 +325,83 @@ async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
         assert_eq!(stored, 300, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn advice_is_on_record_and_decided_once_on_every_backend() {
+    use sextant_api::store::{NewAdvice, StoredDecision};
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let now = Utc::now();
+        let id = CustomerId::parse("c1").unwrap();
+        store
+            .put_customer(&customer("c1"), "app", now)
+            .await
+            .unwrap();
+        let advice = |kind: &str| NewAdvice {
+            customer_id: id.clone(),
+            kind: kind.into(),
+            actor: "wm-1".into(),
+            engine_version: "test".into(),
+            inputs: serde_json::json!({"band": 0.05}),
+            output: serde_json::json!({"trades": []}),
+            created_at: Utc.timestamp_millis_opt(now.timestamp_millis()).unwrap(),
+        };
+        let first = store.record_advice(&advice("goal")).await.unwrap();
+        let second = store.record_advice(&advice("rebalance")).await.unwrap();
+        assert!(second > first, "{backend}");
+        let all = store.advice_for(&id, None, 10).await.unwrap();
+        assert_eq!(all.len(), 2, "{backend}");
+        assert_eq!(all[0].id, second, "{backend}: newest first");
+        assert_eq!(
+            all[0].advice,
+            advice("rebalance"),
+            "{backend}: stored as given"
+        );
+        let only = store.advice_for(&id, Some("goal"), 10).await.unwrap();
+        assert_eq!(only.len(), 1, "{backend}");
+
+        let decision = |d: &str| StoredDecision {
+            decision: d.into(),
+            actor: "wm-1".into(),
+            decided_at: Utc.timestamp_millis_opt(now.timestamp_millis()).unwrap(),
+            note: "ok".into(),
+        };
+        let (approve, reject) = (decision("approved"), decision("rejected"));
+        let (a, b) = tokio::join!(
+            store.decide_advice(second, &approve),
+            store.decide_advice(second, &reject)
+        );
+        assert!(
+            a.unwrap() ^ b.unwrap(),
+            "{backend}: exactly one decision lands"
+        );
+        let stored = store.advice(second).await.unwrap().unwrap();
+        assert!(stored.decision.is_some(), "{backend}");
+        assert!(
+            store.advice(second + 1000).await.unwrap().is_none(),
+            "{backend}"
+        );
+
+        assert!(!store.is_client("wm-1", &id).await.unwrap(), "{backend}");
+        store
+            .assign_client("wm-1", &id, "admin", now)
+            .await
+            .unwrap();
+        store
+            .assign_client("wm-1", &id, "admin", now)
+            .await
+            .unwrap();
+        assert!(store.is_client("wm-1", &id).await.unwrap(), "{backend}");
+        assert_eq!(
+            store.clients_of("wm-1").await.unwrap(),
+            vec![id.clone()],
+            "{backend}"
+        );
+        assert!(
+            store.clients_of("wm-2").await.unwrap().is_empty(),
+            "{backend}"
+        );
+        store.unassign_client("wm-1", &id).await.unwrap();
+        assert!(!store.is_client("wm-1", &id).await.unwrap(), "{backend}");
+    }
+}

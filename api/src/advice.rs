@@ -1,0 +1,196 @@
+//! The advisory engine as the service runs it: the universe of the stored catalogue, the
+//! five model portfolios and the class history for reviews, built once on first use, and
+//! the customer's current risk level from the profiling pipeline.
+
+use std::sync::Arc;
+
+use sextant_advisor::market::CapitalMarketAssumptions;
+use sextant_advisor::planning::{self, ModelPortfolio, Universe};
+use sextant_advisor::review::simulated_class_history;
+use sextant_advisor::{DMatrix, DEFAULT_RISK_FREE, TRADING_DAYS};
+use sextant_domain::{CustomerId, RiskTolerance};
+
+use crate::error::{AppError, ItemProblem};
+use crate::AppState;
+
+/// Years of simulated daily class returns behind a review's historical figures.
+pub const HISTORY_YEARS: usize = 5;
+/// Seed of that history: fixed, so the same holdings always get the same review.
+pub const HISTORY_SEED: u64 = 2026;
+
+/// The edition of the built-in capital-market assumptions (`CapitalMarketAssumptions::builtin`).
+pub const ASSUMPTIONS_VERSION: &str = "builtin-2026-11";
+
+/// Names the engine and its assumptions in every recorded piece of advice, so compliance
+/// can reproduce it.
+pub fn engine_version() -> String {
+    format!(
+        "sextant-advisor {} (capital-market assumptions {}, history seed {HISTORY_SEED})",
+        env!("CARGO_PKG_VERSION"),
+        ASSUMPTIONS_VERSION
+    )
+}
+
+pub struct Advice {
+    pub universe: Universe,
+    pub models: Vec<ModelPortfolio>,
+    /// Daily returns of the asset classes, simulated from the assumptions.
+    pub class_history: DMatrix<f64>,
+}
+
+impl Advice {
+    pub fn build(products: &[sextant_domain::Product]) -> Result<Advice, AppError> {
+        let cma = CapitalMarketAssumptions::builtin();
+        let universe = Universe::from_catalogue(products, &cma)?;
+        let models = planning::model_portfolios(&universe, DEFAULT_RISK_FREE)?;
+        let class_history =
+            simulated_class_history(&cma, HISTORY_YEARS * TRADING_DAYS, HISTORY_SEED);
+        Ok(Advice {
+            universe,
+            models,
+            class_history,
+        })
+    }
+
+    pub fn model(&self, tolerance: RiskTolerance) -> &ModelPortfolio {
+        &self.models[usize::from(tolerance.get() - 1)]
+    }
+}
+
+impl AppState {
+    /// The engine over the stored catalogue, built on first use.
+    pub async fn advice(&self) -> Result<Arc<Advice>, AppError> {
+        self.advice
+            .get_or_try_init(|| async {
+                let products = self.store.products().await?;
+                Advice::build(&products).map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The customer's current risk level: the latest recorded assessment, or a fresh one from
+/// the pipeline. 409 when there is none (no profiling consent).
+pub async fn risk_level(state: &AppState, id: &CustomerId) -> Result<RiskTolerance, AppError> {
+    let mut latest = state.store.assessments(id, 1).await?;
+    if latest.is_empty() {
+        state.pipeline.refresh(id).await?;
+        latest = state.store.assessments(id, 1).await?;
+    }
+    let level = latest.first().map(|a| a.level).ok_or_else(|| {
+        AppError::Conflict(
+            "no_risk_profile",
+            vec![ItemProblem::field(
+                "consents.profiling",
+                "no_risk_profile",
+                "the customer has no risk profile (profiling consent is needed); advice needs one",
+            )],
+        )
+    })?;
+    RiskTolerance::new(level).map_err(|e| AppError::Internal(format!("stored level: {e}")))
+}
+
+/// What the demo's advice pass did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct AdviceReport {
+    /// Customers with a risk level (profiling consent).
+    pub customers: u64,
+    /// Customers per level C1..C5.
+    pub per_level: [u64; 5],
+    /// Proposed positions above the customer's level: must be zero.
+    pub proposal_breaches: u64,
+    /// Customers whose current holdings hold a product above their level.
+    pub holdings_breaching: u64,
+    /// Customers whose holdings drift beyond the band from their model portfolio.
+    pub holdings_drifting: u64,
+    pub clients_assigned: usize,
+}
+
+/// Proposes each profiled customer the model portfolio of their level, checks it against
+/// suitability, reviews their holdings, and makes the first `clients` customers clients of
+/// `wealth_manager` with their proposal recorded.
+pub async fn advise_everyone(
+    state: &AppState,
+    wealth_manager: &str,
+    clients: usize,
+) -> Result<AdviceReport, AppError> {
+    let advice = state.advice().await?;
+    let mut report = AdviceReport::default();
+    let mut after: Option<CustomerId> = None;
+    loop {
+        let page = state
+            .store
+            .profiles(after.as_ref(), crate::store::PAGE_MAX)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.customer_id.clone());
+        for profile in &page {
+            let id = &profile.customer_id;
+            let Some(level) = state
+                .store
+                .assessments(id, 1)
+                .await?
+                .first()
+                .map(|a| a.level)
+            else {
+                continue;
+            };
+            let level = RiskTolerance::new(level).map_err(|e| AppError::Internal(e.to_string()))?;
+            report.customers += 1;
+            report.per_level[usize::from(level.get() - 1)] += 1;
+            let model = advice.model(level);
+            let proposed: Vec<_> = model
+                .weights
+                .iter()
+                .map(|(p, w)| {
+                    let fund =
+                        &advice.universe.funds[advice.universe.index(p).expect("in the universe")];
+                    (p.clone(), fund.risk_level, *w)
+                })
+                .collect();
+            report.proposal_breaches +=
+                sextant_advisor::suitability::breaches(level, &proposed).len() as u64;
+            let holdings = state.store.holdings(id).await?;
+            let positions: Vec<sextant_advisor::review::Position> = holdings
+                .iter()
+                .map(|h| sextant_advisor::review::Position {
+                    product_id: h.product_id.clone(),
+                    value: h.value.get() as f64 / 10f64.powi(i32::from(h.currency.minor_digits())),
+                })
+                .collect();
+            if let Ok(r) = sextant_advisor::review::review(
+                &positions,
+                level,
+                model,
+                &advice.universe,
+                &advice.class_history,
+                &sextant_advisor::review::ReviewSettings::default(),
+            ) {
+                report.holdings_breaching += u64::from(!r.breaches.is_empty());
+                report.holdings_drifting += u64::from(r.drift.iter().any(|d| d.beyond_band));
+            }
+            if report.clients_assigned < clients && !holdings.is_empty() {
+                let now = chrono::Utc::now();
+                state
+                    .store
+                    .assign_client(wealth_manager, id, "demo", now)
+                    .await?;
+                state
+                    .store
+                    .record_advice(&crate::store::NewAdvice {
+                        customer_id: id.clone(),
+                        kind: "model_portfolio".into(),
+                        actor: "demo".into(),
+                        engine_version: engine_version(),
+                        inputs: serde_json::json!({"level": level.to_string()}),
+                        output: serde_json::json!({"weights": model.weights.iter().map(|(p, w)| serde_json::json!({"product_id": p.to_string(), "weight": w})).collect::<Vec<_>>()}),
+                        created_at: now,
+                    })
+                    .await?;
+                report.clients_assigned += 1;
+            }
+        }
+    }
+    Ok(report)
+}
