@@ -3,7 +3,8 @@
 //!
 //! Conventions follow PyPortfolioOpt so that results are comparable: daily data,
 //! `frequency = 252` periods a year, weights as fractions summing to one, returns and
-//! volatilities annualised, the risk-free rate 0.02 unless given.
+//! volatilities annualised. The risk-free rate is 0.02 unless given (PyPortfolioOpt 1.6's
+//! default is 0: pass it explicitly to both when comparing).
 //!
 //! - [`market`]: price tables from CSV, returns, built-in capital-market assumptions.
 //! - [`estimate`]: expected returns and risk models, repair of non-PSD matrices.
@@ -33,5 +34,6 @@ pub use nalgebra::{DMatrix, DVector};
 
 /// Periods a year in daily data, as PyPortfolioOpt assumes.
 pub const TRADING_DAYS: usize = 252;
-/// The risk-free rate PyPortfolioOpt uses unless told otherwise.
+/// The annual risk-free rate Sextant uses unless told otherwise (PyPortfolioOpt 1.6 defaults
+/// to 0; pass the rate explicitly to both when comparing).
 pub const DEFAULT_RISK_FREE: f64 = 0.02;

@@ -272,6 +272,10 @@ fn the_demo_prepares_everything_and_prints_tokens() {
         out.contains("trained embedding-") && out.contains("segments:"),
         "profiles, the embedding model and segments are made: {out}"
     );
+    assert!(
+        out.contains("customers advised") && out.contains("above the customer's level: 0"),
+        "every customer gets a suitable proposal: {out}"
+    );
     // A second demo reuses what is there.
     let (code, out, _) = run(
         &[
@@ -297,4 +301,139 @@ fn the_demo_prepares_everything_and_prints_tokens() {
             && out.contains("profiles and the embedding model are in place"),
         "{out}"
     );
+}
+
+/// Daily prices of four assets with different drifts and wiggles, and a gap before the
+/// fourth is listed.
+fn write_prices(path: &Path, bad_cell: bool) {
+    let mut text = String::from("date,AAA,BBB,CCC,DDD\n");
+    let mut prices = [100.0f64, 50.0, 20.0, 10.0];
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    for day in 0..400u32 {
+        for (j, p) in prices.iter_mut().enumerate() {
+            let j = j as f64;
+            *p *= 1.0 + 0.0003 * (j + 1.0) + 0.01 * (f64::from(day) * (j + 1.0) * 0.7 + j).sin();
+        }
+        let date = start + chrono::Duration::days(i64::from(day));
+        let fourth = if day < 30 {
+            String::new()
+        } else {
+            format!("{:.4}", prices[3])
+        };
+        let second = if bad_cell && day == 3 {
+            "abc".to_owned()
+        } else {
+            format!("{:.4}", prices[1])
+        };
+        text.push_str(&format!(
+            "{date},{:.4},{second},{:.4},{fourth}\n",
+            prices[0], prices[2]
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn portfolio_commands_print_weights_and_name_what_is_wrong() {
+    let work = tempfile::tempdir().unwrap();
+    write_prices(&work.path().join("prices.csv"), false);
+    let (code, out, err) = run(
+        &[
+            "portfolio",
+            "optimise",
+            "--prices",
+            "prices.csv",
+            "--method",
+            "max-sharpe",
+            "--json",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let result: Value = serde_json::from_str(&out).unwrap();
+    let total: f64 = result["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["weight"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-6, "{out}");
+    assert!(result["sharpe"].as_f64().is_some());
+
+    let (code, out, _) = run(
+        &[
+            "portfolio",
+            "optimise",
+            "--prices",
+            "prices.csv",
+            "--method",
+            "hrp",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("annual volatility"), "{out}");
+
+    let (code, out, _) = run(
+        &[
+            "portfolio",
+            "frontier",
+            "--prices",
+            "prices.csv",
+            "--points",
+            "5",
+            "--json",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0);
+    let frontier: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(frontier["points"].as_array().unwrap().len(), 5);
+
+    let (code, out, err) = run(
+        &[
+            "portfolio",
+            "allocate",
+            "--prices",
+            "prices.csv",
+            "--value",
+            "10000",
+            "--json",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let allocation: Value = serde_json::from_str(&out).unwrap();
+    assert!(allocation["leftover"].as_f64().unwrap() >= 0.0);
+
+    let (code, _, err) = run(
+        &[
+            "portfolio",
+            "optimise",
+            "--prices",
+            "prices.csv",
+            "--method",
+            "efficient-return",
+            "--target",
+            "5",
+        ],
+        work.path(),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("target_return"), "{err}");
+
+    write_prices(&work.path().join("bad.csv"), true);
+    let (code, _, err) = run(
+        &[
+            "portfolio",
+            "optimise",
+            "--prices",
+            "bad.csv",
+            "--method",
+            "min-volatility",
+        ],
+        work.path(),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("line 5") && err.contains("column 3"), "{err}");
 }

@@ -275,7 +275,8 @@ fn parity_cases(data: &Path) -> anyhow::Result<Vec<Case>> {
         let m = match returns_model {
             "mean" => mu.clone(),
             "ema" => estimate::ema_historical_return(&returns, true, 500, TRADING_DAYS)?,
-            _ => estimate::capm_return(&returns, None, DEFAULT_RISK_FREE, true, TRADING_DAYS)?,
+            // PyPortfolioOpt 1.6's default risk-free rate for CAPM is 0.
+            _ => estimate::capm_return(&returns, None, 0.0, true, TRADING_DAYS)?,
         };
         let c = match risk_model {
             "sample" => cov.clone(),
@@ -388,9 +389,9 @@ fn parity_cases(data: &Path) -> anyhow::Result<Vec<Case>> {
         tolerance: Some(MEAN_VARIANCE_TOLERANCE),
     });
 
-    // HRP on the daily sample covariance, as HRPOpt(returns) computes it.
-    let daily = estimate::sample_cov(&returns, 1)?;
-    let w = hrp::hrp(&daily, hrp::Linkage::Single, None)?;
+    // HRP on the daily returns, as HRPOpt(returns) takes them (pairwise covariance and
+    // correlation, unrepaired).
+    let w = hrp::hrp_from_returns(&returns, hrp::Linkage::Single, None)?;
     let p = optimise::performance(&w, Some(&mu), &cov, DEFAULT_RISK_FREE);
     cases.push(Case {
         id: "hrp".into(),
@@ -407,11 +408,8 @@ fn parity_cases(data: &Path) -> anyhow::Result<Vec<Case>> {
     // Black-Litterman with the SPY-implied risk aversion and four absolute views.
     let spy = read_prices(&spy_path)?;
     let spy_prices: Vec<f64> = spy.prices.iter().filter_map(|r| r[0]).collect();
-    let delta = black_litterman::market_implied_risk_aversion(
-        &spy_prices,
-        TRADING_DAYS,
-        DEFAULT_RISK_FREE,
-    )?;
+    // PyPortfolioOpt 1.6's defaults: risk-free rate 0 for the risk aversion and the prior.
+    let delta = black_litterman::market_implied_risk_aversion(&spy_prices, TRADING_DAYS, 0.0)?;
     let index = |name: &str| {
         prices
             .assets
@@ -425,8 +423,7 @@ fn parity_cases(data: &Path) -> anyhow::Result<Vec<Case>> {
             .find(|(t, _)| *t == prices.assets[i])
             .map_or(0.0, |(_, c)| *c)
     });
-    let prior =
-        black_litterman::market_implied_prior_returns(&caps, delta, &cov, DEFAULT_RISK_FREE)?;
+    let prior = black_litterman::market_implied_prior_returns(&caps, delta, &cov, 0.0)?;
     let views: Vec<black_litterman::View> = BL_VIEWS
         .iter()
         .map(|(t, q)| black_litterman::View::Absolute {
@@ -770,12 +767,12 @@ pub fn portfolio(options: &PortfolioOptions) -> anyhow::Result<PortfolioBench> {
             let mut notes = Vec::new();
             match default.error() {
                 None => row.pypfopt_default_seconds = default.number("seconds"),
-                Some(e) => notes.push(format!("PyPortfolioOpt default solver failed: {e}")),
+                Some(e) => notes.push(format!("default solver failed: {}", brief(&e))),
             }
             row.pypfopt_default_solver = default.0["solver"].as_str().map(str::to_owned);
             match clarabel.error() {
                 None => row.pypfopt_clarabel_seconds = clarabel.number("seconds"),
-                Some(e) => notes.push(format!("PyPortfolioOpt + Clarabel failed: {e}")),
+                Some(e) => notes.push(format!("Clarabel failed: {}", brief(&e))),
             }
             row.speedup_vs_default = row.pypfopt_default_seconds.map(|s| s / row.sextant_seconds);
             row.speedup_vs_clarabel = row
@@ -801,6 +798,21 @@ pub fn portfolio(options: &PortfolioOptions) -> anyhow::Result<PortfolioBench> {
     })
 }
 
+/// The first clause of a Python error and the solver status it names, if any.
+fn brief(error: &str) -> String {
+    let head = error
+        .split(" <- ")
+        .next()
+        .unwrap_or(error)
+        .split(" (target")
+        .next()
+        .unwrap_or(error);
+    match error.split("Solver status: ").nth(1) {
+        Some(status) => format!("{head}, status {}", status.trim_end_matches(['\'', ')'])),
+        None => head.to_owned(),
+    }
+}
+
 fn figure(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1e}"))
 }
@@ -816,12 +828,12 @@ pub fn print_portfolio(bench: &PortfolioBench) {
     println!();
     println!("Parity with PyPortfolioOpt (absolute differences)");
     println!(
-        "{:<40} {:>6} {:>9} {:>9} {:>9} {:>9}  {:<20} {:>9} {:>8}  note",
+        "{:<48} {:>6} {:>9} {:>9} {:>9} {:>9}  {:<20} {:>9} {:>8}  note",
         "case", "assets", "weights", "return", "vol", "Sharpe", "also compared", "diff", "agrees"
     );
     for r in &bench.parity {
         println!(
-            "{:<40} {:>6} {:>9} {:>9} {:>9} {:>9}  {:<20} {:>9} {:>8}  {}",
+            "{:<48} {:>6} {:>9} {:>9} {:>9} {:>9}  {:<20} {:>9} {:>8}  {}",
             r.case,
             r.assets,
             figure(r.max_weight_difference),
@@ -840,21 +852,21 @@ pub fn print_portfolio(bench: &PortfolioBench) {
     }
     println!();
     println!(
-        "Speed: seconds per solve (median), same expected returns and covariance on both sides"
+        "Speed: milliseconds per task (median), same expected returns and covariance on both sides"
     );
     println!(
         "{:<38} {:>10} {:>14} {:>14} {:>10} {:>10}  note",
         "task", "Sextant", "PyPfOpt (dflt)", "PyPfOpt+Clar.", "x dflt", "x Clar."
     );
-    let secs = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.5}"));
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{:.3}", v * 1e3));
     let times = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}x"));
     for r in &bench.speed {
         println!(
-            "{:<38} {:>10.5} {:>14} {:>14} {:>10} {:>10}  {}{}",
+            "{:<38} {:>10} {:>14} {:>14} {:>10} {:>10}  {}{}",
             r.task,
-            r.sextant_seconds,
-            secs(r.pypfopt_default_seconds),
-            secs(r.pypfopt_clarabel_seconds),
+            ms(Some(r.sextant_seconds)),
+            ms(r.pypfopt_default_seconds),
+            ms(r.pypfopt_clarabel_seconds),
             times(r.speedup_vs_default),
             times(r.speedup_vs_clarabel),
             r.pypfopt_default_solver
