@@ -282,13 +282,7 @@ impl Pipeline {
     /// Recomputes one customer now: profile, recorded risk assessment (when it changed),
     /// vector. Returns `None` for an unknown customer or one without profiling consent.
     pub async fn refresh(&self, id: &CustomerId) -> Result<Option<Computed>, StoreError> {
-        let stripe = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            id.hash(&mut hasher);
-            hasher.finish() as usize % REFRESH_STRIPES
-        };
-        let _serialised = self.refresh_locks[stripe].lock().await;
+        let _serialised = self.lock_customer(id).await;
         let as_of = Utc::now();
         let Some(history) = self
             .store
@@ -298,7 +292,7 @@ impl Pipeline {
             return Ok(None);
         };
         if !history.customer.consents.profiling {
-            self.forget(id).await?;
+            self.forget_locked(id).await?;
             return Ok(None);
         }
         let answers = self
@@ -350,8 +344,23 @@ impl Pipeline {
         Ok(Some(computed))
     }
 
+    /// Serialises work on one customer: a refresh that read the history before a consent
+    /// withdrawal finishes before the withdrawal's `forget`, never after it.
+    async fn lock_customer(&self, id: &CustomerId) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        let stripe = hasher.finish() as usize % REFRESH_STRIPES;
+        self.refresh_locks[stripe].lock().await
+    }
+
     /// Removes what profiling kept about a customer (consent withdrawn).
     pub async fn forget(&self, id: &CustomerId) -> Result<(), StoreError> {
+        let _serialised = self.lock_customer(id).await;
+        self.forget_locked(id).await
+    }
+
+    async fn forget_locked(&self, id: &CustomerId) -> Result<(), StoreError> {
         self.store.delete_profile(id).await?;
         self.vectors
             .delete(&[id.to_string()])

@@ -382,13 +382,25 @@ pub struct BlackLittermanInput {
     /// Absolute views: expected annual return by asset.
     #[serde(default)]
     pub views: BTreeMap<String, f64>,
-    /// Idzorek confidences in [0, 1], one per view in the order of `views`' keys; without
-    /// them omega is proportional to the prior variance of each view.
+    /// Relative views: `long` outperforms `short` by `outperformance` a year.
+    #[serde(default)]
+    pub relative_views: Vec<RelativeViewInput>,
+    /// Idzorek confidences in [0, 1], one per view: the absolute views in the order of
+    /// their assets' names, then the relative views in order. Without them omega is
+    /// proportional to the prior variance of each view.
     pub confidences: Option<Vec<f64>>,
     /// Default 1.0.
     pub risk_aversion: Option<f64>,
     /// Default 0.05.
     pub tau: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelativeViewInput {
+    pub long: String,
+    pub short: String,
+    pub outperformance: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -416,6 +428,13 @@ pub struct AssetWeight {
     pub weight: f64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AssetReturn {
+    pub asset: String,
+    /// Annual.
+    pub expected_return: f64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OptimiseOutcome {
     pub method: String,
@@ -428,7 +447,7 @@ pub struct OptimiseOutcome {
     /// CVaR or CDaR of the portfolio, for those methods.
     pub tail_risk: Option<f64>,
     /// Black-Litterman posterior returns, by asset.
-    pub posterior_returns: Option<Vec<AssetWeight>>,
+    pub posterior_returns: Option<Vec<AssetReturn>>,
     pub warnings: Vec<String>,
 }
 
@@ -473,74 +492,104 @@ pub fn optimise_on(request: &OptimiseRequest, market: Market) -> Result<Optimise
     let mut tail_risk = None;
     let mut posterior = None;
     let mut effective_mu = mu.cloned();
-    let weights = match request.method {
-        Method::MinVolatility => {
-            optimise::optimise(mu, &market.cov, &constraints, &Objective::MinVolatility)?
+    let mut solve = || -> Result<DVector<f64>> {
+        Ok(match request.method {
+            Method::MinVolatility => {
+                optimise::optimise(mu, &market.cov, &constraints, &Objective::MinVolatility)?
+            }
+            Method::MaxSharpe => optimise::optimise(
+                mu,
+                &market.cov,
+                &constraints,
+                &Objective::MaxSharpe { risk_free },
+            )?,
+            Method::EfficientRisk => optimise::optimise(
+                mu,
+                &market.cov,
+                &constraints,
+                &Objective::EfficientRisk {
+                    target_volatility: require_target(request.target, "efficient-risk")?,
+                },
+            )?,
+            Method::EfficientReturn => optimise::optimise(
+                mu,
+                &market.cov,
+                &constraints,
+                &Objective::EfficientReturn {
+                    target_return: require_target(request.target, "efficient-return")?,
+                },
+            )?,
+            Method::QuadraticUtility => optimise::optimise(
+                mu,
+                &market.cov,
+                &constraints,
+                &Objective::QuadraticUtility {
+                    risk_aversion: request.risk_aversion.unwrap_or(1.0),
+                },
+            )?,
+            Method::Hrp => {
+                let bounds = (constraints.lower != DVector::zeros(market.assets.len())
+                    || constraints.upper != DVector::from_element(market.assets.len(), 1.0))
+                .then_some((&constraints.lower, &constraints.upper));
+                match &market.returns {
+                    // As HRPOpt(returns): pairwise covariance and correlation of the returns.
+                    Some(returns) => hrp::hrp_from_returns(returns, hrp::Linkage::Single, bounds)?,
+                    None => {
+                        let daily = market.cov.clone() / TRADING_DAYS as f64;
+                        hrp::hrp(&daily, hrp::Linkage::Single, bounds)?
+                    }
+                }
+            }
+            Method::Cvar | Method::Cdar => {
+                let scenarios = returns_needed(&market, request.method)?;
+                let beta = request.beta.unwrap_or(0.95);
+                let target = match (request.target, mu) {
+                    (Some(t), Some(mu)) => Some((mu, t)),
+                    _ => None,
+                };
+                let (w, risk) = if request.method == Method::Cvar {
+                    tail::min_cvar(&scenarios, beta, &constraints, target)?
+                } else {
+                    tail::min_cdar(&scenarios, beta, &constraints, target)?
+                };
+                tail_risk = Some(risk);
+                w
+            }
+            Method::BlackLitterman => {
+                let bl = request.black_litterman.as_ref().ok_or_else(|| {
+                    AdvisorError::invalid(
+                        "black_litterman",
+                        "black-litterman needs market_caps and views",
+                    )
+                })?;
+                let (returns, w) = black_litterman_weights(&market, bl, risk_free)?;
+                posterior = Some(
+                    market
+                        .assets
+                        .iter()
+                        .zip(returns.iter())
+                        .map(|(asset, &expected_return)| AssetReturn {
+                            asset: asset.clone(),
+                            expected_return,
+                        })
+                        .collect(),
+                );
+                effective_mu = Some(returns);
+                w
+            }
+        })
+    };
+    let weights = match solve() {
+        // The optimiser names its own target; the request calls it `target`.
+        Err(AdvisorError::ImpossibleTarget { field, message })
+            if field == "target_return" || field == "target_volatility" =>
+        {
+            return Err(AdvisorError::ImpossibleTarget {
+                field: "target".to_owned(),
+                message,
+            })
         }
-        Method::MaxSharpe => optimise::optimise(
-            mu,
-            &market.cov,
-            &constraints,
-            &Objective::MaxSharpe { risk_free },
-        )?,
-        Method::EfficientRisk => optimise::optimise(
-            mu,
-            &market.cov,
-            &constraints,
-            &Objective::EfficientRisk {
-                target_volatility: require_target(request.target, "efficient-risk")?,
-            },
-        )?,
-        Method::EfficientReturn => optimise::optimise(
-            mu,
-            &market.cov,
-            &constraints,
-            &Objective::EfficientReturn {
-                target_return: require_target(request.target, "efficient-return")?,
-            },
-        )?,
-        Method::QuadraticUtility => optimise::optimise(
-            mu,
-            &market.cov,
-            &constraints,
-            &Objective::QuadraticUtility {
-                risk_aversion: request.risk_aversion.unwrap_or(1.0),
-            },
-        )?,
-        Method::Hrp => {
-            let daily = market.cov.clone() / TRADING_DAYS as f64;
-            let bounds = (constraints.lower != DVector::zeros(market.assets.len())
-                || constraints.upper != DVector::from_element(market.assets.len(), 1.0))
-            .then_some((&constraints.lower, &constraints.upper));
-            hrp::hrp(&daily, hrp::Linkage::Single, bounds)?
-        }
-        Method::Cvar | Method::Cdar => {
-            let scenarios = returns_needed(&market, request.method)?;
-            let beta = request.beta.unwrap_or(0.95);
-            let target = match (request.target, mu) {
-                (Some(t), Some(mu)) => Some((mu, t)),
-                _ => None,
-            };
-            let (w, risk) = if request.method == Method::Cvar {
-                tail::min_cvar(&scenarios, beta, &constraints, target)?
-            } else {
-                tail::min_cdar(&scenarios, beta, &constraints, target)?
-            };
-            tail_risk = Some(risk);
-            w
-        }
-        Method::BlackLitterman => {
-            let bl = request.black_litterman.as_ref().ok_or_else(|| {
-                AdvisorError::invalid(
-                    "black_litterman",
-                    "black-litterman needs market_caps and views",
-                )
-            })?;
-            let (returns, w) = black_litterman_weights(&market, bl, risk_free)?;
-            posterior = Some(weights_of(&market.assets, &returns));
-            effective_mu = Some(returns);
-            w
-        }
+        other => other?,
     };
     let performance =
         optimise::performance(&weights, effective_mu.as_ref(), &market.cov, risk_free);
@@ -585,6 +634,16 @@ fn black_litterman_weights(
                 expected_return: *q,
             })
         })
+        .chain(bl.relative_views.iter().enumerate().map(|(i, v)| {
+            Ok(black_litterman::View::Relative {
+                long: index(&v.long, format!("black_litterman.relative_views[{i}].long"))?,
+                short: index(
+                    &v.short,
+                    format!("black_litterman.relative_views[{i}].short"),
+                )?,
+                outperformance: v.outperformance,
+            })
+        }))
         .collect::<Result<Vec<_>>>()?;
     let omega = match &bl.confidences {
         Some(c) => black_litterman::Omega::Idzorek {

@@ -420,7 +420,7 @@ fn portfolio_commands_print_weights_and_name_what_is_wrong() {
         work.path(),
     );
     assert_ne!(code, 0);
-    assert!(err.contains("target_return"), "{err}");
+    assert!(err.contains("target") && err.contains("reachable"), "{err}");
 
     write_prices(&work.path().join("bad.csv"), true);
     let (code, _, err) = run(

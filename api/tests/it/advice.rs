@@ -323,6 +323,7 @@ async fn the_optimiser_names_what_cannot_be_done() {
         impossible.text
     );
     assert_eq!(impossible.body["code"], "impossible_target");
+    assert_eq!(impossible.body["errors"][0]["field"], "target");
 
     let not_psd = json!({"assets": ["a", "b"], "expected_returns": [0.05, 0.08], "cov": [[0.01, 0.05], [0.05, 0.01]], "method": "min-volatility"});
     let refused = call(not_psd.to_string()).await;
@@ -349,6 +350,33 @@ async fn the_optimiser_names_what_cannot_be_done() {
         .map(|w| w["weight"].as_f64().unwrap())
         .sum();
     assert!(risky <= 0.3 + 1e-6, "{risky}");
+
+    let views = |views: Value| {
+        with(
+            moments(),
+            json!({"method": "black-litterman", "black_litterman": {
+                "market_caps": {"a": 3.0, "b": 2.0, "c": 1.0}, "risk_aversion": 2.5, "views": views,
+                "relative_views": [{"long": "b", "short": "a", "outperformance": 0.02}], "confidences": [0.9, 0.5]}}),
+        )
+    };
+    let bullish = call(views(json!({"c": 0.30}))).await;
+    assert_eq!(bullish.status, StatusCode::OK, "{}", bullish.text);
+    let bearish = call(views(json!({"c": -0.10}))).await;
+    let c_return = |r: &crate::common::Reply| {
+        r.body["posterior_returns"][2]["expected_return"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        c_return(&bullish) > c_return(&bearish) + 0.05,
+        "a confident view moves the posterior"
+    );
+    let unknown = call(views(json!({"zzz": 0.1}))).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.body["errors"][0]["field"],
+        "black_litterman.views.zzz"
+    );
 
     let customer = app
         .call(
