@@ -422,35 +422,17 @@ pub fn rebalance(
             ),
         });
     }
-    // Costs come out of what is invested: solve invest = available - rate * traded(invest)
-    // by fixed-point iteration (a contraction, as rate < 1).
-    let mut invest = available;
-    for _ in 0..50 {
-        let traded = (&target_weights * invest - &current).abs().sum();
-        invest = available - settings.cost_rate * traded;
-    }
-    let mut amounts = &target_weights * invest - &current;
-    for a in amounts.iter_mut() {
-        if a.abs() < settings.min_trade {
-            *a = 0.0;
-        }
-    }
-    // Skipped trades leave cash unbalanced; the largest trade absorbs it.
+    let amounts = trades_to_target(&current, &target_weights, available, settings);
     let traded = amounts.abs().sum();
-    let cost = settings.cost_rate * traded;
-    let imbalance = settings.new_cash - cost - amounts.sum();
-    if traded > 0.0 {
-        let largest = amounts.iamax();
-        amounts[largest] += imbalance;
-    }
     let after = &current + &amounts;
     let trades: Vec<Trade> = (0..n)
         .filter(|&j| amounts[j] != 0.0)
         .map(|j| Trade {
             product_id: universe.funds[j].product_id.clone(),
-            amount: (amounts[j] * 100.0).round() / 100.0,
+            amount: amounts[j],
         })
         .collect();
+    let cost = settings.cost_rate * traded;
     Ok(Rebalance {
         reason: if drifted {
             format!(
@@ -466,6 +448,59 @@ pub fn rebalance(
         weights_after: weights_of(&after, universe),
         value_after: after.sum(),
     })
+}
+
+/// The trades (buy positive, sell negative) that move `current` to `target` weights of
+/// what is available after costs.
+///
+/// Positions the target does not hold (unsuitable ones included) are sold in full whatever
+/// their size. Other trades below the minimum are skipped; the cash that leaves over (or
+/// short) is spread over the target's products in proportion to their weights, never
+/// selling more than is held. Costs (`cost_rate` x traded) come out of the cash, so at the
+/// end: current + new cash = after + costs.
+fn trades_to_target(
+    current: &DVector<f64>,
+    target: &DVector<f64>,
+    available: f64,
+    settings: &RebalanceSettings,
+) -> DVector<f64> {
+    let n = current.len();
+    // Costs come out of what is invested: invest = available - rate * traded(invest), a
+    // contraction as rate < 1.
+    let mut invest = available;
+    for _ in 0..50 {
+        let traded = (target * invest - current).abs().sum();
+        invest = available - settings.cost_rate * traded;
+    }
+    let mut amounts = target * invest - current;
+    for j in 0..n {
+        if target[j] > 0.0 && amounts[j].abs() < settings.min_trade {
+            amounts[j] = 0.0;
+        }
+    }
+    for _ in 0..100 {
+        let cost = settings.cost_rate * amounts.abs().sum();
+        let imbalance = settings.new_cash - cost - amounts.sum();
+        if imbalance.abs() <= 1e-9 * available.max(1.0) {
+            break;
+        }
+        // Products that can take the imbalance: any target product for cash to invest;
+        // only those still held for cash to raise.
+        let takers: Vec<usize> = (0..n)
+            .filter(|&j| target[j] > 0.0 && (imbalance > 0.0 || current[j] + amounts[j] > 0.0))
+            .collect();
+        let weight: f64 = takers.iter().map(|&j| target[j]).sum();
+        if weight <= 0.0 {
+            break;
+        }
+        for &j in &takers {
+            amounts[j] += imbalance * target[j] / weight;
+            if current[j] + amounts[j] < 0.0 {
+                amounts[j] = -current[j];
+            }
+        }
+    }
+    amounts
 }
 
 fn validate_rebalance(settings: &RebalanceSettings) -> Result<()> {
@@ -614,6 +649,78 @@ mod tests {
                 .find(|(t, _)| t == id)
                 .map_or(0.0, |(_, t)| *t);
             assert!((w - target).abs() < 0.01, "{id}: {w} vs {target}");
+        }
+    }
+
+    fn check_plan(
+        positions: &[Position],
+        plan: &Rebalance,
+        target: &ModelPortfolio,
+        new_cash: f64,
+    ) -> Result<(), String> {
+        let before: f64 = positions
+            .iter()
+            .filter(|p| !p.product_id.as_str().starts_with("ins-"))
+            .map(|p| p.value)
+            .sum();
+        let gap = before + new_cash - plan.value_after - plan.cost;
+        if gap.abs() > 1e-6 * before.max(1.0) {
+            return Err(format!("value not conserved by {gap}: {plan:?}"));
+        }
+        for (id, w) in &plan.weights_after {
+            if *w > 0.0 && !target.weights.iter().any(|(t, _)| t == id) {
+                return Err(format!(
+                    "{id} held after rebalancing but not in the target: {plan:?}"
+                ));
+            }
+        }
+        for t in &plan.trades {
+            let held = positions
+                .iter()
+                .find(|p| p.product_id == t.product_id)
+                .map_or(0.0, |p| p.value);
+            if held + t.amount < -1e-9 {
+                return Err(format!("sells more {} than held: {plan:?}", t.product_id));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn skipped_trades_never_buy_an_unsuitable_product_or_lose_cash() {
+        let (u, models, _) = setup();
+        let c2 = &models[1];
+        let positions = vec![position("fund-emerging-equity", 10_000.0)];
+        for (new_cash, min_trade) in [
+            (5_000.0, 9_000.0),
+            (100.0, 1e9),
+            (0.0, 1e9),
+            (-2_000.0, 3_000.0),
+        ] {
+            let settings = RebalanceSettings {
+                new_cash,
+                min_trade,
+                ..RebalanceSettings::default()
+            };
+            let plan = rebalance(&positions, c2, &u, &settings).unwrap();
+            check_plan(&positions, &plan, c2, new_cash).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rebalancing_conserves_value_and_respects_the_target(
+            level in 0usize..5,
+            values in proptest::collection::vec(0.0f64..50_000.0, 17),
+            new_cash in -1_000.0f64..20_000.0,
+            min_trade in 0.0f64..5_000.0,
+            cost_bps in 0.0f64..100.0,
+        ) {
+            let (u, models, _) = setup();
+            let positions: Vec<Position> = u.funds.iter().zip(&values).map(|(f, v)| Position { product_id: f.product_id.clone(), value: *v }).collect();
+            let settings = RebalanceSettings { band: 0.0, new_cash, min_trade, cost_rate: cost_bps / 10_000.0 };
+            let plan = rebalance(&positions, &models[level], &u, &settings).unwrap();
+            proptest::prop_assert!(check_plan(&positions, &plan, &models[level], new_cash).is_ok(), "{}", check_plan(&positions, &plan, &models[level], new_cash).unwrap_err());
         }
     }
 

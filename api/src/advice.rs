@@ -63,18 +63,33 @@ impl AppState {
         self.advice
             .get_or_try_init(|| async {
                 let products = self.store.products().await?;
-                Advice::build(&products).map(Arc::new)
+                // A catalogue the engine cannot use is the operator's fault, not the caller's.
+                Advice::build(&products)
+                    .map(Arc::new)
+                    .map_err(|e| AppError::Internal(format!("advice engine: {e}")))
             })
             .await
             .cloned()
     }
 }
 
-/// The customer's current risk level: the latest recorded assessment, or a fresh one from
-/// the pipeline. 409 when there is none (no profiling consent).
+/// The customer's current risk level, reassessed first when events arrived after the stored
+/// profile, so advice follows every change of level. 409 without profiling consent.
 pub async fn risk_level(state: &AppState, id: &CustomerId) -> Result<RiskTolerance, AppError> {
+    let customer = state.store.customer(id).await?.ok_or(AppError::NotFound)?;
+    if !customer.customer.consents.profiling {
+        return Err(AppError::Conflict(
+            "no_profiling_consent",
+            vec![ItemProblem::field(
+                "consents.profiling",
+                "no_profiling_consent",
+                "the customer has not consented to profiling; advice needs a risk profile",
+            )],
+        ));
+    }
+    let fresh = state.pipeline.fresh_profile(id).await?.is_some();
     let mut latest = state.store.assessments(id, 1).await?;
-    if latest.is_empty() {
+    if !fresh || latest.is_empty() {
         state.pipeline.refresh(id).await?;
         latest = state.store.assessments(id, 1).await?;
     }

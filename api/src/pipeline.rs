@@ -279,6 +279,20 @@ impl Pipeline {
         self.segments.read().expect("not poisoned").clone()
     }
 
+    /// The stored profile when it reflects every acknowledged event and the current feature
+    /// version; `None` when it must be recomputed (or there is none).
+    pub async fn fresh_profile(
+        &self,
+        id: &CustomerId,
+    ) -> Result<Option<StoredProfile>, StoreError> {
+        let stored = self.store.profile(id).await?;
+        let newest_event = self.store.last_received_at(id).await?;
+        Ok(stored.filter(|p| {
+            p.feature_version == sextant_profiling::FEATURE_VERSION
+                && newest_event.is_none_or(|t| t <= p.computed_at)
+        }))
+    }
+
     /// Recomputes one customer now: profile, recorded risk assessment (when it changed),
     /// vector. Returns `None` for an unknown customer or one without profiling consent.
     pub async fn refresh(&self, id: &CustomerId) -> Result<Option<Computed>, StoreError> {

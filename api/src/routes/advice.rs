@@ -35,9 +35,7 @@ const ADVICE_READERS: &[Role] = &[
 async fn reach(state: &AppState, caller: &Caller, raw: &str) -> Result<CustomerId, AppError> {
     caller.reach_customer(raw, ADVICE_READERS)?;
     let id = customer_id(raw)?;
-    if caller.role == Role::WealthManager && !state.store.is_client(&caller.sub, &id).await? {
-        return Err(AppError::NotFound);
-    }
+    super::require_client(state, caller, &id).await?;
     state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
     Ok(id)
 }
@@ -606,6 +604,24 @@ pub async fn propose_rebalance(
     } else {
         json_body(&body)?
     };
+    if request
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 2_000)
+    {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "note",
+            "too_long",
+            "at most 2,000 characters",
+        )]));
+    }
+    if request.new_cash_minor.abs() > sextant_domain::AmountMinor::MAX {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "new_cash_minor",
+            "out_of_range",
+            "at most twelve digits either way",
+        )]));
+    }
     let level = risk_level(&state, &id).await?;
     let (positions, currency) = positions(&state, &id).await?;
     let scale = 10f64.powi(i32::from(currency.minor_digits()));
@@ -644,6 +660,17 @@ pub async fn propose_rebalance(
             }
             other => other,
         })?;
+    // Suitability holds by construction (the target holds only allowed products and every
+    // other position is sold); checked again before the proposal is recorded.
+    for (product, weight) in &plan.weights_after {
+        let fund = &advice.universe.funds[advice.universe.index(product).expect("in the universe")];
+        if *weight > 0.0 && !sextant_advisor::suitability::allowed(level, fund.risk_level) {
+            return Err(AppError::Internal(format!(
+                "a rebalance left {product} ({}) for a {level} customer",
+                fund.risk_level
+            )));
+        }
+    }
     let output = serde_json::json!({
         "level": level.to_string(),
         "currency": currency.to_string(),

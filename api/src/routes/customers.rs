@@ -98,6 +98,7 @@ pub async fn get(
 ) -> Result<Json<CustomerView>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     let stored = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
     Ok(Json(view(stored)))
 }
@@ -253,6 +254,7 @@ pub async fn payments(
 ) -> Result<Json<PaymentPage>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     let page = query(page)?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=PAGE_MAX).contains(&limit) {
@@ -366,6 +368,7 @@ pub async fn holdings(
 ) -> Result<Json<Holdings>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
     let holdings = state.store.holdings(&id).await?;
     Ok(Json(Holdings {

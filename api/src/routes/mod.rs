@@ -72,6 +72,21 @@ pub fn json_body<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppErr
     parse_record(body_text(body)?).map_err(|e| record_problems(vec![e]))
 }
 
+/// A wealth manager reaches only their own clients: any other customer answers 404, as a
+/// missing one does. Call after `Caller::reach_customer`.
+pub async fn require_client(
+    state: &crate::AppState,
+    caller: &crate::auth::Caller,
+    id: &sextant_domain::CustomerId,
+) -> Result<(), AppError> {
+    if caller.role == crate::auth::Role::WealthManager
+        && !state.store.is_client(&caller.sub, id).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
 /// The path's customer id, once the caller may reach it.
 pub fn customer_id(raw: &str) -> Result<sextant_domain::CustomerId, AppError> {
     sextant_domain::CustomerId::parse(raw).map_err(|e| {

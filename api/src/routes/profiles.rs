@@ -143,13 +143,11 @@ pub async fn profile(
 ) -> Result<Json<ProfileView>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     require_profiling_consent(&state, &id).await?;
-    let stored = state.store.profile(&id).await?;
-    let newest_event = state.store.last_received_at(&id).await?;
-    let fresh = matches!((&stored, newest_event), (Some(p), newest) if p.feature_version == sextant_profiling::FEATURE_VERSION && newest.is_none_or(|t| t <= p.computed_at));
-    let profile: StoredProfile = match stored {
-        Some(p) if fresh => p,
-        _ => {
+    let profile: StoredProfile = match state.pipeline.fresh_profile(&id).await? {
+        Some(p) => p,
+        None => {
             state
                 .pipeline
                 .refresh(&id)
@@ -283,6 +281,7 @@ pub async fn answer(
 ) -> Result<Json<RiskProfile>, AppError> {
     caller.reach_customer(&id, ANSWERERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     let body = body_bytes(body)?;
     let request: AnswersBody = json_body(&body)?;
     let answers_json = serde_json::Value::Object(request.answers);
@@ -342,6 +341,7 @@ pub async fn risk_profile(
 ) -> Result<Json<RiskProfile>, AppError> {
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
+    super::require_client(&state, &caller, &id).await?;
     state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
     risk_profile_of(&state, &id).await.map(Json)
 }

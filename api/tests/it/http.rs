@@ -412,15 +412,23 @@ async fn roles_are_enforced() {
         )
         .await;
     assert_eq!(marketer.status, StatusCode::FORBIDDEN);
-    let wm = app
+    let wm_token = token(Role::WealthManager, "w");
+    let holdings_as_wm = || app.call("GET", "/v1/customers/c1/holdings", Some(&wm_token), None);
+    assert_eq!(
+        holdings_as_wm().await.status,
+        StatusCode::NOT_FOUND,
+        "a wealth manager reaches only their clients"
+    );
+    let assigned = app
         .call(
-            "GET",
-            "/v1/customers/c1/holdings",
-            Some(&token(Role::WealthManager, "w")),
+            "PUT",
+            "/v1/wealth-managers/w/clients/c1",
+            Some(&token(Role::Admin, "root")),
             None,
         )
         .await;
-    assert_eq!(wm.status, StatusCode::OK);
+    assert_eq!(assigned.status, StatusCode::NO_CONTENT);
+    assert_eq!(holdings_as_wm().await.status, StatusCode::OK);
     let customer_posts = app
         .call(
             "POST",
