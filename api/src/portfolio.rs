@@ -91,7 +91,8 @@ pub struct MarketInput {
     pub cov: Option<Vec<Vec<f64>>>,
     /// Expected-returns estimator on prices: `mean` (default), `ema` or `capm`.
     pub returns: Option<ReturnsModel>,
-    /// Risk model on prices: `sample` (default), `semi`, `exp` or `ledoit-wolf`.
+    /// Risk model on prices: `sample` (default), `semi`, `exp`, `ledoit-wolf` (towards
+    /// constant variance), `ledoit-wolf-single-factor` or `ledoit-wolf-constant-correlation`.
     pub risk: Option<RiskModel>,
     /// Repair a covariance that is not positive semidefinite (spectral clipping) instead
     /// of refusing it. Estimates from prices are always repaired, as PyPortfolioOpt does.
@@ -113,7 +114,10 @@ pub enum RiskModel {
     Sample,
     Semi,
     Exp,
+    /// Ledoit-Wolf shrinkage towards constant variance.
     LedoitWolf,
+    LedoitWolfSingleFactor,
+    LedoitWolfConstantCorrelation,
 }
 
 /// The estimates the optimisers use.
@@ -167,6 +171,13 @@ impl MarketInput {
             RiskModel::Exp => estimate::exp_cov(&returns, 180, TRADING_DAYS)?,
             RiskModel::LedoitWolf => {
                 estimate::ledoit_wolf(&returns, ShrinkageTarget::ConstantVariance, TRADING_DAYS)?.0
+            }
+            RiskModel::LedoitWolfSingleFactor => {
+                estimate::ledoit_wolf(&returns, ShrinkageTarget::SingleFactor, TRADING_DAYS)?.0
+            }
+            RiskModel::LedoitWolfConstantCorrelation => {
+                estimate::ledoit_wolf(&returns, ShrinkageTarget::ConstantCorrelation, TRADING_DAYS)?
+                    .0
             }
         };
         Ok(Market {
