@@ -671,15 +671,29 @@ pub async fn propose_rebalance(
             )));
         }
     }
-    let output = serde_json::json!({
-        "level": level.to_string(),
-        "currency": currency.to_string(),
-        "trades": plan.trades.iter().map(|t| serde_json::json!({"product_id": t.product_id.to_string(), "amount_minor": (t.amount * scale).round() as i64})).collect::<Vec<_>>(),
-        "cost_minor": (plan.cost * scale).round() as i64,
-        "turnover": plan.turnover,
-        "weights_after": plan.weights_after.iter().map(|(p, w)| serde_json::json!({"product_id": p.to_string(), "weight": w})).collect::<Vec<_>>(),
-        "reason": plan.reason,
-    });
+    let output = RebalanceOutput {
+        level: level.to_string(),
+        currency: currency.to_string(),
+        trades: plan
+            .trades
+            .iter()
+            .map(|t| TradeView {
+                product_id: t.product_id.to_string(),
+                amount_minor: (t.amount * scale).round() as i64,
+            })
+            .collect(),
+        cost_minor: (plan.cost * scale).round() as i64,
+        turnover: plan.turnover,
+        weights_after: plan
+            .weights_after
+            .iter()
+            .map(|(p, w)| WeightView {
+                product_id: p.to_string(),
+                weight: *w,
+            })
+            .collect(),
+        reason: plan.reason,
+    };
     let now = Utc::now();
     let advice_id = state
         .store
@@ -692,7 +706,7 @@ pub async fn propose_rebalance(
                 "request": &request,
                 "positions": positions.iter().map(|p| serde_json::json!({"product_id": p.product_id.to_string(), "value": p.value})).collect::<Vec<_>>(),
             }),
-            output,
+            output: serde_json::to_value(&output).expect("serialisable"),
             created_at: now,
         })
         .await?;
@@ -704,18 +718,20 @@ pub async fn propose_rebalance(
     Ok((StatusCode::CREATED, Json(rebalance_view(&stored)?)))
 }
 
+/// A rebalancing proposal as recorded in `advice.output`.
+#[derive(Serialize, Deserialize)]
+struct RebalanceOutput {
+    level: String,
+    currency: String,
+    trades: Vec<TradeView>,
+    cost_minor: i64,
+    turnover: f64,
+    weights_after: Vec<WeightView>,
+    reason: String,
+}
+
 fn rebalance_view(stored: &StoredAdvice) -> Result<RebalanceView, AppError> {
-    #[derive(Deserialize)]
-    struct Output {
-        level: String,
-        currency: String,
-        trades: Vec<TradeView>,
-        cost_minor: i64,
-        turnover: f64,
-        weights_after: Vec<WeightView>,
-        reason: String,
-    }
-    let o: Output = serde_json::from_value(stored.advice.output.clone())
+    let o: RebalanceOutput = serde_json::from_value(stored.advice.output.clone())
         .map_err(|e| AppError::Internal(format!("stored proposal {}: {e}", stored.id)))?;
     Ok(RebalanceView {
         advice_id: stored.id,
