@@ -61,6 +61,15 @@ pub enum ModelError {
         reason: &'static str,
     },
 
+    /// Delimited text could not be read as a table. `line` and `column` count from 1;
+    /// 0 means the problem is not tied to one line (or column), e.g. an unknown column name.
+    #[error("line {line}, column {column}: {message}")]
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
     /// Labels hold a single class, so there is nothing to discriminate.
     #[error("labels hold a single class")]
     SingleClass,

@@ -8,12 +8,19 @@
 //! - [`embedding`]: a self-supervised customer encoder (neighbour-contrastive, with
 //!   denoising, a small reconstruction term and an optional product-adoption head) whose
 //!   L2-normalised outputs feed segmentation and lookalike search.
+//! - [`gbm`]: histogram gradient-boosted trees for binary targets (the credit model), with
+//!   missing values, monotonic constraints and per-feature contributions.
 //! - [`linear`]: standardisation and L2-regularised logistic regression.
 //! - [`evaluation`]: stratified folds, ROC AUC, mean and standard deviation.
+//! - [`tabular`]: a table of numeric and categorical columns parsed from delimited text.
+//! - [`scorecard`]: a monotone weight-of-evidence logistic credit scorecard with points.
 
 pub mod embedding;
 mod error;
 pub mod evaluation;
+pub mod gbm;
 pub mod linear;
+pub mod scorecard;
+pub mod tabular;
 
 pub use error::ModelError;

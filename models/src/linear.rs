@@ -118,7 +118,15 @@ impl LogisticRegression {
                 return Ok(Self::from_theta(theta));
             }
             match line_search(x, y, l2, &theta, &step, loss, decrement) {
-                Some(next) => theta = next,
+                // Below the loss's rounding a step can leave the loss unchanged; when the
+                // decrement is that small too, the fit is as good as floating point allows
+                // (without this it would spin to the iteration limit).
+                Some((next, value))
+                    if value >= loss && decrement / 2.0 < STALLED_DECREMENT_TOLERANCE =>
+                {
+                    return Ok(Self::from_theta(next));
+                }
+                Some((next, _)) => theta = next,
                 None if decrement / 2.0 < STALLED_DECREMENT_TOLERANCE => {
                     return Ok(Self::from_theta(theta));
                 }
@@ -277,15 +285,16 @@ fn line_search(
     step: &[f64],
     loss: f64,
     decrement: f64,
-) -> Option<Vec<f64>> {
+) -> Option<(Vec<f64>, f64)> {
     let mut scale = 1.0;
     let mut candidate = theta.to_vec();
     for _ in 0..MAX_LINE_SEARCH_HALVINGS {
         for (c, (t, s)) in candidate.iter_mut().zip(theta.iter().zip(step)) {
             *c = t - scale * s;
         }
-        if objective(x, y, l2, &candidate) <= loss - 1e-4 * scale * decrement {
-            return Some(candidate);
+        let value = objective(x, y, l2, &candidate);
+        if value <= loss - 1e-4 * scale * decrement {
+            return Some((candidate, value));
         }
         scale /= 2.0;
     }
