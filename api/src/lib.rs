@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bench;
 pub mod berka;
 pub mod config;
+pub mod credit;
 pub mod error;
 pub mod eval;
 pub mod generate;

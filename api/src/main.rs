@@ -93,6 +93,42 @@ enum Command {
     /// Portfolio construction on a CSV of daily prices (`--json` for one JSON object).
     #[command(subcommand)]
     Portfolio(PortfolioCommand),
+    /// Credit models.
+    #[command(subcommand)]
+    Credit(CreditCommand),
+}
+
+#[derive(Subcommand)]
+enum CreditCommand {
+    /// Cross-validated AUC, KS, Brier score and calibration of the credit models on any
+    /// delimited file (`--json` for one JSON object).
+    Eval {
+        #[arg(long)]
+        data: PathBuf,
+        /// The target column (`c21` for the last of 21 columns of a file without header).
+        #[arg(long)]
+        target: String,
+        /// The target value meaning default / bad (default: 1, yes, true, bad, default).
+        #[arg(long)]
+        positive: Option<String>,
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["scorecard", "gbm"])]
+        model: Vec<sextant_api::credit::CreditModel>,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// One character, or `space` for runs of whitespace (default: detected).
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// The first line is data; columns are named c1..cN.
+        #[arg(long)]
+        no_header: bool,
+        /// Columns to leave out (identifiers), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        drop: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +264,46 @@ fn init_logging(filter: &str) {
 
 async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
     match command {
+        Command::Credit(CreditCommand::Eval {
+            data,
+            target,
+            positive,
+            model,
+            folds,
+            seed,
+            delimiter,
+            no_header,
+            drop,
+            json,
+        }) => {
+            let delimiter = match delimiter.as_deref() {
+                None => None,
+                Some("space") => Some(b' '),
+                Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+                Some("\\t" | "tab") => Some(b'\t'),
+                Some(other) => {
+                    anyhow::bail!("--delimiter: `{other}` is not one character, `tab` or `space`")
+                }
+            };
+            let options = sextant_api::credit::CreditEvalOptions {
+                data,
+                target,
+                positive,
+                models: model,
+                folds,
+                seed,
+                delimiter,
+                no_header,
+                drop,
+            };
+            let result =
+                tokio::task::spawn_blocking(move || sextant_api::credit::eval(&options)).await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                sextant_api::credit::print_eval(&result);
+            }
+        }
         Command::Portfolio(command) => {
             tokio::task::spawn_blocking(move || portfolio_cli::run(&command)).await??;
         }

@@ -84,6 +84,89 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
     u / (positives * negatives as f64)
 }
 
+/// Kolmogorov-Smirnov statistic: the largest gap between the score distributions of the
+/// positives and the negatives (0 = no separation, 1 = perfect). NaN when a class is absent.
+pub fn ks_statistic(scores: &[f64], labels: &[bool]) -> f64 {
+    assert_eq!(scores.len(), labels.len(), "ks_statistic: lengths differ");
+    let positives = labels.iter().filter(|&&l| l).count() as f64;
+    let negatives = labels.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return f64::NAN;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut seen_positive, mut seen_negative, mut best) = (0.0, 0.0, 0.0f64);
+    let mut start = 0;
+    while start < order.len() {
+        // Ties move both curves together, so the gap is measured after the whole run.
+        let mut end = start;
+        while end < order.len() && scores[order[end]] == scores[order[start]] {
+            if labels[order[end]] {
+                seen_positive += 1.0;
+            } else {
+                seen_negative += 1.0;
+            }
+            end += 1;
+        }
+        best = best.max((seen_positive / positives - seen_negative / negatives).abs());
+        start = end;
+    }
+    best
+}
+
+/// Brier score: the mean squared error of predicted probabilities (lower is better).
+pub fn brier_score(probabilities: &[f64], labels: &[bool]) -> f64 {
+    assert_eq!(
+        probabilities.len(),
+        labels.len(),
+        "brier_score: lengths differ"
+    );
+    probabilities
+        .iter()
+        .zip(labels)
+        .map(|(p, &l)| (p - f64::from(u8::from(l))).powi(2))
+        .sum::<f64>()
+        / probabilities.len() as f64
+}
+
+/// One group of a calibration table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CalibrationBin {
+    pub count: usize,
+    pub mean_predicted: f64,
+    pub observed_rate: f64,
+}
+
+/// Calibration table: rows sorted by predicted probability and cut into `groups` groups of
+/// (nearly) equal size; each group's mean prediction against its observed positive rate.
+pub fn calibration_table(
+    probabilities: &[f64],
+    labels: &[bool],
+    groups: usize,
+) -> Vec<CalibrationBin> {
+    assert_eq!(
+        probabilities.len(),
+        labels.len(),
+        "calibration_table: lengths differ"
+    );
+    let n = probabilities.len();
+    let groups = groups.clamp(1, n.max(1));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+    (0..groups)
+        .map(|g| {
+            let rows = &order[g * n / groups..(g + 1) * n / groups];
+            let count = rows.len().max(1) as f64;
+            CalibrationBin {
+                count: rows.len(),
+                mean_predicted: rows.iter().map(|&i| probabilities[i]).sum::<f64>() / count,
+                observed_rate: rows.iter().filter(|&&i| labels[i]).count() as f64 / count,
+            }
+        })
+        .filter(|b| b.count > 0)
+        .collect()
+}
+
 /// Mean and sample standard deviation (n - 1 in the denominator).
 ///
 /// The mean is NaN for no values and the deviation NaN for fewer than two: both are undefined
@@ -104,6 +187,19 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ks_brier_and_calibration_on_known_cases() {
+        let labels = [false, false, true, true];
+        assert_eq!(ks_statistic(&[0.1, 0.2, 0.8, 0.9], &labels), 1.0);
+        assert_eq!(ks_statistic(&[0.5; 4], &labels), 0.0);
+        assert!((brier_score(&[0.0, 0.0, 1.0, 1.0], &labels)).abs() < 1e-12);
+        assert!((brier_score(&[0.5; 4], &labels) - 0.25).abs() < 1e-12);
+        let table = calibration_table(&[0.1, 0.2, 0.8, 0.9], &labels, 2);
+        assert_eq!(table.len(), 2);
+        assert!((table[0].mean_predicted - 0.15).abs() < 1e-12 && table[0].observed_rate == 0.0);
+        assert!((table[1].mean_predicted - 0.85).abs() < 1e-12 && table[1].observed_rate == 1.0);
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -437,3 +437,76 @@ fn portfolio_commands_print_weights_and_name_what_is_wrong() {
     assert_ne!(code, 0);
     assert!(err.contains("line 5") && err.contains("column 3"), "{err}");
 }
+
+/// A space-separated file without header, like the UCI German file: a categorical code, two
+/// numbers, and the outcome (2 = bad) that depends on them.
+fn write_credit_file(path: &Path) {
+    let mut text = String::new();
+    for i in 0..400u32 {
+        let status = ["A11", "A12", "A13", "A14"][(i % 4) as usize];
+        let months = 6 + (i * 7) % 42;
+        let amount = 500 + (i * 137) % 9_000;
+        // Deterministic "noise" so the classes overlap.
+        let noise = (f64::from(i) * 12.9898).sin() * 43_758.545;
+        let noise = noise - noise.floor();
+        let risk = f64::from(i % 4) * 0.15 + f64::from(months) / 80.0 + noise * 0.5;
+        let outcome = if risk > 0.75 { 2 } else { 1 };
+        text.push_str(&format!("{status} {months} {amount} {outcome}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn credit_eval_reads_a_raw_file_and_prints_the_figures() {
+    let work = tempfile::tempdir().unwrap();
+    write_credit_file(&work.path().join("credit.data"));
+    let (code, out, err) = run(
+        &[
+            "credit",
+            "eval",
+            "--data",
+            "credit.data",
+            "--target",
+            "c4",
+            "--positive",
+            "2",
+            "--json",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let result: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(result["rows"], 400);
+    assert_eq!(result["features"], 3);
+    let models = result["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2);
+    for m in models {
+        assert_eq!(m["fold_auc"].as_array().unwrap().len(), 5);
+        assert!(m["auc_mean"].as_f64().unwrap() > 0.7, "{m}");
+        assert_eq!(m["calibration"].as_array().unwrap().len(), 10);
+    }
+    let (code, out, _) = run(
+        &[
+            "credit",
+            "eval",
+            "--data",
+            "credit.data",
+            "--target",
+            "c4",
+            "--positive",
+            "2",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("AUC mean") && out.contains("calibration"),
+        "{out}"
+    );
+    let (code, _, err) = run(
+        &["credit", "eval", "--data", "credit.data", "--target", "c9"],
+        work.path(),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("c9"), "{err}");
+}
