@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::linear::{sigmoid, softplus};
 use crate::ModelError;
 
 /// Most training rows: row indices are `u32` and the binned matrix takes one byte per value.
@@ -870,20 +871,6 @@ fn push_candidate(heap: &mut BinaryHeap<HeapEntry>, leaf: &Open, index: usize) {
             open: index,
         });
     }
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `ln(1 + e^z)` without overflow for large `z`.
-fn softplus(z: f64) -> f64 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
 
 #[cfg(test)]

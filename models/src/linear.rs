@@ -357,7 +357,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function, without overflow for large `|z|`; shared with [`crate::gbm`].
+pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {
@@ -367,7 +368,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 /// `ln(1 + e^z)` without overflow for large `z`.
-fn softplus(z: f64) -> f64 {
+pub(crate) fn softplus(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
 
