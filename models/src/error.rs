@@ -85,6 +85,21 @@ pub enum ModelError {
     #[error("training diverged at epoch {epoch}")]
     Diverged { epoch: usize },
 
+    /// A feature the model needs is not a column of the table it was asked to score.
+    #[error("no column named {feature:?}, which the model needs")]
+    MissingFeature { feature: String },
+
+    /// A value the model cannot read for its feature (text where a number is needed, or an
+    /// infinite number).
+    #[error("feature {feature:?}: {reason}")]
+    BadValue { feature: String, reason: String },
+
+    /// A serialized model that is not one this crate wrote, was written by another format
+    /// version, or was altered after it was written (its content no longer matches its
+    /// `model_version`).
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+
     /// Reading or writing a model file failed.
     #[error("model file {path}: {source}")]
     Io {

@@ -130,7 +130,7 @@ pub fn brier_score(probabilities: &[f64], labels: &[bool]) -> f64 {
 }
 
 /// One group of a calibration table.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CalibrationBin {
     pub count: usize,
     pub mean_predicted: f64,

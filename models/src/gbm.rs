@@ -69,8 +69,20 @@ pub struct GbmConfig {
     pub validation_fraction: f64,
     /// Stop when the validation loss has not improved by 1e-7 over this many iterations.
     pub n_iter_no_change: usize,
-    /// Seeds the validation split; nothing else is random.
+    /// Share of the training rows each tree is grown on, drawn afresh per tree (stochastic
+    /// gradient boosting), in (0, 1]; 1 uses every row.
+    #[serde(default = "all")]
+    pub subsample: f64,
+    /// Share of the features each tree may split on, drawn afresh per tree, in (0, 1]; 1
+    /// uses every feature.
+    #[serde(default = "all")]
+    pub colsample: f64,
+    /// Seeds the validation split and the per-tree samples.
     pub seed: u64,
+}
+
+fn all() -> f64 {
+    1.0
 }
 
 impl Default for GbmConfig {
@@ -86,6 +98,8 @@ impl Default for GbmConfig {
             early_stopping: None,
             validation_fraction: 0.1,
             n_iter_no_change: 10,
+            subsample: 1.0,
+            colsample: 1.0,
             seed: 42,
         }
     }
@@ -123,7 +137,9 @@ struct Node {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Split {
     feature: u32,
-    /// Values `<= threshold` go left (infinite when only missing values go right).
+    /// Values `<= threshold` go left (infinite when only missing values go right; JSON has
+    /// no infinity, so it is written as `null`).
+    #[serde(with = "threshold_json")]
     threshold: f64,
     missing_left: bool,
     left: u32,
@@ -138,7 +154,6 @@ impl Gbm {
     /// value out of range.
     pub fn fit(x: &[Vec<f64>], y: &[bool], config: &GbmConfig) -> Result<Gbm, ModelError> {
         validate(x, y, config)?;
-        let n_features = x[0].len();
         let early_stopping = config
             .early_stopping
             .unwrap_or(x.len() > AUTO_EARLY_STOPPING_ROWS);
@@ -147,54 +162,47 @@ impl Gbm {
         } else {
             ((0..x.len()).collect(), Vec::new())
         };
-        let train_x: Vec<&[f64]> = train.iter().map(|&i| x[i].as_slice()).collect();
-        let train_y: Vec<bool> = train.iter().map(|&i| y[i]).collect();
-        let binned = BinnedData::new(&train_x, n_features, config.max_bins);
-
-        let positives = train_y.iter().filter(|&&v| v).count() as f64;
-        let base_rate = positives / train_y.len() as f64;
-        let baseline = (base_rate / (1.0 - base_rate)).ln();
-        let mut model = Gbm {
-            n_features,
-            baseline,
-            trees: Vec::new(),
-            validation_loss: Vec::new(),
+        let rows = |indices: &[usize]| -> Vec<&[f64]> {
+            indices.iter().map(|&i| x[i].as_slice()).collect()
         };
-        let mut raw = vec![baseline; train_y.len()];
-        let mut validation_raw = vec![baseline; validation.len()];
-        if early_stopping {
-            model
-                .validation_loss
-                .push(mean_log_loss(&validation_raw, y, &validation));
+        let labels = |indices: &[usize]| -> Vec<bool> { indices.iter().map(|&i| y[i]).collect() };
+        let validation_rows = rows(&validation);
+        let validation_labels = labels(&validation);
+        let monitor =
+            early_stopping.then_some((validation_rows.as_slice(), &validation_labels[..]));
+        fit_rows(&rows(&train), &labels(&train), monitor, config)
+    }
+
+    /// Fits on `x` and stops early on the given validation rows instead of a share held out
+    /// of `x` (`config.early_stopping` and `validation_fraction` are not used): training
+    /// ends when the validation loss has not improved over `config.n_iter_no_change`
+    /// iterations, or at `config.max_iter`. [`Gbm::validation_loss`] then holds the whole
+    /// curve, so a caller can pick the best number of trees and [`Gbm::truncate`] to it.
+    ///
+    /// Errors as [`Gbm::fit`], and on validation rows of another width or with infinite
+    /// values, or no validation rows.
+    pub fn fit_with_validation(
+        x: &[Vec<f64>],
+        y: &[bool],
+        validation_x: &[Vec<f64>],
+        validation_y: &[bool],
+        config: &GbmConfig,
+    ) -> Result<Gbm, ModelError> {
+        validate(x, y, config)?;
+        if validation_x.is_empty() {
+            return Err(ModelError::EmptyData("monitor a gradient-boosted model"));
         }
-        let mut grower = Grower::new(&binned, config);
-        let mut gradients = vec![0.0; raw.len()];
-        let mut hessians = vec![0.0; raw.len()];
-        for _ in 0..config.max_iter {
-            for (i, &label) in train_y.iter().enumerate() {
-                let p = sigmoid(raw[i]);
-                gradients[i] = p - if label { 1.0 } else { 0.0 };
-                hessians[i] = p * (1.0 - p);
-            }
-            let tree = grower.grow(&gradients, &hessians, &mut raw);
-            for (score, &row) in validation_raw.iter_mut().zip(&validation) {
-                *score += tree.predict(&x[row]);
-            }
-            model.trees.push(tree);
-            if early_stopping {
-                let loss = mean_log_loss(&validation_raw, y, &validation);
-                if !loss.is_finite() {
-                    return Err(ModelError::Diverged {
-                        epoch: model.trees.len(),
-                    });
-                }
-                model.validation_loss.push(loss);
-                if should_stop(&model.validation_loss, config.n_iter_no_change) {
-                    break;
-                }
-            }
+        if validation_y.len() != validation_x.len() {
+            return Err(ModelError::RowCountMismatch {
+                what: "validation labels",
+                expected: validation_x.len(),
+                found: validation_y.len(),
+            });
         }
-        Ok(model)
+        check_rows(validation_x, x[0].len(), "validation feature")?;
+        let rows: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+        let validation: Vec<&[f64]> = validation_x.iter().map(Vec::as_slice).collect();
+        fit_rows(&rows, y, Some((&validation, validation_y)), config)
     }
 
     /// Probability of the positive class, kept strictly inside (0, 1).
@@ -251,6 +259,111 @@ impl Gbm {
     pub fn validation_loss(&self) -> &[f64] {
         &self.validation_loss
     }
+
+    /// Why this model (read from a file) cannot predict safely, if it cannot: a child index
+    /// that does not point forward into its tree, a feature out of range, a value that is not
+    /// finite.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.baseline.is_finite() {
+            return Err("GBM baseline is not finite".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("GBM tree {t} has no nodes"));
+            }
+            for (n, node) in tree.nodes.iter().enumerate() {
+                let bad = !node.value.is_finite()
+                    || node.split.as_ref().is_some_and(|split| {
+                        split.feature as usize >= self.n_features
+                            || split.threshold.is_nan()
+                            || [split.left, split.right]
+                                .iter()
+                                .any(|&c| c as usize <= n || c as usize >= tree.nodes.len())
+                    });
+                if bad {
+                    return Err(format!("GBM tree {t} node {n} is malformed"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the first `trees` trees (all of them when there are fewer): the model as it was
+    /// after that many boosting iterations. The validation curve is cut to match.
+    pub fn truncate(&mut self, trees: usize) {
+        self.trees.truncate(trees);
+        self.validation_loss.truncate(self.trees.len() + 1);
+    }
+}
+
+/// The boosting loop over validated rows; `monitor` holds the early-stopping rows.
+fn fit_rows(
+    train_x: &[&[f64]],
+    train_y: &[bool],
+    monitor: Option<(&[&[f64]], &[bool])>,
+    config: &GbmConfig,
+) -> Result<Gbm, ModelError> {
+    let n_features = train_x[0].len();
+    if train_y.iter().all(|&v| v) || train_y.iter().all(|&v| !v) {
+        return Err(ModelError::SingleClass);
+    }
+    let binned = BinnedData::new(train_x, n_features, config.max_bins);
+    let positives = train_y.iter().filter(|&&v| v).count() as f64;
+    let base_rate = positives / train_y.len() as f64;
+    let baseline = (base_rate / (1.0 - base_rate)).ln();
+    let mut model = Gbm {
+        n_features,
+        baseline,
+        trees: Vec::new(),
+        validation_loss: Vec::new(),
+    };
+    let mut raw = vec![baseline; train_y.len()];
+    let (validation_x, validation_y) = monitor.unwrap_or((&[], &[]));
+    let mut validation_raw = vec![baseline; validation_x.len()];
+    if monitor.is_some() {
+        model
+            .validation_loss
+            .push(mean_log_loss(&validation_raw, validation_y));
+    }
+    let mut grower = Grower::new(&binned, config);
+    let mut gradients = vec![0.0; raw.len()];
+    let mut hessians = vec![0.0; raw.len()];
+    let mut sampler = Sampler::new(train_y.len(), n_features, config);
+    for _ in 0..config.max_iter {
+        for (i, &label) in train_y.iter().enumerate() {
+            let p = sigmoid(raw[i]);
+            gradients[i] = p - if label { 1.0 } else { 0.0 };
+            hessians[i] = p * (1.0 - p);
+        }
+        let (rows, features) = sampler.draw();
+        let tree = grower.grow(&gradients, &hessians, &mut raw, rows, features);
+        if let Some(rows) = rows {
+            // Rows left out of this tree's sample still move by its prediction.
+            let mut sampled = rows.iter().peekable();
+            for (row, score) in raw.iter_mut().enumerate() {
+                if sampled.next_if(|&&r| r as usize == row).is_none() {
+                    *score += tree.predict(train_x[row]);
+                }
+            }
+        }
+        for (score, row) in validation_raw.iter_mut().zip(validation_x) {
+            *score += tree.predict(row);
+        }
+        model.trees.push(tree);
+        if monitor.is_some() {
+            let loss = mean_log_loss(&validation_raw, validation_y);
+            if !loss.is_finite() {
+                return Err(ModelError::Diverged {
+                    epoch: model.trees.len(),
+                });
+            }
+            model.validation_loss.push(loss);
+            if should_stop(&model.validation_loss, config.n_iter_no_change) {
+                break;
+            }
+        }
+    }
+    Ok(model)
 }
 
 impl Tree {
@@ -276,6 +389,23 @@ impl Split {
         } else {
             self.right
         }
+    }
+}
+
+/// A split threshold in JSON: a number, or `null` for +infinity.
+mod threshold_json {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(threshold: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if threshold.is_finite() {
+            serializer.serialize_f64(*threshold)
+        } else {
+            serializer.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::INFINITY))
     }
 }
 
@@ -306,10 +436,19 @@ fn validate(x: &[Vec<f64>], y: &[bool], config: &GbmConfig) -> Result<(), ModelE
         });
     }
     validate_config(config, width)?;
+    check_rows(x, width, "feature")?;
+    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
+        return Err(ModelError::SingleClass);
+    }
+    Ok(())
+}
+
+/// Every row `width` wide and free of infinities (NaN is a missing value).
+fn check_rows(x: &[Vec<f64>], width: usize, what: &'static str) -> Result<(), ModelError> {
     for (row_index, row) in x.iter().enumerate() {
         if row.len() != width {
             return Err(ModelError::ShapeMismatch {
-                what: "feature",
+                what,
                 row: row_index,
                 expected: width,
                 found: row.len(),
@@ -317,14 +456,11 @@ fn validate(x: &[Vec<f64>], y: &[bool], config: &GbmConfig) -> Result<(), ModelE
         }
         if let Some(column) = row.iter().position(|v| v.is_infinite()) {
             return Err(ModelError::NonFinite {
-                what: "feature",
+                what,
                 row: row_index,
                 column,
             });
         }
-    }
-    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
-        return Err(ModelError::SingleClass);
     }
     Ok(())
 }
@@ -361,7 +497,65 @@ fn validate_config(config: &GbmConfig, width: usize) -> Result<(), ModelError> {
     if config.n_iter_no_change == 0 {
         return invalid("n_iter_no_change", "must be >= 1");
     }
+    if !(config.subsample > 0.0 && config.subsample <= 1.0) {
+        return invalid("subsample", "must be in (0, 1]");
+    }
+    if !(config.colsample > 0.0 && config.colsample <= 1.0) {
+        return invalid("colsample", "must be in (0, 1]");
+    }
     Ok(())
+}
+
+/// Draws each tree's rows and features; draws nothing when both shares are 1.
+struct Sampler {
+    rng: ChaCha8Rng,
+    rows: usize,
+    sample_rows: Option<usize>,
+    sample_features: Option<usize>,
+    row_sample: Vec<u32>,
+    feature_mask: Vec<bool>,
+}
+
+impl Sampler {
+    /// Salt so the samples do not repeat the validation split drawn from the same seed.
+    const SALT: u64 = 0x05a3_b1e5;
+
+    fn new(rows: usize, features: usize, config: &GbmConfig) -> Self {
+        let share = |fraction: f64, total: usize| {
+            (fraction < 1.0).then(|| ((fraction * total as f64).ceil() as usize).clamp(1, total))
+        };
+        Sampler {
+            rng: ChaCha8Rng::seed_from_u64(config.seed ^ Self::SALT),
+            rows,
+            sample_rows: share(config.subsample, rows),
+            sample_features: share(config.colsample, features),
+            row_sample: Vec::new(),
+            feature_mask: vec![true; features],
+        }
+    }
+
+    /// This tree's rows (sorted; `None` for all) and features (`true` where allowed).
+    fn draw(&mut self) -> (Option<&[u32]>, &[bool]) {
+        if let Some(count) = self.sample_rows {
+            self.row_sample.clear();
+            self.row_sample.extend(
+                rand::seq::index::sample(&mut self.rng, self.rows, count)
+                    .into_iter()
+                    .map(|i| i as u32),
+            );
+            self.row_sample.sort_unstable();
+        }
+        if let Some(count) = self.sample_features {
+            self.feature_mask.fill(false);
+            for feature in rand::seq::index::sample(&mut self.rng, self.feature_mask.len(), count) {
+                self.feature_mask[feature] = true;
+            }
+        }
+        (
+            self.sample_rows.map(|_| self.row_sample.as_slice()),
+            &self.feature_mask,
+        )
+    }
 }
 
 /// Splits row indices into (train, validation), holding out `fraction` of each class (at
@@ -394,13 +588,13 @@ fn should_stop(losses: &[f64], patience: usize) -> bool {
         .all(|&loss| loss >= reference - EARLY_STOPPING_TOLERANCE)
 }
 
-fn mean_log_loss(raw: &[f64], y: &[bool], rows: &[usize]) -> f64 {
+fn mean_log_loss(raw: &[f64], y: &[bool]) -> f64 {
     let total: f64 = raw
         .iter()
-        .zip(rows)
-        .map(|(&z, &row)| softplus(z) - if y[row] { z } else { 0.0 })
+        .zip(y)
+        .map(|(&z, &label)| softplus(z) - if label { z } else { 0.0 })
         .sum();
-    total / rows.len().max(1) as f64
+    total / raw.len().max(1) as f64
 }
 
 /// Features binned once: `codes[feature * rows + row]` is the bin, [`MISSING_BIN`] for NaN.
@@ -527,6 +721,8 @@ struct Grower<'a> {
     config: &'a GbmConfig,
     indices: Vec<u32>,
     scratch: Vec<u32>,
+    /// Features the current tree may split on.
+    features: Vec<bool>,
 }
 
 impl<'a> Grower<'a> {
@@ -536,16 +732,37 @@ impl<'a> Grower<'a> {
             config,
             indices: Vec::with_capacity(data.rows),
             scratch: vec![0; data.rows],
+            features: Vec::new(),
         }
     }
 
     /// Grows a tree best-first and adds its leaf values to `raw`.
-    fn grow(&mut self, gradients: &[f64], hessians: &[f64], raw: &mut [f64]) -> Tree {
+    fn grow(
+        &mut self,
+        gradients: &[f64],
+        hessians: &[f64],
+        raw: &mut [f64],
+        rows: Option<&[u32]>,
+        features: &[bool],
+    ) -> Tree {
         self.indices.clear();
-        self.indices.extend(0..self.data.rows as u32);
-        let histogram = self.histogram(0, self.data.rows, gradients, hessians);
+        match rows {
+            Some(rows) => self.indices.extend_from_slice(rows),
+            None => self.indices.extend(0..self.data.rows as u32),
+        }
+        self.features.clear();
+        self.features.extend_from_slice(features);
+        let n = self.indices.len();
+        let histogram = self.histogram(0, n, gradients, hessians);
+        // Every row falls in one bin of each feature, so any allowed feature's bins sum to
+        // the node's totals.
+        let first = self
+            .features
+            .iter()
+            .position(|&allowed| allowed)
+            .expect("a tree may split on at least one feature");
         let mut stats = BinStats::default();
-        histogram[..HISTOGRAM_BINS]
+        histogram[first * HISTOGRAM_BINS..(first + 1) * HISTOGRAM_BINS]
             .iter()
             .for_each(|b| stats.add(b));
         let value = self.node_value(&stats, f64::NEG_INFINITY, f64::INFINITY);
@@ -556,7 +773,7 @@ impl<'a> Grower<'a> {
         }];
         let mut open = vec![self.open(
             0,
-            (0, self.data.rows),
+            (0, n),
             stats,
             value,
             (f64::NEG_INFINITY, f64::INFINITY),
@@ -722,6 +939,9 @@ impl<'a> Grower<'a> {
             .collect();
         let mut histogram = vec![BinStats::default(); self.data.edges.len() * HISTOGRAM_BINS];
         let fill = |(feature, bins): (usize, &mut [BinStats])| {
+            if !self.features[feature] {
+                return;
+            }
             let codes = self.data.feature(feature);
             for (&row, &(gradient, hessian)) in rows.iter().zip(&ordered) {
                 let bin = &mut bins[codes[row as usize] as usize];
@@ -762,6 +982,9 @@ impl<'a> Grower<'a> {
         let parent_loss = total.gradient * value;
         let mut best: Option<Candidate> = None;
         for (feature, bins) in histogram.chunks(HISTOGRAM_BINS).enumerate() {
+            if !self.features[feature] {
+                continue;
+            }
             let n_bins = self.data.edges[feature].len() + 1;
             let missing = bins[MISSING_BIN];
             let sides: &[bool] = if missing.count > 0 {
@@ -1039,6 +1262,85 @@ mod tests {
     }
 
     #[test]
+    fn a_split_on_missing_alone_survives_json() {
+        // One value or missing: the only split sends every value left and missing right,
+        // at an infinite threshold, which JSON writes as null.
+        let x: Vec<Vec<f64>> = (0..200)
+            .map(|i| vec![if i % 3 == 0 { f64::NAN } else { 1.0 }])
+            .collect();
+        let y: Vec<bool> = (0..200).map(|i| i % 3 == 0 || i % 7 == 0).collect();
+        let model = Gbm::fit(&x, &y, &small_config()).unwrap();
+        let split = model.trees[0].nodes[0].split.as_ref().unwrap();
+        assert_eq!(split.threshold, f64::INFINITY);
+        let text = serde_json::to_string(&model).unwrap();
+        let back: Gbm = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, model);
+    }
+
+    #[test]
+    fn external_validation_records_the_curve_and_truncation_replays_it() {
+        let x = uniform_rows(600, 2, 12);
+        let y: Vec<bool> = x.iter().map(|r| r[0] + 0.3 * r[1] > 0.1).collect();
+        let (validation_x, validation_y) = (x[400..].to_vec(), y[400..].to_vec());
+        let config = GbmConfig {
+            max_iter: 40,
+            ..small_config()
+        };
+        let model =
+            Gbm::fit_with_validation(&x[..400], &y[..400], &validation_x, &validation_y, &config)
+                .unwrap();
+        assert_eq!(model.validation_loss().len(), model.trees() + 1);
+        let mut short = model.clone();
+        short.truncate(5);
+        assert_eq!(short.trees(), 5);
+        let raw: Vec<f64> = validation_x.iter().map(|r| short.raw_score(r)).collect();
+        assert!((mean_log_loss(&raw, &validation_y) - model.validation_loss()[5]).abs() < 1e-12);
+        assert!(matches!(
+            Gbm::fit_with_validation(&x, &y, &[vec![0.0]], &[true], &config),
+            Err(ModelError::ShapeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn sampled_trees_are_reproducible_and_still_learn() {
+        let x = uniform_rows(600, 4, 13);
+        let y: Vec<bool> = x.iter().map(|r| r[0] + r[1] > 0.0).collect();
+        let config = GbmConfig {
+            subsample: 0.7,
+            colsample: 0.5,
+            ..small_config()
+        };
+        let model = Gbm::fit(&x, &y, &config).unwrap();
+        assert_eq!(model, Gbm::fit(&x, &y, &config).unwrap());
+        assert_ne!(
+            model,
+            Gbm::fit(
+                &x,
+                &y,
+                &GbmConfig {
+                    seed: 7,
+                    ..config.clone()
+                }
+            )
+            .unwrap()
+        );
+        // Half the features per tree: no tree splits on more than two of the four.
+        for tree in &model.trees {
+            let mut used: Vec<u32> = tree
+                .nodes
+                .iter()
+                .filter_map(|n| n.split.as_ref().map(|s| s.feature))
+                .collect();
+            used.sort_unstable();
+            used.dedup();
+            assert!(used.len() <= 2, "{used:?}");
+        }
+        let test = uniform_rows(400, 4, 14);
+        let test_y: Vec<bool> = test.iter().map(|r| r[0] + r[1] > 0.0).collect();
+        assert!(roc_auc(&scores(&model, &test), &test_y) > 0.9);
+    }
+
+    #[test]
     fn early_stopping_ends_training_on_noise() {
         let x = uniform_rows(500, 2, 10);
         let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -1136,6 +1438,14 @@ mod tests {
             },
             GbmConfig {
                 validation_fraction: 1.0,
+                ..GbmConfig::default()
+            },
+            GbmConfig {
+                subsample: 0.0,
+                ..GbmConfig::default()
+            },
+            GbmConfig {
+                colsample: 1.5,
                 ..GbmConfig::default()
             },
         ] {

@@ -14,7 +14,10 @@
 //! - [`evaluation`]: stratified folds, ROC AUC, mean and standard deviation.
 //! - [`tabular`]: a table of numeric and categorical columns parsed from delimited text.
 //! - [`scorecard`]: a monotone weight-of-evidence logistic credit scorecard with points.
+//! - [`credit`]: the credit model artifact (encoding, scorecard or GBM, calibration,
+//!   metadata), its cross-validation, explanations and model file.
 
+pub mod credit;
 pub mod embedding;
 mod error;
 pub mod evaluation;

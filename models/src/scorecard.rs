@@ -236,6 +236,51 @@ impl Scorecard {
         &self.cards
     }
 
+    /// Why this card (read from a file) cannot score safely, if it cannot: a bin index out
+    /// of range, unsorted splits, a coefficient or WoE that is not finite.
+    pub fn check(&self) -> Result<(), String> {
+        if self.model.weights.len() != self.cards.len() || !self.model.intercept.is_finite() {
+            return Err("scorecard regression does not match its features".into());
+        }
+        for card in &self.cards {
+            let bins = card.bins.len();
+            let in_range = match &card.rule {
+                BinRule::Numeric {
+                    splits,
+                    missing_bin,
+                } => {
+                    splits.len() < bins
+                        && *missing_bin < bins
+                        && splits.windows(2).all(|w| w[0] < w[1])
+                }
+                BinRule::Categorical {
+                    categories,
+                    missing_bin,
+                    other_bin,
+                } => {
+                    *missing_bin < bins
+                        && *other_bin < bins
+                        && categories.values().all(|&bin| bin < bins)
+                }
+            };
+            let finite = card.coefficient.is_finite()
+                && card
+                    .bins
+                    .iter()
+                    .all(|b| b.woe.is_finite() && b.points.is_finite());
+            if !in_range || !finite {
+                return Err(format!("scorecard feature {:?} is malformed", card.feature));
+            }
+        }
+        Ok(())
+    }
+
+    /// The intercept of the logistic regression: the log-odds of bad of a row whose every
+    /// feature sits at WoE 0 (the training population's own odds).
+    pub fn intercept(&self) -> f64 {
+        self.model.intercept
+    }
+
     /// The configuration it was fitted with.
     pub fn config(&self) -> &ScorecardConfig {
         &self.config
@@ -731,39 +776,64 @@ fn bin_of(card: &FeatureCard, table: &Table, row: usize) -> usize {
 /// categorical where training saw numbers) is converted: text parsed as a number, a number
 /// formatted as text.
 fn bin_of_column(rule: &BinRule, column: &Column, row: usize) -> usize {
-    match rule {
-        BinRule::Numeric {
-            splits,
-            missing_bin,
-        } => {
-            let value = match &column.data {
-                ColumnData::Numeric(values) => values[row],
-                ColumnData::Categorical(values) => values[row]
-                    .as_deref()
-                    .and_then(|text| text.trim().parse::<f64>().ok())
-                    .unwrap_or(f64::NAN),
-            };
+    match (rule, &column.data) {
+        (BinRule::Numeric { .. }, ColumnData::Numeric(values)) => rule.bin_of_number(values[row]),
+        (BinRule::Numeric { .. }, ColumnData::Categorical(values)) => rule.bin_of_number(
+            values[row]
+                .as_deref()
+                .and_then(|text| text.trim().parse::<f64>().ok())
+                .unwrap_or(f64::NAN),
+        ),
+        (BinRule::Categorical { .. }, ColumnData::Categorical(values)) => {
+            rule.bin_of_category(values[row].as_deref())
+        }
+        (BinRule::Categorical { .. }, ColumnData::Numeric(values)) => {
+            let value = values[row];
             if value.is_nan() {
-                *missing_bin
+                rule.bin_of_category(None)
             } else {
-                splits.partition_point(|&s| s < value)
+                rule.bin_of_category(Some(&value.to_string()))
             }
         }
-        BinRule::Categorical {
-            categories,
-            missing_bin,
-            other_bin,
-        } => {
-            let value = match &column.data {
-                ColumnData::Numeric(values) => Some(values[row])
-                    .filter(|v| !v.is_nan())
-                    .map(|v| v.to_string()),
-                ColumnData::Categorical(values) => values[row].clone(),
-            };
-            match value {
-                None => *missing_bin,
-                Some(name) => categories.get(&name).copied().unwrap_or(*other_bin),
+    }
+}
+
+impl BinRule {
+    /// The bin of a number (NaN is missing). A categorical rule reads it as its text.
+    pub fn bin_of_number(&self, value: f64) -> usize {
+        match self {
+            BinRule::Numeric {
+                splits,
+                missing_bin,
+            } => {
+                if value.is_nan() {
+                    *missing_bin
+                } else {
+                    splits.partition_point(|&s| s < value)
+                }
             }
+            BinRule::Categorical { .. } if value.is_nan() => self.bin_of_category(None),
+            BinRule::Categorical { .. } => self.bin_of_category(Some(&value.to_string())),
+        }
+    }
+
+    /// The bin of a category (`None` is missing); unseen categories go to the "other" bin. A
+    /// numeric rule parses the text, and text that is no number counts as missing.
+    pub fn bin_of_category(&self, value: Option<&str>) -> usize {
+        match self {
+            BinRule::Numeric { .. } => self.bin_of_number(
+                value
+                    .and_then(|text| text.trim().parse::<f64>().ok())
+                    .unwrap_or(f64::NAN),
+            ),
+            BinRule::Categorical {
+                categories,
+                missing_bin,
+                other_bin,
+            } => match value {
+                None => *missing_bin,
+                Some(name) => categories.get(name).copied().unwrap_or(*other_bin),
+            },
         }
     }
 }

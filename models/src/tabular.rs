@@ -218,6 +218,17 @@ impl Table {
         name: &str,
         positive: Option<&str>,
     ) -> Result<Vec<bool>, ModelError> {
+        self.take_target_labelled(name, positive)
+            .map(|(labels, _)| labels)
+    }
+
+    /// [`Table::take_target`], also returning the value taken as positive (as given, or
+    /// the word found; a number in its shortest form, e.g. `2`).
+    pub fn take_target_labelled(
+        &mut self,
+        name: &str,
+        positive: Option<&str>,
+    ) -> Result<(Vec<bool>, String), ModelError> {
         let index = self
             .columns
             .iter()
@@ -280,7 +291,8 @@ impl Table {
             }
         };
         self.columns.remove(index);
-        Ok(keys.iter().map(|key| *key == positive_key).collect())
+        let labels = keys.iter().map(|key| *key == positive_key).collect();
+        Ok((labels, positive_key))
     }
 
     /// A new table of the given rows, in the given order (repeats allowed).

@@ -1,0 +1,1339 @@
+//! Credit models as one artifact: the feature encoding, the model (a weight-of-evidence
+//! scorecard or gradient-boosted trees), the probability calibration and the metadata, fitted
+//! from a [`Table`] and saved as one JSON file.
+//!
+//! - **Fit.** [`CreditModel::fit`] learns everything from the rows it is given and nothing
+//!   else, so [`cross_validate`] can call it once per fold without leaking the test rows into
+//!   encodings, bins, tuning or calibration.
+//! - **Tuning inside the training rows.** With `FitOptions::gbm` left `None`, four
+//!   regularised GBM configurations ([`gbm_candidates`]: learning rate 0.05, L2 1, 20 rows
+//!   per leaf, 4 or 16 leaves, all features or half of them per tree) are scored by 3-fold
+//!   cross-validation of the training rows: the held-out log-loss after every tree, averaged
+//!   over the folds, picks the configuration and its number of trees, and the final model is
+//!   refitted on all training rows with them. The scorecard likewise lets the inner folds
+//!   pick its feature selection and smallest bin ([`scorecard_candidates`]) unless
+//!   `FitOptions::tune_scorecard` is off. No figure of the caller's test rows is involved.
+//! - **Calibration.** Platt scaling (or isotonic regression) is fitted on cross-fitted raw
+//!   scores of the training rows (each scored by a model that did not see it, as
+//!   scikit-learn's `CalibratedClassifierCV(ensemble=False)`); for the tuned GBM these are the
+//!   inner folds' scores of the chosen configuration. `Calibration::Auto` calibrates the GBM
+//!   with Platt scaling and leaves the scorecard, a logistic model already, as it is.
+//! - **Categories for the GBM** become ordinal codes ranked by their training bad rate;
+//!   unseen and missing categories are NaN, which the trees route like any missing value.
+//! - **Integrity.** `model_version` is `<kind>-` and 12 hex digits of the SHA-256 of the
+//!   canonical JSON of everything that affects predictions; [`CreditModel::from_json`]
+//!   recomputes it, so an edited or damaged file is refused.
+//!
+//! Serialized state holds no hash maps: the same data, options and seed give byte-identical
+//! JSON.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+mod calibration;
+mod sha256;
+mod tuning;
+
+use calibration::{fit_isotonic, fit_platt, Calibrator};
+use tuning::{fit_gbm_model, fit_scorecard_model, inner_folds};
+pub use tuning::{gbm_candidates, scorecard_candidates};
+
+use crate::evaluation::{
+    brier_score, calibration_table, ks_statistic, mean_sd, roc_auc, stratified_kfold,
+    CalibrationBin,
+};
+use crate::gbm::{Gbm, GbmConfig};
+use crate::scorecard::{Scorecard, ScorecardConfig};
+use crate::tabular::{Column, ColumnData, Table};
+use crate::ModelError;
+
+/// Version of the JSON layout; a file of another version is refused, not guessed at.
+pub const FORMAT_VERSION: u32 = 1;
+/// Most features a credit model takes (the GBM's own limit).
+pub const MAX_FEATURES: usize = crate::gbm::MAX_FEATURES;
+/// Most cross-validation folds.
+pub const MAX_FOLDS: usize = 100;
+/// Largest model file [`CreditModel::load`] reads.
+pub const MAX_MODEL_BYTES: u64 = 256 << 20;
+/// Groups of the calibration table of [`cross_validate`].
+const CALIBRATION_GROUPS: usize = 10;
+
+/// Which model sits inside a [`CreditModel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CreditModelKind {
+    Scorecard,
+    Gbm,
+}
+
+impl CreditModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CreditModelKind::Scorecard => "scorecard",
+            CreditModelKind::Gbm => "gbm",
+        }
+    }
+}
+
+/// One input value. In JSON: a number, a string or `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    /// A number; NaN counts as missing.
+    Number(f64),
+    Category(String),
+    Missing,
+}
+
+/// How predicted probabilities are calibrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Calibration {
+    /// Platt scaling for the GBM; none for the scorecard (a logistic model already).
+    Auto,
+    /// A logistic curve on the raw log-odds: keeps the ranking, fixes over- or
+    /// under-confidence.
+    Platt,
+    /// A monotone step-wise map (pool adjacent violators), interpolated linearly; needs more
+    /// rows than Platt scaling and can tie scores.
+    Isotonic,
+    None,
+}
+
+/// Everything that decides how a model is fitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitOptions {
+    pub kind: CreditModelKind,
+    /// Seeds the inner folds and the GBM; nothing else is random.
+    pub seed: u64,
+    pub scorecard: ScorecardConfig,
+    /// `None`: Sextant's defaults, chosen per fit by inner cross-validation (see the module
+    /// documentation). `Some`: exactly this configuration (its `seed` is replaced by
+    /// `FitOptions::seed`).
+    pub gbm: Option<GbmConfig>,
+    pub calibration: Calibration,
+    /// Let inner cross-validation choose the scorecard's `binning.min_iv` and
+    /// `binning.min_bin_fraction` (see [`scorecard_candidates`]); `false` fits `scorecard`
+    /// exactly as given.
+    pub tune_scorecard: bool,
+}
+
+impl FitOptions {
+    pub fn new(kind: CreditModelKind, seed: u64) -> Self {
+        FitOptions {
+            kind,
+            seed,
+            scorecard: ScorecardConfig::default(),
+            gbm: None,
+            calibration: Calibration::Auto,
+            tune_scorecard: true,
+        }
+    }
+}
+
+/// Where the training data came from, as the caller knows it (the crate has no clock and
+/// reads no data files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub source: String,
+    pub data_sha256: String,
+    /// RFC 3339.
+    pub trained_at: String,
+    pub target: String,
+    pub positive_label: String,
+}
+
+/// Cross-validated figures stored with a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvMetrics {
+    pub folds: usize,
+    pub seed: u64,
+    pub auc_mean: f64,
+    pub auc_sd: f64,
+    pub ks_mean: f64,
+    pub brier_mean: f64,
+}
+
+/// One input feature of a model, in the order [`CreditModel::explain`] expects values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    pub name: String,
+    pub categorical: bool,
+    /// Mean absolute contribution to the log-odds over the training rows (0 for a feature
+    /// the model does not use).
+    pub importance: f64,
+}
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditModelMeta {
+    pub format_version: u32,
+    /// `<kind>-<12 hex digits>` of the SHA-256 of everything that affects predictions.
+    pub model_version: String,
+    pub kind: CreditModelKind,
+    pub features: Vec<FeatureInfo>,
+    pub training: TrainingInfo,
+    pub rows: usize,
+    pub positives: usize,
+    pub seed: u64,
+    /// `platt`, `isotonic` or `none`.
+    pub calibration: String,
+    /// The GBM configuration actually fitted (after tuning), for the record.
+    pub gbm_config: Option<GbmConfig>,
+    pub metrics: Option<CvMetrics>,
+    pub sextant_version: String,
+}
+
+/// What one feature did to one prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureContribution {
+    pub feature: String,
+    pub value: Cell,
+    /// Log-odds of default this feature adds to the baseline (scaled by the calibration's
+    /// slope where the calibration is affine); > 0 pushed towards default.
+    pub contribution: f64,
+}
+
+/// One prediction explained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Calibrated probability of default.
+    pub pd: f64,
+    /// `baseline` plus the contributions. With Platt or no calibration this is exactly the
+    /// log-odds of `pd`; isotonic calibration is not affine, so there it is the model's
+    /// uncalibrated log-odds.
+    pub log_odds: f64,
+    /// The log-odds of a row that every feature leaves at the model's reference.
+    pub baseline: f64,
+    /// Scorecard points (higher is safer); `None` for the GBM.
+    pub points: Option<f64>,
+    /// One per feature, most adverse first, ties by name.
+    pub contributions: Vec<FeatureContribution>,
+}
+
+/// Out-of-fold quality of a model configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvReport {
+    pub folds: usize,
+    pub seed: u64,
+    pub fold_auc: Vec<f64>,
+    pub auc_mean: f64,
+    pub auc_sd: f64,
+    pub ks_mean: f64,
+    pub brier_mean: f64,
+    /// Out-of-fold predictions in deciles of predicted probability.
+    pub calibration: Vec<CalibrationBin>,
+    /// Every row's prediction by the model that did not see it.
+    pub out_of_fold: Vec<f64>,
+    pub train_seconds_mean: f64,
+}
+
+impl CvReport {
+    /// The summary stored in a model's metadata.
+    pub fn metrics(&self) -> CvMetrics {
+        CvMetrics {
+            folds: self.folds,
+            seed: self.seed,
+            auc_mean: self.auc_mean,
+            auc_sd: self.auc_sd,
+            ks_mean: self.ks_mean,
+            brier_mean: self.brier_mean,
+        }
+    }
+}
+
+/// A fitted credit model: metadata, encoding, model and calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditModel {
+    meta: CreditModelMeta,
+    model: Inner,
+    calibrator: Calibrator,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Inner {
+    Scorecard {
+        card: Scorecard,
+        /// Feature index of each of the card's features, in card order.
+        card_features: Vec<usize>,
+    },
+    Gbm {
+        gbm: Gbm,
+        /// One per feature.
+        encoding: Vec<Encoding>,
+    },
+}
+
+/// How a feature becomes a number for the GBM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Encoding {
+    Numeric,
+    /// Category -> rank by training bad rate; others NaN.
+    Ordinal(BTreeMap<String, f64>),
+}
+
+/// One feature's value, read the way the feature's kind needs it.
+#[derive(Debug, Clone)]
+enum Value<'a> {
+    /// NaN is missing.
+    Number(f64),
+    Category(Option<Cow<'a, str>>),
+}
+
+impl CreditModel {
+    /// Fits a model on all rows of `table` (every column a feature; `y` true for default).
+    ///
+    /// Errors on no rows or columns, too many columns, labels of another length or of a
+    /// single class, and configurations the scorecard or the GBM refuse.
+    pub fn fit(
+        table: &Table,
+        y: &[bool],
+        options: &FitOptions,
+        info: TrainingInfo,
+    ) -> Result<CreditModel, ModelError> {
+        validate(table, y)?;
+        let features: Vec<FeatureInfo> = table
+            .columns
+            .iter()
+            .map(|column| FeatureInfo {
+                name: column.name.clone(),
+                categorical: matches!(column.data, ColumnData::Categorical(_)),
+                importance: 0.0,
+            })
+            .collect();
+        let calibration = match (options.calibration, options.kind) {
+            (Calibration::Auto, CreditModelKind::Gbm) => Calibration::Platt,
+            (Calibration::Auto, CreditModelKind::Scorecard) => Calibration::None,
+            (chosen, _) => chosen,
+        };
+        let folds = inner_folds(y, options.seed);
+        let calibrate = matches!(calibration, Calibration::Platt | Calibration::Isotonic);
+        let fitted = match options.kind {
+            CreditModelKind::Scorecard => {
+                fit_scorecard_model(table, y, &features, options, folds.as_deref(), calibrate)?
+            }
+            CreditModelKind::Gbm => {
+                fit_gbm_model(table, y, &features, options, folds.as_deref(), calibrate)?
+            }
+        };
+        // Too few rows of a class for inner folds: no calibration rather than one fitted on
+        // the rows it calibrates.
+        let calibrator = match (calibration, fitted.cross_fitted) {
+            (Calibration::Platt, Some(scores)) => fit_platt(&scores, y)?,
+            (Calibration::Isotonic, Some(scores)) => fit_isotonic(&scores, y),
+            _ => Calibrator::None,
+        };
+        let mut model = CreditModel {
+            meta: CreditModelMeta {
+                format_version: FORMAT_VERSION,
+                model_version: String::new(),
+                kind: options.kind,
+                features,
+                training: info,
+                rows: y.len(),
+                positives: y.iter().filter(|&&v| v).count(),
+                seed: options.seed,
+                calibration: calibrator.name().to_string(),
+                gbm_config: fitted.gbm_config,
+                metrics: None,
+                sextant_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            model: fitted.model,
+            calibrator,
+        };
+        model.meta.model_version = model.compute_version();
+        model.set_importance(table)?;
+        Ok(model)
+    }
+
+    pub fn meta(&self) -> &CreditModelMeta {
+        &self.meta
+    }
+
+    /// Stores cross-validated figures; the model, and so `model_version`, is unchanged.
+    pub fn set_metrics(&mut self, metrics: CvMetrics) {
+        self.meta.metrics = Some(metrics);
+    }
+
+    pub fn features(&self) -> &[FeatureInfo] {
+        &self.meta.features
+    }
+
+    /// Calibrated probability of default of every row. Columns are found by name (others
+    /// are ignored); a column read as the other kind is converted (text parsed as a number,
+    /// a number taken as its text).
+    ///
+    /// Errors name a feature with no column, or a numeric feature's text that is no number.
+    pub fn predict_table(&self, table: &Table) -> Result<Vec<f64>, ModelError> {
+        let raw = self.model.raw_table(&self.meta.features, table)?;
+        Ok(raw.into_iter().map(|z| self.calibrator.apply(z)).collect())
+    }
+
+    /// Row `row` of `table` as cells in [`CreditModel::features`] order, ready for
+    /// [`CreditModel::explain`]; columns are found by name.
+    ///
+    /// # Panics
+    /// If `row` is out of range.
+    pub fn cells(&self, table: &Table, row: usize) -> Result<Vec<Cell>, ModelError> {
+        let columns = line_up(&self.meta.features, table)?;
+        Ok(columns
+            .iter()
+            .map(|column| match &column.data {
+                ColumnData::Numeric(values) if values[row].is_nan() => Cell::Missing,
+                ColumnData::Numeric(values) => Cell::Number(values[row]),
+                ColumnData::Categorical(values) => {
+                    values[row].clone().map_or(Cell::Missing, Cell::Category)
+                }
+            })
+            .collect())
+    }
+
+    /// Explains one row, given in [`CreditModel::features`] order.
+    ///
+    /// Errors on a row of another length, text in a numeric feature, or an infinite number.
+    pub fn explain(&self, row: &[Cell]) -> Result<Explanation, ModelError> {
+        let features = &self.meta.features;
+        if row.len() != features.len() {
+            return Err(ModelError::ShapeMismatch {
+                what: "explained",
+                row: 0,
+                expected: features.len(),
+                found: row.len(),
+            });
+        }
+        let values = features
+            .iter()
+            .zip(row)
+            .map(|(feature, cell)| value_of_cell(feature, cell))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (bias, raw_contributions) = self.model.contributions(&values);
+        let raw: f64 = bias + raw_contributions.iter().sum::<f64>();
+        let pd = self.calibrator.apply(raw);
+        let (slope, intercept) = self.calibrator.affine().unwrap_or((1.0, 0.0));
+        let mut contributions: Vec<FeatureContribution> = features
+            .iter()
+            .zip(row)
+            .zip(&raw_contributions)
+            .map(|((feature, cell), &c)| FeatureContribution {
+                feature: feature.name.clone(),
+                value: cell.clone(),
+                contribution: slope * c,
+            })
+            .collect();
+        contributions.sort_by(|a, b| {
+            b.contribution
+                .total_cmp(&a.contribution)
+                .then_with(|| a.feature.cmp(&b.feature))
+        });
+        let baseline = slope * bias + intercept;
+        Ok(Explanation {
+            pd,
+            log_odds: baseline + contributions.iter().map(|c| c.contribution).sum::<f64>(),
+            baseline,
+            points: self.model.points(&values),
+            contributions,
+        })
+    }
+
+    /// The model as JSON: deterministic, metadata first.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a credit model holds only finite numbers and strings")
+    }
+
+    /// Reads a model written by [`CreditModel::to_json`]; refuses another format version,
+    /// a structure that does not hold together, and content that no longer matches its
+    /// `model_version`.
+    pub fn from_json(bytes: &[u8]) -> Result<CreditModel, ModelError> {
+        let invalid = |reason: String| ModelError::InvalidModel(reason);
+        #[derive(Deserialize)]
+        struct Header {
+            meta: HeaderMeta,
+        }
+        #[derive(Deserialize)]
+        struct HeaderMeta {
+            format_version: u32,
+        }
+        let header: Header = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("not a credit model: {e}")))?;
+        if header.meta.format_version != FORMAT_VERSION {
+            return Err(invalid(format!(
+                "format version {} (this build reads {FORMAT_VERSION})",
+                header.meta.format_version
+            )));
+        }
+        let model: CreditModel =
+            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        model.check_structure().map_err(invalid)?;
+        let version = model.compute_version();
+        if version != model.meta.model_version {
+            return Err(invalid(format!(
+                "content does not match model_version {} (it hashes to {version})",
+                model.meta.model_version
+            )));
+        }
+        Ok(model)
+    }
+
+    /// Writes the model to a temporary file beside `path`, then renames it into place, so
+    /// a reader never sees half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let io = |source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file_name = path.file_name().ok_or_else(|| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a file path",
+            ))
+        })?;
+        let mut temporary_name = std::ffi::OsString::from(".");
+        temporary_name.push(file_name);
+        temporary_name.push(format!(".{}.tmp", std::process::id()));
+        let temporary: PathBuf = path.with_file_name(temporary_name);
+        let written = (|| {
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(&self.to_json())?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written.map_err(io)
+    }
+
+    /// Reads and checks a model file (see [`CreditModel::from_json`]).
+    pub fn load(path: &Path) -> Result<CreditModel, ModelError> {
+        let io = |source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let length = std::fs::metadata(path).map_err(io)?.len();
+        if length > MAX_MODEL_BYTES {
+            return Err(ModelError::TooLarge {
+                what: "model file in bytes",
+                limit: MAX_MODEL_BYTES as usize,
+                found: length as usize,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        CreditModel::from_json(&bytes).map_err(|error| ModelError::Corrupt {
+            path: path.to_path_buf(),
+            reason: match error {
+                ModelError::InvalidModel(reason) => reason,
+                other => other.to_string(),
+            },
+        })
+    }
+
+    /// `<kind>-` and 12 hex digits of the SHA-256 of the canonical JSON of what predicts.
+    fn compute_version(&self) -> String {
+        #[derive(Serialize)]
+        struct Predictive<'a> {
+            format_version: u32,
+            kind: CreditModelKind,
+            features: Vec<(&'a str, bool)>,
+            model: &'a Inner,
+            calibrator: &'a Calibrator,
+        }
+        let predictive = Predictive {
+            format_version: self.meta.format_version,
+            kind: self.meta.kind,
+            features: self
+                .meta
+                .features
+                .iter()
+                .map(|f| (f.name.as_str(), f.categorical))
+                .collect(),
+            model: &self.model,
+            calibrator: &self.calibrator,
+        };
+        let canonical = serde_json::to_vec(&predictive).expect("finite numbers and strings");
+        format!(
+            "{}-{}",
+            self.meta.kind.name(),
+            &data_sha256(&canonical)[..12]
+        )
+    }
+
+    /// The checks a deserialized model must pass before it may predict (indices in range,
+    /// widths that agree); the reason when it fails.
+    fn check_structure(&self) -> Result<(), String> {
+        let width = self.meta.features.len();
+        let kind = match &self.model {
+            Inner::Scorecard {
+                card,
+                card_features,
+            } => {
+                card.check()?;
+                if card_features.len() != card.features().len() {
+                    return Err("scorecard features and their indices differ in count".into());
+                }
+                for (card_feature, &index) in card.features().iter().zip(card_features) {
+                    if self.meta.features.get(index).map(|f| &f.name) != Some(&card_feature.feature)
+                    {
+                        return Err(format!(
+                            "scorecard feature {:?} is not feature {index}",
+                            card_feature.feature
+                        ));
+                    }
+                }
+                CreditModelKind::Scorecard
+            }
+            Inner::Gbm { gbm, encoding } => {
+                gbm.check()?;
+                if gbm.n_features() != width || encoding.len() != width {
+                    return Err(format!(
+                        "the GBM takes {} features and encodes {}, the metadata lists {width}",
+                        gbm.n_features(),
+                        encoding.len()
+                    ));
+                }
+                let kinds_agree = encoding
+                    .iter()
+                    .zip(&self.meta.features)
+                    .all(|(e, f)| matches!(e, Encoding::Ordinal(_)) == f.categorical);
+                if !kinds_agree {
+                    return Err("feature kinds and encodings disagree".into());
+                }
+                CreditModelKind::Gbm
+            }
+        };
+        if kind != self.meta.kind {
+            return Err("metadata kind and model differ".into());
+        }
+        if let Calibrator::Platt { slope, intercept } = &self.calibrator {
+            if !(slope.is_finite() && intercept.is_finite()) {
+                return Err("Platt calibration is not finite".into());
+            }
+        }
+        if let Calibrator::Isotonic { raw, probability } = &self.calibrator {
+            let ordered =
+                raw.windows(2).all(|w| w[0] < w[1]) && probability.windows(2).all(|w| w[0] <= w[1]);
+            if raw.is_empty() || raw.len() != probability.len() || !ordered {
+                return Err("isotonic knots are not increasing pairs".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Mean absolute (calibration-scaled) contribution of each feature over `table`.
+    fn set_importance(&mut self, table: &Table) -> Result<(), ModelError> {
+        let columns = line_up(&self.meta.features, table)?;
+        let (slope, _) = self.calibrator.affine().unwrap_or((1.0, 0.0));
+        let mut totals = vec![0.0; self.meta.features.len()];
+        for row in 0..table.n_rows() {
+            let values = values_at(&self.meta.features, &columns, row)?;
+            let (_, contributions) = self.model.contributions(&values);
+            for (total, c) in totals.iter_mut().zip(contributions) {
+                *total += (slope * c).abs();
+            }
+        }
+        let rows = table.n_rows().max(1) as f64;
+        for (feature, total) in self.meta.features.iter_mut().zip(totals) {
+            feature.importance = total / rows;
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// Raw log-odds of default of every row of `table`.
+    fn raw_table(&self, features: &[FeatureInfo], table: &Table) -> Result<Vec<f64>, ModelError> {
+        let columns = line_up(features, table)?;
+        (0..table.n_rows())
+            .map(|row| Ok(self.raw(&values_at(features, &columns, row)?)))
+            .collect()
+    }
+
+    fn raw(&self, values: &[Value]) -> f64 {
+        match self {
+            Inner::Scorecard {
+                card,
+                card_features,
+            } => {
+                card.intercept()
+                    + card
+                        .features()
+                        .iter()
+                        .zip(card_features)
+                        .map(|(feature, &j)| {
+                            feature.coefficient * feature.bins[bin_of(feature, &values[j])].woe
+                        })
+                        .sum::<f64>()
+            }
+            Inner::Gbm { gbm, encoding } => gbm.raw_score(&encode(encoding, values)),
+        }
+    }
+
+    /// `(bias, one contribution per feature)`, adding up to [`Inner::raw`].
+    fn contributions(&self, values: &[Value]) -> (f64, Vec<f64>) {
+        match self {
+            Inner::Scorecard {
+                card,
+                card_features,
+            } => {
+                let mut contributions = vec![0.0; values.len()];
+                for (feature, &j) in card.features().iter().zip(card_features) {
+                    contributions[j] =
+                        feature.coefficient * feature.bins[bin_of(feature, &values[j])].woe;
+                }
+                (card.intercept(), contributions)
+            }
+            Inner::Gbm { gbm, encoding } => gbm.contributions(&encode(encoding, values)),
+        }
+    }
+
+    /// Scorecard points of the row (the sum of its bins' points).
+    fn points(&self, values: &[Value]) -> Option<f64> {
+        match self {
+            Inner::Scorecard {
+                card,
+                card_features,
+            } => Some(
+                card.features()
+                    .iter()
+                    .zip(card_features)
+                    .map(|(feature, &j)| feature.bins[bin_of(feature, &values[j])].points)
+                    .sum(),
+            ),
+            Inner::Gbm { .. } => None,
+        }
+    }
+}
+
+fn bin_of(feature: &crate::scorecard::FeatureCard, value: &Value) -> usize {
+    match value {
+        Value::Number(v) => feature.rule.bin_of_number(*v),
+        Value::Category(text) => feature.rule.bin_of_category(text.as_deref()),
+    }
+}
+
+fn encode(encoding: &[Encoding], values: &[Value]) -> Vec<f64> {
+    encoding
+        .iter()
+        .zip(values)
+        .map(|(encoding, value)| match (encoding, value) {
+            (_, Value::Number(v)) => *v,
+            (Encoding::Ordinal(codes), Value::Category(Some(text))) => {
+                codes.get(text.as_ref()).copied().unwrap_or(f64::NAN)
+            }
+            (_, Value::Category(_)) => f64::NAN,
+        })
+        .collect()
+}
+
+fn validate(table: &Table, y: &[bool]) -> Result<(), ModelError> {
+    if table.columns.is_empty() || table.n_rows() == 0 {
+        return Err(ModelError::EmptyData("fit a credit model"));
+    }
+    if table.columns.len() > MAX_FEATURES {
+        return Err(ModelError::TooLarge {
+            what: "feature count",
+            limit: MAX_FEATURES,
+            found: table.columns.len(),
+        });
+    }
+    if y.len() != table.n_rows() {
+        return Err(ModelError::RowCountMismatch {
+            what: "labels",
+            expected: table.n_rows(),
+            found: y.len(),
+        });
+    }
+    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
+        return Err(ModelError::SingleClass);
+    }
+    Ok(())
+}
+
+/// The table's column for each feature, by name.
+fn line_up<'t>(features: &[FeatureInfo], table: &'t Table) -> Result<Vec<&'t Column>, ModelError> {
+    features
+        .iter()
+        .map(|feature| {
+            table
+                .column(&feature.name)
+                .ok_or_else(|| ModelError::MissingFeature {
+                    feature: feature.name.clone(),
+                })
+        })
+        .collect()
+}
+
+fn values_at<'t>(
+    features: &[FeatureInfo],
+    columns: &[&'t Column],
+    row: usize,
+) -> Result<Vec<Value<'t>>, ModelError> {
+    features
+        .iter()
+        .zip(columns)
+        .map(|(feature, column)| value_at(feature, column, row))
+        .collect()
+}
+
+/// One cell of a table column, read as its feature needs.
+fn value_at<'t>(
+    feature: &FeatureInfo,
+    column: &'t Column,
+    row: usize,
+) -> Result<Value<'t>, ModelError> {
+    Ok(match (&column.data, feature.categorical) {
+        (ColumnData::Numeric(values), false) => Value::Number(values[row]),
+        (ColumnData::Numeric(values), true) => Value::Category(
+            Some(values[row])
+                .filter(|v| !v.is_nan())
+                .map(|v| Cow::Owned(v.to_string())),
+        ),
+        (ColumnData::Categorical(values), true) => {
+            Value::Category(values[row].as_deref().map(Cow::Borrowed))
+        }
+        (ColumnData::Categorical(values), false) => match values[row].as_deref() {
+            None => Value::Number(f64::NAN),
+            Some(text) => Value::Number(
+                text.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| ModelError::BadValue {
+                        feature: feature.name.clone(),
+                        reason: format!("row {}: {text:?} is not a finite number", row + 1),
+                    })?,
+            ),
+        },
+    })
+}
+
+fn value_of_cell<'c>(feature: &FeatureInfo, cell: &'c Cell) -> Result<Value<'c>, ModelError> {
+    let bad = |reason: String| ModelError::BadValue {
+        feature: feature.name.clone(),
+        reason,
+    };
+    match (cell, feature.categorical) {
+        (Cell::Number(v), _) if v.is_infinite() => Err(bad(format!("{v} is not finite"))),
+        (Cell::Number(v), false) => Ok(Value::Number(*v)),
+        (Cell::Number(v), true) if v.is_nan() => Ok(Value::Category(None)),
+        (Cell::Number(v), true) => Ok(Value::Category(Some(Cow::Owned(v.to_string())))),
+        (Cell::Category(text), false) => Err(bad(format!(
+            "{text:?} is text, and this feature is numeric"
+        ))),
+        (Cell::Category(text), true) => Ok(Value::Category(Some(Cow::Borrowed(text)))),
+        (Cell::Missing, false) => Ok(Value::Number(f64::NAN)),
+        (Cell::Missing, true) => Ok(Value::Category(None)),
+    }
+}
+
+/// Stratified `folds`-fold cross-validation: each fold fits [`CreditModel::fit`] on its
+/// training rows only and predicts its test rows.
+///
+/// Errors when `folds` is outside `2..=MAX_FOLDS` or exceeds the rows of the smaller class
+/// (a test fold would miss a class and its AUC be undefined), and as [`CreditModel::fit`].
+pub fn cross_validate(
+    table: &Table,
+    y: &[bool],
+    options: &FitOptions,
+    folds: usize,
+    seed: u64,
+) -> Result<CvReport, ModelError> {
+    validate(table, y)?;
+    let positives = y.iter().filter(|&&v| v).count();
+    if !(2..=MAX_FOLDS).contains(&folds) || folds > positives.min(y.len() - positives) {
+        return Err(ModelError::InvalidConfig {
+            field: "folds",
+            reason: "must be in 2..=100 and at most the rows of the smaller class",
+        });
+    }
+    let mut out_of_fold = vec![f64::NAN; y.len()];
+    let (mut aucs, mut kss, mut briers, mut seconds) = (vec![], vec![], vec![], vec![]);
+    for (fold, (train, test)) in stratified_kfold(y, folds, seed).iter().enumerate() {
+        let train_y: Vec<bool> = train.iter().map(|&i| y[i]).collect();
+        let test_y: Vec<bool> = test.iter().map(|&i| y[i]).collect();
+        let info = TrainingInfo {
+            source: format!("cross-validation fold {} of {folds}", fold + 1),
+            data_sha256: String::new(),
+            trained_at: String::new(),
+            target: String::new(),
+            positive_label: String::new(),
+        };
+        let started = Instant::now();
+        let model = CreditModel::fit(&table.select_rows(train), &train_y, options, info)?;
+        seconds.push(started.elapsed().as_secs_f64());
+        let predictions = model.predict_table(&table.select_rows(test))?;
+        aucs.push(roc_auc(&predictions, &test_y));
+        kss.push(ks_statistic(&predictions, &test_y));
+        briers.push(brier_score(&predictions, &test_y));
+        for (&i, p) in test.iter().zip(predictions) {
+            out_of_fold[i] = p;
+        }
+    }
+    let (auc_mean, auc_sd) = mean_sd(&aucs);
+    Ok(CvReport {
+        folds,
+        seed,
+        auc_mean,
+        auc_sd,
+        fold_auc: aucs,
+        ks_mean: mean_sd(&kss).0,
+        brier_mean: mean_sd(&briers).0,
+        calibration: calibration_table(&out_of_fold, y, CALIBRATION_GROUPS),
+        out_of_fold,
+        train_seconds_mean: mean_sd(&seconds).0,
+    })
+}
+
+/// Lower-case hex SHA-256 of `bytes` (FIPS 180-4), for data fingerprints and model versions.
+pub fn data_sha256(bytes: &[u8]) -> String {
+    sha256::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linear::sigmoid;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::sync::OnceLock;
+
+    /// `income` lowers risk, `kind` "c" raises it, a missing `income` raises it, `noise`
+    /// does nothing.
+    fn synthetic(n: usize, seed: u64) -> (Table, Vec<bool>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut income, mut kind, mut noise, mut y) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..n {
+            let value: f64 = rng.gen_range(0.0..100.0);
+            let category = ["a", "b", "c"][rng.gen_range(0..3)];
+            let missing = rng.gen::<f64>() < 0.08;
+            let z = -1.0 - 0.04 * (value - 50.0)
+                + if category == "c" { 1.2 } else { 0.0 }
+                + if missing { 1.5 } else { 0.0 };
+            y.push(rng.gen::<f64>() < sigmoid(z));
+            income.push(if missing { f64::NAN } else { value });
+            kind.push(Some(category.to_string()));
+            noise.push(rng.gen_range(0.0..1.0));
+        }
+        let table = Table {
+            columns: vec![
+                Column {
+                    name: "income".into(),
+                    data: ColumnData::Numeric(income),
+                },
+                Column {
+                    name: "kind".into(),
+                    data: ColumnData::Categorical(kind),
+                },
+                Column {
+                    name: "noise".into(),
+                    data: ColumnData::Numeric(noise),
+                },
+            ],
+        };
+        (table, y)
+    }
+
+    fn info() -> TrainingInfo {
+        TrainingInfo {
+            source: "synthetic".into(),
+            data_sha256: data_sha256(b"synthetic"),
+            trained_at: "2025-01-01T00:00:00Z".into(),
+            target: "bad".into(),
+            positive_label: "1".into(),
+        }
+    }
+
+    fn fitted(kind: CreditModelKind) -> &'static (CreditModel, Table, Vec<bool>) {
+        static SCORECARD: OnceLock<(CreditModel, Table, Vec<bool>)> = OnceLock::new();
+        static GBM: OnceLock<(CreditModel, Table, Vec<bool>)> = OnceLock::new();
+        let cell = match kind {
+            CreditModelKind::Scorecard => &SCORECARD,
+            CreditModelKind::Gbm => &GBM,
+        };
+        cell.get_or_init(|| {
+            let (table, y) = synthetic(1500, 1);
+            let model = CreditModel::fit(&table, &y, &FitOptions::new(kind, 7), info()).unwrap();
+            (model, table, y)
+        })
+    }
+
+    const KINDS: [CreditModelKind; 2] = [CreditModelKind::Scorecard, CreditModelKind::Gbm];
+
+    #[test]
+    fn save_and_load_give_identical_predictions_and_version() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in KINDS {
+            let (model, table, _) = fitted(kind);
+            let path = dir.path().join(format!("{}.json", kind.name()));
+            model.save(&path).unwrap();
+            let back = CreditModel::load(&path).unwrap();
+            assert_eq!(&back, model);
+            assert_eq!(back.meta().model_version, model.meta().model_version);
+            assert!(model.meta().model_version.starts_with(kind.name()));
+            let before = model.predict_table(table).unwrap();
+            let after = back.predict_table(table).unwrap();
+            assert!(before
+                .iter()
+                .zip(&after)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_eq!(back.to_json(), model.to_json());
+            // Nothing but the model is left in the folder.
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                1 + kind as usize
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_do_not_change_the_version() {
+        let (model, _, _) = fitted(CreditModelKind::Scorecard);
+        let mut with_metrics = model.clone();
+        with_metrics.set_metrics(CvMetrics {
+            folds: 5,
+            seed: 1,
+            auc_mean: 0.8,
+            auc_sd: 0.01,
+            ks_mean: 0.4,
+            brier_mean: 0.15,
+        });
+        let back = CreditModel::from_json(&with_metrics.to_json()).unwrap();
+        assert_eq!(back.meta().model_version, model.meta().model_version);
+        assert_eq!(back.meta().metrics.as_ref().unwrap().folds, 5);
+    }
+
+    #[test]
+    fn tampered_or_foreign_json_is_refused() {
+        for kind in KINDS {
+            let (model, _, _) = fitted(kind);
+            let json = String::from_utf8(model.to_json()).unwrap();
+            let marker = match kind {
+                CreditModelKind::Scorecard => "\"coefficient\":",
+                CreditModelKind::Gbm => "\"baseline\":",
+            };
+            let at = json.find(marker).unwrap() + marker.len();
+            let end = at + json[at..].find([',', '}']).unwrap();
+            let tampered = format!("{}1.5{}", &json[..at], &json[end..]);
+            let error = CreditModel::from_json(tampered.as_bytes()).unwrap_err();
+            assert!(
+                error.to_string().contains("does not match model_version"),
+                "{error}"
+            );
+        }
+        let (model, _, _) = fitted(CreditModelKind::Gbm);
+        let json = String::from_utf8(model.to_json()).unwrap();
+        let future = json.replacen("\"format_version\":1", "\"format_version\":99", 1);
+        assert!(CreditModel::from_json(future.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("format version 99"));
+        assert!(CreditModel::from_json(&json.as_bytes()[..json.len() / 2]).is_err());
+        assert!(CreditModel::from_json(b"{\"meta\":{}}").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.json");
+        std::fs::write(&path, tampered_first_digit(&json)).unwrap();
+        assert!(matches!(
+            CreditModel::load(&path),
+            Err(ModelError::Corrupt { .. })
+        ));
+    }
+
+    /// The JSON with the first digit of the model part changed.
+    fn tampered_first_digit(json: &str) -> String {
+        let start = json.find("\"model\":").unwrap();
+        let at = start + json[start..].find(|c: char| c.is_ascii_digit()).unwrap();
+        let digit = json.as_bytes()[at];
+        let replacement = if digit == b'9' {
+            '1'
+        } else {
+            (digit + 1) as char
+        };
+        format!("{}{replacement}{}", &json[..at], &json[at + 1..])
+    }
+
+    /// A file can be re-hashed after an edit, so the structure is checked as well: a model
+    /// that passes `from_json` never panics while predicting.
+    #[test]
+    fn a_rehashed_malformed_model_is_refused() {
+        let (model, _, _) = fitted(CreditModelKind::Scorecard);
+        let json = String::from_utf8(model.to_json()).unwrap();
+        let broken = json.replacen("\"missing_bin\":", "\"missing_bin\":99", 1);
+        let mut edited: CreditModel = serde_json::from_str(&broken).unwrap();
+        edited.meta.model_version = edited.compute_version();
+        let error = CreditModel::from_json(&edited.to_json()).unwrap_err();
+        assert!(error.to_string().contains("malformed"), "{error}");
+    }
+
+    #[test]
+    fn explanations_add_up_and_agree_with_predictions() {
+        for kind in KINDS {
+            let (model, table, _) = fitted(kind);
+            let predictions = model.predict_table(table).unwrap();
+            for row in [0, 3, 10, 99, 1234] {
+                let explanation = model.explain(&model.cells(table, row).unwrap()).unwrap();
+                assert!((explanation.pd - predictions[row]).abs() < 1e-12);
+                let total: f64 = explanation.baseline
+                    + explanation
+                        .contributions
+                        .iter()
+                        .map(|c| c.contribution)
+                        .sum::<f64>();
+                assert!((total - explanation.log_odds).abs() < 1e-9);
+                assert!((sigmoid(explanation.log_odds) - explanation.pd).abs() < 1e-12);
+                assert_eq!(explanation.contributions.len(), 3);
+                assert!(explanation
+                    .contributions
+                    .windows(2)
+                    .all(|w| w[0].contribution >= w[1].contribution));
+                assert_eq!(
+                    explanation.points.is_some(),
+                    kind == CreditModelKind::Scorecard
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn risk_follows_the_data_missing_and_unseen_values_are_scored() {
+        for kind in KINDS {
+            let (model, _, _) = fitted(kind);
+            let pd = |income: Cell, category: &str| {
+                model
+                    .explain(&[income, Cell::Category(category.into()), Cell::Number(0.5)])
+                    .unwrap()
+                    .pd
+            };
+            // Risk falls with income, overall and the scorecard strictly by bins.
+            assert!(pd(Cell::Number(5.0), "a") > pd(Cell::Number(95.0), "a") + 0.2);
+            if kind == CreditModelKind::Scorecard {
+                let incomes: Vec<f64> = (0..=20)
+                    .map(|i| pd(Cell::Number(f64::from(i) * 5.0), "a"))
+                    .collect();
+                assert!(incomes.windows(2).all(|w| w[0] >= w[1]), "{incomes:?}");
+            }
+            assert!(pd(Cell::Number(50.0), "c") > pd(Cell::Number(50.0), "a"));
+            // Missing income is riskier than a middling one; unseen categories still score.
+            assert!(pd(Cell::Missing, "a") > pd(Cell::Number(50.0), "a"));
+            let unseen = pd(Cell::Number(50.0), "zebra");
+            assert!(unseen > 0.0 && unseen < 1.0);
+            let nan = pd(Cell::Number(f64::NAN), "a");
+            assert_eq!(nan, pd(Cell::Missing, "a"));
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let (model, table, _) = fitted(CreditModelKind::Gbm);
+        let error = model
+            .explain(&[Cell::Category("rich".into()), Cell::Missing, Cell::Missing])
+            .unwrap_err();
+        assert!(matches!(&error, ModelError::BadValue { feature, .. } if feature == "income"));
+        assert!(matches!(
+            model.explain(&[Cell::Missing]),
+            Err(ModelError::ShapeMismatch {
+                expected: 3,
+                found: 1,
+                ..
+            })
+        ));
+        let mut partial = table.clone();
+        partial.columns.remove(1);
+        assert!(matches!(
+            model.predict_table(&partial),
+            Err(ModelError::MissingFeature { feature }) if feature == "kind"
+        ));
+        // Columns are found by name, in any order, and text that is a number is read.
+        let mut shuffled = table.select_rows(&[0, 1, 2]);
+        shuffled.columns.reverse();
+        if let ColumnData::Numeric(values) = &shuffled.columns[2].data {
+            let text = values
+                .iter()
+                .map(|v| (!v.is_nan()).then(|| v.to_string()))
+                .collect();
+            shuffled.columns[2].data = ColumnData::Categorical(text);
+        }
+        assert_eq!(
+            model.predict_table(&shuffled).unwrap(),
+            model.predict_table(&table.select_rows(&[0, 1, 2])).unwrap()
+        );
+    }
+
+    #[test]
+    fn fitting_is_deterministic_to_the_byte() {
+        let (table, y) = synthetic(600, 3);
+        for kind in KINDS {
+            let options = FitOptions::new(kind, 11);
+            let a = CreditModel::fit(&table, &y, &options, info()).unwrap();
+            let b = CreditModel::fit(&table, &y, &options, info()).unwrap();
+            assert_eq!(a.to_json(), b.to_json());
+        }
+    }
+
+    #[test]
+    fn every_calibration_choice_fits_and_is_recorded() {
+        let (table, y) = synthetic(600, 4);
+        for (calibration, name) in [
+            (Calibration::Platt, "platt"),
+            (Calibration::Isotonic, "isotonic"),
+            (Calibration::None, "none"),
+        ] {
+            for kind in KINDS {
+                let options = FitOptions {
+                    calibration,
+                    ..FitOptions::new(kind, 1)
+                };
+                let model = CreditModel::fit(&table, &y, &options, info()).unwrap();
+                assert_eq!(model.meta().calibration, name);
+                let explanation = model.explain(&model.cells(&table, 0).unwrap()).unwrap();
+                let total = explanation.baseline
+                    + explanation
+                        .contributions
+                        .iter()
+                        .map(|c| c.contribution)
+                        .sum::<f64>();
+                assert!((total - explanation.log_odds).abs() < 1e-9);
+                CreditModel::from_json(&model.to_json()).unwrap();
+            }
+        }
+        let auto = |kind| {
+            CreditModel::fit(&table, &y, &FitOptions::new(kind, 1), info())
+                .unwrap()
+                .meta()
+                .calibration
+                .clone()
+        };
+        assert_eq!(auto(CreditModelKind::Gbm), "platt");
+        assert_eq!(auto(CreditModelKind::Scorecard), "none");
+    }
+
+    #[test]
+    fn a_fixed_gbm_configuration_is_used_as_given() {
+        let (table, y) = synthetic(400, 5);
+        let options = FitOptions {
+            gbm: Some(GbmConfig {
+                max_iter: 7,
+                ..GbmConfig::default()
+            }),
+            ..FitOptions::new(CreditModelKind::Gbm, 3)
+        };
+        let model = CreditModel::fit(&table, &y, &options, info()).unwrap();
+        let config = model.meta().gbm_config.as_ref().unwrap();
+        assert_eq!((config.max_iter, config.seed), (7, 3));
+        let Inner::Gbm { gbm, .. } = &model.model else {
+            panic!("GBM expected");
+        };
+        assert_eq!(gbm.trees(), 7);
+    }
+
+    #[test]
+    fn cross_validation_does_not_leak() {
+        // Labels are coin flips; `id` is unique per row, so any use of test rows' labels in
+        // its encoding would show as a high AUC.
+        let n = 600;
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let y: Vec<bool> = (0..n).map(|_| rng.gen()).collect();
+        let table = Table {
+            columns: vec![
+                Column {
+                    name: "id".into(),
+                    data: ColumnData::Categorical((0..n).map(|i| Some(format!("id{i}"))).collect()),
+                },
+                Column {
+                    name: "noise".into(),
+                    data: ColumnData::Numeric((0..n).map(|_| rng.gen()).collect()),
+                },
+            ],
+        };
+        let options = FitOptions {
+            scorecard: ScorecardConfig {
+                binning: crate::scorecard::BinningConfig {
+                    min_iv: 0.0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..FitOptions::new(CreditModelKind::Gbm, 1)
+        };
+        for kind in KINDS {
+            let options = FitOptions {
+                kind,
+                ..options.clone()
+            };
+            let report = cross_validate(&table, &y, &options, 5, 2).unwrap();
+            assert!((report.auc_mean - 0.5).abs() < 0.08, "{kind:?}: {report:?}");
+            assert_eq!(report.fold_auc.len(), 5);
+            assert!(report.out_of_fold.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+    }
+
+    #[test]
+    fn cross_validation_reports_signal() {
+        let (table, y) = synthetic(1000, 6);
+        let report = cross_validate(
+            &table,
+            &y,
+            &FitOptions::new(CreditModelKind::Scorecard, 1),
+            4,
+            1,
+        )
+        .unwrap();
+        assert!(report.auc_mean > 0.75, "{report:?}");
+        assert_eq!(report.calibration.len(), 10);
+        assert_eq!(report.metrics().folds, 4);
+        assert!(matches!(
+            cross_validate(
+                &table,
+                &y,
+                &FitOptions::new(CreditModelKind::Scorecard, 1),
+                1,
+                1
+            ),
+            Err(ModelError::InvalidConfig { field: "folds", .. })
+        ));
+    }
+
+    #[test]
+    fn cells_read_from_json() {
+        let cells: Vec<Cell> = serde_json::from_str(r#"[1.5, "A11", null]"#).unwrap();
+        assert_eq!(
+            cells,
+            [
+                Cell::Number(1.5),
+                Cell::Category("A11".into()),
+                Cell::Missing
+            ]
+        );
+    }
+
+    #[test]
+    fn tiny_data_fits_without_inner_folds() {
+        let (table, y) = synthetic(40, 8);
+        // Three positives: too few for inner folds, so no tuning and no calibration.
+        let mut seen = 0;
+        let few: Vec<bool> = y
+            .iter()
+            .map(|&label| {
+                seen += usize::from(label);
+                label && seen <= 3
+            })
+            .collect();
+        let model = CreditModel::fit(
+            &table,
+            &few,
+            &FitOptions::new(CreditModelKind::Gbm, 1),
+            info(),
+        )
+        .unwrap();
+        assert_eq!(model.meta().calibration, "none");
+        assert_eq!(model.meta().positives, 3);
+    }
+}
