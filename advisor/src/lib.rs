@@ -15,9 +15,12 @@
 //! - [`planning`]: model portfolios per risk level, goal proposals, glide paths.
 //! - [`review`]: risk review of holdings, drift, alerts and rebalancing proposals.
 //! - [`suitability`]: what a customer's risk level allows.
+//! - [`credit`]: credit and instalment decisions: policy rules, affordability, risk bands,
+//!   limits, exact repayment schedules with APR, and adverse-action reasons.
 
 pub mod allocation;
 pub mod black_litterman;
+pub mod credit;
 pub mod error;
 pub mod estimate;
 pub mod hrp;
