@@ -641,11 +641,17 @@ fn a_limit_decline_without_adverse_factors_gives_its_own_reason() {
     let d = run(&a, &s, &instalment(60_000));
     assert_eq!(d.outcome, Outcome::Declined);
     assert!(!d.reasons.is_empty() && d.reasons.len() <= MAX_REASONS);
-    assert!(d.reasons.iter().all(|r| r.source == ReasonSource::Policy), "{:?}", d.reasons);
     assert!(
-        d.reasons.iter().any(|r| r.code == "income_insufficient_for_amount"
-            || r.code == "amount_above_limit"
-            || r.code == "unaffordable"),
+        d.reasons.iter().all(|r| r.source == ReasonSource::Policy),
+        "{:?}",
+        d.reasons
+    );
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.code == "income_insufficient_for_amount"
+                || r.code == "amount_above_limit"
+                || r.code == "unaffordable"),
         "{:?}",
         d.reasons
     );
