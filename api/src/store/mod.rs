@@ -1,6 +1,7 @@
 //! Storage: one trait the HTTP layer and the importer talk to, one sea-orm implementation
 //! that runs on SQLite (default, a file in the data directory, WAL) and on PostgreSQL.
 
+mod credit;
 mod entity;
 mod migration;
 mod sea;
@@ -12,6 +13,9 @@ use sextant_domain::{
     Product,
 };
 
+pub use credit::{
+    Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan, StoredCreditModel,
+};
 pub use migration::Migrator;
 pub use sea::SeaStore;
 
@@ -22,7 +26,7 @@ pub const INGEST_CALL_MAX_EVENTS: usize = 20_000;
 /// Page size limit of listings.
 pub const PAGE_MAX: u64 = 500;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or has no free connection; retrying later may work.
     #[error("the database is unavailable: {0}")]
@@ -352,6 +356,47 @@ pub trait Store: Send + Sync {
         wealth_manager: &str,
         customer: &CustomerId,
     ) -> Result<bool, StoreError>;
+
+    /// Stores a model version (kept if already there) and, when `activate`, makes it the one
+    /// that decides.
+    async fn put_credit_model(
+        &self,
+        model: &StoredCreditModel,
+        activate: bool,
+    ) -> Result<(), StoreError>;
+    async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError>;
+    /// The most recently activated model.
+    async fn active_credit_model(&self) -> Result<Option<StoredCreditModel>, StoreError>;
+    /// Records a decision; with an idempotency record, only if its key is new (see
+    /// [`Idempotent`]), and the two commit together.
+    async fn record_credit_decision(
+        &self,
+        decision: &NewCreditDecision,
+        idempotency: Option<&IdempotentResponse>,
+    ) -> Result<Idempotent, StoreError>;
+    async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError>;
+    /// A customer's decisions, newest first.
+    async fn credit_decisions_for(
+        &self,
+        customer: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<NewCreditDecision>, StoreError>;
+    /// Creates the plan of an accepted quote once, with its idempotency record.
+    async fn accept_quote(
+        &self,
+        plan: &NewInstalmentPlan,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError>;
+    async fn instalment_plan_of(
+        &self,
+        quote_id: &str,
+    ) -> Result<Option<NewInstalmentPlan>, StoreError>;
+    /// The answer recorded under a caller's Idempotency-Key, if any.
+    async fn idempotent_response(
+        &self,
+        caller: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError>;
 }
 
 /// FNV-1a over an event's content: tells a re-sent event from a reused id.

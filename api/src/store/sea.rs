@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,10 +23,14 @@ use tokio::sync::Mutex;
 
 use super::entity::{self, audit, consent_change, customer, holding, payment_event, product};
 use super::{
-    content_hash, ConsentChange, ConsentScope, Cursor, History, IngestOutcome, Migrator, NewAdvice,
-    Store, StoreError, StoredAdvice, StoredAssessment, StoredCustomer, StoredDecision,
+    content_hash, ConsentChange, ConsentScope, Cursor, History, Idempotent, IdempotentResponse,
+    IngestOutcome, Migrator, NewAdvice, NewCreditDecision, NewInstalmentPlan, Store, StoreError,
+    StoredAdvice, StoredAssessment, StoredCreditModel, StoredCustomer, StoredDecision,
     StoredProfile, StoredSegment,
 };
+
+#[path = "sea_credit.rs"]
+mod credit;
 
 /// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
 /// parameters and PostgreSQL's 65,535.
@@ -37,7 +42,33 @@ pub struct SeaStore {
     db: DatabaseConnection,
     /// SQLite allows one writer; taking this lock before a write transaction avoids
     /// SQLITE_BUSY on lock upgrades. PostgreSQL needs none.
-    write_lock: Option<Mutex<()>>,
+    write_lock: Option<Arc<Mutex<()>>>,
+    /// Group commit of credit decisions: the checkout path records one per quote.
+    decisions: credit::DecisionWriter,
+    /// Dropping it stops the SQLite checkpoint task.
+    _stop_checkpoints: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// How often the SQLite write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the SQLite WAL every second, beside the writers (PASSIVE never blocks them),
+/// until the returned sender is dropped with the store.
+fn checkpoints(db: DatabaseConnection) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                () = tokio::time::sleep(CHECKPOINT_EVERY) => {
+                    if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            }
+        }
+    });
+    stop
 }
 
 fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -74,23 +105,30 @@ impl SeaStore {
             .acquire_timeout(Duration::from_secs(10));
         if is_sqlite {
             options
-                .max_connections(4)
+                .max_connections(8)
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o| {
                     // WAL lets readers run beside the writer; FULL makes every acknowledged
                     // commit durable across power loss, which an acknowledgement promises.
+                    // Checkpoints run in the background (`checkpoints`), not inside whichever
+                    // commit crosses the threshold, so no request waits for one.
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
+                        .pragma("wal_autocheckpoint", "0")
                 });
         } else {
             options.max_connections(16);
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
+        let write_lock = is_sqlite.then(|| Arc::new(Mutex::new(())));
+        let stop_checkpoints = is_sqlite.then(|| checkpoints(db.clone()));
         let store = SeaStore {
-            write_lock: is_sqlite.then(|| Mutex::new(())),
+            _stop_checkpoints: stop_checkpoints,
+            decisions: credit::DecisionWriter::start(db.clone(), write_lock.clone()),
+            write_lock,
             db,
         };
         store
@@ -1374,6 +1412,66 @@ impl Store for SeaStore {
         .one(&self.db)
         .await?
         .is_some())
+    }
+
+    async fn put_credit_model(
+        &self,
+        model: &StoredCreditModel,
+        activate: bool,
+    ) -> Result<(), StoreError> {
+        self.put_credit_model_impl(model, activate).await
+    }
+
+    async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError> {
+        self.credit_model_impl(version).await
+    }
+
+    async fn active_credit_model(&self) -> Result<Option<StoredCreditModel>, StoreError> {
+        self.active_credit_model_impl().await
+    }
+
+    async fn record_credit_decision(
+        &self,
+        decision: &NewCreditDecision,
+        idempotency: Option<&IdempotentResponse>,
+    ) -> Result<Idempotent, StoreError> {
+        self.record_credit_decision_impl(decision, idempotency)
+            .await
+    }
+
+    async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError> {
+        self.credit_decision_impl(id).await
+    }
+
+    async fn credit_decisions_for(
+        &self,
+        customer: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<NewCreditDecision>, StoreError> {
+        self.credit_decisions_for_impl(customer, limit).await
+    }
+
+    async fn accept_quote(
+        &self,
+        plan: &NewInstalmentPlan,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError> {
+        self.accept_quote_impl(plan, idempotency).await
+    }
+
+    async fn instalment_plan_of(
+        &self,
+        quote_id: &str,
+    ) -> Result<Option<NewInstalmentPlan>, StoreError> {
+        self.instalment_plan_of_impl(quote_id).await
+    }
+
+    async fn idempotent_response(
+        &self,
+        caller: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        self.idempotent_response_impl(caller, key).await
     }
 }
 

@@ -405,3 +405,171 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
         assert!(!store.is_client("wm-1", &id).await.unwrap(), "{backend}");
     }
 }
+
+fn decision(id: &str, customer_id: &str) -> sextant_api::store::NewCreditDecision {
+    sextant_api::store::NewCreditDecision {
+        id: id.into(),
+        customer_id: CustomerId::parse(customer_id).unwrap(),
+        kind: "instalment_quote".into(),
+        created_at: Utc.timestamp_millis_opt(1_790_000_000_000).unwrap(),
+        expires_at: Some(Utc.timestamp_millis_opt(1_790_001_800_000).unwrap()),
+        actor: "payment-app".into(),
+        model_version: "gbm-0123456789ab".into(),
+        policy_version: "policy-test".into(),
+        outcome: "approved".into(),
+        inputs: serde_json::json!({"x": 0.1 + 0.2}),
+        output: serde_json::json!({"plans": [3, 6]}),
+    }
+}
+
+fn keyed(key: &str, hash: &str, plan_id: &str) -> sextant_api::store::IdempotentResponse {
+    sextant_api::store::IdempotentResponse {
+        caller: "service:payment-app".into(),
+        key: key.into(),
+        request_hash: hash.into(),
+        status: 201,
+        response: serde_json::json!({ "plan_id": plan_id }),
+        created_at: Utc::now(),
+    }
+}
+
+fn plan(id: &str, quote: &str) -> sextant_api::store::NewInstalmentPlan {
+    sextant_api::store::NewInstalmentPlan {
+        id: id.into(),
+        quote_id: quote.into(),
+        customer_id: CustomerId::parse("c1").unwrap(),
+        months: 6,
+        actor: "payment-app".into(),
+        created_at: Utc::now(),
+        plan: serde_json::json!({ "months": 6 }),
+    }
+}
+
+#[tokio::test]
+async fn credit_models_decisions_and_plans_on_every_backend() {
+    use sextant_api::store::{Idempotent, StoredCreditModel};
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        assert_eq!(
+            store.active_credit_model().await.unwrap(),
+            None,
+            "{backend}"
+        );
+        let model = |version: &str| StoredCreditModel {
+            version: version.into(),
+            kind: "gbm".into(),
+            created_at: Utc.timestamp_millis_opt(1_790_000_000_000).unwrap(),
+            actor: "test".into(),
+            metrics: serde_json::json!({ "auc_mean": 0.8 }),
+            artifact: "{\"big\": \"".to_owned() + &"x".repeat(200_000) + "\"}",
+        };
+        store.put_credit_model(&model("v1"), true).await.unwrap();
+        store.put_credit_model(&model("v2"), false).await.unwrap();
+        assert_eq!(
+            store.active_credit_model().await.unwrap().unwrap().version,
+            "v1",
+            "{backend}: storing v2 without activating it leaves v1 active"
+        );
+        store.put_credit_model(&model("v2"), true).await.unwrap();
+        let active = store.active_credit_model().await.unwrap().unwrap();
+        assert_eq!(active, model("v2"), "{backend}: stored as given");
+        assert!(
+            store.credit_model("v1").await.unwrap().is_some(),
+            "{backend}"
+        );
+
+        // Decisions round-trip exactly; a keyed write happens once.
+        let d = decision("cq_1", "c1");
+        assert_eq!(
+            store.record_credit_decision(&d, None).await.unwrap(),
+            Idempotent::Written
+        );
+        assert_eq!(
+            store.credit_decision("cq_1").await.unwrap(),
+            Some(d.clone())
+        );
+        let key = keyed("k-app-1", "h1", "ca_1");
+        let d2 = decision("ca_1", "c1");
+        assert_eq!(
+            store.record_credit_decision(&d2, Some(&key)).await.unwrap(),
+            Idempotent::Written
+        );
+        let again = store
+            .record_credit_decision(&decision("ca_2", "c1"), Some(&key))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&again, Idempotent::Replay(r) if r.response == key.response),
+            "{backend}: {again:?}"
+        );
+        assert_eq!(
+            store.credit_decision("ca_2").await.unwrap(),
+            None,
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .record_credit_decision(
+                    &decision("ca_3", "c1"),
+                    Some(&keyed("k-app-1", "other", "x"))
+                )
+                .await
+                .unwrap(),
+            Idempotent::KeyReused
+        );
+        let listed = store
+            .credit_decisions_for(&CustomerId::parse("c1").unwrap(), 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2, "{backend}");
+
+        // A quote becomes one plan, whatever the retries and races.
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .accept_quote(
+                            &plan(&format!("ip_{i}"), "cq_1"),
+                            &keyed("k-acc", "h", "ip_0"),
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for h in handles {
+            outcomes.push(h.await.unwrap());
+        }
+        let written = outcomes
+            .iter()
+            .filter(|o| **o == Idempotent::Written)
+            .count();
+        assert_eq!(written, 1, "{backend}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Idempotent::Written | Idempotent::Replay(_))),
+            "{backend}: the same key gets the same answer: {outcomes:?}"
+        );
+        assert_eq!(
+            store
+                .accept_quote(&plan("ip_9", "cq_1"), &keyed("k-other", "h", "ip_9"))
+                .await
+                .unwrap(),
+            Idempotent::AlreadyAccepted,
+            "{backend}"
+        );
+        let stored = store.instalment_plan_of("cq_1").await.unwrap().unwrap();
+        assert!(stored.id.starts_with("ip_"), "{backend}");
+        assert_eq!(
+            store
+                .idempotent_response("service:payment-app", "k-other")
+                .await
+                .unwrap(),
+            None,
+            "{backend}: a refused acceptance keeps nothing under its key"
+        );
+    }
+}
