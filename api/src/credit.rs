@@ -1,45 +1,208 @@
-//! `sextant credit eval`: cross-validated quality of the credit models on any delimited file
-//! (the raw UCI German file, the Taiwan CSV, an export of the bank's own data).
-//!
-//! Every fold fits on its training rows only: the scorecard's binning, the GBM's bins and
-//! the ordinal codes of categorical columns (categories ranked by their training bad rate,
-//! unseen ones missing) never see the test rows.
+//! `sextant credit eval` and `sextant credit train`: the credit models of
+//! [`sextant_models::credit`] on any delimited file (the raw UCI German file, the Taiwan CSV,
+//! an export of the bank's own data). The file is read here; `models` parses, fits and
+//! cross-validates (every fold fits on its training rows only) and writes the model file.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use sextant_models::evaluation::{
-    brier_score, calibration_table, ks_statistic, mean_sd, roc_auc, stratified_kfold,
-    CalibrationBin,
+use sextant_models::credit::{
+    cross_validate, data_sha256, Calibration, CreditModel, CreditModelKind, CvReport, FitOptions,
+    TrainingInfo,
 };
-use sextant_models::gbm::{Gbm, GbmConfig};
-use sextant_models::scorecard::{Scorecard, ScorecardConfig};
-use sextant_models::tabular::{ColumnData, Table, TableOptions};
+use sextant_models::evaluation::CalibrationBin;
+use sextant_models::tabular::{Table, TableOptions};
+
+/// Largest data file read, as [`sextant_models::tabular::MAX_INPUT_BYTES`].
+const MAX_DATA_BYTES: u64 = sextant_models::tabular::MAX_INPUT_BYTES as u64;
+/// Features listed by `credit train`.
+const TOP_FEATURES: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum CreditModel {
+pub enum ModelArg {
     Scorecard,
     Gbm,
 }
 
-pub struct CreditEvalOptions {
-    pub data: PathBuf,
-    pub target: String,
-    pub positive: Option<String>,
-    pub models: Vec<CreditModel>,
-    pub folds: usize,
-    pub seed: u64,
-    pub delimiter: Option<u8>,
-    pub no_header: bool,
-    pub drop: Vec<String>,
+impl From<ModelArg> for CreditModelKind {
+    fn from(model: ModelArg) -> Self {
+        match model {
+            ModelArg::Scorecard => CreditModelKind::Scorecard,
+            ModelArg::Gbm => CreditModelKind::Gbm,
+        }
+    }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalibrationArg {
+    /// Platt scaling for the GBM, none for the scorecard.
+    Auto,
+    Platt,
+    Isotonic,
+    None,
+}
+
+impl From<CalibrationArg> for Calibration {
+    fn from(calibration: CalibrationArg) -> Self {
+        match calibration {
+            CalibrationArg::Auto => Calibration::Auto,
+            CalibrationArg::Platt => Calibration::Platt,
+            CalibrationArg::Isotonic => Calibration::Isotonic,
+            CalibrationArg::None => Calibration::None,
+        }
+    }
+}
+
+/// The data file and how to read it, shared by the credit subcommands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The target column (`c21` for the last of 21 columns of a file without header).
+    #[arg(long)]
+    pub target: String,
+    /// The target value meaning default / bad (default: 1, yes, true, bad, default).
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// One character, `tab`, or `space` for runs of whitespace (default: detected).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// The first line is data; columns are named c1..cN.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Columns to leave out (identifiers), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// Columns to read as categorical whatever their content, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Columns to read as numeric (a cell that is no number is an error), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub numeric: Vec<String>,
+}
+
+/// Cross-validation and calibration settings, shared by the credit subcommands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CvArgs {
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub calibration: CalibrationArg,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["scorecard", "gbm"])]
+    pub model: Vec<ModelArg>,
+    #[command(flatten)]
+    pub cv: CvArgs,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value = "gbm")]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub cv: CvArgs,
+    /// Where to write the model.
+    #[arg(long, default_value = "credit-model.json")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A data file read and split into features and labels.
+pub struct CreditData {
+    pub table: Table,
+    pub y: Vec<bool>,
+    pub positive_label: String,
+    pub sha256: String,
+}
+
+/// `--delimiter`: one character, `tab` (or `\t`), or `space` for runs of whitespace.
+pub fn parse_delimiter(delimiter: Option<&str>) -> anyhow::Result<Option<u8>> {
+    Ok(match delimiter {
+        None => None,
+        Some("space") => Some(b' '),
+        Some("\\t" | "tab") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(other) => {
+            anyhow::bail!("--delimiter: `{other}` is not one character, `tab` or `space`")
+        }
+    })
+}
+
+/// Reads the file once: its SHA-256 and its table. Parse errors name the file, line and
+/// column.
+pub fn read_data(args: &DataArgs) -> anyhow::Result<CreditData> {
+    let path = &args.data;
+    let length = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        length <= MAX_DATA_BYTES,
+        "{}: {length} bytes, over the limit of {MAX_DATA_BYTES}",
+        path.display()
+    );
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table_options = TableOptions {
+        delimiter: parse_delimiter(args.delimiter.as_deref())?,
+        header: args.no_header.then_some(false),
+        drop: args.drop.clone(),
+        categorical: args.categorical.clone(),
+        numeric: args.numeric.clone(),
+    };
+    let located = |e: sextant_models::ModelError| anyhow::anyhow!("{}: {e}", path.display());
+    let mut table = Table::parse(bytes.as_slice(), &table_options).map_err(located)?;
+    let (y, positive_label) = table
+        .take_target_labelled(&args.target, args.positive.as_deref())
+        .map_err(located)?;
+    Ok(CreditData {
+        table,
+        y,
+        positive_label,
+        sha256: data_sha256(&bytes),
+    })
+}
+
+fn check_folds(folds: usize, y: &[bool]) -> anyhow::Result<()> {
+    let positives = y.iter().filter(|&&v| v).count();
+    let smaller = positives.min(y.len() - positives);
+    anyhow::ensure!(
+        folds >= 2 && folds <= smaller.min(sextant_models::credit::MAX_FOLDS),
+        "--folds must be within 2..={} (the rows of the smaller class, at most {})",
+        smaller.min(sextant_models::credit::MAX_FOLDS),
+        sextant_models::credit::MAX_FOLDS
+    );
+    Ok(())
+}
+
+fn fit_options(model: ModelArg, cv: &CvArgs) -> FitOptions {
+    FitOptions {
+        calibration: cv.calibration.into(),
+        ..FitOptions::new(model.into(), cv.seed)
+    }
+}
+
+/// Cross-validated figures of one model in `credit eval`.
 #[derive(Debug, Serialize)]
 pub struct ModelEval {
-    pub model: CreditModel,
+    pub model: ModelArg,
+    /// `platt`, `isotonic` or `none`: how the probabilities were calibrated.
+    pub calibration_method: String,
     pub fold_auc: Vec<f64>,
     pub auc_mean: f64,
     pub auc_sd: f64,
@@ -53,6 +216,7 @@ pub struct ModelEval {
 #[derive(Debug, Serialize)]
 pub struct CreditEval {
     pub data: String,
+    pub data_sha256: String,
     pub rows: usize,
     pub positives: usize,
     pub features: usize,
@@ -61,138 +225,50 @@ pub struct CreditEval {
     pub models: Vec<ModelEval>,
 }
 
-/// Numeric rows for the GBM: numbers as they are, categories as their rank by training bad
-/// rate (unseen or missing: NaN, which the GBM routes by itself).
-fn encode(train: &Table, train_y: &[bool], table: &Table) -> Vec<Vec<f64>> {
-    let columns: Vec<Vec<f64>> = train
-        .columns
-        .iter()
-        .zip(&table.columns)
-        .map(|(fit, apply)| match (&fit.data, &apply.data) {
-            (_, ColumnData::Numeric(values)) => values.clone(),
-            (ColumnData::Categorical(seen), ColumnData::Categorical(values)) => {
-                let mut stats: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
-                for (v, &bad) in seen.iter().zip(train_y) {
-                    if let Some(v) = v {
-                        let e = stats.entry(v.as_str()).or_default();
-                        e.0 += f64::from(u8::from(bad));
-                        e.1 += 1.0;
-                    }
-                }
-                let mut ranked: Vec<(&str, f64)> = stats
-                    .iter()
-                    .map(|(k, (bad, n))| (*k, (bad + 0.5) / (n + 1.0)))
-                    .collect();
-                ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
-                let code: std::collections::HashMap<&str, f64> = ranked
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (*k, i as f64))
-                    .collect();
-                values
-                    .iter()
-                    .map(|v| {
-                        v.as_deref()
-                            .and_then(|v| code.get(v).copied())
-                            .unwrap_or(f64::NAN)
-                    })
-                    .collect()
-            }
-            (ColumnData::Numeric(_), ColumnData::Categorical(values)) => {
-                values.iter().map(|_| f64::NAN).collect()
-            }
-        })
-        .collect();
-    (0..table.n_rows())
-        .map(|r| columns.iter().map(|c| c[r]).collect())
-        .collect()
-}
-
-fn read_table(options: &CreditEvalOptions) -> anyhow::Result<(Table, Vec<bool>)> {
-    let file = std::fs::File::open(&options.data)
-        .with_context(|| format!("cannot open {}", options.data.display()))?;
-    let table_options = TableOptions {
-        delimiter: options.delimiter,
-        header: options.no_header.then_some(false),
-        drop: options.drop.clone(),
-        ..TableOptions::default()
-    };
-    let mut table = Table::parse(std::io::BufReader::new(file), &table_options)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", options.data.display()))?;
-    let y = table
-        .take_target(&options.target, options.positive.as_deref())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", options.data.display()))?;
-    Ok((table, y))
-}
-
-pub fn eval(options: &CreditEvalOptions) -> anyhow::Result<CreditEval> {
-    let (table, y) = read_table(options)?;
-    anyhow::ensure!(
-        options.folds >= 2 && options.folds <= y.len(),
-        "--folds must be within 2..={}",
-        y.len()
-    );
-    let folds = stratified_kfold(&y, options.folds, options.seed);
+pub fn eval(args: &EvalArgs) -> anyhow::Result<CreditEval> {
+    let data = read_data(&args.data)?;
+    check_folds(args.cv.folds, &data.y)?;
     let mut models = Vec::new();
-    for &model in &options.models {
-        let mut out_of_fold = vec![f64::NAN; y.len()];
-        let (mut aucs, mut kss, mut briers, mut seconds) = (vec![], vec![], vec![], vec![]);
-        for (train, test) in &folds {
-            let train_table = table.select_rows(train);
-            let train_y: Vec<bool> = train.iter().map(|&i| y[i]).collect();
-            let test_table = table.select_rows(test);
-            let test_y: Vec<bool> = test.iter().map(|&i| y[i]).collect();
-            let started = Instant::now();
-            let predictions: Vec<f64> = match model {
-                CreditModel::Scorecard => {
-                    let card = Scorecard::fit(&train_table, &train_y, &ScorecardConfig::default())?;
-                    seconds.push(started.elapsed().as_secs_f64());
-                    (0..test.len())
-                        .map(|r| card.predict_proba(&test_table, r))
-                        .collect()
-                }
-                CreditModel::Gbm => {
-                    let x = encode(&train_table, &train_y, &train_table);
-                    let config = GbmConfig {
-                        seed: options.seed,
-                        ..GbmConfig::default()
-                    };
-                    let gbm = Gbm::fit(&x, &train_y, &config)?;
-                    seconds.push(started.elapsed().as_secs_f64());
-                    encode(&train_table, &train_y, &test_table)
-                        .iter()
-                        .map(|row| gbm.predict_proba(row))
-                        .collect()
-                }
-            };
-            aucs.push(roc_auc(&predictions, &test_y));
-            kss.push(ks_statistic(&predictions, &test_y));
-            briers.push(brier_score(&predictions, &test_y));
-            for (&i, p) in test.iter().zip(predictions) {
-                out_of_fold[i] = p;
-            }
-        }
-        let (auc_mean, auc_sd) = mean_sd(&aucs);
+    for &model in &args.model {
+        let options = fit_options(model, &args.cv);
+        let report = cross_validate(&data.table, &data.y, &options, args.cv.folds, args.cv.seed)?;
         models.push(ModelEval {
             model,
-            auc_mean,
-            auc_sd,
-            fold_auc: aucs,
-            ks_mean: mean_sd(&kss).0,
-            brier_mean: mean_sd(&briers).0,
-            calibration: calibration_table(&out_of_fold, &y, 10),
-            train_seconds_mean: mean_sd(&seconds).0,
+            calibration_method: calibration_method(&options),
+            fold_auc: report.fold_auc,
+            auc_mean: report.auc_mean,
+            auc_sd: report.auc_sd,
+            ks_mean: report.ks_mean,
+            brier_mean: report.brier_mean,
+            calibration: report.calibration,
+            train_seconds_mean: report.train_seconds_mean,
         });
     }
     Ok(CreditEval {
-        data: options.data.display().to_string(),
-        rows: y.len(),
-        positives: y.iter().filter(|&&v| v).count(),
-        features: table.columns.len(),
-        folds: options.folds,
-        seed: options.seed,
+        data: args.data.data.display().to_string(),
+        data_sha256: data.sha256,
+        rows: data.y.len(),
+        positives: data.y.iter().filter(|&&v| v).count(),
+        features: data.table.columns.len(),
+        folds: args.cv.folds,
+        seed: args.cv.seed,
         models,
     })
+}
+
+/// The calibration `FitOptions` resolves to (what `CreditModel::fit` records, unless a
+/// class is too small to calibrate).
+fn calibration_method(options: &FitOptions) -> String {
+    match (options.calibration, options.kind) {
+        (Calibration::Auto, CreditModelKind::Gbm) | (Calibration::Platt, _) => "platt",
+        (Calibration::Auto, CreditModelKind::Scorecard) | (Calibration::None, _) => "none",
+        (Calibration::Isotonic, _) => "isotonic",
+    }
+    .to_string()
+}
+
+fn model_name(model: ModelArg) -> &'static str {
+    CreditModelKind::from(model).name()
 }
 
 pub fn print_eval(result: &CreditEval) {
@@ -208,18 +284,15 @@ pub fn print_eval(result: &CreditEval) {
     );
     println!();
     println!(
-        "{:<10} {:>16} {:>7} {:>7} {:>9}  fold AUC",
-        "model", "AUC mean +- sd", "KS", "Brier", "fit s"
+        "{:<10} {:<9} {:>16} {:>7} {:>7} {:>9}  fold AUC",
+        "model", "calibr.", "AUC mean +- sd", "KS", "Brier", "fit s"
     );
     for m in &result.models {
-        let name = match m.model {
-            CreditModel::Scorecard => "scorecard",
-            CreditModel::Gbm => "gbm",
-        };
         let folds: Vec<String> = m.fold_auc.iter().map(|a| format!("{a:.3}")).collect();
         println!(
-            "{:<10} {:>8.4} +- {:.4} {:>7.3} {:>7.4} {:>9.2}  {}",
-            name,
+            "{:<10} {:<9} {:>8.4} +- {:.4} {:>7.3} {:>7.4} {:>9.2}  {}",
+            model_name(m.model),
+            m.calibration_method,
             m.auc_mean,
             m.auc_sd,
             m.ks_mean,
@@ -231,8 +304,8 @@ pub fn print_eval(result: &CreditEval) {
     for m in &result.models {
         println!();
         println!(
-            "calibration of {:?} (out-of-fold, deciles of predicted probability)",
-            m.model
+            "calibration of {} (out-of-fold, deciles of predicted probability)",
+            model_name(m.model)
         );
         println!("{:>8} {:>10} {:>10}", "rows", "predicted", "observed");
         for b in &m.calibration {
@@ -241,5 +314,164 @@ pub fn print_eval(result: &CreditEval) {
                 b.count, b.mean_predicted, b.observed_rate
             );
         }
+    }
+}
+
+/// One feature's weight in a trained model.
+#[derive(Debug, Serialize)]
+pub struct FeatureWeight {
+    pub feature: String,
+    pub categorical: bool,
+    /// Mean absolute contribution to the log-odds of default over the training rows.
+    pub mean_abs_contribution: f64,
+}
+
+/// What `credit train` did.
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    pub model_version: String,
+    pub path: String,
+    pub model: ModelArg,
+    pub calibration_method: String,
+    pub data: String,
+    pub data_sha256: String,
+    pub trained_at: String,
+    pub rows: usize,
+    pub positives: usize,
+    pub features: usize,
+    pub cv_folds: usize,
+    pub cv_seed: u64,
+    pub cv_fold_auc: Vec<f64>,
+    pub cv_auc_mean: f64,
+    pub cv_auc_sd: f64,
+    pub cv_ks_mean: f64,
+    pub cv_brier_mean: f64,
+    /// Seconds to fit the saved model on all rows.
+    pub fit_seconds: f64,
+    /// Mean time to explain one row (probability and every feature's contribution), over
+    /// up to 1,000 training rows.
+    pub explain_microseconds_mean: f64,
+    pub top_features: Vec<FeatureWeight>,
+}
+
+/// Cross-validates, fits on all rows, stores the figures in the model and saves it.
+pub fn train(args: &TrainArgs) -> anyhow::Result<TrainReport> {
+    let data = read_data(&args.data)?;
+    check_folds(args.cv.folds, &data.y)?;
+    let options = fit_options(args.model, &args.cv);
+    let report: CvReport =
+        cross_validate(&data.table, &data.y, &options, args.cv.folds, args.cv.seed)?;
+    let trained_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let info = TrainingInfo {
+        source: args.data.data.display().to_string(),
+        data_sha256: data.sha256.clone(),
+        trained_at: trained_at.clone(),
+        target: args.data.target.clone(),
+        positive_label: data.positive_label.clone(),
+    };
+    let started = Instant::now();
+    let mut model = CreditModel::fit(&data.table, &data.y, &options, info)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    model.set_metrics(report.metrics());
+    let explain_microseconds_mean = time_explain(&model, &data.table)?;
+    model.save(&args.out)?;
+    let meta = model.meta();
+    let mut top: Vec<FeatureWeight> = meta
+        .features
+        .iter()
+        .map(|f| FeatureWeight {
+            feature: f.name.clone(),
+            categorical: f.categorical,
+            mean_abs_contribution: f.importance,
+        })
+        .collect();
+    top.sort_by(|a, b| {
+        b.mean_abs_contribution
+            .total_cmp(&a.mean_abs_contribution)
+            .then_with(|| a.feature.cmp(&b.feature))
+    });
+    top.truncate(TOP_FEATURES);
+    Ok(TrainReport {
+        model_version: meta.model_version.clone(),
+        path: args.out.display().to_string(),
+        model: args.model,
+        calibration_method: meta.calibration.clone(),
+        data: args.data.data.display().to_string(),
+        data_sha256: data.sha256,
+        trained_at,
+        rows: meta.rows,
+        positives: meta.positives,
+        features: meta.features.len(),
+        cv_folds: report.folds,
+        cv_seed: report.seed,
+        cv_fold_auc: report.fold_auc,
+        cv_auc_mean: report.auc_mean,
+        cv_auc_sd: report.auc_sd,
+        cv_ks_mean: report.ks_mean,
+        cv_brier_mean: report.brier_mean,
+        fit_seconds,
+        explain_microseconds_mean,
+        top_features: top,
+    })
+}
+
+/// Rows timed by [`time_explain`].
+const TIMED_ROWS: usize = 1000;
+
+/// Mean microseconds of [`CreditModel::explain`] over the first rows of `table`.
+fn time_explain(model: &CreditModel, table: &Table) -> anyhow::Result<f64> {
+    let rows = (0..table.n_rows().min(TIMED_ROWS))
+        .map(|row| model.cells(table, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let started = Instant::now();
+    for cells in &rows {
+        std::hint::black_box(model.explain(cells)?);
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64)
+}
+
+pub fn print_train(report: &TrainReport) {
+    println!("{} saved to {}", report.model_version, report.path);
+    println!(
+        "data: {} (sha256 {}), {} rows ({} positive, {:.1}%), {} features",
+        report.data,
+        &report.data_sha256[..16],
+        report.rows,
+        report.positives,
+        100.0 * report.positives as f64 / report.rows as f64,
+        report.features
+    );
+    println!("calibration: {}", report.calibration_method);
+    println!();
+    println!(
+        "{:<22} {:>16} {:>7} {:>7} {:>9}",
+        format!("{}-fold CV, seed {}", report.cv_folds, report.cv_seed),
+        "AUC mean +- sd",
+        "KS",
+        "Brier",
+        "fit s"
+    );
+    println!(
+        "{:<22} {:>8.4} +- {:.4} {:>7.3} {:>7.4} {:>9.2}",
+        model_name(report.model),
+        report.cv_auc_mean,
+        report.cv_auc_sd,
+        report.cv_ks_mean,
+        report.cv_brier_mean,
+        report.fit_seconds
+    );
+    println!(
+        "explaining one row takes {:.1} us on average",
+        report.explain_microseconds_mean
+    );
+    println!();
+    println!("top features (mean |contribution| to the log-odds of default)");
+    for f in &report.top_features {
+        println!(
+            "  {:<24} {:>8.4}{}",
+            f.feature,
+            f.mean_abs_contribution,
+            if f.categorical { "  (categorical)" } else { "" }
+        );
     }
 }

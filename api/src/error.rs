@@ -97,6 +97,9 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A component the request needs is not set up yet (e.g. no credit model is active).
+    #[error("not ready: {1}")]
+    NotReady(&'static str, String),
     /// An advisory computation refused its input: infeasible constraints, an impossible
     /// target, a matrix that is not positive semidefinite.
     #[error("advice: {0}")]
@@ -197,6 +200,12 @@ impl AppError {
                 "unavailable",
                 "Service unavailable",
                 "storage is unavailable; retry later".into(),
+            ),
+            AppError::NotReady(code, why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "Service not ready",
+                why.clone(),
             ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -102,33 +102,67 @@ enum Command {
 enum CreditCommand {
     /// Cross-validated AUC, KS, Brier score and calibration of the credit models on any
     /// delimited file (`--json` for one JSON object).
-    Eval {
+    Eval(sextant_api::credit::EvalArgs),
+    /// Cross-validate, fit on all rows and save one model file (encoding, model,
+    /// calibration, metadata with the data's SHA-256 and the figures).
+    Train(sextant_api::credit::TrainArgs),
+    /// Train the decision model on the stored profiles, labelled by the population's
+    /// ground truth (observed defaults), store it and make it the active one.
+    TrainPopulation {
         #[arg(long)]
-        data: PathBuf,
-        /// The target column (`c21` for the last of 21 columns of a file without header).
+        data_dir: Option<PathBuf>,
+        /// Default: DATA_DIR/population/ground_truth.jsonl.
         #[arg(long)]
-        target: String,
-        /// The target value meaning default / bad (default: 1, yes, true, bad, default).
+        truth: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "gbm")]
+        model: sextant_api::credit::ModelArg,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
         #[arg(long)]
-        positive: Option<String>,
+        json: bool,
+    },
+    /// Cross-validated quality on a synthetic population generated in memory, through the
+    /// profiling features, against the generator's true default propensity.
+    EvalPopulation {
+        #[arg(long, default_value_t = 20_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
         #[arg(long, value_enum, value_delimiter = ',', default_values = ["scorecard", "gbm"])]
-        model: Vec<sextant_api::credit::CreditModel>,
+        model: Vec<sextant_api::credit::ModelArg>,
         #[arg(long, default_value_t = 5)]
         folds: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// One character, or `space` for runs of whitespace (default: detected).
-        #[arg(long)]
-        delimiter: Option<String>,
-        /// The first line is data; columns are named c1..cN.
-        #[arg(long)]
-        no_header: bool,
-        /// Columns to leave out (identifiers), comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        drop: Vec<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Cross-validated quality on the 354 Berka loans, each applicant's pre-loan
+    /// transactions profiled like any customer's.
+    EvalBerka {
+        #[arg(long, default_value = "../shared/data/berka")]
+        berka: PathBuf,
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["scorecard", "gbm"])]
+        model: Vec<sextant_api::credit::ModelArg>,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide a recorded quote or application again from its stored inputs and model
+    /// version and compare with what was answered; exits 1 when anything differs.
+    Replay {
+        decision_id: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approval rate, AUC and calibration by age band and sex, with disparate-impact ratios;
+    /// protected attributes are never model inputs.
+    Fairness(sextant_api::credit_fairness::FairnessArgs),
 }
 
 #[derive(Subcommand)]
@@ -233,6 +267,48 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Instalment-quote latency at a constant offered rate (open loop, load generator in a
+    /// separate process) and credit model training time on the Taiwan file.
+    Credit {
+        #[arg(long, default_value_t = 2_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Quotes offered per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+        /// Concurrent keep-alive connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value = "../shared/data/credit/taiwan_default.csv")]
+        taiwan: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The open-loop load generator `bench credit` runs as a separate process; prints one
+    /// JSON report.
+    #[command(hide = true)]
+    Loadgen {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        /// One JSON body per line.
+        #[arg(long)]
+        bodies: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+        #[arg(long, default_value_t = 2)]
+        warmup_seconds: u32,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -264,44 +340,126 @@ fn init_logging(filter: &str) {
 
 async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
     match command {
-        Command::Credit(CreditCommand::Eval {
-            data,
-            target,
-            positive,
-            model,
-            folds,
-            seed,
-            delimiter,
-            no_header,
-            drop,
-            json,
-        }) => {
-            let delimiter = match delimiter.as_deref() {
-                None => None,
-                Some("space") => Some(b' '),
-                Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-                Some("\\t" | "tab") => Some(b'\t'),
-                Some(other) => {
-                    anyhow::bail!("--delimiter: `{other}` is not one character, `tab` or `space`")
-                }
-            };
-            let options = sextant_api::credit::CreditEvalOptions {
-                data,
-                target,
-                positive,
-                models: model,
-                folds,
-                seed,
-                delimiter,
-                no_header,
-                drop,
-            };
+        Command::Credit(CreditCommand::Eval(args)) => {
+            let json = args.json;
             let result =
-                tokio::task::spawn_blocking(move || sextant_api::credit::eval(&options)).await??;
+                tokio::task::spawn_blocking(move || sextant_api::credit::eval(&args)).await??;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
                 sextant_api::credit::print_eval(&result);
+            }
+        }
+        Command::Credit(CreditCommand::Train(args)) => {
+            let json = args.json;
+            let report =
+                tokio::task::spawn_blocking(move || sextant_api::credit::train(&args)).await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                sextant_api::credit::print_train(&report);
+            }
+        }
+        Command::Credit(CreditCommand::TrainPopulation {
+            data_dir,
+            truth,
+            model,
+            seed,
+            json,
+        }) => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            let truth = truth.unwrap_or_else(|| {
+                config
+                    .data_dir
+                    .join("population")
+                    .join(sextant_api::generate::TRUTH_FILE)
+            });
+            let store = open_store(&config).await?;
+            let report = sextant_api::credit_ops::train_population(
+                store.as_ref(),
+                &truth,
+                model.into(),
+                seed,
+                "cli",
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                sextant_api::credit_ops::print_population_training(&report);
+            }
+        }
+        Command::Credit(CreditCommand::EvalPopulation {
+            customers,
+            months,
+            model,
+            folds,
+            seed,
+            json,
+        }) => {
+            let options = sextant_api::credit_population::ProfiledEvalOptions {
+                models: model.into_iter().map(Into::into).collect(),
+                folds,
+                seed,
+            };
+            let result = tokio::task::spawn_blocking(move || {
+                sextant_api::credit_population::eval_population(customers, months, &options)
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                sextant_api::credit_population::print_profiled_eval(&result);
+            }
+        }
+        Command::Credit(CreditCommand::EvalBerka {
+            berka,
+            model,
+            folds,
+            seed,
+            json,
+        }) => {
+            let options = sextant_api::credit_population::ProfiledEvalOptions {
+                models: model.into_iter().map(Into::into).collect(),
+                folds,
+                seed,
+            };
+            let result = tokio::task::spawn_blocking(move || {
+                sextant_api::credit_population::eval_berka(&berka, &options)
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                sextant_api::credit_population::print_profiled_eval(&result);
+            }
+        }
+        Command::Credit(CreditCommand::Replay {
+            decision_id,
+            data_dir,
+            json,
+        }) => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            let store = open_store(&config).await?;
+            let result = sextant_api::credit_ops::replay(store.as_ref(), &decision_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                sextant_api::credit_ops::print_replay(&result);
+            }
+            if !result.identical {
+                return Ok(1);
+            }
+        }
+        Command::Credit(CreditCommand::Fairness(args)) => {
+            let json = args.json;
+            let report =
+                tokio::task::spawn_blocking(move || sextant_api::credit_fairness::fairness(&args))
+                    .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                sextant_api::credit_fairness::print_fairness(&report);
             }
         }
         Command::Portfolio(command) => {
@@ -475,6 +633,54 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
                 bench::print_table(&result);
             }
         }
+        Command::Bench(BenchCommand::Credit {
+            customers,
+            months,
+            rate,
+            seconds,
+            connections,
+            taiwan,
+            seed,
+            json,
+        }) => {
+            let result = bench::credit(&bench::CreditBenchOptions {
+                customers,
+                months,
+                rate,
+                seconds,
+                connections,
+                taiwan,
+                seed,
+            })
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                bench::print_credit(&result);
+            }
+        }
+        Command::Bench(BenchCommand::Loadgen {
+            url,
+            token,
+            bodies,
+            rate,
+            seconds,
+            warmup_seconds,
+            connections,
+        }) => {
+            let options = bench::loadgen::LoadOptions {
+                url,
+                token,
+                bodies,
+                rate,
+                seconds,
+                warmup_seconds,
+                connections,
+            };
+            let report =
+                tokio::task::spawn_blocking(move || bench::loadgen::run(&options)).await??;
+            println!("{}", serde_json::to_string(&report)?);
+        }
     }
     Ok(0)
 }
@@ -636,6 +842,24 @@ async fn print_advice(app: &Application) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn print_credit(app: &Application) -> anyhow::Result<()> {
+    if app.state().store.active_credit_model().await?.is_none() {
+        return Ok(());
+    }
+    println!("checking instalment eligibility of every profiled customer");
+    let report = sextant_api::credit_ops::demo_credit(app.state(), 60_000).await?;
+    sextant_api::credit_ops::print_demo_credit(&report);
+    anyhow::ensure!(
+        report.declines_without_valid_reasons == 0,
+        "a decline came without one to four reasons"
+    );
+    anyhow::ensure!(
+        report.recorded_quote_id.is_none() || report.recorded_quote_replays_identically,
+        "a recorded quote did not replay identically"
+    );
+    Ok(())
+}
+
 /// Generates (unless the same population is already there), imports (unless already done
 /// into this database), prints URLs and tokens, and serves.
 async fn demo(
@@ -704,8 +928,30 @@ async fn demo(
             "profiles and the embedding model are in place (`sextant profile` refreshes them)"
         );
     }
+    if store.active_credit_model().await?.is_none() {
+        println!(
+            "training the credit model on the profiles and the population's repayment outcomes"
+        );
+        match sextant_api::credit_ops::train_population(
+            store.as_ref(),
+            &dir.join(sextant_api::generate::TRUTH_FILE),
+            sextant_models::credit::CreditModelKind::Gbm,
+            population.seed,
+            "demo",
+        )
+        .await
+        {
+            Ok(trained) => sextant_api::credit_ops::print_population_training(&trained),
+            // A tiny population may hold too few defaults; the demo still serves the rest
+            // and credit routes answer 503 credit_model_unavailable.
+            Err(e) => println!("  no credit model: {e:#}"),
+        }
+    } else {
+        println!("a credit model is active (`sextant credit train --population` retrains it)");
+    }
     let app = build(&config, pipeline).await?;
     print_advice(&app).await?;
+    print_credit(&app).await?;
     let base = format!("http://{}", app.local_addr());
     println!();
     println!("Sextant demo is ready");
@@ -731,6 +977,9 @@ async fn demo(
     println!();
     println!(
         "Try: curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001"
+    );
+    println!(
+        "     curl -X POST -H \"Authorization: Bearer <service token>\" -H 'Content-Type: application/json' \\\n       -d '{{\"customer_id\":\"c0000001\",\"merchant_id\":\"m-0001\",\"amount_minor\":60000,\"currency\":\"EUR\"}}' {base}/v1/instalments/quote"
     );
     if no_serve {
         return Ok(0);

@@ -250,9 +250,9 @@ fn the_demo_prepares_everything_and_prints_tokens() {
         &[
             "demo",
             "--customers",
-            "150",
+            "300",
             "--months",
-            "2",
+            "3",
             "--data-dir",
             "d",
             "--addr",
@@ -276,14 +276,20 @@ fn the_demo_prepares_everything_and_prints_tokens() {
         out.contains("customers advised") && out.contains("above the customer's level: 0"),
         "every customer gets a suitable proposal: {out}"
     );
+    assert!(
+        out.contains("instalment quote of 600.00 EUR")
+            && out.contains("replay")
+            && out.contains(": identical"),
+        "the demo decides quotes and replays one: {out}"
+    );
     // A second demo reuses what is there.
     let (code, out, _) = run(
         &[
             "demo",
             "--customers",
-            "150",
+            "300",
             "--months",
-            "2",
+            "3",
             "--data-dir",
             "d",
             "--addr",
@@ -509,4 +515,71 @@ fn credit_eval_reads_a_raw_file_and_prints_the_figures() {
     );
     assert_ne!(code, 0);
     assert!(err.contains("c9"), "{err}");
+}
+
+#[test]
+fn credit_train_saves_a_model_file_with_its_metadata() {
+    let work = tempfile::tempdir().unwrap();
+    write_credit_file(&work.path().join("credit.data"));
+    let train = |out: &str| {
+        run(
+            &[
+                "credit",
+                "train",
+                "--data",
+                "credit.data",
+                "--target",
+                "c4",
+                "--positive",
+                "2",
+                "--model",
+                "scorecard",
+                "--out",
+                out,
+                "--json",
+            ],
+            work.path(),
+        )
+    };
+    let (code, out, err) = train("model.json");
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let version = report["model_version"].as_str().unwrap();
+    assert!(version.starts_with("scorecard-"), "{version}");
+    assert!(report["cv_auc_mean"].as_f64().unwrap() > 0.7, "{report}");
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("model.json")).unwrap()).unwrap();
+    let meta = &saved["meta"];
+    assert_eq!(meta["model_version"], version);
+    assert_eq!(meta["rows"], 400);
+    assert_eq!(meta["features"].as_array().unwrap().len(), 3);
+    assert_eq!(meta["training"]["positive_label"], "2");
+    assert_eq!(meta["training"]["data_sha256"], report["data_sha256"]);
+    assert_eq!(meta["training"]["data_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(meta["metrics"]["folds"], 5);
+    // The same data and seed give the same model.
+    let (code, out, err) = train("again.json");
+    assert_eq!(code, 0, "{err}");
+    let again: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(again["model_version"], version);
+    // The table names the version and the path.
+    let (code, out, _) = run(
+        &[
+            "credit",
+            "train",
+            "--data",
+            "credit.data",
+            "--target",
+            "c4",
+            "--positive",
+            "2",
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("credit-model.json") && out.contains("gbm-"),
+        "{out}"
+    );
+    assert!(work.path().join("credit-model.json").exists());
 }

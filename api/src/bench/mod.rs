@@ -18,8 +18,11 @@ use crate::import::{self, FileKind};
 use crate::store::{SeaStore, Store};
 use crate::{AppState, Application};
 
+mod credit;
+pub mod loadgen;
 mod portfolio;
 mod profile;
+pub use credit::{credit, print_credit, CreditBench, CreditBenchOptions};
 pub use portfolio::{portfolio, print_portfolio, PortfolioBench, PortfolioOptions};
 pub use profile::{print_profile, profile, ProfileBench, ProfileOptions};
 

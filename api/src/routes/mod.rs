@@ -2,6 +2,7 @@
 //! calls the store; business rules live in the domain crates.
 
 pub mod advice;
+pub mod credit;
 pub mod customers;
 pub mod events;
 pub mod portfolio;

@@ -122,7 +122,22 @@ pub async fn call(
     token: Option<&str>,
     body: Option<String>,
 ) -> Reply {
+    call_with(router, method, uri, token, &[], body).await
+}
+
+/// `call` with extra request headers.
+pub async fn call_with(
+    router: Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(t) = token {
         request = request.header("authorization", format!("Bearer {t}"));
     }

@@ -4,6 +4,7 @@
 
 mod advice;
 mod common;
+mod credit;
 mod http;
 mod profiles;
 mod storage;
