@@ -38,8 +38,9 @@
 //!    cut-off, or the band's limit), its largest adverse factors (contribution > 0), mapped
 //!    through the feature catalogue, one per code, excluding [`NOT_CREDIT_FEATURES`] and
 //!    codes on the same ground as a policy reason; one place is kept for them. The PD
-//!    cut-off is never a reason by itself. A model-driven decline without a single showable
-//!    factor is refused as invalid input (`score.factors`): it cannot be explained. Model
+//!    cut-off is never a reason by itself. A PD cut-off decline without a single showable
+//!    factor is refused as invalid input (`score.factors`): it cannot be explained. A limit
+//!    decline without one keeps its own reason alone. Model
 //!    factors are not listed for declines they did not cause (a failed identity check is not
 //!    "because of your spending"): Regulation B asks for the reasons actually behind the
 //!    action.

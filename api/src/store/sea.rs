@@ -45,30 +45,6 @@ pub struct SeaStore {
     write_lock: Option<Arc<Mutex<()>>>,
     /// Group commit of credit decisions: the checkout path records one per quote.
     decisions: credit::DecisionWriter,
-    /// Dropping it stops the SQLite checkpoint task.
-    _stop_checkpoints: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// How often the SQLite write-ahead log is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// Checkpoints the SQLite WAL every second, beside the writers (PASSIVE never blocks them),
-/// until the returned sender is dropped with the store.
-fn checkpoints(db: DatabaseConnection) -> tokio::sync::oneshot::Sender<()> {
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return,
-                () = tokio::time::sleep(CHECKPOINT_EVERY) => {
-                    if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
-                    }
-                }
-            }
-        }
-    });
-    stop
 }
 
 fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -105,18 +81,15 @@ impl SeaStore {
             .acquire_timeout(Duration::from_secs(10));
         if is_sqlite {
             options
-                .max_connections(8)
+                .max_connections(4)
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o| {
                     // WAL lets readers run beside the writer; FULL makes every acknowledged
                     // commit durable across power loss, which an acknowledgement promises.
-                    // Checkpoints run in the background (`checkpoints`), not inside whichever
-                    // commit crosses the threshold, so no request waits for one.
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
-                        .pragma("wal_autocheckpoint", "0")
                 });
         } else {
             options.max_connections(16);
@@ -124,9 +97,7 @@ impl SeaStore {
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
         let write_lock = is_sqlite.then(|| Arc::new(Mutex::new(())));
-        let stop_checkpoints = is_sqlite.then(|| checkpoints(db.clone()));
         let store = SeaStore {
-            _stop_checkpoints: stop_checkpoints,
             decisions: credit::DecisionWriter::start(db.clone(), write_lock.clone()),
             write_lock,
             db,
