@@ -200,6 +200,25 @@ pub fn load(dir: &Path, today: DateTime<Utc>) -> anyhow::Result<Vec<BerkaLoan>> 
     Ok(loans)
 }
 
+/// Every loan's applicant profiled as of the loan date (all catalogue features), and whether
+/// the loan went bad.
+pub fn profiled(dir: &Path) -> anyhow::Result<(Vec<Vec<f64>>, Vec<bool>)> {
+    let loans = load(dir, Utc::now())?;
+    let features = loans
+        .iter()
+        .map(|l| {
+            let history = sextant_profiling::CustomerHistory {
+                customer: &l.customer,
+                payments: &l.payments,
+                behaviour: &[],
+                holdings: &[],
+            };
+            sextant_profiling::compute_features(&history, l.as_of).values
+        })
+        .collect();
+    Ok((features, loans.iter().map(|l| l.bad).collect()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,20 +158,7 @@ pub fn eval_population(
 }
 
 pub fn eval_berka(dir: &Path, options: &ProfiledEvalOptions) -> anyhow::Result<ProfiledCreditEval> {
-    let loans = crate::berka::load(dir, Utc::now())?;
-    let features: Vec<Vec<f64>> = loans
-        .iter()
-        .map(|l| {
-            let history = CustomerHistory {
-                customer: &l.customer,
-                payments: &l.payments,
-                behaviour: &[],
-                holdings: &[],
-            };
-            compute_features(&history, l.as_of).values
-        })
-        .collect();
-    let y: Vec<bool> = loans.iter().map(|l| l.bad).collect();
+    let (features, y) = crate::berka::profiled(dir)?;
     let mut eval = evaluate(
         "Berka PKDD'99 loans (status B or D bad)",
         &features,

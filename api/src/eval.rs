@@ -20,7 +20,7 @@ use sextant_profiling::metrics::{
     adjusted_rand_index, normalized_mutual_info, quadratic_weighted_kappa,
 };
 use sextant_profiling::segments::kmeans;
-use sextant_profiling::{compute_features, CustomerHistory, FEATURE_VERSION};
+use sextant_profiling::FEATURE_VERSION;
 use sextant_synth::{generate_customer, Config, Persona};
 
 use crate::pipeline::{compute, Computed};
@@ -244,20 +244,7 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
 /// stratified 5-fold cross-validation with seed 42, standardised within each fold, the L2
 /// penalty chosen by nested cross-validation.
 fn berka_auc(dir: &std::path::Path) -> anyhow::Result<BerkaAuc> {
-    let loans = crate::berka::load(dir, Utc::now())?;
-    let x: Vec<Vec<f64>> = loans
-        .iter()
-        .map(|l| {
-            let history = CustomerHistory {
-                customer: &l.customer,
-                payments: &l.payments,
-                behaviour: &[],
-                holdings: &[],
-            };
-            compute_features(&history, l.as_of).values
-        })
-        .collect();
-    let y: Vec<bool> = loans.iter().map(|l| l.bad).collect();
+    let (x, y) = crate::berka::profiled(dir)?;
     let mut fold_auc = Vec::new();
     let mut chosen_l2 = Vec::new();
     for (train, test) in stratified_kfold(&y, 5, 42) {
@@ -281,7 +268,7 @@ fn berka_auc(dir: &std::path::Path) -> anyhow::Result<BerkaAuc> {
     }
     let (auc_mean, auc_sd) = mean_sd(&fold_auc);
     Ok(BerkaAuc {
-        loans: loans.len(),
+        loans: y.len(),
         bad_loans: y.iter().filter(|&&b| b).count(),
         features: x.first().map_or(0, Vec::len),
         fold_auc,
