@@ -27,7 +27,7 @@ use sextant_models::tabular::ColumnData;
 use crate::credit::{read_data, DataArgs, ModelArg};
 use crate::credit_ops::credit_table;
 use crate::credit_population::population_rows;
-use crate::lending::{decide_with, DecisionInputs, Lending};
+use crate::lending::{decide_with, Lending};
 
 /// Below this disparate-impact ratio a group is flagged.
 pub const FOUR_FIFTHS: f64 = 0.8;
@@ -354,24 +354,16 @@ fn population_fairness(args: &FairnessArgs) -> anyhow::Result<FairnessReport> {
         let lending = Lending::new(model, policy.clone())?;
         for &i in &test {
             let row = &rows[i];
-            let inputs = DecisionInputs {
-                applicant: crate::lending::applicant(
-                    &row.customer,
-                    &sextant_profiling::Features {
-                        values: row.features.clone(),
-                    },
-                    as_of,
-                ),
-                model_row: lending.row(&row.features),
-                policy: policy.clone(),
-                request: CreditRequest::Instalment {
+            let inputs = lending.inputs(
+                &row.customer,
+                &row.features,
+                chrono::Utc::now(),
+                CreditRequest::Instalment {
                     amount_minor: args.amount_minor,
                     merchant: "m-fairness".into(),
                 },
                 as_of,
-                feature_version: sextant_profiling::FEATURE_VERSION,
-                features_as_of: chrono::Utc::now(),
-            };
+            );
             let decision =
                 decide_with(&lending.model, &inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
             pd[i] = decision.pd;

@@ -356,24 +356,16 @@ pub async fn demo_credit(state: &crate::AppState, amount_minor: i64) -> anyhow::
             let Some(customer) = state.store.customer(&profile.customer_id).await? else {
                 continue;
             };
-            let inputs = DecisionInputs {
-                applicant: crate::lending::applicant(
-                    &customer.customer,
-                    &sextant_profiling::Features {
-                        values: profile.features.clone(),
-                    },
-                    today,
-                ),
-                model_row: lending.row(&profile.features),
-                policy: lending.policy.clone(),
-                request: CreditRequest::Instalment {
+            let inputs = lending.inputs(
+                &customer.customer,
+                &profile.features,
+                profile.as_of,
+                CreditRequest::Instalment {
                     amount_minor,
                     merchant: "m-demo".into(),
                 },
-                as_of: today,
-                feature_version: FEATURE_VERSION,
-                features_as_of: profile.as_of,
-            };
+                today,
+            );
             let decision = lending
                 .decide(&inputs)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

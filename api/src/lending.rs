@@ -111,6 +111,32 @@ impl Lending {
             .collect()
     }
 
+    /// Everything a decision on `request` for this customer, on `today`, is made from.
+    pub fn inputs(
+        &self,
+        customer: &Customer,
+        features: &[f64],
+        features_as_of: DateTime<Utc>,
+        request: CreditRequest,
+        today: NaiveDate,
+    ) -> DecisionInputs {
+        DecisionInputs {
+            applicant: applicant(
+                customer,
+                &Features {
+                    values: features.to_vec(),
+                },
+                today,
+            ),
+            model_row: self.row(features),
+            policy: self.policy.clone(),
+            request,
+            as_of: today,
+            feature_version: FEATURE_VERSION,
+            features_as_of,
+        }
+    }
+
     pub fn decide(&self, inputs: &DecisionInputs) -> Result<CreditDecision, AppError> {
         decide_with(&self.model, inputs)
     }
@@ -285,21 +311,13 @@ pub async fn decide_for(
     let customer = state.store.customer(id).await?.ok_or(AppError::NotFound)?;
     let (features, features_as_of) = features_for_credit(state, id).await?;
     let now = Utc::now();
-    let inputs = DecisionInputs {
-        applicant: applicant(
-            &customer.customer,
-            &Features {
-                values: features.clone(),
-            },
-            now.date_naive(),
-        ),
-        model_row: lending.row(&features),
-        policy: lending.policy.clone(),
-        request,
-        as_of: now.date_naive(),
-        feature_version: FEATURE_VERSION,
+    let inputs = lending.inputs(
+        &customer.customer,
+        &features,
         features_as_of,
-    };
+        request,
+        now.date_naive(),
+    );
     let decision = lending.decide(&inputs)?;
     let record = NewCreditDecision {
         id: decision_id.to_owned(),

@@ -21,7 +21,6 @@ use super::loadgen::{percentile, LoadReport};
 use crate::auth::{mint_dev_token, Authenticator, Role};
 use crate::credit_ops::train_population;
 use crate::generate::{self, TRUTH_FILE};
-use crate::lending::{applicant, DecisionInputs};
 use crate::store::{SeaStore, Store};
 use crate::{import, AppState, Application};
 
@@ -235,22 +234,17 @@ async fn time_decisions(state: &AppState) -> anyhow::Result<(f64, f64)> {
             let Some(customer) = state.store.customer(&profile.customer_id).await? else {
                 continue;
             };
-            let features = sextant_profiling::Features {
-                values: profile.features.clone(),
-            };
             let started = Instant::now();
-            let inputs = DecisionInputs {
-                applicant: applicant(&customer.customer, &features, today),
-                model_row: lending.row(&profile.features),
-                policy: lending.policy.clone(),
-                request: sextant_advisor::credit::CreditRequest::Instalment {
+            let inputs = lending.inputs(
+                &customer.customer,
+                &profile.features,
+                profile.as_of,
+                sextant_advisor::credit::CreditRequest::Instalment {
                     amount_minor: 60_000,
                     merchant: "m-bench".into(),
                 },
-                as_of: today,
-                feature_version: sextant_profiling::FEATURE_VERSION,
-                features_as_of: profile.as_of,
-            };
+                today,
+            );
             lending
                 .decide(&inputs)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
