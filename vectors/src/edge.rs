@@ -28,7 +28,7 @@ use qdrant_edge::{
     EdgeVectorParams, FieldCondition, FieldIndexOperations, HnswIndexConfig, JsonPath, Match,
     NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
     PointOperations, PointStruct, PointStructPersisted, QueryEnum, QueryRequest, ScoredPoint,
-    ScoringQuery, UpdateOperation, ValueVariants, VectorInternal, VectorStructInternal,
+    ScoringQuery, SearchParams, UpdateOperation, ValueVariants, VectorInternal, VectorStructInternal,
     WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
 };
 use tokio::sync::Semaphore;
@@ -246,6 +246,44 @@ impl VectorStore for EdgeStore {
             })
             .await?;
         points.into_iter().map(to_hit).collect()
+    }
+
+    async fn audience(
+        &self,
+        vector: &[f32],
+        k: usize,
+        min_score: Option<f32>,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, VectorError> {
+        validate::vector(vector, self.dim)?;
+        validate::audience_k(k)?;
+        validate::min_score(min_score)?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut request = search_request(vector, k, filter);
+        // The threshold is applied here: the engine takes it as an `OrderedFloat`, a type
+        // qdrant-edge does not re-export.
+        request.params = Some(SearchParams {
+            exact: true,
+            ..SearchParams::default()
+        });
+        let points = self
+            .call("audience", move |inner| {
+                inner
+                    .shard
+                    .query(request)
+                    .map_err(|err| VectorError::engine("audience", err))
+            })
+            .await?;
+        let mut hits = points
+            .into_iter()
+            .map(to_hit)
+            .collect::<Result<Vec<Hit>, VectorError>>()?;
+        if let Some(min_score) = min_score {
+            hits.retain(|h| h.score >= min_score);
+        }
+        Ok(hits)
     }
 
     async fn vector(&self, customer_id: &str) -> Result<Option<Vec<f32>>, VectorError> {

@@ -25,6 +25,10 @@ pub const DEFAULT_COLLECTION: &str = "customers";
 /// and a larger `k` would turn a nearest-neighbour query into an export.
 pub const MAX_K: usize = 1000;
 
+/// Most customers one [`VectorStore::audience`] call returns: a lookalike audience is at most
+/// this large.
+pub const MAX_AUDIENCE: usize = 100_000;
+
 /// Largest embedding the stores accept; ours are 32-dimensional, this only stops nonsense.
 pub const MAX_DIM: usize = 4096;
 
@@ -102,6 +106,16 @@ pub trait VectorStore: Send + Sync {
         &self,
         vector: &[f32],
         k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, VectorError>;
+    /// Up to `k` (at most [`MAX_AUDIENCE`]) customers most similar to `vector`, best first,
+    /// scored exactly (no approximate index: an audience must not depend on the index's
+    /// recall), keeping only scores of at least `min_score` when given.
+    async fn audience(
+        &self,
+        vector: &[f32],
+        k: usize,
+        min_score: Option<f32>,
         filter: &Filter,
     ) -> Result<Vec<Hit>, VectorError>;
     /// The stored vector of a customer. Cosine stores keep vectors normalised to unit length,

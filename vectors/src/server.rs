@@ -9,7 +9,7 @@ use qdrant_client::qdrant::{
     vector_output, vectors_config, with_payload_selector::SelectorOptions, Condition,
     CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
     DeletePointsBuilder, Distance, FieldType, GetPointsBuilder, PayloadIncludeSelector, PointId,
-    PointStruct, PointsIdsList, QueryPointsBuilder, UpsertPointsBuilder, Value,
+    PointStruct, PointsIdsList, QueryPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder, Value,
     VectorParamsBuilder, VectorsOutput,
 };
 use qdrant_client::{Qdrant, QdrantError};
@@ -222,6 +222,49 @@ impl VectorStore for ServerStore {
             .map(|point| {
                 let customer_id = payload_customer_id(&point.payload)
                     .ok_or_else(|| VectorError::engine("search", "hit has no customer id"))?;
+                Ok(Hit {
+                    customer_id: customer_id.to_owned(),
+                    score: point.score,
+                })
+            })
+            .collect()
+    }
+
+    async fn audience(
+        &self,
+        vector: &[f32],
+        k: usize,
+        min_score: Option<f32>,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, VectorError> {
+        validate::vector(vector, self.dim)?;
+        validate::audience_k(k)?;
+        validate::min_score(min_score)?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryPointsBuilder::new(&self.collection)
+            .query(vector.to_vec())
+            .limit(k as u64)
+            .params(SearchParamsBuilder::default().exact(true))
+            .with_payload(customer_id_only());
+        if let Some(min_score) = min_score {
+            query = query.score_threshold(min_score);
+        }
+        if let Some(filter) = server_filter(filter) {
+            query = query.filter(filter);
+        }
+        let response = self
+            .client
+            .query(query)
+            .await
+            .map_err(|err| map_error("audience", err))?;
+        response
+            .result
+            .into_iter()
+            .map(|point| {
+                let customer_id = payload_customer_id(&point.payload)
+                    .ok_or_else(|| VectorError::engine("audience", "hit has no customer id"))?;
                 Ok(Hit {
                     customer_id: customer_id.to_owned(),
                     score: point.score,

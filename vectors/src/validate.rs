@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::{Point, VectorError, MAX_CHANNELS, MAX_DIM, MAX_ID_BYTES, MAX_K};
+use crate::{Point, VectorError, MAX_AUDIENCE, MAX_CHANNELS, MAX_DIM, MAX_ID_BYTES, MAX_K};
 
 pub(crate) fn dim(dim: usize) -> Result<(), VectorError> {
     if dim == 0 || dim > MAX_DIM {
@@ -56,6 +56,24 @@ pub(crate) fn k(k: usize) -> Result<(), VectorError> {
         )));
     }
     Ok(())
+}
+
+pub(crate) fn audience_k(k: usize) -> Result<(), VectorError> {
+    if k > MAX_AUDIENCE {
+        return Err(VectorError::InvalidInput(format!(
+            "an audience of {k} is above the limit of {MAX_AUDIENCE}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn min_score(min_score: Option<f32>) -> Result<(), VectorError> {
+    match min_score {
+        Some(s) if !(-1.0..=1.0).contains(&s) => Err(VectorError::InvalidInput(format!(
+            "a minimum cosine similarity of {s} is outside -1..=1"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn point(point: &Point, dim: usize) -> Result<(), VectorError> {

@@ -141,6 +141,56 @@ async fn check_cosine_ranking(store: &dyn VectorStore) {
     assert_eq!(top2.len(), 2);
 }
 
+async fn check_audience(store: &dyn VectorStore) {
+    let mut rng = Rng(11);
+    let points: Vec<Point> = (0..1500)
+        .map(|i| point(&format!("a-{i:04}"), &rng.vector(DIM)))
+        .collect();
+    store.upsert(points[..1000].to_vec()).await.unwrap();
+    store.upsert(points[1000..].to_vec()).await.unwrap();
+    let query = [1.0, 0.2, 0.0, -0.3];
+    // Above the search limit, exact: every point comes back, best first.
+    let all = store
+        .audience(&query, 1500, None, &Filter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1500);
+    assert!(all.windows(2).all(|w| w[0].score >= w[1].score));
+    let q = unit(&query);
+    let best = points
+        .iter()
+        .map(|p| {
+            let v = unit(&p.vector);
+            (v.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>(), &p.customer_id)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap();
+    assert_eq!(&all[0].customer_id, best.1);
+    // A threshold keeps exactly the scores at or above it.
+    let close = store
+        .audience(&query, 1500, Some(0.9), &Filter::default())
+        .await
+        .unwrap();
+    let expected = all.iter().filter(|h| h.score >= 0.9).count();
+    assert!(expected > 0 && expected < 1500);
+    assert_eq!(close.len(), expected);
+    // Filters apply, and the limits are checked.
+    let excluded = Filter {
+        exclude_customer: Some(all[0].customer_id.clone()),
+        ..Filter::default()
+    };
+    let top = store.audience(&query, 3, None, &excluded).await.unwrap();
+    assert_eq!(top[0].customer_id, all[1].customer_id);
+    assert!(store
+        .audience(&query, sextant_vectors::MAX_AUDIENCE + 1, None, &Filter::default())
+        .await
+        .is_err());
+    assert!(store
+        .audience(&query, 10, Some(1.5), &Filter::default())
+        .await
+        .is_err());
+}
+
 async fn check_filters(store: &dyn VectorStore) {
     let v = [1.0, 0.5, 0.25, 0.0];
     let make = |id: &str, p: Payload| Point {
@@ -316,6 +366,12 @@ async fn edge_round_trip() {
 async fn edge_cosine_ranking() {
     let dir = tempfile::tempdir().unwrap();
     check_cosine_ranking(&edge_store(dir.path())).await;
+}
+
+#[tokio::test]
+async fn edge_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    check_audience(&edge_store(dir.path())).await;
 }
 
 #[tokio::test]
@@ -669,6 +725,7 @@ async fn server_behaves_like_edge() {
     })
     .await;
     with_server_collection(&url, "filters", |s| async move { check_filters(&s).await }).await;
+    with_server_collection(&url, "audience", |s| async move { check_audience(&s).await }).await;
     with_server_collection(&url, "idempotent", |s| async move {
         check_idempotent_upsert(&s).await
     })
