@@ -24,3 +24,223 @@ impl Arm {
         }
     }
 }
+
+/// The most a holdout may take, in basis points: half of the audience.
+pub const MAX_HOLDOUT_BP: u32 = 5_000;
+
+/// Buckets per audience: one per basis point.
+pub const BUCKETS: u32 = 10_000;
+
+/// The customer's arm in the campaign salted by `salt`: holdout iff its bucket is below
+/// `holdout_bp`. Raising `holdout_bp` only moves customers from treatment to holdout, so a
+/// campaign can grow its holdout without reshuffling anyone already held out.
+///
+/// # Panics
+///
+/// When `holdout_bp` exceeds [`MAX_HOLDOUT_BP`] or `salt` holds the 0x1F separator: both
+/// are configuration the caller validates before any customer is assigned.
+pub fn assign(salt: &str, customer_id: &str, holdout_bp: u32) -> Arm {
+    assert!(
+        holdout_bp <= MAX_HOLDOUT_BP,
+        "holdout of {holdout_bp} bp exceeds the maximum of {MAX_HOLDOUT_BP} bp"
+    );
+    if bucket(salt, customer_id) < holdout_bp {
+        Arm::Holdout
+    } else {
+        Arm::Treatment
+    }
+}
+
+/// The customer's bucket in `0..10_000` for this salt (a campaign's own salt, so that each
+/// campaign draws an independent holdout).
+///
+/// The hash is written out here rather than taken from `std` (whose `DefaultHasher` may
+/// change between releases), so a customer keeps its bucket across releases, machines and
+/// languages: FNV-1a 64 over the UTF-8 bytes of `salt`, one 0x1F byte (the ASCII unit
+/// separator, so `("ab", "c")` and `("a", "bc")` differ) and the id, then the splitmix64
+/// finaliser, which spreads FNV's weak low bits over the whole word. Taking the result mod
+/// 10,000 favours the lowest `2^64 mod 10_000` (1,616) buckets by one part in `2^64 / 10_000`
+/// (about 1.8e15): negligible.
+///
+/// # Panics
+///
+/// When `salt` holds the 0x1F separator, which would let two (salt, id) pairs collide.
+pub fn bucket(salt: &str, customer_id: &str) -> u32 {
+    const SEPARATOR: u8 = 0x1F;
+    assert!(
+        !salt.as_bytes().contains(&SEPARATOR),
+        "a holdout salt may not contain the 0x1F separator"
+    );
+    let mut hash = FNV_OFFSET_BASIS;
+    for &byte in salt
+        .as_bytes()
+        .iter()
+        .chain(&[SEPARATOR])
+        .chain(customer_id.as_bytes())
+    {
+        hash = fnv1a_step(hash, byte);
+    }
+    let bucket = splitmix64_finalise(hash) % u64::from(BUCKETS);
+    u32::try_from(bucket).expect("below 10,000")
+}
+
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
+}
+
+/// The output function of splitmix64 (Steele, Lea and Flood 2014; the constants of
+/// Stafford's "Mix13").
+fn splitmix64_finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes
+            .iter()
+            .fold(FNV_OFFSET_BASIS, |h, &b| fnv1a_step(h, b))
+    }
+
+    #[test]
+    fn arm_names_round_trip() {
+        for arm in [Arm::Treatment, Arm::Holdout] {
+            assert_eq!(Arm::parse(arm.name()), Some(arm));
+        }
+        assert_eq!(Arm::parse("control"), None);
+    }
+
+    #[test]
+    fn the_hash_is_the_published_fnv1a_and_splitmix64() {
+        // Test vectors of the FNV reference (isthe.com/chongo/tech/comp/fnv).
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+        // splitmix64 seeded with 0 yields 0xe220a8397b1dcdaf first: the finaliser of
+        // 0 + 0x9e3779b97f4a7c15.
+        assert_eq!(
+            splitmix64_finalise(0x9e37_79b9_7f4a_7c15),
+            0xe220_a839_7b1d_cdaf
+        );
+    }
+
+    #[test]
+    fn pinned_buckets() {
+        // Computed independently (Python, the same algorithm written from its description);
+        // a change here reshuffles every running campaign.
+        assert_eq!(bucket("campaign-2024-isa", "C000001"), PINNED[0]);
+        assert_eq!(bucket("campaign-2024-isa", "C000002"), PINNED[1]);
+        assert_eq!(bucket("spring-savings", "C000001"), PINNED[2]);
+        assert_eq!(bucket("", ""), PINNED[3]);
+        assert_eq!(bucket("sel", "ö-customer"), PINNED[4]);
+    }
+
+    const PINNED: [u32; 5] = [539, 8080, 301, 9771, 529];
+
+    fn ids(n: usize) -> impl Iterator<Item = String> {
+        (0..n).map(|i| format!("C{i:07}"))
+    }
+
+    #[test]
+    fn holdout_share_is_on_target() {
+        let n = 100_000usize;
+        for holdout_bp in [0u32, 100, 1_000, 2_500, 5_000] {
+            let held = ids(n)
+                .filter(|id| assign("campaign-7", id, holdout_bp) == Arm::Holdout)
+                .count() as f64;
+            let share = f64::from(holdout_bp) / 10_000.0;
+            let expected = n as f64 * share;
+            let sd = (n as f64 * share * (1.0 - share)).sqrt();
+            assert!(
+                (held - expected).abs() <= 3.0 * sd,
+                "{holdout_bp} bp: {held} held out, expected {expected} ± {sd}"
+            );
+        }
+    }
+
+    #[test]
+    fn buckets_are_uniform() {
+        // Ten deciles of 10,000 ids each: a chi-square with 9 degrees of freedom stays under
+        // 27.9 (p = 0.001) for a uniform hash.
+        let n = 100_000usize;
+        let mut deciles = [0f64; 10];
+        for id in ids(n) {
+            deciles[(bucket("uniform", &id) / 1_000) as usize] += 1.0;
+        }
+        let expected = n as f64 / 10.0;
+        let chi2: f64 = deciles
+            .iter()
+            .map(|c| (c - expected).powi(2) / expected)
+            .sum();
+        assert!(chi2 < 27.9, "chi-square {chi2}: {deciles:?}");
+    }
+
+    #[test]
+    fn salts_draw_independent_holdouts() {
+        let n = 100_000usize;
+        let (a, b) = (2_000u32, 3_000u32);
+        let mut both = 0usize;
+        let mut changed = 0usize;
+        for id in ids(n) {
+            let first = assign("campaign-a", &id, a) == Arm::Holdout;
+            let second = assign("campaign-b", &id, b) == Arm::Holdout;
+            both += usize::from(first && second);
+            changed += usize::from(bucket("campaign-a", &id) != bucket("campaign-b", &id));
+        }
+        let share = 0.2 * 0.3;
+        let expected = n as f64 * share;
+        let sd = (n as f64 * share * (1.0 - share)).sqrt();
+        assert!(
+            (both as f64 - expected).abs() <= 3.0 * sd,
+            "{both} in both holdouts, expected {expected} ± {sd}"
+        );
+        // Almost every customer lands elsewhere under another salt (1 in 10,000 stays).
+        assert!(changed > n * 99 / 100, "{changed}");
+    }
+
+    #[test]
+    fn assignment_is_sticky() {
+        for id in ids(100) {
+            assert_eq!(assign("s", &id, 1_234), assign("s", &id, 1_234));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "exceeds the maximum")]
+    fn more_than_half_is_refused() {
+        let _ = assign("s", "C1", MAX_HOLDOUT_BP + 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "separator")]
+    fn salts_with_the_separator_are_refused() {
+        let _ = bucket("a\u{1f}b", "C1");
+    }
+
+    proptest! {
+        #[test]
+        fn raising_the_holdout_only_moves_customers_into_it(
+            salt in "[a-z0-9-]{0,20}",
+            id in "\\PC{0,30}",
+            low in 0..=MAX_HOLDOUT_BP,
+            raise in 0..=MAX_HOLDOUT_BP,
+        ) {
+            let high = (low + raise).min(MAX_HOLDOUT_BP);
+            prop_assert!(bucket(&salt, &id) < BUCKETS);
+            if assign(&salt, &id, low) == Arm::Holdout {
+                prop_assert_eq!(assign(&salt, &id, high), Arm::Holdout);
+            }
+            if assign(&salt, &id, high) == Arm::Treatment {
+                prop_assert_eq!(assign(&salt, &id, low), Arm::Treatment);
+            }
+        }
+    }
+}
