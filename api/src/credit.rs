@@ -9,16 +9,16 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use sextant_models::credit::{
-    cross_validate, data_sha256, Calibration, CreditModel, CreditModelKind, CvReport, FitOptions,
-    TrainingInfo,
+    cross_validate, data_sha256, Calibration, CreditModel, CreditModelKind, CvReport, FeatureInfo,
+    FitOptions, TrainingInfo,
 };
 use sextant_models::evaluation::CalibrationBin;
 use sextant_models::tabular::{Table, TableOptions};
 
 /// Largest data file read, as [`sextant_models::tabular::MAX_INPUT_BYTES`].
 const MAX_DATA_BYTES: u64 = sextant_models::tabular::MAX_INPUT_BYTES as u64;
-/// Features listed by `credit train`.
-const TOP_FEATURES: usize = 10;
+/// Features listed by `credit train` and `marketing train`.
+pub(crate) const TOP_FEATURES: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,7 +38,7 @@ impl From<ModelArg> for CreditModelKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CalibrationArg {
-    /// Platt scaling for the GBM, none for the scorecard.
+    /// Platt scaling for the GBM, none for the scorecard (logistic) model.
     Auto,
     Platt,
     Isotonic,
@@ -56,7 +56,7 @@ impl From<CalibrationArg> for Calibration {
     }
 }
 
-/// The data file and how to read it, shared by the credit subcommands.
+/// The data file and how to read it, shared by the credit and marketing subcommands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataArgs {
     #[arg(long)]
@@ -64,7 +64,8 @@ pub struct DataArgs {
     /// The target column (`c21` for the last of 21 columns of a file without header).
     #[arg(long)]
     pub target: String,
-    /// The target value meaning default / bad (default: 1, yes, true, bad, default).
+    /// The target value of the positive class: default / bad for credit, responded for
+    /// marketing (default: 1, yes, true, bad, default).
     #[arg(long)]
     pub positive: Option<String>,
     /// One character, `tab`, or `space` for runs of whitespace (default: detected).
@@ -84,7 +85,8 @@ pub struct DataArgs {
     pub numeric: Vec<String>,
 }
 
-/// Cross-validation and calibration settings, shared by the credit subcommands.
+/// Cross-validation and calibration settings, shared by the credit and marketing
+/// subcommands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CvArgs {
     #[arg(long, default_value_t = 5)]
@@ -178,7 +180,8 @@ pub fn read_data(args: &DataArgs) -> anyhow::Result<CreditData> {
     })
 }
 
-fn check_folds(folds: usize, y: &[bool]) -> anyhow::Result<()> {
+/// `--folds` within 2 and the rows of the smaller class (at most the models' limit).
+pub(crate) fn check_folds(folds: usize, y: &[bool]) -> anyhow::Result<()> {
     let positives = y.iter().filter(|&&v| v).count();
     let smaller = positives.min(y.len() - positives);
     anyhow::ensure!(
@@ -322,8 +325,28 @@ pub fn print_eval(result: &CreditEval) {
 pub struct FeatureWeight {
     pub feature: String,
     pub categorical: bool,
-    /// Mean absolute contribution to the log-odds of default over the training rows.
+    /// Mean absolute contribution to the log-odds of the positive class (default, or a
+    /// response) over the training rows.
     pub mean_abs_contribution: f64,
+}
+
+/// The `n` features of largest mean absolute contribution, largest first, ties by name.
+pub(crate) fn top_features(features: &[FeatureInfo], n: usize) -> Vec<FeatureWeight> {
+    let mut top: Vec<FeatureWeight> = features
+        .iter()
+        .map(|f| FeatureWeight {
+            feature: f.name.clone(),
+            categorical: f.categorical,
+            mean_abs_contribution: f.importance,
+        })
+        .collect();
+    top.sort_by(|a, b| {
+        b.mean_abs_contribution
+            .total_cmp(&a.mean_abs_contribution)
+            .then_with(|| a.feature.cmp(&b.feature))
+    });
+    top.truncate(n);
+    top
 }
 
 /// What `credit train` did.
@@ -376,21 +399,6 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainReport> {
     let explain_microseconds_mean = time_explain(&model, &data.table)?;
     model.save(&args.out)?;
     let meta = model.meta();
-    let mut top: Vec<FeatureWeight> = meta
-        .features
-        .iter()
-        .map(|f| FeatureWeight {
-            feature: f.name.clone(),
-            categorical: f.categorical,
-            mean_abs_contribution: f.importance,
-        })
-        .collect();
-    top.sort_by(|a, b| {
-        b.mean_abs_contribution
-            .total_cmp(&a.mean_abs_contribution)
-            .then_with(|| a.feature.cmp(&b.feature))
-    });
-    top.truncate(TOP_FEATURES);
     Ok(TrainReport {
         model_version: meta.model_version.clone(),
         path: args.out.display().to_string(),
@@ -411,7 +419,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainReport> {
         cv_brier_mean: report.brier_mean,
         fit_seconds,
         explain_microseconds_mean,
-        top_features: top,
+        top_features: top_features(&meta.features, TOP_FEATURES),
     })
 }
 

@@ -484,54 +484,12 @@ impl CreditModel {
     /// Writes the model to a temporary file beside `path`, then renames it into place, so
     /// a reader never sees half a file.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        let io = |source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file_name = path.file_name().ok_or_else(|| {
-            io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a file path",
-            ))
-        })?;
-        let mut temporary_name = std::ffi::OsString::from(".");
-        temporary_name.push(file_name);
-        temporary_name.push(format!(".{}.tmp", std::process::id()));
-        let temporary: PathBuf = path.with_file_name(temporary_name);
-        let written = (|| {
-            let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&self.to_json())?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written.map_err(io)
+        write_atomically(path, &self.to_json())
     }
 
     /// Reads and checks a model file (see [`CreditModel::from_json`]).
     pub fn load(path: &Path) -> Result<CreditModel, ModelError> {
-        let io = |source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let length = std::fs::metadata(path).map_err(io)?.len();
-        if length > MAX_MODEL_BYTES {
-            return Err(ModelError::TooLarge {
-                what: "model file in bytes",
-                limit: MAX_MODEL_BYTES as usize,
-                found: length as usize,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        CreditModel::from_json(&bytes).map_err(|error| ModelError::Corrupt {
-            path: path.to_path_buf(),
-            reason: match error {
-                ModelError::InvalidModel(reason) => reason,
-                other => other.to_string(),
-            },
-        })
+        read_model_file(path, CreditModel::from_json)
     }
 
     /// `<kind>-` and 12 hex digits of the SHA-256 of the canonical JSON of what predicts.
@@ -844,36 +802,14 @@ pub fn cross_validate(
     folds: usize,
     seed: u64,
 ) -> Result<CvReport, ModelError> {
-    validate(table, y)?;
-    let positives = y.iter().filter(|&&v| v).count();
-    if !(2..=MAX_FOLDS).contains(&folds) || folds > positives.min(y.len() - positives) {
-        return Err(ModelError::InvalidConfig {
-            field: "folds",
-            reason: "must be in 2..=100 and at most the rows of the smaller class",
-        });
-    }
-    let mut out_of_fold = vec![f64::NAN; y.len()];
+    let fitted = cross_fit(table, y, options, folds, seed)?;
     let (mut aucs, mut kss, mut briers, mut seconds) = (vec![], vec![], vec![], vec![]);
-    for (fold, (train, test)) in stratified_kfold(y, folds, seed).iter().enumerate() {
-        let train_y: Vec<bool> = train.iter().map(|&i| y[i]).collect();
-        let test_y: Vec<bool> = test.iter().map(|&i| y[i]).collect();
-        let info = TrainingInfo {
-            source: format!("cross-validation fold {} of {folds}", fold + 1),
-            data_sha256: String::new(),
-            trained_at: String::new(),
-            target: String::new(),
-            positive_label: String::new(),
-        };
-        let started = Instant::now();
-        let model = CreditModel::fit(&table.select_rows(train), &train_y, options, info)?;
-        seconds.push(started.elapsed().as_secs_f64());
-        let predictions = model.predict_table(&table.select_rows(test))?;
-        aucs.push(roc_auc(&predictions, &test_y));
-        kss.push(ks_statistic(&predictions, &test_y));
-        briers.push(brier_score(&predictions, &test_y));
-        for (&i, p) in test.iter().zip(predictions) {
-            out_of_fold[i] = p;
-        }
+    for fold in &fitted.folds {
+        let test_y: Vec<bool> = fold.test.iter().map(|&i| y[i]).collect();
+        aucs.push(roc_auc(&fold.predictions, &test_y));
+        kss.push(ks_statistic(&fold.predictions, &test_y));
+        briers.push(brier_score(&fold.predictions, &test_y));
+        seconds.push(fold.train_seconds);
     }
     let (auc_mean, auc_sd) = mean_sd(&aucs);
     Ok(CvReport {
@@ -884,9 +820,131 @@ pub fn cross_validate(
         fold_auc: aucs,
         ks_mean: mean_sd(&kss).0,
         brier_mean: mean_sd(&briers).0,
-        calibration: calibration_table(&out_of_fold, y, CALIBRATION_GROUPS),
-        out_of_fold,
+        calibration: calibration_table(&fitted.out_of_fold, y, CALIBRATION_GROUPS),
+        out_of_fold: fitted.out_of_fold,
         train_seconds_mean: mean_sd(&seconds).0,
+    })
+}
+
+/// One test fold of [`cross_fit`].
+pub(crate) struct FoldPredictions {
+    /// Row indices, ascending.
+    pub(crate) test: Vec<usize>,
+    /// Calibrated probabilities of the `test` rows, in that order.
+    pub(crate) predictions: Vec<f64>,
+    pub(crate) train_seconds: f64,
+}
+
+/// What [`cross_fit`] returns: every fold's predictions, and all of them by row.
+pub(crate) struct CrossFitted {
+    pub(crate) folds: Vec<FoldPredictions>,
+    /// Every row's prediction by the model that did not see it.
+    pub(crate) out_of_fold: Vec<f64>,
+}
+
+/// The fitting half of [`cross_validate`], for any model built on [`CreditModel`]: the
+/// folds of [`stratified_kfold`]`(y, folds, seed)`, each fitted on its training rows only;
+/// callers compute their own figures from the predictions. Errors as [`cross_validate`].
+pub(crate) fn cross_fit(
+    table: &Table,
+    y: &[bool],
+    options: &FitOptions,
+    folds: usize,
+    seed: u64,
+) -> Result<CrossFitted, ModelError> {
+    validate(table, y)?;
+    let positives = y.iter().filter(|&&v| v).count();
+    if !(2..=MAX_FOLDS).contains(&folds) || folds > positives.min(y.len() - positives) {
+        return Err(ModelError::InvalidConfig {
+            field: "folds",
+            reason: "must be in 2..=100 and at most the rows of the smaller class",
+        });
+    }
+    let mut out_of_fold = vec![f64::NAN; y.len()];
+    let mut results = Vec::with_capacity(folds);
+    for (fold, (train, test)) in stratified_kfold(y, folds, seed).into_iter().enumerate() {
+        let train_y: Vec<bool> = train.iter().map(|&i| y[i]).collect();
+        let info = TrainingInfo {
+            source: format!("cross-validation fold {} of {folds}", fold + 1),
+            data_sha256: String::new(),
+            trained_at: String::new(),
+            target: String::new(),
+            positive_label: String::new(),
+        };
+        let started = Instant::now();
+        let model = CreditModel::fit(&table.select_rows(&train), &train_y, options, info)?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let predictions = model.predict_table(&table.select_rows(&test))?;
+        for (&i, &p) in test.iter().zip(&predictions) {
+            out_of_fold[i] = p;
+        }
+        results.push(FoldPredictions {
+            test,
+            predictions,
+            train_seconds,
+        });
+    }
+    Ok(CrossFitted {
+        folds: results,
+        out_of_fold,
+    })
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it into place,
+/// so a reader never sees half a file; the temporary file is removed on failure. Shared by
+/// every JSON model file of the crate.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let io = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file path",
+        ))
+    })?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(file_name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary: PathBuf = path.with_file_name(temporary_name);
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(io)
+}
+
+/// Reads a model file of at most [`MAX_MODEL_BYTES`] and parses it with `parse`; a file that
+/// does not parse or check is [`ModelError::Corrupt`], naming the path and the reason.
+pub(crate) fn read_model_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&[u8]) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    let io = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let length = std::fs::metadata(path).map_err(io)?.len();
+    if length > MAX_MODEL_BYTES {
+        return Err(ModelError::TooLarge {
+            what: "model file in bytes",
+            limit: MAX_MODEL_BYTES as usize,
+            found: length as usize,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    parse(&bytes).map_err(|error| ModelError::Corrupt {
+        path: path.to_path_buf(),
+        reason: match error {
+            ModelError::InvalidModel(reason) => reason,
+            other => other.to_string(),
+        },
     })
 }
 

@@ -1,4 +1,5 @@
-//! Model evaluation: stratified cross-validation folds, ROC AUC, and summary statistics.
+//! Model evaluation: stratified cross-validation folds, ROC AUC, KS, Brier score,
+//! calibration and lift (gains) tables, and summary statistics.
 //!
 //! Pure functions over slices; the fold assignment is reproducible from a seed so a reported
 //! cross-validated score can be recomputed exactly.
@@ -167,6 +168,120 @@ pub fn calibration_table(
         .collect()
 }
 
+/// One group of a lift (gains) table, groups ordered from the highest scores down.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LiftBin {
+    /// 1 for the group of highest scores.
+    pub group: usize,
+    pub rows: usize,
+    /// Positives in the group. A run of tied scores that straddles a group boundary shares
+    /// its positives among the groups in proportion to its rows in each (the expectation
+    /// over every order of the ties), so this can be fractional.
+    pub positives: f64,
+    pub min_score: f64,
+    pub max_score: f64,
+    /// `positives / rows`.
+    pub response_rate: f64,
+    /// The group's response rate over the overall rate (1 = no better than random).
+    pub lift: f64,
+    /// Share of all positives in this group and the ones above it (cumulative gains).
+    pub cumulative_gain: f64,
+    /// The response rate of this group and the ones above it over the overall rate.
+    pub cumulative_lift: f64,
+}
+
+/// Lift table: rows sorted by score, highest first, cut into `groups` groups of (nearly)
+/// equal size (group `g` holds sorted positions `g * n / groups .. (g + 1) * n / groups`,
+/// as [`calibration_table`]); each group's response rate, lift and cumulative gains.
+///
+/// Ties are handled deterministically and without regard to the input order: a run of
+/// equal scores cut by a group boundary shares its positives among the groups in proportion
+/// to its rows on each side. With no positives the lifts are NaN (undefined). Empty groups
+/// (fewer rows than groups) are left out.
+///
+/// # Panics
+/// If `scores` and `labels` differ in length or a score is NaN (a NaN has no rank).
+pub fn lift_table(scores: &[f64], labels: &[bool], groups: usize) -> Vec<LiftBin> {
+    assert_eq!(scores.len(), labels.len(), "lift_table: lengths differ");
+    assert!(
+        scores.iter().all(|s| !s.is_nan()),
+        "lift_table: a score is NaN"
+    );
+    let n = scores.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let groups = groups.clamp(1, n);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let bound = |g: usize| g * n / groups;
+    let mut positives = vec![0.0; groups];
+    // `group` is the first group that ends after `start`; runs come in order, so it only
+    // moves forward.
+    let (mut start, mut group) = (0, 0);
+    while start < n {
+        let mut end = start + 1;
+        while end < n && scores[order[end]] == scores[order[start]] {
+            end += 1;
+        }
+        let tied_positives = order[start..end].iter().filter(|&&i| labels[i]).count() as f64;
+        while bound(group + 1) <= start {
+            group += 1;
+        }
+        // Each group the run overlaps takes its share of the run's positives.
+        let mut g = group;
+        while g < groups && bound(g) < end {
+            let overlap = bound(g + 1).min(end) - bound(g).max(start);
+            positives[g] += tied_positives * overlap as f64 / (end - start) as f64;
+            g += 1;
+        }
+        start = end;
+    }
+    let all_positives = labels.iter().filter(|&&l| l).count() as f64;
+    let overall_rate = all_positives / n as f64;
+    let (mut seen_rows, mut seen_positives) = (0usize, 0.0);
+    (0..groups)
+        .filter(|&g| bound(g + 1) > bound(g))
+        .map(|g| {
+            let rows = &order[bound(g)..bound(g + 1)];
+            seen_rows += rows.len();
+            seen_positives += positives[g];
+            let response_rate = positives[g] / rows.len() as f64;
+            LiftBin {
+                group: g + 1,
+                rows: rows.len(),
+                positives: positives[g],
+                min_score: scores[rows[rows.len() - 1]],
+                max_score: scores[rows[0]],
+                response_rate,
+                lift: response_rate / overall_rate,
+                cumulative_gain: seen_positives / all_positives,
+                cumulative_lift: seen_positives / seen_rows as f64 / overall_rate,
+            }
+        })
+        .collect()
+}
+
+/// Top-decile lift: the response rate among the 10% highest scores (the first group of
+/// [`lift_table`] with ten groups, ties shared as there) over the overall response rate.
+/// A perfect ranker with 10% positives has lift 10; a random one about 1.
+///
+/// NaN when there are fewer than ten rows (no decile) or no positives.
+///
+/// # Panics
+/// As [`lift_table`].
+pub fn top_decile_lift(scores: &[f64], labels: &[bool]) -> f64 {
+    if scores.len() < 10 {
+        assert_eq!(
+            scores.len(),
+            labels.len(),
+            "top_decile_lift: lengths differ"
+        );
+        return f64::NAN;
+    }
+    lift_table(scores, labels, 10)[0].lift
+}
+
 /// Mean and sample standard deviation (n - 1 in the denominator).
 ///
 /// The mean is NaN for no values and the deviation NaN for fewer than two: both are undefined
@@ -199,6 +314,56 @@ mod tests {
         assert_eq!(table.len(), 2);
         assert!((table[0].mean_predicted - 0.15).abs() < 1e-12 && table[0].observed_rate == 0.0);
         assert!((table[1].mean_predicted - 0.85).abs() < 1e-12 && table[1].observed_rate == 1.0);
+    }
+
+    #[test]
+    fn lift_of_known_rankers() {
+        // 100 rows, 10 positives.
+        let labels: Vec<bool> = (0..100).map(|i| i < 10).collect();
+        let perfect: Vec<f64> = (0..100).map(|i| 1.0 - f64::from(i) / 100.0).collect();
+        assert!((top_decile_lift(&perfect, &labels) - 10.0).abs() < 1e-12);
+        let reversed: Vec<f64> = perfect.iter().map(|s| -s).collect();
+        assert_eq!(top_decile_lift(&reversed, &labels), 0.0);
+        // Every score tied: each decile gets a tenth of the positives, lift exactly 1.
+        let table = lift_table(&[0.3; 100], &labels, 10);
+        assert!(
+            table.iter().all(|b| (b.lift - 1.0).abs() < 1e-12),
+            "{table:?}"
+        );
+        assert!(table
+            .iter()
+            .all(|b| b.rows == 10 && (b.positives - 1.0).abs() < 1e-12));
+        // The perfect ranker's gains reach 1 after the first decile and stay there.
+        let table = lift_table(&perfect, &labels, 10);
+        assert_eq!(table.len(), 10);
+        assert_eq!((table[0].group, table[0].rows), (1, 10));
+        assert!(table
+            .iter()
+            .all(|b| (b.cumulative_gain - 1.0).abs() < 1e-12));
+        assert!((table[9].cumulative_lift - 1.0).abs() < 1e-12);
+        assert_eq!((table[0].max_score, table[0].min_score), (1.0, 0.91));
+    }
+
+    #[test]
+    fn random_scores_have_lift_near_one() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let labels: Vec<bool> = (0..50_000).map(|_| rng.gen::<f64>() < 0.1).collect();
+        let scores: Vec<f64> = (0..50_000).map(|_| rng.gen()).collect();
+        let lift = top_decile_lift(&scores, &labels);
+        assert!((lift - 1.0).abs() < 0.1, "{lift}");
+    }
+
+    #[test]
+    fn lift_is_undefined_without_positives_or_deciles() {
+        assert!(top_decile_lift(&[0.5; 20], &[false; 20]).is_nan());
+        assert!(top_decile_lift(&[0.5; 9], &[true; 9]).is_nan());
+        assert!(lift_table(&[], &[], 10).is_empty());
+        // Fewer rows than groups: one row per group.
+        assert_eq!(
+            lift_table(&[0.1, 0.2, 0.3], &[true, false, true], 10).len(),
+            3
+        );
     }
     use proptest::prelude::*;
 
@@ -273,6 +438,33 @@ mod tests {
                 prop_assert!((test.len() as f64 - y.len() as f64 / k as f64).abs() < 1.0);
             }
             prop_assert!(seen.iter().all(|&count| count == 1));
+        }
+
+        #[test]
+        fn lift_table_adds_up_and_ignores_the_input_order(
+            pairs in proptest::collection::vec((0u8..8, any::<bool>()), 1..200),
+            groups in 1usize..12,
+            rotation in 0usize..200,
+        ) {
+            // Few distinct scores, so ties straddle the boundaries.
+            let scores: Vec<f64> = pairs.iter().map(|p| f64::from(p.0)).collect();
+            let labels: Vec<bool> = pairs.iter().map(|p| p.1).collect();
+            let table = lift_table(&scores, &labels, groups);
+            let positives = labels.iter().filter(|&&l| l).count() as f64;
+            prop_assert_eq!(table.iter().map(|b| b.rows).sum::<usize>(), scores.len());
+            let counted: f64 = table.iter().map(|b| b.positives).sum();
+            prop_assert!((counted - positives).abs() < 1e-9);
+            prop_assert!(table.windows(2).all(|w| w[0].min_score >= w[1].max_score));
+            let k = rotation % scores.len();
+            let mut rotated_scores = scores.clone();
+            let mut rotated_labels = labels.clone();
+            rotated_scores.rotate_left(k);
+            rotated_labels.rotate_left(k);
+            let rotated = lift_table(&rotated_scores, &rotated_labels, groups);
+            for (a, b) in table.iter().zip(&rotated) {
+                prop_assert_eq!(a.rows, b.rows);
+                prop_assert!((a.positives - b.positives).abs() < 1e-9);
+            }
         }
 
         #[test]

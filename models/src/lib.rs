@@ -11,11 +11,15 @@
 //! - [`gbm`]: histogram gradient-boosted trees for binary targets (the credit model), with
 //!   missing values, monotonic constraints and per-feature contributions.
 //! - [`linear`]: standardisation and L2-regularised logistic regression.
-//! - [`evaluation`]: stratified folds, ROC AUC, mean and standard deviation.
+//! - [`evaluation`]: stratified folds, ROC AUC, KS, Brier score, calibration and lift
+//!   tables, top-decile lift, mean and standard deviation.
 //! - [`tabular`]: a table of numeric and categorical columns parsed from delimited text.
 //! - [`scorecard`]: a monotone weight-of-evidence logistic credit scorecard with points.
 //! - [`credit`]: the credit model artifact (encoding, scorecard or GBM, calibration,
 //!   metadata), its cross-validation, explanations and model file.
+//! - [`response`]: the campaign response model (GBM or logistic on any table with a binary
+//!   target), built on the credit machinery, with cross-validated AUC, top-decile lift and a
+//!   decile lift table, and its model file.
 
 pub mod credit;
 pub mod embedding;
@@ -23,6 +27,7 @@ mod error;
 pub mod evaluation;
 pub mod gbm;
 pub mod linear;
+pub mod response;
 pub mod scorecard;
 pub mod tabular;
 
