@@ -16,3 +16,5 @@ pub mod offers;
 pub mod propensity;
 pub mod rules;
 pub mod uplift;
+
+pub use propensity::MarketingError;
