@@ -405,7 +405,7 @@ pub struct BehaviourRecord {
     pub event_id: String,
     pub customer_id: String,
     pub occurred_at: String,
-    /// app_open, screen_view, product_view, offer_impression, offer_click, offer_dismiss, search
+    /// app_open, screen_view, product_view, offer_impression, offer_click, offer_dismiss, offer_conversion, search
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
@@ -414,7 +414,7 @@ pub struct BehaviourRecord {
     /// Required for product_view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
-    /// Required for offer_impression, offer_click and offer_dismiss.
+    /// Required for offer_impression, offer_click, offer_dismiss and offer_conversion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<String>,
     /// Required for search.

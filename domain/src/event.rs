@@ -69,6 +69,8 @@ string_enum!(
         OfferImpression = "offer_impression",
         OfferClick = "offer_click",
         OfferDismiss = "offer_dismiss",
+        /// The customer took up an offered product (reported by the back end).
+        OfferConversion = "offer_conversion",
         Search = "search",
     }
 );
@@ -377,6 +379,7 @@ impl BehaviourEvent {
             BehaviourKind::OfferImpression
             | BehaviourKind::OfferClick
             | BehaviourKind::OfferDismiss
+            | BehaviourKind::OfferConversion
                 if self.offer_id.is_none() =>
             {
                 missing("offer_id")

@@ -81,7 +81,10 @@ pub(super) fn summarise(events: &[BehaviourEvent], clock: &Clock) -> AppSummary 
                 s.clicks_90d += 1;
                 s.clicks_30d += u32::from(recent);
             }
-            BehaviourKind::ScreenView | BehaviourKind::OfferDismiss | BehaviourKind::Search => {}
+            BehaviourKind::ScreenView
+            | BehaviourKind::OfferDismiss
+            | BehaviourKind::OfferConversion
+            | BehaviourKind::Search => {}
         }
     }
     s.days_since_session = last_session_ms.map_or(NO_RECENT_SESSION_DAYS, |t| {
