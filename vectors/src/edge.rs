@@ -28,8 +28,8 @@ use qdrant_edge::{
     EdgeVectorParams, FieldCondition, FieldIndexOperations, HnswIndexConfig, JsonPath, Match,
     NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
     PointOperations, PointStruct, PointStructPersisted, QueryEnum, QueryRequest, ScoredPoint,
-    ScoringQuery, SearchParams, UpdateOperation, ValueVariants, VectorInternal, VectorStructInternal,
-    WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
+    ScoringQuery, SearchParams, UpdateOperation, ValueVariants, VectorInternal,
+    VectorStructInternal, WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
 };
 use tokio::sync::Semaphore;
 

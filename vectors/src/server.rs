@@ -9,8 +9,8 @@ use qdrant_client::qdrant::{
     vector_output, vectors_config, with_payload_selector::SelectorOptions, Condition,
     CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
     DeletePointsBuilder, Distance, FieldType, GetPointsBuilder, PayloadIncludeSelector, PointId,
-    PointStruct, PointsIdsList, QueryPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder, Value,
-    VectorParamsBuilder, VectorsOutput,
+    PointStruct, PointsIdsList, QueryPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder,
+    Value, VectorParamsBuilder, VectorsOutput,
 };
 use qdrant_client::{Qdrant, QdrantError};
 

@@ -161,7 +161,10 @@ async fn check_audience(store: &dyn VectorStore) {
         .iter()
         .map(|p| {
             let v = unit(&p.vector);
-            (v.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>(), &p.customer_id)
+            (
+                v.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>(),
+                &p.customer_id,
+            )
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap();
@@ -182,7 +185,12 @@ async fn check_audience(store: &dyn VectorStore) {
     let top = store.audience(&query, 3, None, &excluded).await.unwrap();
     assert_eq!(top[0].customer_id, all[1].customer_id);
     assert!(store
-        .audience(&query, sextant_vectors::MAX_AUDIENCE + 1, None, &Filter::default())
+        .audience(
+            &query,
+            sextant_vectors::MAX_AUDIENCE + 1,
+            None,
+            &Filter::default()
+        )
         .await
         .is_err());
     assert!(store
@@ -725,7 +733,12 @@ async fn server_behaves_like_edge() {
     })
     .await;
     with_server_collection(&url, "filters", |s| async move { check_filters(&s).await }).await;
-    with_server_collection(&url, "audience", |s| async move { check_audience(&s).await }).await;
+    with_server_collection(
+        &url,
+        "audience",
+        |s| async move { check_audience(&s).await },
+    )
+    .await;
     with_server_collection(&url, "idempotent", |s| async move {
         check_idempotent_upsert(&s).await
     })
