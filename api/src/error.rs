@@ -145,6 +145,10 @@ impl From<StoreError> for AppError {
                     "this event id is already stored with different content",
                 ),
             ),
+            StoreError::Conflict(e) => AppError::Conflict(
+                "version_conflict",
+                vec![ItemProblem::field("version", "version_conflict", e)],
+            ),
             StoreError::Corrupt(e) | StoreError::Database(e) => AppError::Internal(e),
         }
     }

@@ -4,9 +4,11 @@
 //! binds a port and runs it.
 
 pub mod advice;
+pub mod audience;
 pub mod auth;
 pub mod bench;
 pub mod berka;
+pub mod campaigns;
 pub mod config;
 pub mod credit;
 pub mod credit_fairness;
@@ -17,7 +19,11 @@ pub mod eval;
 pub mod generate;
 pub mod import;
 pub mod lending;
+pub mod marketing_cli;
+pub mod marketing_eval;
+pub mod marketing_ops;
 pub mod metrics;
+pub mod offers;
 pub mod pipeline;
 pub mod portfolio;
 pub mod portfolio_cli;
@@ -59,13 +65,17 @@ pub struct AppState {
     pub advice: Arc<tokio::sync::OnceCell<Arc<advice::Advice>>>,
     /// The active credit model and policy, with when they were loaded.
     pub lending: Arc<tokio::sync::RwLock<Option<lending::Loaded>>>,
+    /// The offer model, catalogue and neighbours' holdings, built on first use.
+    pub offers: Arc<tokio::sync::RwLock<Option<offers::LoadedOffers>>>,
+    /// Set while a background reload of `offers` runs.
+    pub offers_reloading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -82,7 +92,9 @@ impl Modify for BearerAuth {
 
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{advice, credit, customers, events, portfolio, products, profiles, system};
+    use routes::{
+        advice, credit, customers, events, marketing, portfolio, products, profiles, system,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
@@ -119,6 +131,26 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credit::apply))
         .routes(routes!(credit::decision))
         .routes(routes!(credit::decisions_of))
+        .routes(routes!(marketing::catalogue))
+        .routes(routes!(marketing::put_product))
+        .routes(routes!(marketing::product_versions))
+        .routes(routes!(marketing::audiences))
+        .routes(routes!(
+            marketing::audience,
+            marketing::put_audience_version
+        ))
+        .routes(routes!(marketing::preview_stored))
+        .routes(routes!(marketing::preview))
+        .routes(routes!(marketing::create_campaign, marketing::campaigns))
+        .routes(routes!(marketing::campaign))
+        .routes(routes!(marketing::launch))
+        .routes(routes!(marketing::pause))
+        .routes(routes!(marketing::resume))
+        .routes(routes!(marketing::stop))
+        .routes(routes!(marketing::contacts))
+        .routes(routes!(marketing::campaign_events))
+        .routes(routes!(marketing::report))
+        .routes(routes!(marketing::offers))
         .split_for_parts()
 }
 
@@ -185,6 +217,8 @@ impl AppState {
             openapi_json: Arc::new(spec),
             advice: Arc::new(tokio::sync::OnceCell::new()),
             lending: Arc::new(tokio::sync::RwLock::new(None)),
+            offers: Arc::new(tokio::sync::RwLock::new(None)),
+            offers_reloading: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }

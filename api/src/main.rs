@@ -12,6 +12,7 @@ use sextant_api::config::Config;
 use sextant_api::eval;
 use sextant_api::generate::{self, MANIFEST_FILE};
 use sextant_api::import::{self, ImportReport};
+use sextant_api::marketing_cli::{self, MarketingCommand};
 use sextant_api::pipeline::{Pipeline, TrainOutcome};
 use sextant_api::portfolio_cli::{self, PortfolioCommand};
 use sextant_api::store::Store;
@@ -96,6 +97,9 @@ enum Command {
     /// Credit models.
     #[command(subcommand)]
     Credit(CreditCommand),
+    /// Marketing analytics on delimited files (`--json` for one JSON object).
+    #[command(subcommand)]
+    Marketing(MarketingCommand),
 }
 
 #[derive(Subcommand)]
@@ -289,17 +293,42 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The open-loop load generator `bench credit` runs as a separate process; prints one
-    /// JSON report.
+    /// Offers latency at a constant offered rate (open loop, load generator in a separate
+    /// process), lookalike audience time and campaign launch time, against the aims.
+    Marketing {
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Offer requests offered per second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Concurrent keep-alive connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keeps the built population here and reuses it on later runs (each run works on a
+        /// copy); without it, the population is built in a temporary folder and removed.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The open-loop load generator `bench credit` and `bench marketing` run as a separate
+    /// process; prints one JSON report.
     #[command(hide = true)]
     Loadgen {
         #[arg(long)]
         url: String,
         #[arg(long)]
         token: String,
-        /// One JSON body per line.
+        /// One JSON body per line (with `--get`, one path per line, appended to `--url`).
         #[arg(long)]
         bodies: PathBuf,
+        /// Send GET requests instead of POSTs.
+        #[arg(long)]
+        get: bool,
         #[arg(long, default_value_t = 500)]
         rate: u32,
         #[arg(long, default_value_t = 30)]
@@ -465,6 +494,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
         Command::Portfolio(command) => {
             tokio::task::spawn_blocking(move || portfolio_cli::run(&command)).await??;
         }
+        Command::Marketing(command) => marketing_cli::run(command, config.clone()).await?,
         Command::Serve { addr, data_dir } => {
             config.addr = addr.unwrap_or(config.addr);
             config.data_dir = data_dir.unwrap_or(config.data_dir);
@@ -659,10 +689,35 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
                 bench::print_credit(&result);
             }
         }
+        Command::Bench(BenchCommand::Marketing {
+            customers,
+            rate,
+            seconds,
+            connections,
+            seed,
+            data_dir,
+            json,
+        }) => {
+            let result = bench::marketing::marketing(&bench::marketing::MarketingBenchOptions {
+                customers,
+                rate,
+                seconds,
+                connections,
+                seed,
+                data_dir,
+            })
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                bench::marketing::print_marketing(&result);
+            }
+        }
         Command::Bench(BenchCommand::Loadgen {
             url,
             token,
             bodies,
+            get,
             rate,
             seconds,
             warmup_seconds,
@@ -672,6 +727,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<i32> {
                 url,
                 token,
                 bodies,
+                get,
                 rate,
                 seconds,
                 warmup_seconds,
@@ -860,6 +916,24 @@ async fn print_credit(app: &Application) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn print_marketing(app: &Application) -> anyhow::Result<()> {
+    if app.state().store.active_offer_model().await?.is_none() {
+        return Ok(());
+    }
+    println!("checking every customer's offers, then a segment and a campaign with a holdout");
+    let report = sextant_api::marketing_ops::demo_marketing(app.state()).await?;
+    sextant_api::marketing_ops::print_demo_marketing(&report);
+    anyhow::ensure!(
+        report.suitability_breaches + report.consent_breaches + report.held_offered == 0,
+        "an offer broke suitability, consent or offered a held product"
+    );
+    anyhow::ensure!(
+        report.launch_replayed_identically,
+        "a repeated launch answered differently"
+    );
+    Ok(())
+}
+
 /// Generates (unless the same population is already there), imports (unless already done
 /// into this database), prints URLs and tokens, and serves.
 async fn demo(
@@ -949,9 +1023,26 @@ async fn demo(
     } else {
         println!("a credit model is active (`sextant credit train --population` retrains it)");
     }
+    if store.active_offer_model().await?.is_none() {
+        println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
+        match sextant_api::marketing_ops::train_offers(
+            store.as_ref(),
+            pipeline.vectors.as_ref(),
+            population.seed,
+            "demo",
+        )
+        .await
+        {
+            Ok(trained) => sextant_api::marketing_ops::print_offer_training(&trained),
+            Err(e) => println!("  no offer model: {e:#}"),
+        }
+    } else {
+        println!("an offer model is active (`sextant marketing train-offers` retrains it)");
+    }
     let app = build(&config, pipeline).await?;
     print_advice(&app).await?;
     print_credit(&app).await?;
+    print_marketing(&app).await?;
     let base = format!("http://{}", app.local_addr());
     println!();
     println!("Sextant demo is ready");
@@ -977,6 +1068,9 @@ async fn demo(
     println!();
     println!(
         "Try: curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001"
+    );
+    println!(
+        "     curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001/offers"
     );
     println!(
         "     curl -X POST -H \"Authorization: Bearer <service token>\" -H 'Content-Type: application/json' \\\n       -d '{{\"customer_id\":\"c0000001\",\"merchant_id\":\"m-0001\",\"amount_minor\":60000,\"currency\":\"EUR\"}}' {base}/v1/instalments/quote"

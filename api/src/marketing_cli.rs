@@ -28,6 +28,20 @@ pub enum MarketingCommand {
     /// Cross-validate, fit on all rows and save one model file; prints the figures the
     /// cross-validation measured.
     Train(TrainArgs),
+    /// Train the offer model on the stored population (profiles, neighbours from the vector
+    /// store, offer behaviour, holdings) and make it the active one.
+    TrainOffers(TrainOffersArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainOffersArgs {
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -77,9 +91,35 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// Runs one subcommand and prints its tables or, with `--json`, one JSON object.
-pub fn run(command: &MarketingCommand) -> anyhow::Result<()> {
+/// Runs one subcommand and prints its tables or, with `--json`, one JSON object. The
+/// service's configuration locates the store for the commands that use it.
+pub async fn run(
+    command: MarketingCommand,
+    mut config: crate::config::Config,
+) -> anyhow::Result<()> {
+    if let MarketingCommand::TrainOffers(args) = &command {
+        config.data_dir = args.data_dir.clone().unwrap_or(config.data_dir);
+        let pipeline = crate::open_pipeline(&config).await?;
+        let report = crate::marketing_ops::train_offers(
+            pipeline.store.as_ref(),
+            pipeline.vectors.as_ref(),
+            args.seed,
+            "cli",
+        )
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            crate::marketing_ops::print_offer_training(&report);
+        }
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || run_file_command(&command)).await?
+}
+
+fn run_file_command(command: &MarketingCommand) -> anyhow::Result<()> {
     match command {
+        MarketingCommand::TrainOffers(_) => unreachable!("handled by `run`"),
         MarketingCommand::Eval(args) => {
             let result = eval(args)?;
             if args.json {

@@ -282,6 +282,11 @@ fn the_demo_prepares_everything_and_prints_tokens() {
             && out.contains(": identical"),
         "the demo decides quotes and replays one: {out}"
     );
+    assert!(
+        out.contains("breaches: suitability 0, consent 0, held 0")
+            && out.contains("a repeated launch changed nothing"),
+        "every customer's offers are suitable and consented, and a launch happens once: {out}"
+    );
     // A second demo reuses what is there.
     let (code, out, _) = run(
         &[
@@ -304,7 +309,9 @@ fn the_demo_prepares_everything_and_prints_tokens() {
     assert!(
         out.contains("reusing")
             && out.contains("already imported")
-            && out.contains("profiles and the embedding model are in place"),
+            && out.contains("profiles and the embedding model are in place")
+            && out.contains("an offer model is active")
+            && out.contains("a repeated launch changed nothing"),
         "{out}"
     );
 }

@@ -22,8 +22,10 @@ const CONNECTIONS_MAX: usize = 512;
 pub struct LoadOptions {
     pub url: String,
     pub token: String,
-    /// One JSON body per line, sent round-robin.
+    /// One JSON body per line, sent round-robin; with `get`, one path (and query) per line.
     pub bodies: PathBuf,
+    /// Sends `GET url + line` instead of POSTing each line to `url`.
+    pub get: bool,
     pub rate: u32,
     pub seconds: u32,
     /// Requests before this many seconds are sent but not counted (connection set-up, caches).
@@ -88,6 +90,7 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(200);
     let auth = format!("Bearer {}", options.token);
+    let get = options.get;
     let workers: Vec<_> = (0..options.connections)
         .map(|_| {
             let (next, bodies, url, auth) = (
@@ -111,13 +114,20 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    let body = &bodies[(k % bodies.len() as u64) as usize];
-                    let status = match agent
-                        .post(&url)
-                        .set("Authorization", &auth)
-                        .set("Content-Type", "application/json")
-                        .send_string(body)
-                    {
+                    let line = &bodies[(k % bodies.len() as u64) as usize];
+                    let sent = if get {
+                        agent
+                            .get(&format!("{url}{line}"))
+                            .set("Authorization", &auth)
+                            .call()
+                    } else {
+                        agent
+                            .post(&url)
+                            .set("Authorization", &auth)
+                            .set("Content-Type", "application/json")
+                            .send_string(line)
+                    };
+                    let status = match sent {
                         Ok(response) => {
                             let status = response.status();
                             // Read the body so the connection is reused.

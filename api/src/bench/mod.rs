@@ -20,6 +20,7 @@ use crate::{AppState, Application};
 
 mod credit;
 pub mod loadgen;
+pub mod marketing;
 mod portfolio;
 mod profile;
 pub use credit::{credit, print_credit, CreditBench, CreditBenchOptions};

@@ -242,11 +242,11 @@ pub struct DecisionList {
     pub decisions: Vec<DecisionRecordView>,
 }
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{:032x}", rand::thread_rng().gen::<u128>())
 }
 
-fn invalid(field: &str, code: &str, message: impl Into<String>) -> AppError {
+pub(crate) fn invalid(field: &str, code: &str, message: impl Into<String>) -> AppError {
     AppError::Validation(vec![ItemProblem::field(field, code, message)])
 }
 
@@ -329,7 +329,7 @@ pub async fn quote(
 }
 
 /// The caller's Idempotency-Key: required where a retry must not act twice.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -349,7 +349,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
 }
 
 /// FNV-1a over the route and the body: tells a retry from another request under the same key.
-fn request_hash(route: &str, body: &[u8]) -> String {
+pub(crate) fn request_hash(route: &str, body: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in route.as_bytes().iter().chain([0xffu8].iter()).chain(body) {
         hash ^= u64::from(b);

@@ -5,6 +5,7 @@ pub mod advice;
 pub mod credit;
 pub mod customers;
 pub mod events;
+pub mod marketing;
 pub mod portfolio;
 pub mod products;
 pub mod profiles;

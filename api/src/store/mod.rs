@@ -3,6 +3,7 @@
 
 mod credit;
 mod entity;
+mod marketing;
 mod migration;
 mod sea;
 
@@ -10,11 +11,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{
     BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
-    Product,
+    Product, ProductId,
 };
 
 pub use credit::{
     Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan, StoredCreditModel,
+};
+pub use marketing::{
+    CampaignEvent, CampaignLaunch, CampaignMember, MarketingRow, MemberOutcome, Membership,
+    OfferInteraction, ProductVersion, StoredAudience, StoredCampaign, StoredOfferModel,
 };
 pub use migration::Migrator;
 pub use sea::SeaStore;
@@ -25,6 +30,10 @@ pub const INGEST_CALL_MAX_EVENTS: usize = 20_000;
 
 /// Page size limit of listings.
 pub const PAGE_MAX: u64 = 500;
+
+/// Page size limit of [`Store::marketing_rows`]: audiences are evaluated over everyone, so
+/// pages are larger than listings' (a row is about 1 KiB).
+pub const MARKETING_PAGE_MAX: u64 = 10_000;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -43,6 +52,9 @@ pub enum StoreError {
     /// A stored row no longer parses as a domain value.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The write conflicts with what is stored (a version or id that exists already).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -397,6 +409,104 @@ pub trait Store: Send + Sync {
         caller: &str,
         key: &str,
     ) -> Result<Option<IdempotentResponse>, StoreError>;
+
+    // Marketing.
+
+    /// Writes a new version of a product and makes it the catalogue's entry (the `products`
+    /// row follows the newest version). `Conflict` when that version exists already, or
+    /// when it is not the next number (latest + 1; 1 for a new product).
+    async fn put_product_version(&self, version: &ProductVersion) -> Result<(), StoreError>;
+    /// Every version of a product, oldest first (a built-in product never edited: version 0).
+    async fn product_versions(&self, id: &ProductId) -> Result<Vec<ProductVersion>, StoreError>;
+    /// The newest version of every product, in product id order.
+    async fn catalogue(&self) -> Result<Vec<ProductVersion>, StoreError>;
+
+    /// Writes a new audience version: `Conflict` unless it is the next number.
+    async fn put_audience(&self, audience: &StoredAudience) -> Result<(), StoreError>;
+    /// An audience at a version, or its newest when `version` is `None`.
+    async fn audience(
+        &self,
+        id: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredAudience>, StoreError>;
+    /// The newest version of every audience (of one kind, when given), in id order.
+    async fn audiences(&self, kind: Option<&str>) -> Result<Vec<StoredAudience>, StoreError>;
+    /// Every version of an audience, oldest first.
+    async fn audience_versions(&self, id: &str) -> Result<Vec<StoredAudience>, StoreError>;
+
+    /// Creates a campaign in `draft`; `Conflict` when the id exists.
+    async fn create_campaign(&self, campaign: &StoredCampaign) -> Result<(), StoreError>;
+    async fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError>;
+    /// Campaigns, newest first, optionally of one status.
+    async fn campaigns(
+        &self,
+        status: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredCampaign>, StoreError>;
+    /// Moves a campaign to `to` if its status is one of `from` (recorded in the campaign's
+    /// status log with the actor). `Ok(false)`: the status was not one of `from`.
+    async fn set_campaign_status(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Launches a draft campaign under an Idempotency-Key: in one transaction, checks the key
+    /// (`Replay` / `KeyReused`), moves the campaign from `draft` to `running` (another
+    /// launch got there first: `AlreadyAccepted`), writes the members and the key's record.
+    async fn launch_campaign(
+        &self,
+        launch: &CampaignLaunch,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError>;
+    /// A campaign's members after `after` in customer id order, optionally of one arm.
+    async fn campaign_members(
+        &self,
+        campaign_id: &str,
+        arm: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<CampaignMember>, StoreError>;
+    /// Treatment memberships per customer in campaigns launched since `since` (any status),
+    /// for the cross-campaign frequency cap. Customers with none are absent.
+    async fn contact_counts(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, u32>, StoreError>;
+    /// A customer's memberships in campaigns that are `running` or `paused`.
+    async fn memberships(&self, customer: &CustomerId) -> Result<Vec<Membership>, StoreError>;
+    /// Stores a campaign's delivery events. Keyed by (campaign, event id): a re-sent event
+    /// is a duplicate, a reused id with other content `EventIdReused`, an event about a
+    /// customer who is not a member `UnknownCustomers`. All or nothing.
+    async fn record_campaign_events(
+        &self,
+        campaign_id: &str,
+        events: &[CampaignEvent],
+    ) -> Result<IngestOutcome, StoreError>;
+    /// Every member of a campaign with what happened to them.
+    async fn campaign_outcomes(&self, campaign_id: &str) -> Result<Vec<MemberOutcome>, StoreError>;
+
+    /// A customer's offer behaviour (product views and offer events that name a product)
+    /// since `since`, newest first, at most `limit`.
+    async fn offer_interactions(
+        &self,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<OfferInteraction>, StoreError>;
+    /// Customers after `after` in id order with their profile, latest risk level and
+    /// holdings, at most `limit` (bounded by [`MARKETING_PAGE_MAX`]).
+    async fn marketing_rows(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<MarketingRow>, StoreError>;
+
+    /// Stores an offer model and makes it the active one (the newest decides).
+    async fn put_offer_model(&self, model: &StoredOfferModel) -> Result<(), StoreError>;
+    async fn active_offer_model(&self) -> Result<Option<StoredOfferModel>, StoreError>;
 }
 
 /// FNV-1a over an event's content: tells a re-sent event from a reused id.

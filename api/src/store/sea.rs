@@ -31,6 +31,13 @@ use super::{
 
 #[path = "sea_credit.rs"]
 mod credit;
+#[path = "sea_marketing.rs"]
+mod marketing;
+
+use super::{
+    CampaignEvent, CampaignLaunch, CampaignMember, MarketingRow, MemberOutcome, Membership,
+    OfferInteraction, ProductVersion, StoredAudience, StoredCampaign, StoredOfferModel,
+};
 
 /// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
 /// parameters and PostgreSQL's 65,535.
@@ -1443,6 +1450,133 @@ impl Store for SeaStore {
         key: &str,
     ) -> Result<Option<IdempotentResponse>, StoreError> {
         self.idempotent_response_impl(caller, key).await
+    }
+
+    async fn put_product_version(&self, version: &ProductVersion) -> Result<(), StoreError> {
+        self.put_product_version_impl(version).await
+    }
+
+    async fn product_versions(&self, id: &ProductId) -> Result<Vec<ProductVersion>, StoreError> {
+        self.product_versions_impl(id).await
+    }
+
+    async fn catalogue(&self) -> Result<Vec<ProductVersion>, StoreError> {
+        self.catalogue_impl().await
+    }
+
+    async fn put_audience(&self, audience: &StoredAudience) -> Result<(), StoreError> {
+        self.put_audience_impl(audience).await
+    }
+
+    async fn audience(
+        &self,
+        id: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredAudience>, StoreError> {
+        self.audience_impl(id, version).await
+    }
+
+    async fn audiences(&self, kind: Option<&str>) -> Result<Vec<StoredAudience>, StoreError> {
+        self.audiences_impl(kind).await
+    }
+
+    async fn audience_versions(&self, id: &str) -> Result<Vec<StoredAudience>, StoreError> {
+        self.audience_versions_impl(id).await
+    }
+
+    async fn create_campaign(&self, campaign: &StoredCampaign) -> Result<(), StoreError> {
+        self.create_campaign_impl(campaign).await
+    }
+
+    async fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError> {
+        self.campaign_impl(id).await
+    }
+
+    async fn campaigns(
+        &self,
+        status: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredCampaign>, StoreError> {
+        self.campaigns_impl(status, limit).await
+    }
+
+    async fn set_campaign_status(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.set_campaign_status_impl(id, from, to, actor, at).await
+    }
+
+    async fn launch_campaign(
+        &self,
+        launch: &CampaignLaunch,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError> {
+        self.launch_campaign_impl(launch, idempotency).await
+    }
+
+    async fn campaign_members(
+        &self,
+        campaign_id: &str,
+        arm: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<CampaignMember>, StoreError> {
+        self.campaign_members_impl(campaign_id, arm, after, limit)
+            .await
+    }
+
+    async fn contact_counts(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        self.contact_counts_impl(since).await
+    }
+
+    async fn memberships(&self, customer: &CustomerId) -> Result<Vec<Membership>, StoreError> {
+        self.memberships_impl(customer).await
+    }
+
+    async fn record_campaign_events(
+        &self,
+        campaign_id: &str,
+        events: &[CampaignEvent],
+    ) -> Result<IngestOutcome, StoreError> {
+        self.record_campaign_events_impl(campaign_id, events, Utc::now())
+            .await
+    }
+
+    async fn campaign_outcomes(&self, campaign_id: &str) -> Result<Vec<MemberOutcome>, StoreError> {
+        self.campaign_outcomes_impl(campaign_id).await
+    }
+
+    async fn offer_interactions(
+        &self,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<OfferInteraction>, StoreError> {
+        self.offer_interactions_impl(customer, since, limit).await
+    }
+
+    async fn marketing_rows(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<MarketingRow>, StoreError> {
+        self.marketing_rows_impl(after, limit).await
+    }
+
+    async fn put_offer_model(&self, model: &StoredOfferModel) -> Result<(), StoreError> {
+        self.put_offer_model_impl(model).await
+    }
+
+    async fn active_offer_model(&self) -> Result<Option<StoredOfferModel>, StoreError> {
+        self.active_offer_model_impl().await
     }
 }
 

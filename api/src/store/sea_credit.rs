@@ -88,7 +88,7 @@ impl DecisionWriter {
     }
 }
 
-fn json(text: &str, what: &str) -> Result<serde_json::Value, StoreError> {
+pub(super) fn json(text: &str, what: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
@@ -134,7 +134,9 @@ fn stored_plan(row: instalment_plan::Model) -> Result<NewInstalmentPlan, StoreEr
     })
 }
 
-fn stored_idempotency(row: idempotency_key::Model) -> Result<IdempotentResponse, StoreError> {
+pub(super) fn stored_idempotency(
+    row: idempotency_key::Model,
+) -> Result<IdempotentResponse, StoreError> {
     Ok(IdempotentResponse {
         status: u16::try_from(row.status)
             .map_err(|_| StoreError::Corrupt(format!("idempotent status {}", row.status)))?,
@@ -163,7 +165,7 @@ fn decision_row(d: &NewCreditDecision) -> credit_decision::ActiveModel {
 }
 
 /// Inserts the idempotency record unless its key exists; `false` when it does.
-async fn claim_key(
+pub(super) async fn claim_key(
     db: &impl ConnectionTrait,
     record: &IdempotentResponse,
 ) -> Result<bool, StoreError> {

@@ -6,5 +6,7 @@ mod advice;
 mod common;
 mod credit;
 mod http;
+mod marketing;
 mod profiles;
 mod storage;
+mod storage_marketing;

@@ -194,7 +194,7 @@ async fn questionnaire_answers_set_willingness_capped_by_capacity() {
 }
 
 /// Loads a small synthetic population straight into the store.
-async fn load_population(app: &TestApp, customers: u64) {
+pub(crate) async fn load_population(app: &TestApp, customers: u64) {
     let config = sextant_synth::Config {
         customers,
         months: 3,
