@@ -31,6 +31,9 @@ pub enum MarketingCommand {
     /// Train the offer model on the stored population (profiles, neighbours from the vector
     /// store, offer behaviour, holdings) and make it the active one.
     TrainOffers(TrainOffersArgs),
+    /// Offer quality on a synthetic population with each customer's latest adoption held
+    /// out: recall@k and NDCG@k of the offers, a popularity baseline and implicit's ALS.
+    EvalOffers(crate::marketing_eval::EvalOffersArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -114,12 +117,23 @@ pub async fn run(
         }
         return Ok(());
     }
+    if let MarketingCommand::EvalOffers(args) = &command {
+        let eval = crate::marketing_eval::eval_offers(args).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&eval)?);
+        } else {
+            crate::marketing_eval::print_offer_eval(&eval);
+        }
+        return Ok(());
+    }
     tokio::task::spawn_blocking(move || run_file_command(&command)).await?
 }
 
 fn run_file_command(command: &MarketingCommand) -> anyhow::Result<()> {
     match command {
-        MarketingCommand::TrainOffers(_) => unreachable!("handled by `run`"),
+        MarketingCommand::TrainOffers(_) | MarketingCommand::EvalOffers(_) => {
+            unreachable!("handled by `run`")
+        }
         MarketingCommand::Eval(args) => {
             let result = eval(args)?;
             if args.json {
