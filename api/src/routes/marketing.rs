@@ -201,9 +201,9 @@ pub async fn catalogue(
 
 /// Writes the next version of a product (or a new product at version 1). Offers use it at
 /// once: suitability is checked again on every offer against the product's new level.
-#[utoipa::path(put, path = "/v1/catalogue/{id}", tag = "marketing", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/catalogue/{product_id}", tag = "marketing", security(("bearer" = [])),
     request_body = ProductVersionRequest,
-    params(("id" = String, Path, description = "product id")),
+    params(("product_id" = String, Path, description = "product id")),
     responses((status = 201, body = ProductVersionView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "`version_conflict`: not the next version"), (status = 422, body = Problem)))]
 pub async fn put_product(
@@ -237,8 +237,8 @@ pub async fn put_product(
 }
 
 /// Every version of a product, oldest first.
-#[utoipa::path(get, path = "/v1/catalogue/{id}/versions", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "product id")),
+#[utoipa::path(get, path = "/v1/catalogue/{product_id}/versions", tag = "marketing", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "product id")),
     responses((status = 200, body = CatalogueView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn product_versions(
     State(state): State<AppState>,
@@ -352,9 +352,9 @@ async fn put_audience(
 /// Saves the next version of an audience: a rule segment, or a lookalike of a seed list
 /// (by `size` or `min_similarity`). A rule that does not parse is a 422 naming `rule` with
 /// the line and column; a version that is not the next is a 409.
-#[utoipa::path(put, path = "/v1/audiences/{id}", tag = "marketing", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/audiences/{audience_id}", tag = "marketing", security(("bearer" = [])),
     request_body = AudienceRequest,
-    params(("id" = String, Path, description = "audience id: 1 to 64 of a-z, 0-9, - and _")),
+    params(("audience_id" = String, Path, description = "audience id: 1 to 64 of a-z, 0-9, - and _")),
     responses((status = 201, body = AudienceView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_audience_version(
@@ -420,8 +420,8 @@ pub async fn audiences(
 }
 
 /// An audience at a version (the newest by default).
-#[utoipa::path(get, path = "/v1/audiences/{id}", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "audience id"), AudienceQuery),
+#[utoipa::path(get, path = "/v1/audiences/{audience_id}", tag = "marketing", security(("bearer" = [])),
+    params(("audience_id" = String, Path, description = "audience id"), AudienceQuery),
     responses((status = 200, body = AudienceView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn audience(
     State(state): State<AppState>,
@@ -441,8 +441,8 @@ pub async fn audience(
 
 /// How many customers a stored audience selects now, how many each channel may reach, and
 /// a sample.
-#[utoipa::path(get, path = "/v1/audiences/{id}/preview", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "audience id"), AudienceQuery),
+#[utoipa::path(get, path = "/v1/audiences/{audience_id}/preview", tag = "marketing", security(("bearer" = [])),
+    params(("audience_id" = String, Path, description = "audience id"), AudienceQuery),
     responses((status = 200, body = Preview), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn preview_stored(
     State(state): State<AppState>,
@@ -659,8 +659,8 @@ async fn stored_campaign(state: &AppState, id: &str) -> Result<StoredCampaign, A
 }
 
 /// One campaign with its launch summary.
-#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id")),
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn campaign(
     State(state): State<AppState>,
@@ -677,8 +677,8 @@ pub async fn campaign(
 /// those at the frequency cap, applies the send cap, and assigns each remaining customer to
 /// treatment or holdout by a sticky hash. Needs an Idempotency-Key: a repeated launch with
 /// the same key returns the first answer and changes nothing.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/launch", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id"), ("Idempotency-Key" = String, Header)),
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/launch", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id"), ("Idempotency-Key" = String, Header)),
     responses((status = 201, body = LaunchSummary), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "`campaign_not_draft`"), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn launch(
@@ -734,8 +734,8 @@ async fn transition(
 
 /// Pauses a running campaign: no contacts are listed and its product is no longer featured;
 /// its holdout stays unexposed.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/pause", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id")),
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/pause", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn pause(
     State(state): State<AppState>,
@@ -746,8 +746,8 @@ pub async fn pause(
 }
 
 /// Resumes a paused campaign.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/resume", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id")),
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/resume", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn resume(
     State(state): State<AppState>,
@@ -758,8 +758,8 @@ pub async fn resume(
 }
 
 /// Stops a campaign for good (a draft can be stopped too). Its report stays readable.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/stop", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id")),
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/stop", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn stop(
     State(state): State<AppState>,
@@ -805,8 +805,8 @@ pub struct ContactList {
 /// The customers to contact now, for the bank's channel: treatment members only, consent on
 /// the channel checked again at this moment. Refused unless the campaign is running and
 /// inside its schedule.
-#[utoipa::path(get, path = "/v1/campaigns/{id}/contacts", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id"), ContactsQuery),
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/contacts", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id"), ContactsQuery),
     responses((status = 200, body = ContactList), (status = 404, body = Problem), (status = 409, body = Problem, description = "`campaign_not_running`")))]
 pub async fn contacts(
     State(state): State<AppState>,
@@ -899,9 +899,9 @@ const CAMPAIGN_EVENT_KINDS: &[&str] = &[
 ];
 
 /// Delivery and outcome events of a campaign, all or nothing.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/events", tag = "marketing", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/events", tag = "marketing", security(("bearer" = [])),
     request_body = CampaignEventBatch,
-    params(("id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignEventsAccepted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn campaign_events(
     State(state): State<AppState>,
@@ -983,8 +983,8 @@ pub async fn campaign_events(
 
 /// Reach and conversion per arm, the absolute uplift with its 95% interval (Newcombe's
 /// hybrid score), and the Qini curve over the members ordered by their launch score.
-#[utoipa::path(get, path = "/v1/campaigns/{id}/report", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "campaign id")),
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/report", tag = "marketing", security(("bearer" = [])),
+    params(("campaign_id" = String, Path, description = "campaign id")),
     responses((status = 200, body = CampaignReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn report(
     State(state): State<AppState>,
