@@ -390,7 +390,7 @@ pub async fn offers_for(
         neighbour_share: &share,
         interactions: &counts,
     };
-    let campaigns = campaign_slots(&memberships, now);
+    let campaigns = campaign_slots(&memberships);
     let ctx = OfferContext {
         tolerance,
         in_app_consent: customer.consents.marketing.in_app,
@@ -448,10 +448,9 @@ pub async fn offers_for(
     })
 }
 
-/// The customer's place in running campaigns whose schedule covers `now` (a paused
-/// campaign still keeps its holdout unexposed).
-pub fn campaign_slots(memberships: &[Membership], now: DateTime<Utc>) -> Vec<CampaignSlot> {
-    let _ = now;
+/// The customer's place in live campaigns (a paused campaign still keeps its holdout
+/// unexposed).
+pub fn campaign_slots(memberships: &[Membership]) -> Vec<CampaignSlot> {
     memberships
         .iter()
         .filter_map(|m| {

@@ -211,23 +211,7 @@ impl VectorStore for ServerStore {
         if let Some(filter) = server_filter(filter) {
             query = query.filter(filter);
         }
-        let response = self
-            .client
-            .query(query)
-            .await
-            .map_err(|err| map_error("search", err))?;
-        response
-            .result
-            .into_iter()
-            .map(|point| {
-                let customer_id = payload_customer_id(&point.payload)
-                    .ok_or_else(|| VectorError::engine("search", "hit has no customer id"))?;
-                Ok(Hit {
-                    customer_id: customer_id.to_owned(),
-                    score: point.score,
-                })
-            })
-            .collect()
+        self.query_hits("search", query).await
     }
 
     async fn audience(
@@ -254,23 +238,7 @@ impl VectorStore for ServerStore {
         if let Some(filter) = server_filter(filter) {
             query = query.filter(filter);
         }
-        let response = self
-            .client
-            .query(query)
-            .await
-            .map_err(|err| map_error("audience", err))?;
-        response
-            .result
-            .into_iter()
-            .map(|point| {
-                let customer_id = payload_customer_id(&point.payload)
-                    .ok_or_else(|| VectorError::engine("audience", "hit has no customer id"))?;
-                Ok(Hit {
-                    customer_id: customer_id.to_owned(),
-                    score: point.score,
-                })
-            })
-            .collect()
+        self.query_hits("audience", query).await
     }
 
     async fn vector(&self, customer_id: &str) -> Result<Option<Vec<f32>>, VectorError> {
@@ -350,6 +318,33 @@ fn server_payload(payload: Payload) -> qdrant_client::Payload {
         map.insert(fields::SEGMENT, Value::from(i64::from(segment)));
     }
     qdrant_client::Payload::from(map)
+}
+
+impl ServerStore {
+    /// Runs a points query and reads each hit's customer id; `op` names it in errors.
+    async fn query_hits(
+        &self,
+        op: &'static str,
+        query: QueryPointsBuilder,
+    ) -> Result<Vec<Hit>, VectorError> {
+        let response = self
+            .client
+            .query(query)
+            .await
+            .map_err(|err| map_error(op, err))?;
+        response
+            .result
+            .into_iter()
+            .map(|point| {
+                let customer_id = payload_customer_id(&point.payload)
+                    .ok_or_else(|| VectorError::engine(op, "hit has no customer id"))?;
+                Ok(Hit {
+                    customer_id: customer_id.to_owned(),
+                    score: point.score,
+                })
+            })
+            .collect()
+    }
 }
 
 fn server_filter(filter: &Filter) -> Option<qdrant_client::qdrant::Filter> {
