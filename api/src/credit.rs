@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use sextant_models::credit::{
-    cross_validate, data_sha256, Calibration, CreditModel, CreditModelKind, CvReport, FeatureInfo,
-    FitOptions, TrainingInfo,
+    cross_validate, Calibration, CreditModel, CreditModelKind, CvReport, FeatureInfo, FitOptions,
+    TrainingInfo,
 };
 use sextant_models::evaluation::CalibrationBin;
 use sextant_models::tabular::{Table, TableOptions};
@@ -176,7 +176,7 @@ pub fn read_data(args: &DataArgs) -> anyhow::Result<CreditData> {
         table,
         y,
         positive_label,
-        sha256: data_sha256(&bytes),
+        sha256: sextant_hash::sha256_hex(&bytes),
     })
 }
 

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_domain::CustomerId;
 use sextant_models::credit::{
-    cross_validate, data_sha256, CreditModel, CreditModelKind, CvMetrics, FitOptions, TrainingInfo,
+    cross_validate, CreditModel, CreditModelKind, CvMetrics, FitOptions, TrainingInfo,
 };
 use sextant_models::tabular::{Column, ColumnData, Table};
 use sextant_profiling::{catalogue, FEATURE_VERSION};
@@ -146,7 +146,7 @@ pub async fn train_population(
             .await??;
     let info = TrainingInfo {
         source: format!("population profiles labelled by {}", truth_file.display()),
-        data_sha256: data_sha256(&table_bytes(&rows, &y)),
+        data_sha256: sextant_hash::sha256_hex(&table_bytes(&rows, &y)),
         trained_at: Utc::now().to_rfc3339(),
         target: "defaulted_next_12m".into(),
         positive_label: "true".into(),

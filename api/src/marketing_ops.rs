@@ -72,7 +72,7 @@ fn sampled(id: &str, total: usize) -> bool {
     if total <= TRAINING_CUSTOMERS_MAX {
         return true;
     }
-    let digest = sextant_models::credit::data_sha256(id.as_bytes());
+    let digest = sextant_hash::sha256_hex(id.as_bytes());
     let bucket = u64::from_str_radix(&digest[..8], 16).unwrap_or(0) % total as u64;
     bucket < TRAINING_CUSTOMERS_MAX as u64
 }

@@ -511,9 +511,8 @@ async fn credit_eligible(
 
 /// Stable per customer, product and day, so the app's events tie back to what was shown.
 pub fn offer_id(customer: &str, product: &str, day: &str) -> String {
-    let digest = sextant_models::credit::data_sha256(
-        format!("{customer}\u{1f}{product}\u{1f}{day}").as_bytes(),
-    );
+    let digest =
+        sextant_hash::sha256_hex(format!("{customer}\u{1f}{product}\u{1f}{day}").as_bytes());
     format!("of_{}", &digest[..20])
 }
 

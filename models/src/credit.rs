@@ -34,9 +34,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use sextant_hash::sha256_hex;
 
 mod calibration;
-mod sha256;
 mod tuning;
 
 use calibration::{fit_isotonic, fit_platt, Calibrator};
@@ -518,7 +518,7 @@ impl CreditModel {
         format!(
             "{}-{}",
             self.meta.kind.name(),
-            &data_sha256(&canonical)[..12]
+            &sha256_hex(&canonical)[..12]
         )
     }
 
@@ -948,14 +948,6 @@ pub(crate) fn read_model_file<T>(
     })
 }
 
-/// Lower-case hex SHA-256 of `bytes` (FIPS 180-4), for data fingerprints and model versions.
-pub fn data_sha256(bytes: &[u8]) -> String {
-    sha256::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1003,7 +995,7 @@ mod tests {
     fn info() -> TrainingInfo {
         TrainingInfo {
             source: "synthetic".into(),
-            data_sha256: data_sha256(b"synthetic"),
+            data_sha256: sextant_hash::sha256_hex(b"synthetic"),
             trained_at: "2025-01-01T00:00:00Z".into(),
             target: "bad".into(),
             positive_label: "1".into(),

@@ -22,10 +22,11 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sextant_hash::sha256_hex;
 
 use crate::credit::{
-    cross_fit, data_sha256, read_model_file, write_atomically, Calibration, CreditModel,
-    CreditModelKind, FeatureInfo, FitOptions, TrainingInfo,
+    cross_fit, read_model_file, write_atomically, Calibration, CreditModel, CreditModelKind,
+    FeatureInfo, FitOptions, TrainingInfo,
 };
 use crate::evaluation::{brier_score, lift_table, mean_sd, roc_auc, top_decile_lift, LiftBin};
 use crate::tabular::Table;
@@ -358,7 +359,7 @@ fn compute_version(meta: &ResponseMeta, model: &CreditModel) -> String {
     format!(
         "response-{}-{}",
         meta.kind.name(),
-        &data_sha256(&canonical)[..12]
+        &sha256_hex(&canonical)[..12]
     )
 }
 
@@ -409,7 +410,7 @@ mod tests {
     fn info() -> TrainingInfo {
         TrainingInfo {
             source: "campaign".into(),
-            data_sha256: data_sha256(b"campaign"),
+            data_sha256: sextant_hash::sha256_hex(b"campaign"),
             trained_at: "2025-01-01T00:00:00Z".into(),
             target: "y".into(),
             positive_label: "yes".into(),

@@ -14,6 +14,8 @@ mod error;
 mod server;
 mod validate;
 
+use sextant_hash::{fnv1a64, splitmix64_finalise};
+
 pub use edge::{EdgeOptions, EdgeStats, EdgeStore};
 pub use error::VectorError;
 pub use server::ServerStore;
@@ -139,20 +141,7 @@ pub trait VectorStore: Send + Sync {
 /// customer id kept in the payload, so a collision can replace a point but never return the
 /// wrong customer's vector.
 pub fn point_id(customer_id: &str) -> u64 {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = FNV_OFFSET;
-    for byte in customer_id.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(FNV_PRIME);
-    }
-    splitmix64_finalise(hash)
-}
-
-fn splitmix64_finalise(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    splitmix64_finalise(fnv1a64(customer_id.as_bytes()))
 }
 
 #[cfg(test)]

@@ -271,7 +271,7 @@ fn taiwan_training(path: &Path, seed: u64) -> anyhow::Result<Vec<TrainTime>> {
         eprintln!("training the {} on {}", kind.name(), path.display());
         let info = TrainingInfo {
             source: path.display().to_string(),
-            data_sha256: sextant_models::credit::data_sha256(&bytes),
+            data_sha256: sextant_hash::sha256_hex(&bytes),
             trained_at: Utc::now().to_rfc3339(),
             target: "DEFAULT".into(),
             positive_label: "1".into(),

@@ -350,12 +350,11 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, App
 
 /// FNV-1a over the route and the body: tells a retry from another request under the same key.
 pub(crate) fn request_hash(route: &str, body: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in route.as_bytes().iter().chain([0xffu8].iter()).chain(body) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut hash = sextant_hash::Fnv64::new();
+    hash.write(route.as_bytes());
+    hash.write_u8(0xff);
+    hash.write(body);
+    format!("{:016x}", hash.finish())
 }
 
 /// The earlier answer to this key, or a refusal when the key was used for another request.

@@ -13,6 +13,7 @@ use sextant_domain::{
     BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
     Product, ProductId,
 };
+use sextant_hash::Fnv64;
 
 pub use credit::{
     Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan, StoredCreditModel,
@@ -554,26 +555,17 @@ pub fn content_hash(event: &Event) -> i64 {
             hash.put_opt(b.query.as_ref().map(|s| s.as_str().as_bytes()));
         }
     }
-    hash.0 as i64
+    hash.stored()
 }
 
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
+/// FNV-1a with a separator after every field, so that ("ab","c") and ("a","bc") differ.
+#[derive(Default)]
+struct Fnv(Fnv64);
 
 impl Fnv {
     fn put(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // A separator so that ("ab","c") and ("a","bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        self.0.write(bytes);
+        self.0.write_u8(0xff);
     }
 
     fn put_opt(&mut self, bytes: Option<&[u8]>) {
@@ -584,5 +576,10 @@ impl Fnv {
             }
             None => self.put(b"0"),
         }
+    }
+
+    /// The hash as stored (a signed 64-bit column).
+    fn stored(&self) -> i64 {
+        self.0.finish() as i64
     }
 }

@@ -79,7 +79,7 @@ fn campaign_event_hash(event: &CampaignEvent) -> i64 {
     hash.put(event.customer_id.as_str().as_bytes());
     hash.put(event.kind.as_bytes());
     hash.put(&event.occurred_at.timestamp_millis().to_le_bytes());
-    hash.0 as i64
+    hash.stored()
 }
 
 fn product_model(p: &Product, now_ms: i64) -> product::ActiveModel {

@@ -72,7 +72,7 @@ impl OfferModel {
 
 pub(super) fn version_of(body: &Body) -> String {
     let json = serde_json::to_vec(body).expect("a model body serialises");
-    let hash = sextant_models::credit::data_sha256(&json);
+    let hash = sextant_hash::sha256_hex(&json);
     format!("offers-{}", &hash[..12])
 }
 

@@ -18,6 +18,7 @@ mod train;
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use sextant_hash::Fnv128;
 
 use crate::ModelError;
 use network::Network;
@@ -211,24 +212,24 @@ impl EmbeddingModel {
 
 /// A stable hex hash of the training inputs (values and shapes), for the metadata.
 pub fn data_hash(data: &TrainingData) -> String {
-    let mut hasher = hash::Fnv128::new();
-    hasher.bytes(b"features");
-    hasher.rows(&data.features);
-    hasher.bytes(b"sequences");
-    hasher.rows(&data.sequences);
+    let mut hasher = Fnv128::new();
+    hasher.write(b"features");
+    hash::write_rows(&mut hasher, &data.features);
+    hasher.write(b"sequences");
+    hash::write_rows(&mut hasher, &data.sequences);
     if let Some(adoption) = &data.adoption {
-        hasher.bytes(b"adoption");
-        hasher.rows(adoption);
+        hasher.write(b"adoption");
+        hash::write_rows(&mut hasher, adoption);
     }
     hasher.hex()
 }
 
 /// `MODEL_FORMAT+<first 16 hex digits of the weights' hash>`.
 fn version_of(network: &Network) -> Result<String, ModelError> {
-    let mut hasher = hash::Fnv128::new();
+    let mut hasher = Fnv128::new();
     for (name, tensor) in network.named_tensors() {
-        hasher.bytes(name.as_bytes());
-        hasher.f32s(&tensor.flatten_all()?.to_vec1::<f32>()?);
+        hasher.write(name.as_bytes());
+        hash::write_f32s(&mut hasher, &tensor.flatten_all()?.to_vec1::<f32>()?);
     }
     Ok(format!("{MODEL_FORMAT}+{}", &hasher.hex()[..16]))
 }

@@ -13,10 +13,11 @@
 use sextant_domain::{
     Channel, CountryCode, Direction, EventId, PaymentEvent, PaymentKind, PaymentStatus,
 };
+use sextant_hash::fnv1a64;
 
 use super::clock::MONTHS;
 use super::holdings::HoldingsSummary;
-use super::stats::{coefficient_of_variation, entropy_bits, fnv1a, median};
+use super::stats::{coefficient_of_variation, entropy_bits, median};
 use super::{ratio_or, Clock, Values};
 use crate::catalogue::F;
 use crate::categories::{self, Category, COUNT as CATEGORIES};
@@ -254,7 +255,7 @@ impl<'a> PaymentSummary<'a> {
         }
         if let Some(merchant) = &p.merchant_id {
             self.merchant_hashes
-                .push(fnv1a(merchant.as_str().as_bytes()));
+                .push(fnv1a64(merchant.as_str().as_bytes()));
         }
     }
 

@@ -1,14 +1,5 @@
 //! Small statistics over a customer's numbers.
 
-/// 64-bit FNV-1a: merchant ids are hashed so diversity is counted by sorting integers rather
-/// than strings. A collision between two of a customer's few hundred merchants is
-/// vanishingly rare and would only lower the entropy slightly.
-pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Shannon entropy in bits of the values' frequencies; sorts in place.
 pub(super) fn entropy_bits(values: &mut [u64]) -> f64 {
     let n = values.len() as f64;
@@ -55,6 +46,7 @@ pub(super) fn coefficient_of_variation(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sextant_hash::fnv1a64;
 
     #[test]
     fn median_and_spread() {
@@ -69,7 +61,7 @@ mod tests {
     #[test]
     fn entropy_of_frequencies() {
         assert_eq!(entropy_bits(&mut []), 0.0);
-        assert_eq!(entropy_bits(&mut [fnv1a(b"a"), fnv1a(b"b")]), 1.0);
-        assert_ne!(fnv1a(b"m5411-001"), fnv1a(b"m5411-002"));
+        assert_eq!(entropy_bits(&mut [fnv1a64(b"a"), fnv1a64(b"b")]), 1.0);
+        assert_ne!(fnv1a64(b"m5411-001"), fnv1a64(b"m5411-002"));
     }
 }
