@@ -13,7 +13,8 @@
 //!
 //! Weights are long-only and sum to one.
 
-use crate::estimate::{cov_to_corr, pairwise_corr, pairwise_cov, validate_covariance};
+use crate::covariance::{cov_to_corr, validate_covariance};
+use crate::estimate::{pairwise_corr, pairwise_cov};
 use crate::market::ReturnTable;
 use crate::{AdvisorError, DMatrix, DVector, Result};
 

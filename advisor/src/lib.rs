@@ -1,5 +1,6 @@
-//! Portfolio estimation, optimisation, planning and review; credit and instalment
-//! decisions; suitability. Pure computation: no network, no database.
+//! Portfolio estimation, optimisation, planning and review; suitability. Pure computation:
+//! no network, no database. (Credit decisions are `sextant-lending`: credit is not portfolio
+//! advice.)
 //!
 //! Conventions follow PyPortfolioOpt so that results are comparable: daily data,
 //! `frequency = 252` periods a year, weights as fractions summing to one, returns and
@@ -7,7 +8,8 @@
 //! default is 0: pass it explicitly to both when comparing).
 //!
 //! - [`market`]: price tables from CSV, returns, built-in capital-market assumptions.
-//! - [`estimate`]: expected returns and risk models, repair of non-PSD matrices.
+//! - [`estimate`]: expected returns and risk models.
+//! - [`covariance`]: validation and repair of covariance matrices, correlation.
 //! - [`optimise`]: mean-variance optimisers on clarabel, with constraints, and the frontier.
 //! - [`tail`]: CVaR and CDaR minimisation.
 //! - [`hrp`], [`black_litterman`], [`allocation`]: the other portfolio methods.
@@ -15,12 +17,10 @@
 //! - [`planning`]: model portfolios per risk level, goal proposals, glide paths.
 //! - [`review`]: risk review of holdings, drift, alerts and rebalancing proposals.
 //! - [`suitability`]: what a customer's risk level allows.
-//! - [`credit`]: credit and instalment decisions: policy rules, affordability, risk bands,
-//!   limits, exact repayment schedules with APR, and adverse-action reasons.
 
 pub mod allocation;
 pub mod black_litterman;
-pub mod credit;
+pub mod covariance;
 pub mod error;
 pub mod estimate;
 pub mod hrp;

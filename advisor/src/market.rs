@@ -524,7 +524,7 @@ impl CapitalMarketAssumptions {
                 }
             }
         }
-        crate::estimate::validate_covariance(&self.correlation, "assumptions.correlation")
+        crate::covariance::validate_covariance(&self.correlation, "assumptions.correlation")
     }
 }
 
@@ -651,12 +651,14 @@ mod tests {
     fn builtin_assumptions_are_valid_and_psd() {
         let cma = CapitalMarketAssumptions::builtin();
         cma.validate().unwrap();
-        let min_eig = crate::estimate::min_eigenvalue(&cma.correlation);
+        let min_eig = crate::covariance::min_eigenvalue(&cma.correlation);
         assert!(
             min_eig > 0.05,
             "correlation must be comfortably PD, min eigenvalue {min_eig}"
         );
-        assert!(crate::estimate::is_positive_semidefinite(&cma.covariance()));
+        assert!(crate::covariance::is_positive_semidefinite(
+            &cma.covariance()
+        ));
         assert_eq!(cma.index(AssetClass::Gold), 6);
         // Risk and return rise together across the main building blocks.
         let cash = cma.index(AssetClass::Cash);

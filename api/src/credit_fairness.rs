@@ -5,7 +5,7 @@
 //! Protected attributes are never model inputs: on a file, the `--age` and `--sex` columns
 //! are removed from the table before any model sees it and only used to group the
 //! out-of-fold results; on the synthetic population, the decision model's credit features
-//! exclude age by construction (`sextant_advisor::credit::NOT_CREDIT_FEATURES`).
+//! exclude age by construction (`sextant_lending::NOT_CREDIT_FEATURES`).
 //!
 //! Approval on a file is "out-of-fold PD below the cut-off" (the policy's last band by
 //! default). On the population it is the full decision: for each fold the model is fitted on
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use sextant_advisor::credit::{CreditPolicy, CreditRequest, Outcome};
+use sextant_lending::{CreditPolicy, CreditRequest, Lender, Outcome};
 use sextant_models::credit::{
     cross_validate, CreditModel, CreditModelKind, FitOptions, TrainingInfo,
 };
@@ -27,7 +27,7 @@ use sextant_models::tabular::ColumnData;
 use crate::credit::{read_data, DataArgs, ModelArg};
 use crate::credit_ops::credit_table;
 use crate::credit_population::population_rows;
-use crate::lending::{decide_with, Lending};
+use crate::lending::decide_with;
 
 /// Below this disparate-impact ratio a group is flagged.
 pub const FOUR_FIFTHS: f64 = 0.8;
@@ -351,7 +351,7 @@ fn population_fairness(args: &FairnessArgs) -> anyhow::Result<FairnessReport> {
             &FitOptions::new(kind, args.seed),
             info,
         )?;
-        let lending = Lending::new(model, policy.clone())?;
+        let lending = Lender::new(model, policy.clone())?;
         for &i in &test {
             let row = &rows[i];
             let inputs = lending.inputs(

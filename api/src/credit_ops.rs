@@ -16,7 +16,9 @@ use sextant_models::credit::{
 use sextant_models::tabular::{Column, ColumnData, Table};
 use sextant_profiling::{catalogue, FEATURE_VERSION};
 
-use crate::lending::{credit_features, decide_with, load_model, DecisionInputs};
+use sextant_lending::{credit_features, DecisionInputs};
+
+use crate::lending::{decide_with, load_model};
 use crate::store::{Store, StoredCreditModel};
 
 /// Folds of the cross-validation whose figures are stored with a trained model (fewer when a
@@ -336,7 +338,7 @@ pub struct DemoCredit {
 /// Asks for an instalment quote of `amount_minor` for every profiled customer (decided, not
 /// recorded), tallies outcomes and reasons, then records one real quote and replays it.
 pub async fn demo_credit(state: &crate::AppState, amount_minor: i64) -> anyhow::Result<DemoCredit> {
-    use sextant_advisor::credit::{CreditRequest, Outcome};
+    use sextant_lending::{CreditRequest, Outcome};
     let lending = state.lending().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = Utc::now().date_naive();
     let mut report = DemoCredit {
@@ -366,9 +368,8 @@ pub async fn demo_credit(state: &crate::AppState, amount_minor: i64) -> anyhow::
                 },
                 today,
             );
-            let decision = lending
-                .decide(&inputs)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let decision =
+                decide_with(&lending.model, &inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
             report.customers += 1;
             *bands
                 .entry(decision.band.clone().unwrap_or_else(|| "none".into()))

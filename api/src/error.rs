@@ -104,6 +104,9 @@ pub enum AppError {
     /// target, a matrix that is not positive semidefinite.
     #[error("advice: {0}")]
     Advice(#[from] sextant_advisor::AdvisorError),
+    /// The credit engine refused the request (an amount or term it cannot decide on).
+    #[error("credit: {0}")]
+    Lending(#[from] sextant_lending::LendingError),
 }
 
 /// The internal message of a 5xx, for the logging middleware only.
@@ -223,6 +226,12 @@ impl AppError {
                 "Cannot compute this advice",
                 e.to_string(),
             ),
+            AppError::Lending(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code(),
+                "Cannot compute this advice",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -235,6 +244,13 @@ impl IntoResponse for AppError {
             AppError::Validation(items) | AppError::Conflict(_, items) => (items, None),
             AppError::Unavailable(e) | AppError::Internal(e) => (Vec::new(), Some(e)),
             AppError::Advice(e) => (
+                vec![ItemProblem {
+                    field: e.field().map(str::to_owned),
+                    ..ItemProblem::field("", e.code(), e.to_string())
+                }],
+                None,
+            ),
+            AppError::Lending(e) => (
                 vec![ItemProblem {
                     field: e.field().map(str::to_owned),
                     ..ItemProblem::field("", e.code(), e.to_string())

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sextant_advisor::credit::{CreditRequest, Outcome};
 use sextant_domain::{CustomerId, ProductId, ProductKind, RiskTolerance};
+use sextant_lending::{CreditRequest, Outcome};
 use sextant_marketing::holdout::Arm;
 use sextant_marketing::offers::{rank, CampaignSlot, OfferContext, OfferPolicy, OfferProduct};
 use sextant_marketing::propensity::{CustomerSignals, Interactions, OfferModel, TrainingExample};
@@ -503,8 +503,7 @@ async fn credit_eligible(
             request,
             now.date_naive(),
         );
-        lending
-            .decide(&inputs)
+        crate::lending::decide_with(&lending.model, &inputs)
             .is_ok_and(|d| d.outcome == Outcome::Approved)
     }
 }

@@ -206,10 +206,10 @@ impl MarketInput {
         }
         let cov = DMatrix::from_fn(n, n, |i, j| cov[i][j]);
         let mut warnings = Vec::new();
-        let cov = match estimate::validate_covariance(&cov, "cov") {
+        let cov = match sextant_advisor::covariance::validate_covariance(&cov, "cov") {
             Ok(()) => cov,
             Err(AdvisorError::NotPositiveSemidefinite { .. }) if self.repair => {
-                let (fixed, _) = estimate::fix_nonpositive_semidefinite(&cov);
+                let (fixed, _) = sextant_advisor::covariance::fix_nonpositive_semidefinite(&cov);
                 warnings.push("the covariance was not positive semidefinite and was repaired by clipping its negative eigenvalues".to_owned());
                 fixed
             }

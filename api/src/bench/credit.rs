@@ -239,7 +239,7 @@ async fn time_decisions(state: &AppState) -> anyhow::Result<(f64, f64)> {
                 &customer.customer,
                 &profile.features,
                 profile.as_of,
-                sextant_advisor::credit::CreditRequest::Instalment {
+                sextant_lending::CreditRequest::Instalment {
                     amount_minor: 60_000,
                     merchant: "m-bench".into(),
                 },

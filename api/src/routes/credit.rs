@@ -11,19 +11,17 @@ use axum::Json;
 use chrono::{Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sextant_advisor::credit::{
+use sextant_domain::MerchantId;
+use sextant_lending::{
     CreditDecision, CreditRequest, Instalment, InstalmentPlan, Outcome, Reason, ReasonSource,
     RuleResult,
 };
-use sextant_domain::MerchantId;
 use utoipa::ToSchema;
 
 use super::{body_bytes, customer_id, json_body};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
-use crate::lending::{
-    decide_for, outcome_name, DecisionInputs, CREDIT_CURRENCY, QUOTE_TTL_MINUTES,
-};
+use crate::lending::{decide_for, CREDIT_CURRENCY, QUOTE_TTL_MINUTES};
 use crate::store::{Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan};
 use crate::wire::format_timestamp;
 use crate::AppState;
@@ -315,7 +313,7 @@ pub async fn quote(
             merchant_id: merchant.to_string(),
             amount_minor,
             currency,
-            outcome: outcome_name(&decision.outcome).to_owned(),
+            outcome: decision.outcome.name().to_owned(),
             band: decision.band.clone(),
             credit_limit_minor: decision.limit_minor,
             plans: decision.plans.iter().map(PlanView::from).collect(),
@@ -424,7 +422,7 @@ pub async fn accept(
     caller.reach_customer(quote.customer_id.as_str(), CREDIT_CALLERS)?;
     let decision: CreditDecision = serde_json::from_value(quote.output.clone())
         .map_err(|e| AppError::Internal(format!("stored quote {quote_id}: {e}")))?;
-    let inputs: DecisionInputs = serde_json::from_value(quote.inputs.clone())
+    let inputs: sextant_lending::DecisionInputs = serde_json::from_value(quote.inputs.clone())
         .map_err(|e| AppError::Internal(format!("stored quote {quote_id}: {e}")))?;
     let conflict = |code: &'static str, message: &str| {
         AppError::Conflict(code, vec![ItemProblem::field("quote_id", code, message)])
@@ -562,7 +560,7 @@ pub async fn apply(
         amount_minor,
         currency,
         term_months: request.term_months,
-        outcome: outcome_name(&decision.outcome).to_owned(),
+        outcome: decision.outcome.name().to_owned(),
         band: decision.band.clone(),
         credit_limit_minor: decision.limit_minor,
         offer: decision.plans.first().map(PlanView::from),

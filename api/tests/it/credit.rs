@@ -153,7 +153,7 @@ async fn quotes_are_exact_or_explained_recorded_and_accepted_once() {
                     if r["source"] == "model" {
                         let feature = r["feature"].as_str().unwrap();
                         assert!(
-                            !sextant_advisor::credit::NOT_CREDIT_FEATURES.contains(&feature),
+                            !sextant_lending::NOT_CREDIT_FEATURES.contains(&feature),
                             "{feature} is no reason to refuse credit"
                         );
                     }

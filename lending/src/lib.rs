@@ -55,6 +55,8 @@
 //! documentation of the [`schedule`](mod@schedule) module.
 
 mod decide;
+mod error;
+mod lender;
 mod policy;
 mod reasons;
 pub mod schedule;
@@ -65,6 +67,8 @@ pub use decide::{
     decide, Applicant, CreditDecision, CreditInputs, CreditRequest, LimitBasis, ModelScore,
     Outcome, RuleResult, ScoredFactor, MAX_FACTORS, MAX_REPORTED_DTI, MAX_TEXT_CHARS, RULE_CODES,
 };
+pub use error::{LendingError, Result};
+pub use lender::{applicant, credit_features, DecisionInputs, Lender};
 pub use policy::{
     CreditPolicy, InstalmentTerms, LoanTerms, RiskBand, TermFee, MAX_BANDS, MAX_TERMS,
 };

@@ -10,7 +10,7 @@ use super::reasons::SAME_GROUND;
 use super::reasons::{is_credit_feature, reason_for_feature, reason_text, Reason, ReasonSource};
 use super::schedule::{first_true, monthly_payment, schedule_after, InstalmentPlan};
 use super::{ENGINE_VERSION, MAX_REASONS};
-use crate::{AdvisorError, Result};
+use crate::{LendingError, Result};
 
 /// Most factors one score may carry.
 pub const MAX_FACTORS: usize = 512;
@@ -76,6 +76,16 @@ pub enum CreditRequest {
 pub enum Outcome {
     Approved,
     Declined,
+}
+
+impl Outcome {
+    /// `approved` or `declined`, as recorded and served.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Approved => "approved",
+            Outcome::Declined => "declined",
+        }
+    }
 }
 
 /// Which bound set the credit limit (the first in this order among equals).
@@ -278,7 +288,7 @@ pub fn decide(
         .max()
         .expect("at least one term");
     if as_of.checked_add_months(Months::new(longest)).is_none() {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "as_of",
             "due dates beyond the calendar",
         ));
@@ -382,7 +392,7 @@ fn priced_terms(
             check_request_amount(*amount_minor)?;
             let loan = &policy.loan;
             if !loan.terms_months.contains(term_months) {
-                return Err(AdvisorError::invalid(
+                return Err(LendingError::invalid(
                     "request.term_months",
                     format!(
                         "{term_months} months is not offered; the terms are {:?}",
@@ -610,7 +620,7 @@ fn decline_reasons(
         Vec::new()
     };
     if model_required && model.is_empty() {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "score.factors",
             format!(
                 "the model drove a decline (pd {}) but reports no adverse factor that may be \
@@ -681,7 +691,7 @@ fn model_reasons(score: &ModelScore, policy_codes: &[&str]) -> Vec<Reason> {
 
 fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
     if a.age_years > 150 {
-        return Err(AdvisorError::invalid("applicant.age_years", "above 150"));
+        return Err(LendingError::invalid("applicant.age_years", "above 150"));
     }
     for (field, value) in [
         ("net_income_per_month_minor", a.net_income_per_month_minor),
@@ -696,7 +706,7 @@ fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
         ("existing_credit_owed_minor", a.existing_credit_owed_minor),
     ] {
         if !(0..=AmountMinor::MAX).contains(&value) {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 format!("applicant.{field}"),
                 format!("{value} is not in 0..={}", AmountMinor::MAX),
             ));
@@ -704,13 +714,13 @@ fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
     }
     let share = a.overdraft_day_share_90d;
     if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "applicant.overdraft_day_share_90d",
             "a share in 0..=1",
         ));
     }
     if a.currency_minor_units != policy.currency_minor_units {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "applicant.currency_minor_units",
             format!(
                 "the policy's amounts have {} minor digits, the applicant's currency {}",
@@ -724,10 +734,10 @@ fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
 fn check_score(score: &ModelScore) -> Result<()> {
     check_text("score.model_version", &score.model_version)?;
     if !(score.pd.is_finite() && (0.0..=1.0).contains(&score.pd)) {
-        return Err(AdvisorError::invalid("score.pd", "a probability in 0..=1"));
+        return Err(LendingError::invalid("score.pd", "a probability in 0..=1"));
     }
     if score.factors.len() > MAX_FACTORS {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "score.factors",
             format!("at most {MAX_FACTORS}"),
         ));
@@ -735,13 +745,13 @@ fn check_score(score: &ModelScore) -> Result<()> {
     for (i, f) in score.factors.iter().enumerate() {
         check_text(&format!("score.factors[{i}].feature"), &f.feature)?;
         if f.value.chars().count() > MAX_TEXT_CHARS {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 format!("score.factors[{i}].value"),
                 format!("at most {MAX_TEXT_CHARS} characters"),
             ));
         }
         if !f.contribution.is_finite() {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 format!("score.factors[{i}].contribution"),
                 "not finite",
             ));
@@ -752,7 +762,7 @@ fn check_score(score: &ModelScore) -> Result<()> {
 
 fn check_text(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > MAX_TEXT_CHARS {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             field,
             format!("1..={MAX_TEXT_CHARS} characters, not blank"),
         ));
@@ -762,7 +772,7 @@ fn check_text(field: &str, value: &str) -> Result<()> {
 
 fn check_request_amount(amount_minor: i64) -> Result<()> {
     if !(1..=AmountMinor::MAX).contains(&amount_minor) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "request.amount_minor",
             format!("{amount_minor} is not in 1..={}", AmountMinor::MAX),
         ));

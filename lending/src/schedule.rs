@@ -32,7 +32,7 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::{AdvisorError, Result};
+use crate::{LendingError, Result};
 use sextant_domain::AmountMinor;
 
 /// Longest term any schedule may have: ten years of monthly instalments.
@@ -217,7 +217,7 @@ fn rows(
             level - interest
         };
         if principal_part < 1 {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 "principal_minor",
                 format!(
                     "{principal_minor} is too small to spread over {months} instalments at \
@@ -229,7 +229,7 @@ fn rows(
         let fee = if k == 1 { i128::from(fee_minor) } else { 0 };
         let due_date = anchor
             .checked_add_months(Months::new(k - 1 + offset_months))
-            .ok_or_else(|| AdvisorError::invalid("as_of", "due dates beyond the calendar"))?;
+            .ok_or_else(|| LendingError::invalid("as_of", "due dates beyond the calendar"))?;
         rows.push(Instalment {
             number: k,
             due_date,
@@ -250,25 +250,25 @@ fn rows(
 
 fn check_arguments(principal_minor: i64, months: u32, rate_bps: u32, fee_minor: i64) -> Result<()> {
     if !(1..=AmountMinor::MAX).contains(&principal_minor) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "principal_minor",
             format!("{principal_minor} is not in 1..={}", AmountMinor::MAX),
         ));
     }
     if !(1..=MAX_TERM_MONTHS).contains(&months) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "months",
             format!("{months} is not in 1..={MAX_TERM_MONTHS}"),
         ));
     }
     if rate_bps > MAX_RATE_BPS {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "nominal_rate_bps",
             format!("{rate_bps} is above {MAX_RATE_BPS}"),
         ));
     }
     if !(0..=AmountMinor::MAX).contains(&fee_minor) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             "fee_minor",
             format!("{fee_minor} is not in 0..={}", AmountMinor::MAX),
         ));

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sextant_domain::AmountMinor;
 
 use super::schedule::{check_feasible, MAX_RATE_BPS, MAX_TERM_MONTHS};
-use crate::{AdvisorError, Result};
+use crate::{LendingError, Result};
 
 /// Most risk bands a policy may have.
 pub const MAX_BANDS: usize = 10;
@@ -155,13 +155,13 @@ impl CreditPolicy {
     pub fn validate(&self) -> Result<()> {
         check_name("version", &self.version)?;
         if self.currency_minor_units > 4 {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 "currency_minor_units",
                 "at most 4 digits",
             ));
         }
         if !(18..=100).contains(&self.min_age_years) {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 "min_age_years",
                 "must be in 18..=100: no credit to minors",
             ));
@@ -172,7 +172,7 @@ impl CreditPolicy {
         )?;
         check_share("max_debt_to_income", self.max_debt_to_income)?;
         if self.max_debt_to_income == 0.0 {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 "max_debt_to_income",
                 "must be above 0",
             ));
@@ -185,10 +185,10 @@ impl CreditPolicy {
         for (i, fee) in listed.iter().enumerate() {
             let field = format!("instalment.fee_minor_by_term[{i}]");
             if !self.instalment.terms_months.contains(&fee.months) {
-                return Err(AdvisorError::invalid(field, "not a term offered"));
+                return Err(LendingError::invalid(field, "not a term offered"));
             }
             if listed[..i].iter().any(|f| f.months == fee.months) {
-                return Err(AdvisorError::invalid(field, "a second fee for the term"));
+                return Err(LendingError::invalid(field, "a second fee for the term"));
             }
             check_amount(&format!("{field}.fee_minor"), fee.fee_minor, 0)?;
         }
@@ -222,7 +222,7 @@ impl CreditPolicy {
 
     fn validate_bands(&self) -> Result<()> {
         if self.bands.is_empty() || self.bands.len() > MAX_BANDS {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 "bands",
                 format!("1..={MAX_BANDS} bands"),
             ));
@@ -231,13 +231,13 @@ impl CreditPolicy {
             let field = |name: &str| format!("bands[{i}].{name}");
             check_name(&field("name"), &band.name)?;
             if self.bands[..i].iter().any(|b| b.name == band.name) {
-                return Err(AdvisorError::invalid(field("name"), "duplicate band name"));
+                return Err(LendingError::invalid(field("name"), "duplicate band name"));
             }
             if !(band.max_pd > 0.0 && band.max_pd <= 1.0) {
-                return Err(AdvisorError::invalid(field("max_pd"), "must be in (0, 1]"));
+                return Err(LendingError::invalid(field("max_pd"), "must be in (0, 1]"));
             }
             if band.apr_bps > MAX_RATE_BPS {
-                return Err(AdvisorError::invalid(
+                return Err(LendingError::invalid(
                     field("apr_bps"),
                     format!("above {MAX_RATE_BPS}"),
                 ));
@@ -245,7 +245,7 @@ impl CreditPolicy {
             if !(band.limit_income_multiple.is_finite()
                 && (0.0..=100.0).contains(&band.limit_income_multiple))
             {
-                return Err(AdvisorError::invalid(
+                return Err(LendingError::invalid(
                     field("limit_income_multiple"),
                     "must be in 0..=100",
                 ));
@@ -253,14 +253,14 @@ impl CreditPolicy {
             check_amount(&field("limit_cap_minor"), band.limit_cap_minor, 0)?;
             if let Some(safer) = i.checked_sub(1).map(|j| &self.bands[j]) {
                 if band.max_pd <= safer.max_pd {
-                    return Err(AdvisorError::invalid(
+                    return Err(LendingError::invalid(
                         field("max_pd"),
                         "bands must be ordered by max_pd, rising",
                     ));
                 }
                 // A riskier band never gets a better price or a larger limit.
                 if band.apr_bps < safer.apr_bps {
-                    return Err(AdvisorError::invalid(
+                    return Err(LendingError::invalid(
                         field("apr_bps"),
                         "below a safer band's",
                     ));
@@ -268,7 +268,7 @@ impl CreditPolicy {
                 if band.limit_income_multiple > safer.limit_income_multiple
                     || band.limit_cap_minor > safer.limit_cap_minor
                 {
-                    return Err(AdvisorError::invalid(
+                    return Err(LendingError::invalid(
                         field("limit_cap_minor"),
                         "limit above a safer band's",
                     ));
@@ -289,7 +289,7 @@ impl CreditPolicy {
         // `fees` has one (term, fee) per term.
         let field = |name: &str| format!("{product}.{name}");
         if terms.is_empty() || terms.len() > MAX_TERMS {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 field("terms_months"),
                 format!("1..={MAX_TERMS} terms"),
             ));
@@ -297,7 +297,7 @@ impl CreditPolicy {
         if terms.windows(2).any(|w| w[0] >= w[1])
             || !terms.iter().all(|m| (1..=MAX_TERM_MONTHS).contains(m))
         {
-            return Err(AdvisorError::invalid(
+            return Err(LendingError::invalid(
                 field("terms_months"),
                 format!("strictly increasing, each in 1..={MAX_TERM_MONTHS}"),
             ));
@@ -314,7 +314,7 @@ impl CreditPolicy {
             // the policy can charge, so an offer in range never fails to build.
             for rate in [0, self.bands.last().map_or(0, |b| b.apr_bps)] {
                 check_feasible(min_amount_minor, months, rate).map_err(|e| {
-                    AdvisorError::invalid(
+                    LendingError::invalid(
                         field("min_amount_minor"),
                         format!("too small for {months} months: {e}"),
                     )
@@ -341,7 +341,7 @@ impl CreditPolicy {
 
 fn check_name(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > MAX_NAME_CHARS {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             field,
             format!("1..={MAX_NAME_CHARS} characters, not blank"),
         ));
@@ -351,14 +351,14 @@ fn check_name(field: &str, value: &str) -> Result<()> {
 
 fn check_share(field: &str, value: f64) -> Result<()> {
     if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
-        return Err(AdvisorError::invalid(field, "a share in 0..=1"));
+        return Err(LendingError::invalid(field, "a share in 0..=1"));
     }
     Ok(())
 }
 
 fn check_amount(field: &str, value: i64, min: i64) -> Result<()> {
     if !(min..=AmountMinor::MAX).contains(&value) {
-        return Err(AdvisorError::invalid(
+        return Err(LendingError::invalid(
             field,
             format!("{value} is not in {min}..={}", AmountMinor::MAX),
         ));
