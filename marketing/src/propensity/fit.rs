@@ -1,17 +1,16 @@
 //! Training: input checks, popularity counts, one regression per product (in parallel).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use sextant_domain::ProductId;
 use sextant_models::linear::{LogisticRegression, Standardizer};
 
+use super::checks::{check_body, check_names};
 use super::{
-    extra_columns, file, standardise, Body, MarketingError, OfferModel, OfferModelOptions,
-    ProductModel, SegmentPopularity, TrainingExample, MAX_EXAMPLES, MAX_FEATURES, MAX_PRODUCTS,
-    MAX_SEGMENTS,
+    extra_columns, standardise, Body, MarketingError, OfferModel, OfferModelOptions, ProductModel,
+    SegmentPopularity, TrainingExample, FORMAT, MAX_EXAMPLES, MAX_SEGMENTS,
 };
 
 pub(super) fn fit(
@@ -54,7 +53,7 @@ pub(super) fn fit(
         .collect::<Result<Vec<_>, _>>()?;
 
     let body = Body {
-        format: file::FORMAT.to_owned(),
+        format: FORMAT.to_owned(),
         product_ids: product_ids.to_vec(),
         feature_names: feature_names.to_vec(),
         trained_on: examples.len(),
@@ -64,7 +63,7 @@ pub(super) fn fit(
         segments,
         products,
     };
-    debug_assert_eq!(file::check_body(&body), Ok(()));
+    debug_assert_eq!(check_body(&body), Ok(()));
     Ok(OfferModel::new(body))
 }
 
@@ -95,63 +94,6 @@ fn check_options(options: &OfferModelOptions) -> Result<(), MarketingError> {
             "options.max_rows",
             "must be at least 1",
         ));
-    }
-    Ok(())
-}
-
-/// Product ids are catalogue ids, unique, at most [`MAX_PRODUCTS`]; feature names are unique
-/// and non-empty, at most [`MAX_FEATURES`]. Also checks loaded model files.
-pub(super) fn check_names(
-    product_ids: &[String],
-    feature_names: &[String],
-) -> Result<(), MarketingError> {
-    if product_ids.is_empty() || product_ids.len() > MAX_PRODUCTS {
-        return Err(MarketingError::invalid(
-            "product_ids",
-            format!(
-                "has {} products; a model covers 1 to {MAX_PRODUCTS}",
-                product_ids.len()
-            ),
-        ));
-    }
-    let mut seen = HashSet::new();
-    for (i, id) in product_ids.iter().enumerate() {
-        if let Err(error) = ProductId::parse(id) {
-            return Err(MarketingError::invalid(
-                format!("product_ids[{i}]"),
-                error.message,
-            ));
-        }
-        if !seen.insert(id.as_str()) {
-            return Err(MarketingError::invalid(
-                format!("product_ids[{i}]"),
-                format!("`{id}` appears twice"),
-            ));
-        }
-    }
-    if feature_names.len() > MAX_FEATURES {
-        return Err(MarketingError::invalid(
-            "feature_names",
-            format!(
-                "has {} names; the limit is {MAX_FEATURES}",
-                feature_names.len()
-            ),
-        ));
-    }
-    let mut seen = HashSet::new();
-    for (i, name) in feature_names.iter().enumerate() {
-        if name.is_empty() {
-            return Err(MarketingError::invalid(
-                format!("feature_names[{i}]"),
-                "is empty",
-            ));
-        }
-        if !seen.insert(name.as_str()) {
-            return Err(MarketingError::invalid(
-                format!("feature_names[{i}]"),
-                format!("`{name}` appears twice"),
-            ));
-        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@
 //! a family the customer lacks contributes nothing (its adjustment joins the baseline). The
 //! four parts add up to the log-odds of `probability`.
 
+mod checks;
 mod error;
 mod file;
 mod fit;
@@ -39,6 +40,9 @@ use sextant_models::linear::{LogisticRegression, Standardizer};
 
 pub use error::MarketingError;
 pub use file::MAX_MODEL_BYTES;
+
+/// The format tag inside every model file; a new layout gets a new tag.
+const FORMAT: &str = "sextant-offer-model/1";
 
 /// Most products a model covers.
 pub const MAX_PRODUCTS: usize = 64;
