@@ -25,6 +25,7 @@ mod latent;
 mod ledger;
 mod persona;
 mod plan;
+mod planner;
 mod profile;
 mod sample;
 mod spending;
@@ -225,7 +226,7 @@ pub fn generate_customer(config: &Config, index: u64) -> CustomerBundle {
     };
 
     let mut rng = stream(config.seed, index, Stream::Payments);
-    let mut plan = plan::plan(&ctx, &mut rng);
+    let mut plan = planner::plan(&ctx, &mut rng);
     let (payments, stats) =
         ledger::post(&customer_id, number, &cards, &window, &mut plan, &mut rng);
 

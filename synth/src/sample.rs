@@ -5,6 +5,7 @@
 
 use rand::Rng;
 use rand_distr::StandardNormal;
+use sextant_hash::splitmix64_finalise;
 
 /// Largest count one Poisson draw returns, so a wild rate cannot blow up the event count.
 const POISSON_MAX: u32 = 1_000;
@@ -16,10 +17,7 @@ pub(crate) const AMOUNT_MAX_MINOR: i64 = 1_000_000_000;
 /// SplitMix64: turns structured inputs (a seed and an index) into well-spread bits, so that
 /// neighbouring customers get unrelated random streams.
 pub(crate) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    splitmix64_finalise(x.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
 pub(crate) fn normal<R: Rng>(rng: &mut R) -> f64 {
