@@ -11,11 +11,13 @@
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
+use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel, TrainingData};
 use sextant_models::evaluation::{mean_sd, roc_auc, stratified_kfold};
 use sextant_models::linear::{LogisticRegression, Standardizer};
+use sextant_models::matrix::from_rows;
 use sextant_profiling::metrics::{
     adjusted_rand_index, normalized_mutual_info, quadratic_weighted_kappa,
 };
@@ -178,12 +180,9 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
     let k = Persona::ALL.len();
     let embedding = scores(&cluster(&embeddings, k, options.seed), &truth);
 
-    let standardizer = Standardizer::fit(
-        &train
-            .iter()
-            .map(|r| r.0.profile.features.clone())
-            .collect::<Vec<_>>(),
-    );
+    let train_features: Vec<Vec<f64>> =
+        train.iter().map(|r| r.0.profile.features.clone()).collect();
+    let standardizer = Standardizer::fit(from_rows(&train_features)?.view());
     let raw: Vec<Vec<f32>> = test
         .iter()
         .map(|r| as_f32(&standardizer.transform(&r.0.profile.features)))
@@ -244,25 +243,26 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
 /// stratified 5-fold cross-validation with seed 42, standardised within each fold, the L2
 /// penalty chosen by nested cross-validation.
 fn berka_auc(dir: &std::path::Path) -> anyhow::Result<BerkaAuc> {
-    let (x, y) = crate::berka::profiled(dir)?;
+    let (rows, y) = crate::berka::profiled(dir)?;
+    let x = from_rows(&rows)?;
     let mut fold_auc = Vec::new();
     let mut chosen_l2 = Vec::new();
     for (train, test) in stratified_kfold(&y, 5, 42) {
         // The penalty is chosen inside the training folds only (nested CV), so the outer
         // test fold never influences the model it scores.
-        let l2 = choose_l2(&x, &y, &train)?;
+        let l2 = choose_l2(x.view(), &y, &train)?;
         // Near-separable folds may not converge at a weak penalty: take the next stronger.
         let (l2, model) = L2_GRID
             .iter()
             .filter(|&&candidate| candidate >= l2)
             .find_map(|&candidate| {
-                FittedLogistic::fit(&x, &y, &train, candidate)
+                FittedLogistic::fit(x.view(), &y, &train, candidate)
                     .ok()
                     .map(|m| (candidate, m))
             })
             .ok_or_else(|| anyhow::anyhow!("no penalty of the grid converged on an outer fold"))?;
         chosen_l2.push(l2);
-        let scores: Vec<f64> = test.iter().map(|&i| model.score(&x[i])).collect();
+        let scores: Vec<f64> = test.iter().map(|&i| model.score(x.row(i))).collect();
         let labels: Vec<bool> = test.iter().map(|&i| y[i]).collect();
         fold_auc.push(roc_auc(&scores, &labels));
     }
@@ -270,7 +270,7 @@ fn berka_auc(dir: &std::path::Path) -> anyhow::Result<BerkaAuc> {
     Ok(BerkaAuc {
         loans: y.len(),
         bad_loans: y.iter().filter(|&&b| b).count(),
-        features: x.first().map_or(0, Vec::len),
+        features: x.ncols(),
         fold_auc,
         chosen_l2,
         auc_mean,
@@ -290,23 +290,25 @@ struct FittedLogistic {
 }
 
 impl FittedLogistic {
-    fn fit(x: &[Vec<f64>], y: &[bool], rows: &[usize], l2: f64) -> anyhow::Result<Self> {
-        let scaler = Standardizer::fit(&rows.iter().map(|&i| x[i].clone()).collect::<Vec<_>>());
-        let train_x: Vec<Vec<f64>> = rows.iter().map(|&i| scaler.transform(&x[i])).collect();
+    fn fit(x: ArrayView2<f64>, y: &[bool], rows: &[usize], l2: f64) -> anyhow::Result<Self> {
+        let train = x.select(Axis(0), rows);
+        let scaler = Standardizer::fit(train.view());
+        let train_x = scaler.transform_rows(train.view());
         let train_y: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
         Ok(FittedLogistic {
-            model: LogisticRegression::fit(&train_x, &train_y, l2)?,
+            model: LogisticRegression::fit(train_x.view(), &train_y, l2)?,
             scaler,
         })
     }
 
-    fn score(&self, row: &[f64]) -> f64 {
-        self.model.predict_proba(&self.scaler.transform(row))
+    fn score(&self, row: ArrayView1<f64>) -> f64 {
+        self.model
+            .predict_proba(&self.scaler.transform(&row.to_vec()))
     }
 }
 
 /// The penalty with the best mean AUC over 4 inner stratified folds of `rows`.
-fn choose_l2(x: &[Vec<f64>], y: &[bool], rows: &[usize]) -> anyhow::Result<f64> {
+fn choose_l2(x: ArrayView2<f64>, y: &[bool], rows: &[usize]) -> anyhow::Result<f64> {
     let inner_y: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
     let folds = stratified_kfold(&inner_y, 4, 7);
     let mut best = (f64::NEG_INFINITY, L2_GRID[L2_GRID.len() - 1]);
@@ -319,7 +321,7 @@ fn choose_l2(x: &[Vec<f64>], y: &[bool], rows: &[usize]) -> anyhow::Result<f64> 
                 aucs.clear();
                 break;
             };
-            let scores: Vec<f64> = test.iter().map(|&j| model.score(&x[rows[j]])).collect();
+            let scores: Vec<f64> = test.iter().map(|&j| model.score(x.row(rows[j]))).collect();
             let labels: Vec<bool> = test.iter().map(|&j| y[rows[j]]).collect();
             aucs.push(roc_auc(&scores, &labels));
         }

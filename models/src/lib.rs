@@ -11,6 +11,7 @@
 //! - [`gbm`]: histogram gradient-boosted trees for binary targets (the credit model), with
 //!   missing values, monotonic constraints and per-feature contributions.
 //! - [`linear`]: standardisation and L2-regularised logistic regression.
+//! - [`matrix`]: the tabular data models take, an `ndarray` matrix of rows by features.
 //! - [`evaluation`]: stratified folds, ROC AUC, KS, Brier score, calibration and lift
 //!   tables, top-decile lift, mean and standard deviation.
 //! - [`tabular`]: a table of numeric and categorical columns parsed from delimited text.
@@ -27,6 +28,7 @@ mod error;
 pub mod evaluation;
 pub mod gbm;
 pub mod linear;
+pub mod matrix;
 pub mod response;
 pub mod scorecard;
 pub mod tabular;

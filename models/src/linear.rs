@@ -5,6 +5,7 @@
 //! the same data always gives the same coefficients, so a credit or response model can be
 //! refitted and audited.
 
+use ndarray::{s, Array2, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use crate::ModelError;
@@ -38,31 +39,43 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// Fits means and standard deviations. No rows gives an empty standardiser.
+    /// Fits means and standard deviations of the columns. No rows gives an empty
+    /// standardiser. Non-finite values propagate into the fitted statistics.
+    pub fn fit(x: ArrayView2<f64>) -> Self {
+        if x.nrows() == 0 {
+            return Standardizer {
+                mean: Vec::new(),
+                std: Vec::new(),
+            };
+        }
+        let n = x.nrows() as f64;
+        let (mean, std) = x
+            .columns()
+            .into_iter()
+            .map(|column| {
+                let mean = column.iter().sum::<f64>() / n;
+                let first = column[0];
+                if column.iter().all(|&v| v == first) {
+                    return (mean, 1.0);
+                }
+                let squares: f64 = column.iter().map(|v| (v - mean).powi(2)).sum();
+                (mean, (squares / n).sqrt())
+            })
+            .unzip();
+        Standardizer { mean, std }
+    }
+
+    /// Standardises every row of `x`.
     ///
     /// # Panics
-    /// If rows differ in width. Non-finite values propagate into the fitted statistics.
-    pub fn fit(x: &[Vec<f64>]) -> Self {
-        let width = x.first().map_or(0, Vec::len);
-        assert!(
-            x.iter().all(|row| row.len() == width),
-            "Standardizer::fit: rows differ in width"
+    /// If `x`'s width differs from the fitted width.
+    pub fn transform_rows(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        assert_eq!(
+            x.ncols(),
+            self.mean.len(),
+            "Standardizer::transform_rows: width"
         );
-        let n = x.len() as f64;
-        let mean: Vec<f64> = (0..width)
-            .map(|j| x.iter().map(|row| row[j]).sum::<f64>() / n)
-            .collect();
-        let std = (0..width)
-            .map(|j| {
-                let first = x[0][j];
-                if x.iter().all(|row| row[j] == first) {
-                    return 1.0;
-                }
-                let squares: f64 = x.iter().map(|row| (row[j] - mean[j]).powi(2)).sum();
-                (squares / n).sqrt()
-            })
-            .collect();
-        Standardizer { mean, std }
+        (&x - &ArrayView1::from(&self.mean)) / ArrayView1::from(&self.std)
     }
 
     /// Standardises one row.
@@ -95,12 +108,15 @@ pub struct LogisticRegression {
 impl LogisticRegression {
     /// Fits by Newton's method to convergence. Deterministic.
     ///
-    /// Errors on no rows, ragged or non-finite rows, a label count that differs from the row
-    /// count, a negative `l2`, labels of a single class (the intercept would be infinite), or
-    /// no convergence (singular or separable data with `l2 = 0`).
-    pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<Self, ModelError> {
+    /// Errors on no rows, non-finite values, a label count that differs from the row count,
+    /// a negative `l2`, labels of a single class (the intercept would be infinite), or no
+    /// convergence (singular or separable data with `l2 = 0`).
+    pub fn fit(x: ArrayView2<f64>, y: &[bool], l2: f64) -> Result<Self, ModelError> {
         validate(x, y, l2)?;
-        let width = x[0].len();
+        // Row-major, so every row below is one contiguous slice.
+        let x = x.as_standard_layout();
+        let x = x.view();
+        let width = x.ncols();
         // theta = [weights..., intercept]
         let mut theta = vec![0.0; width + 1];
         // Starting from the base rate saves an iteration and keeps early steps small.
@@ -159,14 +175,14 @@ impl LogisticRegression {
     }
 }
 
-fn validate(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<(), ModelError> {
-    if x.is_empty() {
+fn validate(x: ArrayView2<f64>, y: &[bool], l2: f64) -> Result<(), ModelError> {
+    if x.nrows() == 0 {
         return Err(ModelError::EmptyData("fit a logistic regression"));
     }
-    if y.len() != x.len() {
+    if y.len() != x.nrows() {
         return Err(ModelError::RowCountMismatch {
             what: "labels",
-            expected: x.len(),
+            expected: x.nrows(),
             found: y.len(),
         });
     }
@@ -176,23 +192,14 @@ fn validate(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<(), ModelError> {
             reason: "must be a finite number >= 0",
         });
     }
-    let width = x[0].len();
-    if width > MAX_COLUMNS {
+    if x.ncols() > MAX_COLUMNS {
         return Err(ModelError::TooLarge {
             what: "column count",
             limit: MAX_COLUMNS,
-            found: width,
+            found: x.ncols(),
         });
     }
-    for (row_index, row) in x.iter().enumerate() {
-        if row.len() != width {
-            return Err(ModelError::ShapeMismatch {
-                what: "feature",
-                row: row_index,
-                expected: width,
-                found: row.len(),
-            });
-        }
+    for (row_index, row) in x.rows().into_iter().enumerate() {
         if let Some(column) = row.iter().position(|v| !v.is_finite()) {
             return Err(ModelError::NonFinite {
                 what: "feature",
@@ -209,16 +216,15 @@ fn validate(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<(), ModelError> {
 
 /// Loss, gradient and Hessian (dense, (width + 1)^2, row-major) at `theta`.
 fn loss_gradient_hessian(
-    x: &[Vec<f64>],
+    x: ArrayView2<f64>,
     y: &[bool],
     l2: f64,
     theta: &[f64],
 ) -> (f64, Vec<f64>, Vec<f64>) {
     let size = theta.len();
-    let partials: Vec<(f64, Vec<f64>, Vec<f64>)> = x
-        .par_chunks(ROWS_PER_CHUNK)
-        .zip(y.par_chunks(ROWS_PER_CHUNK))
-        .map(|(rows, labels)| chunk_sums(rows, labels, theta))
+    let partials: Vec<(f64, Vec<f64>, Vec<f64>)> = chunks(x, y)
+        .par_iter()
+        .map(|(rows, labels)| chunk_sums(rows.view(), labels, theta))
         .collect();
     let mut loss = 0.0;
     let mut gradient = vec![0.0; size];
@@ -228,7 +234,7 @@ fn loss_gradient_hessian(
         add_into(&mut gradient, chunk_gradient);
         add_into(&mut hessian, chunk_hessian);
     }
-    let n = x.len() as f64;
+    let n = x.nrows() as f64;
     let width = size - 1;
     loss /= n;
     gradient.iter_mut().for_each(|g| *g /= n);
@@ -247,15 +253,26 @@ fn loss_gradient_hessian(
     (loss, gradient, hessian)
 }
 
-fn chunk_sums(rows: &[Vec<f64>], labels: &[bool], theta: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+/// The rows in runs of [`ROWS_PER_CHUNK`] with their labels: the unit of the parallel sums.
+fn chunks<'a, 'b>(x: ArrayView2<'a, f64>, y: &'b [bool]) -> Vec<(ArrayView2<'a, f64>, &'b [bool])> {
+    y.chunks(ROWS_PER_CHUNK)
+        .enumerate()
+        .map(|(i, labels)| {
+            let start = i * ROWS_PER_CHUNK;
+            (x.slice_move(s![start..start + labels.len(), ..]), labels)
+        })
+        .collect()
+}
+
+fn chunk_sums(rows: ArrayView2<f64>, labels: &[bool], theta: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
     let size = theta.len();
     let width = size - 1;
     let mut loss = 0.0;
     let mut gradient = vec![0.0; size];
     let mut hessian = vec![0.0; size * size];
     let mut extended = vec![1.0; size];
-    for (row, &label) in rows.iter().zip(labels) {
-        extended[..width].copy_from_slice(row);
+    for (row, &label) in rows.rows().into_iter().zip(labels) {
+        extended[..width].copy_from_slice(contiguous(&row));
         let z = dot(theta, &extended);
         let p = sigmoid(z);
         let target = if label { 1.0 } else { 0.0 };
@@ -278,7 +295,7 @@ fn chunk_sums(rows: &[Vec<f64>], labels: &[bool], theta: &[f64]) -> (f64, Vec<f6
 /// the curvature is far from quadratic, halving until the loss drops enough fixes that.
 /// `None` when no step size lowers the loss.
 fn line_search(
-    x: &[Vec<f64>],
+    x: ArrayView2<f64>,
     y: &[bool],
     l2: f64,
     theta: &[f64],
@@ -301,23 +318,23 @@ fn line_search(
     None
 }
 
-fn objective(x: &[Vec<f64>], y: &[bool], l2: f64, theta: &[f64]) -> f64 {
+fn objective(x: ArrayView2<f64>, y: &[bool], l2: f64, theta: &[f64]) -> f64 {
     let width = theta.len() - 1;
-    let partials: Vec<f64> = x
-        .par_chunks(ROWS_PER_CHUNK)
-        .zip(y.par_chunks(ROWS_PER_CHUNK))
+    let partials: Vec<f64> = chunks(x, y)
+        .par_iter()
         .map(|(rows, labels)| {
-            rows.iter()
-                .zip(labels)
+            rows.rows()
+                .into_iter()
+                .zip(*labels)
                 .map(|(row, &label)| {
-                    let z = theta[width] + dot(&theta[..width], row);
+                    let z = theta[width] + dot(&theta[..width], contiguous(&row));
                     softplus(z) - if label { z } else { 0.0 }
                 })
                 .sum::<f64>()
         })
         .collect();
     let penalty: f64 = theta[..width].iter().map(|w| w * w).sum::<f64>() * 0.5 * l2;
-    partials.iter().sum::<f64>() / x.len() as f64 + penalty
+    partials.iter().sum::<f64>() / x.nrows() as f64 + penalty
 }
 
 /// Solves `a * s = b` for symmetric positive definite `a` (row-major, `size`^2); `None` when
@@ -357,6 +374,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// A row of a standard-layout matrix as a slice.
+fn contiguous<'a>(row: &ArrayView1<'a, f64>) -> &'a [f64] {
+    row.to_slice()
+        .expect("fit works on a standard-layout matrix")
+}
+
 /// The logistic function, without overflow for large `|z|`; shared with [`crate::gbm`].
 pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
@@ -379,10 +402,17 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    use crate::matrix::from_rows;
+
+    /// One column of values.
+    fn column(values: &[f64]) -> ndarray::Array2<f64> {
+        ndarray::Array2::from_shape_vec((values.len(), 1), values.to_vec()).unwrap()
+    }
+
     #[test]
     fn standardizer_centres_scales_and_spares_constant_columns() {
-        let x = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
-        let s = Standardizer::fit(&x);
+        let x = from_rows(&[vec![1.0, 5.0], vec![3.0, 5.0]]).unwrap();
+        let s = Standardizer::fit(x.view());
         assert_eq!(s.mean, vec![2.0, 5.0]);
         assert_eq!(s.std, vec![1.0, 1.0]);
         assert_eq!(s.transform(&[3.0, 5.0]), vec![1.0, 0.0]);
@@ -395,12 +425,9 @@ mod tests {
     /// b - w = logit(1/2) = 0 and b + w = logit(3/4) = ln 3, hence w = b = ln(3) / 2.
     #[test]
     fn logistic_matches_hand_computed_saturated_model() {
-        let x: Vec<Vec<f64>> = [-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
-            .iter()
-            .map(|&v| vec![v])
-            .collect();
+        let x = column(&[-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]);
         let y = [false, true, false, true, true, true, true, false];
-        let model = LogisticRegression::fit(&x, &y, 0.0).unwrap();
+        let model = LogisticRegression::fit(x.view(), &y, 0.0).unwrap();
         let half_ln3 = 3f64.ln() / 2.0;
         assert!((model.weights[0] - half_ln3).abs() < 1e-9, "{model:?}");
         assert!((model.intercept - half_ln3).abs() < 1e-9, "{model:?}");
@@ -412,30 +439,28 @@ mod tests {
     /// is zero (unpenalised intercept) and mean(residual * x) = -l2 * w.
     #[test]
     fn logistic_penalty_satisfies_optimality_conditions() {
-        let x: Vec<Vec<f64>> = [-2.0, -1.0, 0.0, 1.0, 2.0, 0.5]
-            .iter()
-            .map(|&v| vec![v])
-            .collect();
+        let x = column(&[-2.0, -1.0, 0.0, 1.0, 2.0, 0.5]);
         let y = [false, false, true, false, true, true];
         let l2 = 0.3;
-        let model = LogisticRegression::fit(&x, &y, l2).unwrap();
+        let model = LogisticRegression::fit(x.view(), &y, l2).unwrap();
         let residuals: Vec<f64> = x
-            .iter()
+            .rows()
+            .into_iter()
             .zip(&y)
-            .map(|(row, &label)| model.predict_proba(row) - f64::from(u8::from(label)))
+            .map(|(row, &label)| model.predict_proba(&row.to_vec()) - f64::from(u8::from(label)))
             .collect();
-        let n = x.len() as f64;
+        let n = x.nrows() as f64;
         let mean_residual = residuals.iter().sum::<f64>() / n;
         let weighted: f64 = residuals
             .iter()
-            .zip(&x)
-            .map(|(r, row)| r * row[0])
+            .zip(x.column(0))
+            .map(|(r, v)| r * v)
             .sum::<f64>()
             / n;
         assert!(mean_residual.abs() < 1e-9);
         assert!((weighted + l2 * model.weights[0]).abs() < 1e-9);
         // Shrinkage: the penalised slope is smaller than the unpenalised one.
-        let free = LogisticRegression::fit(&x, &y, 0.0).unwrap();
+        let free = LogisticRegression::fit(x.view(), &y, 0.0).unwrap();
         assert!(model.weights[0].abs() < free.weights[0].abs());
     }
 
@@ -445,14 +470,15 @@ mod tests {
         let truth_intercept = -0.5;
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let n = 40_000;
-        let x: Vec<Vec<f64>> = (0..n)
+        let rows: Vec<Vec<f64>> = (0..n)
             .map(|_| (0..truth.len()).map(|_| rng.gen_range(-2.0..2.0)).collect())
             .collect();
-        let y: Vec<bool> = x
+        let y: Vec<bool> = rows
             .iter()
             .map(|row| rng.gen::<f64>() < sigmoid(truth_intercept + dot(&truth, row)))
             .collect();
-        let model = LogisticRegression::fit(&x, &y, 0.0).unwrap();
+        let x = from_rows(&rows).unwrap();
+        let model = LogisticRegression::fit(x.view(), &y, 0.0).unwrap();
         for (fitted, expected) in model.weights.iter().zip(truth) {
             assert!((fitted - expected).abs() < 0.06, "{model:?}");
         }
@@ -460,34 +486,35 @@ mod tests {
             (model.intercept - truth_intercept).abs() < 0.06,
             "{model:?}"
         );
-        assert_eq!(model, LogisticRegression::fit(&x, &y, 0.0).unwrap());
+        assert_eq!(model, LogisticRegression::fit(x.view(), &y, 0.0).unwrap());
     }
 
     #[test]
     fn logistic_reports_bad_input() {
-        let x = vec![vec![1.0], vec![2.0]];
+        let x = column(&[1.0, 2.0]);
         assert!(matches!(
-            LogisticRegression::fit(&[], &[], 1.0),
+            LogisticRegression::fit(from_rows(&[]).unwrap().view(), &[], 1.0),
             Err(ModelError::EmptyData(_))
         ));
         assert!(matches!(
-            LogisticRegression::fit(&x, &[true], 1.0),
+            LogisticRegression::fit(x.view(), &[true], 1.0),
             Err(ModelError::RowCountMismatch { .. })
         ));
         assert!(matches!(
-            LogisticRegression::fit(&x, &[true, true], 1.0),
+            LogisticRegression::fit(x.view(), &[true, true], 1.0),
             Err(ModelError::SingleClass)
         ));
         assert!(matches!(
-            LogisticRegression::fit(&x, &[true, false], -1.0),
+            LogisticRegression::fit(x.view(), &[true, false], -1.0),
             Err(ModelError::InvalidConfig { .. })
         ));
+        // Ragged rows never reach a fit: they fail where rows become a matrix.
         assert!(matches!(
-            LogisticRegression::fit(&[vec![1.0], vec![1.0, 2.0]], &[true, false], 1.0),
+            from_rows(&[vec![1.0], vec![1.0, 2.0]]),
             Err(ModelError::ShapeMismatch { row: 1, .. })
         ));
         assert!(matches!(
-            LogisticRegression::fit(&[vec![1.0], vec![f64::NAN]], &[true, false], 1.0),
+            LogisticRegression::fit(column(&[1.0, f64::NAN]).view(), &[true, false], 1.0),
             Err(ModelError::NonFinite {
                 row: 1,
                 column: 0,
@@ -513,7 +540,7 @@ mod tests {
         fn standardized_columns_have_zero_mean_unit_sd(
             rows in proptest::collection::vec(proptest::collection::vec(-1e3f64..1e3, 3), 2..50),
         ) {
-            let s = Standardizer::fit(&rows);
+            let s = Standardizer::fit(from_rows(&rows).unwrap().view());
             let transformed: Vec<Vec<f64>> = rows.iter().map(|r| s.transform(r)).collect();
             for j in 0..3 {
                 let column: Vec<f64> = transformed.iter().map(|r| r[j]).collect();

@@ -2,15 +2,17 @@
 
 use std::collections::BTreeMap;
 
+use ndarray::{concatenate, Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use sextant_models::linear::{LogisticRegression, Standardizer};
+use sextant_models::matrix::{from_fn_rows, from_rows};
 
 use super::checks::{check_body, check_names};
 use super::{
-    extra_columns, standardise, Body, MarketingError, OfferModel, OfferModelOptions, ProductModel,
-    SegmentPopularity, TrainingExample, FORMAT, MAX_EXAMPLES, MAX_SEGMENTS,
+    column, extra_columns, standardise, Body, MarketingError, OfferModel, OfferModelOptions,
+    ProductModel, SegmentPopularity, TrainingExample, FORMAT, MAX_EXAMPLES, MAX_SEGMENTS,
 };
 
 pub(super) fn fit(
@@ -28,10 +30,9 @@ pub(super) fn fit(
 
     let rows = training_rows(examples.len(), options.max_rows, options.seed);
     let profile = fit_profile(examples, &rows, feature_names.len());
-    let profile_rows: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|&i| standardised_profile(examples[i].features.as_deref(), &profile))
-        .collect();
+    let profile_rows = from_fn_rows(rows.len(), feature_names.len(), |k, row| {
+        standardised_profile(examples[rows[k]].features.as_deref(), &profile, row)
+    });
     let training = Training {
         examples,
         rows: &rows,
@@ -277,17 +278,23 @@ fn fit_profile(examples: &[TrainingExample], rows: &[usize], features: usize) ->
             std: vec![1.0; features],
         };
     }
-    Standardizer::fit(&present)
+    let present = from_rows(&present).expect("checked: every profile has the model's width");
+    Standardizer::fit(present.view())
 }
 
-fn standardised_profile(row: Option<&[f64]>, profile: &Standardizer) -> Vec<f64> {
+/// Writes a customer's standardised profile into `out` (zeros, the mean, without one).
+fn standardised_profile(row: Option<&[f64]>, profile: &Standardizer, out: &mut [f64]) {
     match row {
-        Some(row) => row
-            .iter()
-            .zip(profile.mean.iter().zip(&profile.std))
-            .map(|(&value, (&mean, &std))| standardise(value, mean, std))
-            .collect(),
-        None => vec![0.0; profile.mean.len()],
+        Some(row) => {
+            let standardised = row
+                .iter()
+                .zip(profile.mean.iter().zip(&profile.std))
+                .map(|(&value, (&mean, &std))| standardise(value, mean, std));
+            for (o, v) in out.iter_mut().zip(standardised) {
+                *o = v;
+            }
+        }
+        None => out.fill(0.0),
     }
 }
 
@@ -295,7 +302,8 @@ fn standardised_profile(row: Option<&[f64]>, profile: &Standardizer) -> Vec<f64>
 struct Training<'a> {
     examples: &'a [TrainingExample],
     rows: &'a [usize],
-    profile_rows: &'a [Vec<f64>],
+    /// The standardised profile of every training row.
+    profile_rows: &'a Array2<f64>,
     counts: &'a AdoptionCounts,
     overall: &'a [f64],
     options: &'a OfferModelOptions,
@@ -314,39 +322,31 @@ impl Training<'_> {
         if sampled_positives.min(sampled_negatives) < self.options.min_positives {
             return Ok(ProductModel::Popularity { positives });
         }
-        let extras_raw: Vec<Vec<f64>> = self
-            .rows
-            .iter()
-            .map(|&i| {
-                let example = &self.examples[i];
-                let popularity = self.counts.leave_one_out(
-                    example,
-                    p,
-                    self.overall[p],
-                    self.options.popularity_prior,
-                );
-                extra_columns(
-                    example.features.is_some(),
-                    example.neighbour_share.get(p).copied(),
-                    popularity,
-                    example.interactions.get(p).unwrap_or(&Default::default()),
-                )
-                .to_vec()
-            })
-            .collect();
-        let extras = Standardizer::fit(&extras_raw);
-        let x: Vec<Vec<f64>> = self
-            .profile_rows
-            .iter()
-            .zip(&extras_raw)
-            .map(|(profile, raw)| {
-                let mut row = Vec::with_capacity(profile.len() + raw.len());
-                row.extend_from_slice(profile);
-                row.extend(extras.transform(raw));
-                row
-            })
-            .collect();
-        let regression = LogisticRegression::fit(&x, &labels, self.options.l2)?;
+        let extras_raw = from_fn_rows(self.rows.len(), column::EXTRA, |k, row| {
+            let example = &self.examples[self.rows[k]];
+            let popularity = self.counts.leave_one_out(
+                example,
+                p,
+                self.overall[p],
+                self.options.popularity_prior,
+            );
+            row.copy_from_slice(&extra_columns(
+                example.features.is_some(),
+                example.neighbour_share.get(p).copied(),
+                popularity,
+                example.interactions.get(p).unwrap_or(&Default::default()),
+            ));
+        });
+        let extras = Standardizer::fit(extras_raw.view());
+        let x = concatenate(
+            Axis(1),
+            &[
+                self.profile_rows.view(),
+                extras.transform_rows(extras_raw.view()).view(),
+            ],
+        )
+        .expect("both blocks have one row per training row");
+        let regression = LogisticRegression::fit(x.view(), &labels, self.options.l2)?;
         Ok(ProductModel::Logistic {
             positives,
             extras,

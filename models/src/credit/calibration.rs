@@ -2,6 +2,7 @@
 //! isotonic regression (pool adjacent violators). Callers fit them on cross-fitted scores,
 //! never on scores of rows the model was trained on.
 
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::linear::{sigmoid, LogisticRegression};
@@ -76,8 +77,8 @@ fn interpolate(x: &[f64], y: &[f64], at: f64) -> f64 {
 }
 
 pub(super) fn fit_platt(raw: &[f64], y: &[bool]) -> Result<Calibrator, ModelError> {
-    let x: Vec<Vec<f64>> = raw.iter().map(|&z| vec![z]).collect();
-    let fit = LogisticRegression::fit(&x, y, PLATT_L2)?;
+    let x = ArrayView2::from_shape((raw.len(), 1), raw).expect("one column of scores");
+    let fit = LogisticRegression::fit(x, y, PLATT_L2)?;
     Ok(Calibrator::Platt {
         slope: fit.weights[0],
         intercept: fit.intercept,

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{encode, line_up, values_at, Encoding, FeatureInfo, FitOptions, Inner};
 use crate::evaluation::stratified_kfold;
 use crate::gbm::{Gbm, GbmConfig};
 use crate::linear::softplus;
+use crate::matrix::from_rows;
 use crate::scorecard::{Scorecard, ScorecardConfig};
 use crate::tabular::{ColumnData, Table};
 use crate::ModelError;
@@ -139,7 +141,7 @@ fn gbm_rows(
     table: &Table,
     y: &[bool],
     features: &[FeatureInfo],
-) -> Result<(Vec<Encoding>, Vec<Vec<f64>>), ModelError> {
+) -> Result<(Vec<Encoding>, Array2<f64>), ModelError> {
     let encoding: Vec<Encoding> = table
         .columns
         .iter()
@@ -156,11 +158,12 @@ fn encode_table(
     encoding: &[Encoding],
     features: &[FeatureInfo],
     table: &Table,
-) -> Result<Vec<Vec<f64>>, ModelError> {
+) -> Result<Array2<f64>, ModelError> {
     let columns = line_up(features, table)?;
-    (0..table.n_rows())
+    let rows = (0..table.n_rows())
         .map(|row| Ok(encode(encoding, &values_at(features, &columns, row)?)))
-        .collect()
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    from_rows(&rows)
 }
 
 /// Categories ranked by smoothed training bad rate (ties by name), coded 0, 1, 2, ...
@@ -192,7 +195,7 @@ fn fit_gbm(
     config: &GbmConfig,
 ) -> Result<Inner, ModelError> {
     let (encoding, x) = gbm_rows(table, y, features)?;
-    let gbm = Gbm::fit(&x, y, config)?;
+    let gbm = Gbm::fit(x.view(), y, config)?;
     Ok(Inner::Gbm { gbm, encoding })
 }
 
@@ -326,9 +329,9 @@ fn tune_gbm(
     seed: u64,
 ) -> Result<(GbmConfig, Vec<f64>), ModelError> {
     struct Prepared {
-        x: Vec<Vec<f64>>,
+        x: Array2<f64>,
         y: Vec<bool>,
-        test_x: Vec<Vec<f64>>,
+        test_x: Array2<f64>,
         test_y: Vec<bool>,
     }
     let prepared = folds
@@ -353,7 +356,7 @@ fn tune_gbm(
         .par_iter()
         .map(|&(c, f)| {
             let p = &prepared[f];
-            Gbm::fit_with_validation(&p.x, &p.y, &p.test_x, &p.test_y, &candidates[c])
+            Gbm::fit_with_validation(p.x.view(), &p.y, p.test_x.view(), &p.test_y, &candidates[c])
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
     // For each candidate, the fold-mean held-out loss after each number of trees (a fold
@@ -380,8 +383,11 @@ fn tune_gbm(
     for (f, (_, test)) in folds.iter().enumerate() {
         let mut model = fitted[chosen * folds.len() + f].clone();
         model.truncate(trees);
-        for (&i, row) in test.iter().zip(&prepared[f].test_x) {
-            raw[i] = model.raw_score(row);
+        for (&i, row) in test.iter().zip(prepared[f].test_x.rows()) {
+            raw[i] = model.raw_score(
+                row.as_slice()
+                    .expect("rows of an owned matrix are contiguous"),
+            );
         }
     }
     let config = GbmConfig {
