@@ -28,7 +28,7 @@ pub mod pipeline;
 pub mod portfolio;
 pub mod portfolio_cli;
 pub mod routes;
-pub mod store;
+pub use sextant_store as store;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -81,8 +81,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         options.customers, options.months
     );
     generate::generate(&config, &population, |_| {})?;
-    let sea = Arc::new(SeaStore::open(None, &work.join("db")).await?);
-    let store: Arc<dyn Store> = sea.clone();
+    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &work.join("db")).await?);
     import::import(store.clone(), &population, |_, _, _| {}).await?;
     let vectors: Arc<dyn sextant_vectors::VectorStore> =
         Arc::new(sextant_vectors::EdgeStore::open(&work.join("vectors"), 32)?);
@@ -105,12 +104,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
 
     // Measure the steady state: the import's write-ahead log is folded back first, so the
     // quotes do not share the disk with that one-off checkpoint.
-    {
-        use sea_orm::ConnectionTrait;
-        sea.connection()
-            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await?;
-    }
+    store.checkpoint().await?;
     let state = AppState::new(pipeline, Authenticator::new(None, None)?);
     let (decide_us_p50, decide_us_p99) = time_decisions(&state).await?;
     let customers = customer_ids(store.as_ref()).await?;

@@ -24,7 +24,6 @@ use chrono::Utc;
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sextant_domain::CustomerId;
@@ -247,8 +246,7 @@ async fn measure(
     scratch: &Path,
     population: PopulationReport,
 ) -> anyhow::Result<MarketingBench> {
-    let sea = Arc::new(SeaStore::open(None, &run_dir.join(DB_DIR)).await?);
-    let store: Arc<dyn Store> = sea.clone();
+    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &run_dir.join(DB_DIR)).await?);
     let vectors: Arc<dyn VectorStore> = {
         let dir = run_dir.join(VECTORS_DIR);
         Arc::new(tokio::task::spawn_blocking(move || EdgeStore::open(&dir, VECTOR_DIM)).await??)
@@ -272,9 +270,7 @@ async fn measure(
         let marketer = Client::new(&base, Role::Marketer);
         let launch = launch(&marketer).await?;
         // Measure the steady state: the launch's write-ahead log is folded back first.
-        sea.connection()
-            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await?;
+        state.store.checkpoint().await?;
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
         let lookalikes = lookalikes(&state, &marketer, options.customers, &mut rng).await?;
         let in_process = offers_in_process(&state, options.customers, &mut rng).await?;

@@ -4,7 +4,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
 use sextant_api::pipeline::Pipeline;
@@ -12,7 +11,7 @@ use sextant_api::store::{SeaStore, Store};
 use sextant_api::{app, AppState};
 use tower::ServiceExt;
 
-/// A store on a fresh database: SQLite in a temporary folder, or a new PostgreSQL database.
+/// A store on a fresh SQLite database in a temporary folder.
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub _dir: tempfile::TempDir,
@@ -25,46 +24,6 @@ pub async fn sqlite_store() -> TestStore {
         store: Arc::new(store),
         _dir: dir,
     }
-}
-
-pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("SEXTANT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-pub async fn postgres_store(admin_url: &str) -> TestStore {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("sextant_test_{}_{}", std::process::id(), n);
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
-    let store = SeaStore::open(Some(&format!("{server}/{name}")), std::path::Path::new("."))
-        .await
-        .unwrap();
-    TestStore {
-        store: Arc::new(store),
-        _dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-/// The stores every storage test runs on.
-pub async fn all_stores() -> Vec<(&'static str, TestStore)> {
-    let mut stores = vec![("sqlite", sqlite_store().await)];
-    if let Some(url) = postgres_admin_url() {
-        stores.push(("postgres", postgres_store(&url).await));
-    }
-    stores
 }
 
 pub struct TestApp {

@@ -21,10 +21,8 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use rayon::prelude::*;
-use sea_orm::sea_query::{Alias, Query};
-use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
-use sextant_domain::{default_catalogue, Customer, Event, Holding, MarketingChannel};
+use sextant_domain::{default_catalogue, Customer, CustomerId, Event, Holding, MarketingChannel};
 use sextant_models::credit::CreditModelKind;
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel, TrainingData};
 use sextant_profiling::segments::{assign, choose_k, describe, kmeans};
@@ -53,8 +51,6 @@ const PROGRESS_CUSTOMERS: u64 = 25_000;
 const SEGMENT_KS: std::ops::RangeInclusive<usize> = 4..=10;
 /// Vector dimensions of the service's default store.
 pub const VECTOR_DIM: usize = 32;
-/// Rows per INSERT of risk assessments (8 parameters each, within SQLite's limit).
-const ASSESSMENT_ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Bumped whenever what a built folder holds changes, so an old one is not reused.
 const FORMAT: u32 = 1;
@@ -156,8 +152,7 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
         .validate()
         .map_err(|e| anyhow::anyhow!("cannot generate: {e}"))?;
     let mut timer = Timer::new();
-    let sea = Arc::new(SeaStore::open(None, &root.join(DB_DIR)).await?);
-    let store: Arc<dyn Store> = sea.clone();
+    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &root.join(DB_DIR)).await?);
     let vectors: Arc<dyn VectorStore> = {
         let dir = root.join(VECTORS_DIR);
         Arc::new(tokio::task::spawn_blocking(move || EdgeStore::open(&dir, VECTOR_DIM)).await??)
@@ -184,7 +179,7 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
         let chunk =
             tokio::task::block_in_place(|| profile_chunk(&config, start..end, as_of, &trained))?;
         truth.push_str(&chunk.credit_truth);
-        write_chunk(&sea, vectors.as_ref(), chunk, &mut written).await?;
+        write_chunk(store.as_ref(), vectors.as_ref(), chunk, &mut written).await?;
         if end.is_multiple_of(PROGRESS_CUSTOMERS) || end == customers {
             eprintln!("  {end} of {customers} customers written");
         }
@@ -220,12 +215,9 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
     timer.done("offer model");
 
     // Fold the write-ahead log into the database file so a copy of `db/` is complete.
+    store.checkpoint().await?;
     drop(store);
     drop(vectors);
-    let db = sea.connection().clone();
-    db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-        .await?;
-    db.close().await?;
     let marker = Marker {
         format: FORMAT,
         customers,
@@ -513,14 +505,14 @@ struct Written {
 }
 
 async fn write_chunk(
-    sea: &SeaStore,
+    store: &dyn Store,
     vectors: &dyn VectorStore,
     chunk: Chunk,
     written: &mut Written,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    sea.put_customers(&chunk.customers, now).await?;
-    sea.upsert_holdings(&chunk.holdings, now).await?;
+    store.put_customers(&chunk.customers, now).await?;
+    store.upsert_holdings(&chunk.holdings, now).await?;
     written.holdings += chunk.holdings.len() as u64;
     let (computed, points): (Vec<Computed>, Vec<Point>) = chunk.profiled.into_iter().unzip();
     for c in &computed {
@@ -529,63 +521,22 @@ async fn write_chunk(
             .entry(c.profile.segment.expect("assigned above"))
             .or_default() += 1;
     }
-    let assessments: Vec<(String, StoredAssessment)> = computed
+    // One transaction for the chunk's first assessments: at about 3 ms per durable commit,
+    // 100,000 single records would take five minutes.
+    let assessments: Vec<(CustomerId, StoredAssessment)> = computed
         .iter()
         .map(|c| {
             (
-                c.profile.customer_id.to_string(),
+                c.profile.customer_id.clone(),
                 assessment_record(&c.assessment, "first", now),
             )
         })
         .collect();
-    record_assessments(sea, &assessments).await?;
+    store.record_assessments(&assessments).await?;
     let profiles: Vec<_> = computed.into_iter().map(|c| c.profile).collect();
-    sea.put_profiles(&profiles).await?;
+    store.put_profiles(&profiles).await?;
     written.profiled += profiles.len() as u64;
     vectors.upsert(points).await.context("vector store")?;
-    Ok(())
-}
-
-/// Inserts first risk assessments, the rows `Store::record_assessment` writes, in one
-/// transaction. The store records one assessment per call and per commit; at about 3 ms per
-/// durable commit on this machine, 100,000 calls would take five minutes.
-async fn record_assessments(
-    sea: &SeaStore,
-    assessments: &[(String, StoredAssessment)],
-) -> anyhow::Result<()> {
-    let columns = [
-        "customer_id",
-        "assessed_at_ms",
-        "level",
-        "willingness",
-        "willingness_source",
-        "capacity",
-        "reason",
-        "detail",
-    ];
-    let db = sea.connection();
-    let txn = db.begin().await?;
-    for rows in assessments.chunks(ASSESSMENT_ROWS_PER_STATEMENT) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new("risk_assessments"))
-            .columns(columns.map(Alias::new));
-        for (id, a) in rows {
-            insert.values_panic([
-                id.as_str().into(),
-                a.assessed_at.timestamp_millis().into(),
-                i32::from(a.level).into(),
-                i32::from(a.willingness).into(),
-                a.willingness_source.as_str().into(),
-                i32::from(a.capacity).into(),
-                a.reason.as_str().into(),
-                a.detail.to_string().into(),
-            ]);
-        }
-        txn.execute(db.get_database_backend().build(&insert))
-            .await?;
-    }
-    txn.commit().await?;
     Ok(())
 }
 

@@ -5,32 +5,20 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use sextant_api::store::{
-    CampaignEvent, CampaignLaunch, CampaignMember, Idempotent, IdempotentResponse, ProductVersion,
-    SeaStore, Store, StoreError, StoredAssessment, StoredAudience, StoredCampaign,
-    StoredOfferModel, StoredProfile,
-};
-use sextant_api::wire::parse_event;
 use sextant_domain::{
-    AmountMinor, Currency, Customer, CustomerId, Holding, Product, ProductId, ProductKind,
-    RiskLevel,
+    AmountMinor, Currency, Customer, Holding, Product, ProductId, ProductKind, RiskLevel,
+};
+use sextant_store::prelude::*;
+use sextant_store::{
+    CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, Idempotent,
+    IdempotentResponse, ProductVersion, StoreError, StoredAssessment, StoredAudience,
+    StoredCampaign, StoredOfferModel, StoredProfile,
 };
 
-use crate::common::{all_stores, customer_json};
+use crate::common::{all_stores, behaviour_at, cid, customer};
 
 fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(1_790_000_000_000 + ms).unwrap()
-}
-
-fn cid(id: &str) -> CustomerId {
-    CustomerId::parse(id).unwrap()
-}
-
-fn customer(id: &str) -> Customer {
-    let record: sextant_api::wire::CustomerRecord =
-        serde_json::from_value(customer_json(id)).unwrap();
-    record.into_domain(None, Utc::now()).unwrap()
 }
 
 fn product(id: &str, name: &str) -> Product {
@@ -426,36 +414,25 @@ async fn campaigns_move_through_their_statuses_on_every_backend() {
             store.campaign("cmp-1").await.unwrap().unwrap().status,
             "stopped"
         );
-        if backend == "sqlite" {
-            // Every move is in the status log, the launch included.
-            let db = SeaStore::open(None, s._dir.path()).await.unwrap();
-            let log = db
-                .connection()
-                .query_all(Statement::from_string(
-                    DbBackend::Sqlite,
-                    "SELECT from_status, to_status, actor FROM campaign_status_log \
-                     WHERE campaign_id = 'cmp-1' ORDER BY id",
-                ))
-                .await
-                .unwrap();
-            let moves: Vec<(String, String, String)> = log
-                .iter()
-                .map(|row| {
-                    (
-                        row.try_get("", "from_status").unwrap(),
-                        row.try_get("", "to_status").unwrap(),
-                        row.try_get("", "actor").unwrap(),
-                    )
-                })
-                .collect();
-            let expected = [
-                ("draft", "running", "marketer:ana"),
-                ("running", "paused", "ana"),
-                ("paused", "stopped", "ana"),
-            ]
-            .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
-            assert_eq!(moves, expected);
-        }
+        // Every move is in the status log, the launch included.
+        let moves: Vec<(String, String, String)> = store
+            .campaign_status_log("cmp-1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(
+                |CampaignStatusChange {
+                     from, to, actor, ..
+                 }| (from, to, actor),
+            )
+            .collect();
+        let expected = [
+            ("draft", "running", "marketer:ana"),
+            ("running", "paused", "ana"),
+            ("paused", "stopped", "ana"),
+        ]
+        .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+        assert_eq!(moves, expected, "{backend}");
     }
 }
 
@@ -768,17 +745,13 @@ async fn offer_interactions_on_every_backend() {
             .await
             .unwrap();
         let event = |id: &str, customer: &str, minute: u32, kind: &str, product: Option<&str>| {
-            let mut json = serde_json::json!({
-                "type": "behaviour", "event_id": id, "customer_id": customer,
-                "occurred_at": format!("2026-05-01T12:{minute:02}:00Z"), "kind": kind,
-            });
-            if let Some(product) = product {
-                json["product_id"] = product.into();
-            }
-            if kind.starts_with("offer_") {
-                json["offer_id"] = "o-1".into();
-            }
-            parse_event(&json.to_string()).unwrap()
+            behaviour_at(
+                id,
+                customer,
+                &format!("2026-05-01T12:{minute:02}:00Z"),
+                kind,
+                product,
+            )
         };
         let events = vec![
             event("b1", "c1", 1, "product_view", Some("dep-easy-access")),
@@ -883,7 +856,7 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
         loop {
             let after = rows
                 .last()
-                .map(|r: &sextant_api::store::MarketingRow| r.customer.id.clone());
+                .map(|r: &sextant_store::MarketingRow| r.customer.id.clone());
             let page = store.marketing_rows(after.as_ref(), 2).await.unwrap();
             if page.is_empty() {
                 break;

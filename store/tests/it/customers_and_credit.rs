@@ -1,22 +1,11 @@
-//! The storage suite: every test runs on each store of `all_stores()` (SQLite, and
-//! PostgreSQL when configured), so both backends keep the same promises.
+//! Customers, events, holdings, profiles, advice and credit, on every backend.
 
 use chrono::{TimeZone, Utc};
-use sextant_api::store::{ConsentScope, StoreError};
-use sextant_api::wire::parse_event;
-use sextant_domain::{Customer, CustomerId, Event, MarketingChannel};
+use sextant_domain::{CustomerId, Event, MarketingChannel};
+use sextant_store::prelude::*;
+use sextant_store::{ConsentScope, StoreError};
 
-use crate::common::{all_stores, behaviour_json, customer_json, payment_json};
-
-fn customer(id: &str) -> Customer {
-    let record: sextant_api::wire::CustomerRecord =
-        serde_json::from_value(customer_json(id)).unwrap();
-    record.into_domain(None, Utc::now()).unwrap()
-}
-
-fn event(json: serde_json::Value) -> Event {
-    parse_event(&json.to_string()).unwrap()
-}
+use crate::common::{all_stores, behaviour, customer, holding, payment};
 
 #[tokio::test]
 async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
@@ -28,9 +17,9 @@ async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
             .await
             .unwrap();
         let batch = vec![
-            event(payment_json("p1", "c1", 100)),
-            event(behaviour_json("b1", "c1")),
-            event(payment_json("p1", "c1", 100)),
+            payment("p1", "c1", 100),
+            behaviour("b1", "c1"),
+            payment("p1", "c1", 100),
         ];
         let first = store.ingest(&batch, now).await.unwrap();
         assert_eq!(
@@ -42,18 +31,12 @@ async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
         assert_eq!((again.stored, again.duplicates.len()), (0, 3), "{backend}");
 
         // One bad item (unknown customer) rejects the whole batch.
-        let mixed = vec![
-            event(payment_json("p2", "c2", 5)),
-            event(payment_json("p3", "ghost", 5)),
-        ];
+        let mixed = vec![payment("p2", "c2", 5), payment("p3", "ghost", 5)];
         match store.ingest(&mixed, now).await {
             Err(StoreError::UnknownCustomers(ix)) => assert_eq!(ix, vec![1], "{backend}"),
             other => panic!("{backend}: {other:?}"),
         }
-        let reused = vec![
-            event(payment_json("p4", "c2", 5)),
-            event(payment_json("p1", "c1", 101)),
-        ];
+        let reused = vec![payment("p4", "c2", 5), payment("p1", "c1", 101)];
         match store.ingest(&reused, now).await {
             Err(StoreError::EventIdReused(ix)) => assert_eq!(ix, vec![1], "{backend}"),
             other => panic!("{backend}: {other:?}"),
@@ -86,7 +69,7 @@ async fn concurrent_ingest_of_the_same_events_stores_each_once() {
             .await
             .unwrap();
         let batch: Vec<Event> = (0..200)
-            .map(|i| event(payment_json(&format!("p{i}"), "c1", 10 + i)))
+            .map(|i| payment(&format!("p{i}"), "c1", 10 + i))
             .collect();
         let tasks: Vec<_> = (0..4)
             .map(|_| {
@@ -166,7 +149,7 @@ async fn customers_consents_and_holdings_on_every_backend() {
             .unwrap()
             .is_none());
 
-        let holding = sextant_api::wire::parse_holding(r#"{"customer_id":"c1","product_id":"dep-easy-access","value_minor":5000,"currency":"EUR","opened_at":"2025-03-01T00:00:00Z"}"#).unwrap();
+        let holding = holding("c1", "dep-easy-access", 5000);
         store
             .upsert_holdings(std::slice::from_ref(&holding), t0)
             .await
@@ -193,25 +176,23 @@ async fn customers_consents_and_holdings_on_every_backend() {
 async fn the_sqlite_store_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = sextant_api::store::SeaStore::open(None, dir.path())
+        let store = sextant_store::SeaStore::open(None, dir.path())
             .await
             .unwrap();
-        use sextant_api::store::Store;
         store
             .put_customers(&[customer("c1")], Utc::now())
             .await
             .unwrap();
         store
-            .ingest(&[event(payment_json("p1", "c1", 100))], Utc::now())
+            .ingest(&[payment("p1", "c1", 100)], Utc::now())
             .await
             .unwrap();
     }
-    use sextant_api::store::Store;
-    let reopened = sextant_api::store::SeaStore::open(None, dir.path())
+    let reopened = sextant_store::SeaStore::open(None, dir.path())
         .await
         .unwrap();
     let again = reopened
-        .ingest(&[event(payment_json("p1", "c1", 100))], Utc::now())
+        .ingest(&[payment("p1", "c1", 100)], Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -274,9 +255,7 @@ async fn repeated_keys_in_one_import_batch_keep_the_last() {
             .unwrap()
             .unwrap();
         assert_eq!(stored.customer.region.as_str(), "brno", "{backend}");
-        let h = |value: i64| {
-            sextant_api::wire::parse_holding(&format!(r#"{{"customer_id":"c1","product_id":"dep-easy-access","value_minor":{value},"currency":"EUR","opened_at":"2025-03-01T00:00:00Z"}}"#)).unwrap()
-        };
+        let h = |value: i64| holding("c1", "dep-easy-access", value);
         store
             .upsert_holdings(&[h(100), h(200)], Utc::now())
             .await
@@ -302,7 +281,7 @@ async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
             .await
             .unwrap();
         let forward: Vec<Event> = (0..300)
-            .map(|i| event(payment_json(&format!("p{i:03}"), "c1", 10 + i)))
+            .map(|i| payment(&format!("p{i:03}"), "c1", 10 + i))
             .collect();
         let backward: Vec<Event> = forward.iter().rev().cloned().collect();
         let tasks: Vec<_> = [forward, backward]
@@ -328,7 +307,7 @@ async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
 
 #[tokio::test]
 async fn advice_is_on_record_and_decided_once_on_every_backend() {
-    use sextant_api::store::{NewAdvice, StoredDecision};
+    use sextant_store::{NewAdvice, StoredDecision};
     for (backend, s) in all_stores().await {
         let store = &s.store;
         let now = Utc::now();
@@ -406,8 +385,8 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
     }
 }
 
-fn decision(id: &str, customer_id: &str) -> sextant_api::store::NewCreditDecision {
-    sextant_api::store::NewCreditDecision {
+fn decision(id: &str, customer_id: &str) -> sextant_store::NewCreditDecision {
+    sextant_store::NewCreditDecision {
         id: id.into(),
         customer_id: CustomerId::parse(customer_id).unwrap(),
         kind: "instalment_quote".into(),
@@ -422,8 +401,8 @@ fn decision(id: &str, customer_id: &str) -> sextant_api::store::NewCreditDecisio
     }
 }
 
-fn keyed(key: &str, hash: &str, plan_id: &str) -> sextant_api::store::IdempotentResponse {
-    sextant_api::store::IdempotentResponse {
+fn keyed(key: &str, hash: &str, plan_id: &str) -> sextant_store::IdempotentResponse {
+    sextant_store::IdempotentResponse {
         caller: "service:payment-app".into(),
         key: key.into(),
         request_hash: hash.into(),
@@ -433,8 +412,8 @@ fn keyed(key: &str, hash: &str, plan_id: &str) -> sextant_api::store::Idempotent
     }
 }
 
-fn plan(id: &str, quote: &str) -> sextant_api::store::NewInstalmentPlan {
-    sextant_api::store::NewInstalmentPlan {
+fn plan(id: &str, quote: &str) -> sextant_store::NewInstalmentPlan {
+    sextant_store::NewInstalmentPlan {
         id: id.into(),
         quote_id: quote.into(),
         customer_id: CustomerId::parse("c1").unwrap(),
@@ -447,7 +426,7 @@ fn plan(id: &str, quote: &str) -> sextant_api::store::NewInstalmentPlan {
 
 #[tokio::test]
 async fn credit_models_decisions_and_plans_on_every_backend() {
-    use sextant_api::store::{Idempotent, StoredCreditModel};
+    use sextant_store::{Idempotent, StoredCreditModel};
     for (backend, s) in all_stores().await {
         let store = &s.store;
         assert_eq!(

@@ -1,5 +1,6 @@
-//! sea-orm entities for the tables read and written row by row. Bulk event inserts go
-//! through sea-query directly (see `sea.rs`) because they need multi-row `ON CONFLICT`.
+//! sea-orm entities for the tables read and written row by row. Bulk inserts (events,
+//! members, assessments) and the model registry's activation logs go through sea-query
+//! directly: they need multi-row `ON CONFLICT` or serve two tables of one shape.
 
 pub mod customer {
     use sea_orm::entity::prelude::*;
@@ -348,25 +349,6 @@ pub mod credit_model {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod credit_model_activation {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "credit_model_activations")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: String,
-        pub activated_at_ms: i64,
-        pub actor: String,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub mod credit_decision {
     use sea_orm::entity::prelude::*;
 
@@ -595,25 +577,6 @@ pub mod offer_model {
         pub actor: String,
         pub metrics: String,
         pub artifact: Vec<u8>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod offer_model_activation {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "offer_model_activations")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: String,
-        pub activated_at_ms: i64,
-        pub actor: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

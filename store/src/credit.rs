@@ -1,0 +1,106 @@
+//! What the store keeps about credit: model versions with their activations, decisions with
+//! everything needed to replay them, and the instalment plans made from accepted quotes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sextant_domain::{Customer, CustomerId};
+
+use crate::{Idempotent, IdempotentResponse, StoreError, StoredProfile};
+
+/// A trained credit model as stored: the artifact is `CreditModel::to_json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCreditModel {
+    pub version: String,
+    /// `scorecard` or `gbm`.
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+    /// Held-out figures measured when it was trained.
+    pub metrics: serde_json::Value,
+    pub artifact: String,
+}
+
+/// A quote or application with everything needed to replay it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCreditDecision {
+    /// Opaque and unguessable (`cq_...` for quotes, `ca_...` for applications).
+    pub id: String,
+    pub customer_id: CustomerId,
+    /// `instalment_quote` or `loan_application`.
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    /// Quotes can be accepted until then; applications do not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub actor: String,
+    pub model_version: String,
+    pub policy_version: String,
+    /// `approved` or `declined`.
+    pub outcome: String,
+    /// The request, the applicant, the model's input row and the policy, as decided on.
+    pub inputs: serde_json::Value,
+    /// The decision as returned.
+    pub output: serde_json::Value,
+}
+
+/// A plan created by accepting a quote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInstalmentPlan {
+    pub id: String,
+    pub quote_id: String,
+    pub customer_id: CustomerId,
+    pub months: u32,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+    pub plan: serde_json::Value,
+}
+
+/// Everything a credit decision reads about a customer, from one snapshot.
+#[derive(Debug, Clone)]
+pub struct QuoteInputs {
+    pub customer: Customer,
+    pub profile: Option<StoredProfile>,
+    /// When the newest event was received: a profile computed before it is stale.
+    pub newest_event_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait CreditStore: Send + Sync {
+    /// Stores a model version (kept if already there) and, when `activate`, makes it the one
+    /// that decides.
+    async fn put_credit_model(
+        &self,
+        model: &StoredCreditModel,
+        activate: bool,
+    ) -> Result<(), StoreError>;
+    async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError>;
+    /// The most recently activated model.
+    async fn active_credit_model(&self) -> Result<Option<StoredCreditModel>, StoreError>;
+    /// Records a decision; with an idempotency record, only if its key is new (see
+    /// [`Idempotent`]), and the two commit together.
+    async fn record_credit_decision(
+        &self,
+        decision: &NewCreditDecision,
+        idempotency: Option<&IdempotentResponse>,
+    ) -> Result<Idempotent, StoreError>;
+    async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError>;
+    /// A customer's decisions, newest first.
+    async fn credit_decisions_for(
+        &self,
+        customer: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<NewCreditDecision>, StoreError>;
+    /// Creates the plan of an accepted quote once, with its idempotency record.
+    async fn accept_quote(
+        &self,
+        plan: &NewInstalmentPlan,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError>;
+    async fn instalment_plan_of(
+        &self,
+        quote_id: &str,
+    ) -> Result<Option<NewInstalmentPlan>, StoreError>;
+
+    /// The customer, their profile and the newest event's arrival, in one call; `None` for
+    /// an unknown customer.
+    async fn quote_inputs(&self, id: &CustomerId) -> Result<Option<QuoteInputs>, StoreError>;
+}

@@ -1,0 +1,92 @@
+//! Sextant's storage: one trait per area of the data, and their sea-orm implementation
+//! ([`SeaStore`]) on SQLite (the default: a file in the data directory, WAL,
+//! `synchronous=FULL`) and on PostgreSQL.
+//!
+//! | area | trait | what it keeps |
+//! |---|---|---|
+//! | customers and events | [`CustomerStore`] | registrations, consents and their history, payment and behaviour events, holdings, the product table |
+//! | profiles | [`ProfileStore`] | computed profiles, segments, questionnaire answers, risk assessments |
+//! | advice | [`AdviceStore`] | advice given with its inputs, decisions on proposals, wealth managers' clients |
+//! | credit | [`CreditStore`] | credit model versions, decisions with their inputs, instalment plans |
+//! | catalogue and offers | [`CatalogueStore`] | product versions, offer models, offer behaviour |
+//! | audiences and campaigns | [`CampaignStore`] | audience versions, campaigns, members, delivery events |
+//! | idempotency | [`IdempotencyStore`] | the answers given under an `Idempotency-Key` |
+//!
+//! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
+//! paths read in one call each ([`ProfileStore::refresh_inputs`],
+//! [`CreditStore::quote_inputs`], [`CatalogueStore::offer_inputs`]), from one consistent
+//! snapshot. This is the only crate that knows sea-orm, SQL or the schema; migrations are
+//! append-only.
+
+mod advice;
+mod campaigns;
+mod catalogue;
+mod credit;
+mod customers;
+mod entity;
+mod error;
+mod idempotency;
+mod migration;
+mod profiles;
+mod sea;
+
+use async_trait::async_trait;
+
+pub use advice::{AdviceStore, NewAdvice, StoredAdvice, StoredDecision};
+pub use campaigns::{
+    CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
+    MarketingRow, MemberOutcome, Membership, StoredAudience, StoredCampaign,
+};
+pub use catalogue::{
+    CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,
+};
+pub use credit::{
+    CreditStore, NewCreditDecision, NewInstalmentPlan, QuoteInputs, StoredCreditModel,
+};
+pub use customers::{
+    ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoredCustomer,
+};
+pub use error::StoreError;
+pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
+pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
+pub use sea::SeaStore;
+
+/// Events per call of [`CustomerStore::ingest`]: large enough for import throughput, small
+/// enough that one transaction stays short.
+pub const INGEST_CALL_MAX_EVENTS: usize = 20_000;
+
+/// Page size limit of listings.
+pub const PAGE_MAX: u64 = 500;
+
+/// Page size limit of [`CampaignStore::marketing_rows`]: audiences are evaluated over
+/// everyone, so pages are larger than listings' (a row is about 1 KiB).
+pub const MARKETING_PAGE_MAX: u64 = 10_000;
+
+/// The storage traits, for callers that use several areas through one `Arc<dyn Store>`
+/// (a trait's methods are callable only where the trait is in scope).
+pub mod prelude {
+    pub use crate::{
+        AdviceStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore, IdempotencyStore,
+        ProfileStore, Store,
+    };
+}
+
+/// Every area together, and what concerns the database as a whole.
+#[async_trait]
+pub trait Store:
+    CustomerStore
+    + ProfileStore
+    + AdviceStore
+    + CreditStore
+    + CatalogueStore
+    + CampaignStore
+    + IdempotencyStore
+{
+    /// `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Folds SQLite's write-ahead log back into the database file (nothing to do on
+    /// PostgreSQL): after a bulk load, so that what is measured next is the steady state and
+    /// a copy of the data folder is complete.
+    async fn checkpoint(&self) -> Result<(), StoreError>;
+}

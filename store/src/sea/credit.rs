@@ -1,0 +1,251 @@
+//! Credit on sea-orm: model versions (through the shared registry), decisions (group-
+//! committed at checkout rates), instalment plans, and a quote's inputs in one call.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use sextant_domain::CustomerId;
+
+use super::idempotency::{answer_under_key, claim_key};
+use super::registry::{NewVersion, CREDIT_MODELS};
+use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
+use super::{customers, profiles, text, SeaStore};
+use crate::entity::{credit_decision, credit_model, instalment_plan};
+use crate::{
+    CreditStore, Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan, QuoteInputs,
+    StoreError, StoredCreditModel, PAGE_MAX,
+};
+
+/// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
+const GROUP_COMMIT_QUEUE: usize = 4_096;
+/// Most decisions one transaction commits: 11 columns x 256 rows stays far below SQLite's
+/// and PostgreSQL's bound-parameter limits.
+const GROUP_COMMIT_MAX: usize = 256;
+
+type Pending = (
+    NewCreditDecision,
+    tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+);
+
+/// One task commits every decision waiting at that moment in one transaction, so that at
+/// checkout rates the cost of a durable commit (an fsync with SQLite's `synchronous=FULL`)
+/// is shared by all the requests waiting for it instead of queueing them one fsync apart.
+/// Each caller is answered only after the commit that holds its decision.
+pub(super) struct DecisionWriter {
+    queue: tokio::sync::mpsc::Sender<Pending>,
+}
+
+impl DecisionWriter {
+    /// Starts the writer on the current tokio runtime; it ends when the store is dropped.
+    pub(super) fn start(
+        db: sea_orm::DatabaseConnection,
+        write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    ) -> DecisionWriter {
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<Pending>(GROUP_COMMIT_QUEUE);
+        tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_COMMIT_MAX {
+                    match waiting.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let result = async {
+                    let _guard = match &write_lock {
+                        Some(lock) => Some(lock.lock().await),
+                        None => None,
+                    };
+                    let txn = db.begin().await?;
+                    credit_decision::Entity::insert_many(
+                        batch.iter().map(|(d, _)| decision_row(d)),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+                    txn.commit().await?;
+                    Ok::<(), StoreError>(())
+                }
+                .await;
+                for (_, done) in batch {
+                    let _ = done.send(result.clone());
+                }
+            }
+        });
+        DecisionWriter { queue }
+    }
+
+    pub(super) async fn record(&self, decision: NewCreditDecision) -> Result<(), StoreError> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((decision, done))
+            .await
+            .map_err(|_| StoreError::Unavailable("the decision writer has stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| StoreError::Unavailable("the decision writer has stopped".into()))?
+    }
+}
+
+#[async_trait]
+impl CreditStore for SeaStore {
+    async fn put_credit_model(
+        &self,
+        model: &StoredCreditModel,
+        activate: bool,
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let version = NewVersion {
+            version: &model.version,
+            created_at_ms: model.created_at.timestamp_millis(),
+            actor: &model.actor,
+            columns: vec![
+                ("kind", text(&model.kind)),
+                ("metrics", text(&model.metrics.to_string())),
+                ("artifact", text(&model.artifact)),
+            ],
+        };
+        CREDIT_MODELS.put(&txn, version, activate).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError> {
+        credit_model::Entity::find_by_id(version.to_owned())
+            .one(&self.db)
+            .await?
+            .map(stored_model)
+            .transpose()
+    }
+
+    async fn active_credit_model(&self) -> Result<Option<StoredCreditModel>, StoreError> {
+        let Some(version) = CREDIT_MODELS.active_version(&self.db).await? else {
+            return Ok(None);
+        };
+        match self.credit_model(&version).await? {
+            Some(model) => Ok(Some(model)),
+            None => Err(CREDIT_MODELS.missing(&version)),
+        }
+    }
+
+    async fn record_credit_decision(
+        &self,
+        decision: &NewCreditDecision,
+        idempotency: Option<&IdempotentResponse>,
+    ) -> Result<Idempotent, StoreError> {
+        let Some(record) = idempotency else {
+            self.decisions.record(decision.clone()).await?;
+            return Ok(Idempotent::Written);
+        };
+        {
+            let _guard = self.lock_writes().await;
+            let txn = self.db.begin().await?;
+            if claim_key(&txn, record).await? {
+                credit_decision::Entity::insert(decision_row(decision))
+                    .exec_without_returning(&txn)
+                    .await?;
+                txn.commit().await?;
+                return Ok(Idempotent::Written);
+            }
+            txn.rollback().await?;
+        }
+        answer_under_key(&self.db, record)
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("idempotency key claim raced".into()))
+    }
+
+    async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError> {
+        credit_decision::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(stored_decision)
+            .transpose()
+    }
+
+    async fn credit_decisions_for(
+        &self,
+        customer: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<NewCreditDecision>, StoreError> {
+        use credit_decision::Column as D;
+        credit_decision::Entity::find()
+            .filter(D::CustomerId.eq(customer.as_str()))
+            .order_by_desc(D::CreatedAtMs)
+            .order_by_desc(D::Id)
+            .limit(limit.min(PAGE_MAX))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(stored_decision)
+            .collect()
+    }
+
+    async fn accept_quote(
+        &self,
+        plan: &NewInstalmentPlan,
+        idempotency: &IdempotentResponse,
+    ) -> Result<Idempotent, StoreError> {
+        if let Some(earlier) = answer_under_key(&self.db, idempotency).await? {
+            return Ok(earlier);
+        }
+        {
+            let _guard = self.lock_writes().await;
+            let txn = self.db.begin().await?;
+            let inserted = instalment_plan::Entity::insert(instalment_plan::ActiveModel {
+                id: Set(plan.id.clone()),
+                quote_id: Set(plan.quote_id.clone()),
+                customer_id: Set(plan.customer_id.to_string()),
+                months: Set(i64::from(plan.months)),
+                actor: Set(plan.actor.clone()),
+                created_at_ms: Set(plan.created_at.timestamp_millis()),
+                plan: Set(plan.plan.to_string()),
+            })
+            .on_conflict(
+                OnConflict::column(instalment_plan::Column::QuoteId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            if inserted == 1 && claim_key(&txn, idempotency).await? {
+                txn.commit().await?;
+                return Ok(Idempotent::Written);
+            }
+            txn.rollback().await?;
+        }
+        // Lost to a request that committed first: the same key gets its answer; a quote
+        // accepted under another key stays accepted once.
+        Ok(answer_under_key(&self.db, idempotency)
+            .await?
+            .unwrap_or(Idempotent::AlreadyAccepted))
+    }
+
+    async fn instalment_plan_of(
+        &self,
+        quote_id: &str,
+    ) -> Result<Option<NewInstalmentPlan>, StoreError> {
+        instalment_plan::Entity::find()
+            .filter(instalment_plan::Column::QuoteId.eq(quote_id))
+            .one(&self.db)
+            .await?
+            .map(stored_plan)
+            .transpose()
+    }
+
+    async fn quote_inputs(&self, id: &CustomerId) -> Result<Option<QuoteInputs>, StoreError> {
+        let txn = self.db.begin().await?;
+        let Some(customer) = customers::customer(&txn, id).await? else {
+            return Ok(None);
+        };
+        let inputs = QuoteInputs {
+            customer: customer.customer,
+            profile: profiles::profile(&txn, id).await?,
+            newest_event_at: customers::last_received_at(&txn, id).await?,
+        };
+        txn.commit().await?;
+        Ok(Some(inputs))
+    }
+}

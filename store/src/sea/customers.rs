@@ -1,0 +1,770 @@
+//! Customers and their events on sea-orm: registrations and consents (every change in the
+//! history and the audit log), idempotent event batches, holdings and the product table.
+//! The reads other areas combine into their one-call snapshots are free functions over any
+//! connection or transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use sextant_domain::{
+    BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
+    Product,
+};
+
+use super::rows::{
+    behaviour_from, consents_of, content_hash, customer_from, customer_model, holding_from,
+    holding_model, last_per_key, ms_to_time, payment_from, product_from,
+};
+use super::{audit, existing, text, text_opt, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
+use crate::{
+    ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoreError,
+    StoredCustomer, INGEST_CALL_MAX_EVENTS, PAGE_MAX,
+};
+
+/// Customers per page of `histories`: bounds the rows one call materialises (~450 events
+/// each).
+pub(super) const HISTORY_PAGE_MAX: u64 = 1_000;
+
+const PAYMENT_COLUMNS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "occurred_at_ms",
+    "amount_minor",
+    "currency",
+    "direction",
+    "kind",
+    "channel",
+    "merchant_id",
+    "mcc",
+    "country",
+    "card_bin",
+    "card_last4",
+    "status",
+    "balance_after_minor",
+    "content_hash",
+    "received_at_ms",
+];
+
+const BEHAVIOUR_COLUMNS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "occurred_at_ms",
+    "kind",
+    "session_id",
+    "screen",
+    "product_id",
+    "offer_id",
+    "query",
+    "content_hash",
+    "received_at_ms",
+];
+
+fn payment_row(p: &PaymentEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
+    vec![
+        text(p.event_id.as_str()),
+        text(p.customer_id.as_str()),
+        p.occurred_at.timestamp_millis().into(),
+        p.amount.get().into(),
+        text(p.currency.as_str()),
+        text(p.direction.as_str()),
+        text(p.kind.as_str()),
+        text(p.channel.as_str()),
+        text_opt(p.merchant_id.as_ref().map(|m| m.as_str())),
+        Value::Int(p.mcc.map(|m| i32::from(m.get()))).into(),
+        text(p.country.as_str()),
+        text_opt(p.card.as_ref().map(|c| c.bin())),
+        text_opt(p.card.as_ref().map(|c| c.last4())),
+        text(p.status.as_str()),
+        Value::BigInt(p.balance_after_minor).into(),
+        hash.into(),
+        now_ms.into(),
+    ]
+}
+
+fn behaviour_row(b: &sextant_domain::BehaviourEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
+    vec![
+        text(b.event_id.as_str()),
+        text(b.customer_id.as_str()),
+        b.occurred_at.timestamp_millis().into(),
+        text(b.kind.as_str()),
+        text_opt(b.session_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.screen.as_ref().map(|s| s.as_str())),
+        text_opt(b.product_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.offer_id.as_ref().map(|s| s.as_str())),
+        text_opt(b.query.as_ref().map(|s| s.as_str())),
+        hash.into(),
+        now_ms.into(),
+    ]
+}
+
+/// Replaces everything but the creation time on conflict.
+/// On conflict, replaces the registration data; consents only when `consents` is set, so a
+/// bulk re-import never silently re-grants a consent the customer withdrew.
+fn customer_upsert(consents: bool) -> OnConflict {
+    use customer::Column as C;
+    let mut columns = vec![
+        C::BirthYear,
+        C::Region,
+        C::Occupation,
+        C::KycStatus,
+        C::UpdatedAtMs,
+    ];
+    if consents {
+        columns.extend([
+            C::ConsentProfiling,
+            C::ConsentPush,
+            C::ConsentEmail,
+            C::ConsentSms,
+            C::ConsentInApp,
+        ]);
+    }
+    OnConflict::column(C::Id).update_columns(columns).to_owned()
+}
+
+/// The scopes whose consent differs between `old` and `new`, with the new value.
+fn consent_diff(old: &Consents, new: &Consents) -> Vec<(ConsentScope, bool)> {
+    let mut changes = Vec::new();
+    if old.profiling != new.profiling {
+        changes.push((ConsentScope::Profiling, new.profiling));
+    }
+    for &channel in MarketingChannel::ALL {
+        if old.marketing.allows(channel) != new.marketing.allows(channel) {
+            changes.push((
+                ConsentScope::Marketing(channel),
+                new.marketing.allows(channel),
+            ));
+        }
+    }
+    changes
+}
+
+pub(super) async fn customer(
+    db: &impl ConnectionTrait,
+    id: &CustomerId,
+) -> Result<Option<StoredCustomer>, StoreError> {
+    customer::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .map(customer_from)
+        .transpose()
+}
+
+/// Reads a customer row, locking it until the transaction ends on PostgreSQL (SQLite
+/// writers are already serialised by the store's write lock), so concurrent consent changes
+/// and replacements apply one after the other instead of overwriting each other.
+async fn customer_for_update(
+    txn: &impl ConnectionTrait,
+    id: &CustomerId,
+) -> Result<Option<customer::Model>, StoreError> {
+    let mut find = customer::Entity::find_by_id(id.to_string());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    Ok(find.one(txn).await?)
+}
+
+/// Appends consent changes to the history and the audit log.
+async fn record_consent_changes(
+    txn: &impl ConnectionTrait,
+    id: &CustomerId,
+    changes: &[(ConsentScope, bool)],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows = changes
+        .iter()
+        .map(|(scope, granted)| consent_change::ActiveModel {
+            customer_id: Set(id.to_string()),
+            changed_at_ms: Set(now.timestamp_millis()),
+            actor: Set(actor.to_owned()),
+            scope: Set(scope.name()),
+            granted: Set(*granted),
+            ..Default::default()
+        });
+    consent_change::Entity::insert_many(rows).exec(txn).await?;
+    let detail: serde_json::Map<_, _> = changes
+        .iter()
+        .map(|(s, g)| (s.name(), serde_json::Value::Bool(*g)))
+        .collect();
+    audit(
+        txn,
+        actor,
+        "customer.consents",
+        id.as_str(),
+        detail.into(),
+        now,
+    )
+    .await
+}
+
+/// Stored content hashes of `ids` in `table`.
+async fn stored_hashes(
+    db: &impl ConnectionTrait,
+    table: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let query = Query::select()
+            .columns([Alias::new("event_id"), Alias::new("content_hash")])
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new("event_id")).is_in(chunk.iter().copied()))
+            .to_owned();
+        for row in db
+            .query_all(db.get_database_backend().build(&query))
+            .await?
+        {
+            found.insert(
+                row.try_get::<String>("", "event_id")?,
+                row.try_get::<i64>("", "content_hash")?,
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Multi-row `INSERT .. ON CONFLICT (event_id) DO NOTHING RETURNING event_id`.
+async fn insert_new(
+    db: &impl ConnectionTrait,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SimpleExpr>>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut inserted = HashSet::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(table))
+            .columns(columns.iter().map(|c| Alias::new(*c)));
+        for row in rows.by_ref().take(ROWS_PER_STATEMENT) {
+            insert.values_panic(row);
+        }
+        insert
+            .on_conflict(
+                OnConflict::column(Alias::new("event_id"))
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col(Alias::new("event_id"));
+        for row in db
+            .query_all(db.get_database_backend().build(&insert))
+            .await?
+        {
+            inserted.insert(row.try_get::<String>("", "event_id")?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// When the newest event of the customer was received, if any.
+pub(super) async fn last_received_at(
+    db: &impl ConnectionTrait,
+    id: &CustomerId,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut newest: Option<i64> = None;
+    for table in ["payment_events", "behaviour_events"] {
+        let query = Query::select()
+            .expr_as(
+                Expr::col(Alias::new("received_at_ms")).max(),
+                Alias::new("newest"),
+            )
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new("customer_id")).eq(id.as_str()))
+            .to_owned();
+        if let Some(row) = db
+            .query_one(db.get_database_backend().build(&query))
+            .await?
+        {
+            let value: Option<i64> = row.try_get("", "newest")?;
+            newest = newest.max(value);
+        }
+    }
+    newest.map(ms_to_time).transpose()
+}
+
+pub(super) async fn holdings(
+    db: &impl ConnectionTrait,
+    id: &CustomerId,
+) -> Result<Vec<Holding>, StoreError> {
+    let rows = holding::Entity::find()
+        .filter(holding::Column::CustomerId.eq(id.as_str()))
+        .order_by_asc(holding::Column::ProductId)
+        .all(db)
+        .await?;
+    rows.into_iter().map(holding_from).collect()
+}
+
+/// One customer's registration, holdings and events since `since`.
+pub(super) async fn history(
+    db: &impl ConnectionTrait,
+    id: &CustomerId,
+    since: DateTime<Utc>,
+) -> Result<Option<History>, StoreError> {
+    let Some(stored) = customer(db, id).await? else {
+        return Ok(None);
+    };
+    Ok(histories_of(db, vec![stored.customer], since).await?.pop())
+}
+
+/// Loads events and holdings of `customers` with one query per table per chunk.
+pub(super) async fn histories_of(
+    db: &impl ConnectionTrait,
+    customers: Vec<Customer>,
+    since: DateTime<Utc>,
+) -> Result<Vec<History>, StoreError> {
+    let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+    let mut payments: HashMap<String, Vec<PaymentEvent>> = HashMap::new();
+    let mut behaviour: HashMap<String, Vec<BehaviourEvent>> = HashMap::new();
+    let mut holdings: HashMap<String, Vec<Holding>> = HashMap::new();
+    let since_ms = since.timestamp_millis();
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        use behaviour_event::Column as B;
+        use payment_event::Column as P;
+        let rows = payment_event::Entity::find()
+            .filter(P::CustomerId.is_in(chunk.iter().copied()))
+            .filter(P::OccurredAtMs.gte(since_ms))
+            .order_by_asc(P::CustomerId)
+            .order_by_asc(P::OccurredAtMs)
+            .all(db)
+            .await?;
+        for row in rows {
+            payments
+                .entry(row.customer_id.clone())
+                .or_default()
+                .push(payment_from(row)?);
+        }
+        let rows = behaviour_event::Entity::find()
+            .filter(B::CustomerId.is_in(chunk.iter().copied()))
+            .filter(B::OccurredAtMs.gte(since_ms))
+            .order_by_asc(B::CustomerId)
+            .order_by_asc(B::OccurredAtMs)
+            .all(db)
+            .await?;
+        for row in rows {
+            behaviour
+                .entry(row.customer_id.clone())
+                .or_default()
+                .push(behaviour_from(row)?);
+        }
+        let rows = holding::Entity::find()
+            .filter(holding::Column::CustomerId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for row in rows {
+            holdings
+                .entry(row.customer_id.clone())
+                .or_default()
+                .push(holding_from(row)?);
+        }
+    }
+    Ok(customers
+        .into_iter()
+        .map(|customer| {
+            let key = customer.id.as_str();
+            History {
+                payments: payments.remove(key).unwrap_or_default(),
+                behaviour: behaviour.remove(key).unwrap_or_default(),
+                holdings: holdings.remove(key).unwrap_or_default(),
+                customer,
+            }
+        })
+        .collect())
+}
+
+#[async_trait]
+impl CustomerStore for SeaStore {
+    async fn put_customer(
+        &self,
+        c: &Customer,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let before = customer_for_update(&txn, &c.id).await?;
+        customer::Entity::insert(customer_model(c, now.timestamp_millis()))
+            .on_conflict(customer_upsert(true))
+            .exec(&txn)
+            .await?;
+        let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
+        let changes = consent_diff(&old_consents, &c.consents);
+        record_consent_changes(&txn, &c.id, &changes, actor, now).await?;
+        let action = if before.is_none() {
+            "customer.create"
+        } else {
+            "customer.replace"
+        };
+        audit(
+            &txn,
+            actor,
+            action,
+            c.id.as_str(),
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(before.is_none())
+    }
+
+    async fn put_customers(
+        &self,
+        customers: &[Customer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if customers.is_empty() {
+            return Ok(());
+        }
+        // PostgreSQL refuses to upsert one key twice in a statement: the last line wins.
+        let customers = last_per_key(customers, |c| c.id.as_str());
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        // 12 columns x 2,000 rows fits both backends' parameter limits.
+        for chunk in customers.chunks(2_000) {
+            let models = chunk
+                .iter()
+                .map(|c| customer_model(c, now.timestamp_millis()));
+            customer::Entity::insert_many(models)
+                .on_conflict(customer_upsert(false))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
+        customer(&self.db, id).await
+    }
+
+    async fn set_consents(
+        &self,
+        id: &CustomerId,
+        changes: &[(ConsentScope, bool)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Consents>, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let Some(row) = customer_for_update(&txn, id).await? else {
+            return Ok(None);
+        };
+        let before = consents_of(&row);
+        let mut consents = before;
+        for &(scope, granted) in changes {
+            match scope {
+                ConsentScope::Profiling => consents.profiling = granted,
+                ConsentScope::Marketing(channel) => consents.marketing.set(channel, granted),
+            }
+        }
+        let changed = consent_diff(&before, &consents);
+        if !changed.is_empty() {
+            let m = consents.marketing;
+            let update = customer::ActiveModel {
+                id: Set(id.to_string()),
+                consent_profiling: Set(consents.profiling),
+                consent_push: Set(m.push),
+                consent_email: Set(m.email),
+                consent_sms: Set(m.sms),
+                consent_in_app: Set(m.in_app),
+                updated_at_ms: Set(now.timestamp_millis()),
+                ..Default::default()
+            };
+            customer::Entity::update(update).exec(&txn).await?;
+            record_consent_changes(&txn, id, &changed, actor, now).await?;
+        }
+        txn.commit().await?;
+        Ok(Some(consents))
+    }
+
+    async fn consent_history(
+        &self,
+        id: &CustomerId,
+        limit: u64,
+    ) -> Result<Vec<ConsentChange>, StoreError> {
+        let rows = consent_change::Entity::find()
+            .filter(consent_change::Column::CustomerId.eq(id.as_str()))
+            .order_by_desc(consent_change::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConsentChange {
+                    scope: r.scope,
+                    granted: r.granted,
+                    actor: r.actor,
+                    changed_at: ms_to_time(r.changed_at_ms)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ingest(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, StoreError> {
+        assert!(
+            events.len() <= INGEST_CALL_MAX_EVENTS,
+            "callers bound their batches"
+        );
+        if events.is_empty() {
+            return Ok(IngestOutcome::default());
+        }
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+
+        let mut customer_ids: Vec<&str> = events.iter().map(|e| e.customer_id().as_str()).collect();
+        customer_ids.sort_unstable();
+        customer_ids.dedup();
+        let known = existing(&txn, "customers", "id", &customer_ids).await?;
+        let unknown: Vec<usize> = (0..events.len())
+            .filter(|&i| !known.contains(events[i].customer_id().as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownCustomers(unknown));
+        }
+
+        let hashes: Vec<i64> = events.iter().map(content_hash).collect();
+        let now_ms = now.timestamp_millis();
+        // Rows go in sorted by id (stably, so a repeated id keeps its first occurrence first):
+        // concurrent batches then take row locks in one order and cannot deadlock.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[a].event_id().cmp(events[b].event_id()));
+        let mut payment_rows = Vec::new();
+        let mut behaviour_rows = Vec::new();
+        for (event, &hash) in order.iter().map(|&i| (&events[i], &hashes[i])) {
+            match event {
+                Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms)),
+                Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms)),
+            }
+        }
+        let new_payments =
+            insert_new(&txn, "payment_events", PAYMENT_COLUMNS, payment_rows).await?;
+        let new_behaviour =
+            insert_new(&txn, "behaviour_events", BEHAVIOUR_COLUMNS, behaviour_rows).await?;
+
+        // The first occurrence of a newly inserted id was stored by this call; every other
+        // item is a duplicate, to be checked against what is stored under its id.
+        let mut claimed: HashSet<(bool, &str)> = HashSet::new();
+        let mut outcome = IngestOutcome::default();
+        let (mut dup_payments, mut dup_behaviour) = (Vec::new(), Vec::new());
+        for (i, event) in events.iter().enumerate() {
+            let is_payment = matches!(event, Event::Payment(_));
+            let id = event.event_id().as_str();
+            let new = if is_payment {
+                new_payments.contains(id)
+            } else {
+                new_behaviour.contains(id)
+            };
+            if new && claimed.insert((is_payment, id)) {
+                outcome.stored += 1;
+            } else {
+                outcome.duplicates.push(i);
+                if is_payment {
+                    dup_payments.push(id)
+                } else {
+                    dup_behaviour.push(id)
+                }
+            }
+        }
+        let stored_payments = stored_hashes(&txn, "payment_events", &dup_payments).await?;
+        let stored_behaviour = stored_hashes(&txn, "behaviour_events", &dup_behaviour).await?;
+        let reused: Vec<usize> = outcome
+            .duplicates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let stored = match &events[i] {
+                    Event::Payment(p) => stored_payments.get(p.event_id.as_str()),
+                    Event::Behaviour(b) => stored_behaviour.get(b.event_id.as_str()),
+                };
+                stored != Some(&hashes[i])
+            })
+            .collect();
+        if !reused.is_empty() {
+            return Err(StoreError::EventIdReused(reused));
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn payments(
+        &self,
+        id: &CustomerId,
+        after: Option<&Cursor>,
+        limit: u64,
+    ) -> Result<Vec<PaymentEvent>, StoreError> {
+        use payment_event::Column as P;
+        let mut query = payment_event::Entity::find().filter(P::CustomerId.eq(id.as_str()));
+        if let Some(cursor) = after {
+            query = query.filter(
+                P::OccurredAtMs.lt(cursor.occurred_at_ms).or(P::OccurredAtMs
+                    .eq(cursor.occurred_at_ms)
+                    .and(P::EventId.lt(cursor.event_id.as_str()))),
+            );
+        }
+        let rows = query
+            .order_by_desc(P::OccurredAtMs)
+            .order_by_desc(P::EventId)
+            .limit(limit.min(PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(payment_from).collect()
+    }
+
+    async fn replace_holdings(
+        &self,
+        id: &CustomerId,
+        holdings: &[Holding],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        // Serialises concurrent replacements of one customer's positions on PostgreSQL.
+        customer_for_update(&txn, id).await?;
+        let known = existing(&txn, "products", "id", &product_ids).await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known.contains(holdings[i].product_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownProducts(unknown));
+        }
+        holding::Entity::delete_many()
+            .filter(holding::Column::CustomerId.eq(id.as_str()))
+            .exec(&txn)
+            .await?;
+        if !holdings.is_empty() {
+            holding::Entity::insert_many(
+                holdings
+                    .iter()
+                    .map(|h| holding_model(h, now.timestamp_millis())),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        audit(
+            &txn,
+            actor,
+            "customer.holdings",
+            id.as_str(),
+            serde_json::json!({ "positions": holdings.len() }),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_holdings(
+        &self,
+        holdings: &[Holding],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if holdings.is_empty() {
+            return Ok(());
+        }
+        let holdings = &last_per_key(holdings, |h| {
+            (h.customer_id.as_str(), h.product_id.as_str())
+        })[..];
+        let mut product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
+        product_ids.sort_unstable();
+        product_ids.dedup();
+        let mut customer_ids: Vec<&str> = holdings.iter().map(|h| h.customer_id.as_str()).collect();
+        customer_ids.sort_unstable();
+        customer_ids.dedup();
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let known_products = existing(&txn, "products", "id", &product_ids).await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known_products.contains(holdings[i].product_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownProducts(unknown));
+        }
+        let known_customers = existing(&txn, "customers", "id", &customer_ids).await?;
+        let unknown: Vec<usize> = (0..holdings.len())
+            .filter(|&i| !known_customers.contains(holdings[i].customer_id.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownCustomers(unknown));
+        }
+        use holding::Column as H;
+        for chunk in holdings.chunks(2_000) {
+            holding::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|h| holding_model(h, now.timestamp_millis())),
+            )
+            .on_conflict(
+                OnConflict::columns([H::CustomerId, H::ProductId])
+                    .update_columns([H::ValueMinor, H::Currency, H::OpenedAtMs, H::UpdatedAtMs])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn holdings(&self, id: &CustomerId) -> Result<Vec<Holding>, StoreError> {
+        holdings(&self.db, id).await
+    }
+
+    async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let rows = product::Entity::find()
+            .order_by_asc(product::Column::Id)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(product_from).collect()
+    }
+
+    async fn history(
+        &self,
+        id: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<History>, StoreError> {
+        history(&self.db, id, since).await
+    }
+
+    async fn histories(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<History>, StoreError> {
+        let mut query = customer::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after.as_str()));
+        }
+        let rows = query
+            .order_by_asc(customer::Column::Id)
+            .limit(limit.min(HISTORY_PAGE_MAX))
+            .all(&self.db)
+            .await?;
+        let customers = rows
+            .into_iter()
+            .map(|r| customer_from(r).map(|s| s.customer))
+            .collect::<Result<Vec<_>, _>>()?;
+        histories_of(&self.db, customers, since).await
+    }
+
+    async fn last_received_at(&self, id: &CustomerId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        last_received_at(&self.db, id).await
+    }
+}

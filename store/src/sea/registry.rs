@@ -1,0 +1,102 @@
+//! Model versions with an activation log, shared by credit models and offer models: a
+//! version is kept as first stored (storing it again changes nothing, so a version always
+//! names the same bytes), and the newest activation decides which version is in use.
+
+use sea_orm::sea_query::{Alias, OnConflict, Order, Query, SimpleExpr};
+use sea_orm::ConnectionTrait;
+
+use super::col;
+use crate::StoreError;
+
+/// A family of models: the table of versions and the table of activations.
+pub(super) struct Registry {
+    pub models: &'static str,
+    pub activations: &'static str,
+}
+
+pub(super) const CREDIT_MODELS: Registry = Registry {
+    models: "credit_models",
+    activations: "credit_model_activations",
+};
+
+pub(super) const OFFER_MODELS: Registry = Registry {
+    models: "offer_models",
+    activations: "offer_model_activations",
+};
+
+/// A version to store: its columns beside `version`, `created_at_ms` and `actor`.
+pub(super) struct NewVersion<'a> {
+    pub version: &'a str,
+    pub created_at_ms: i64,
+    pub actor: &'a str,
+    pub columns: Vec<(&'static str, SimpleExpr)>,
+}
+
+impl Registry {
+    /// Stores the version unless it is there already and, when `activate`, activates it;
+    /// in the caller's transaction.
+    pub(super) async fn put(
+        &self,
+        db: &impl ConnectionTrait,
+        model: NewVersion<'_>,
+        activate: bool,
+    ) -> Result<(), StoreError> {
+        let mut columns = vec![col("version"), col("created_at_ms"), col("actor")];
+        let mut values: Vec<SimpleExpr> = vec![
+            super::text(model.version),
+            model.created_at_ms.into(),
+            super::text(model.actor),
+        ];
+        for (name, value) in model.columns {
+            columns.push(col(name));
+            values.push(value);
+        }
+        let insert = Query::insert()
+            .into_table(Alias::new(self.models))
+            .columns(columns)
+            .values_panic(values)
+            .on_conflict(OnConflict::column(col("version")).do_nothing().to_owned())
+            .to_owned();
+        let backend = db.get_database_backend();
+        db.execute(backend.build(&insert)).await?;
+        if activate {
+            let activation = Query::insert()
+                .into_table(Alias::new(self.activations))
+                .columns([col("version"), col("activated_at_ms"), col("actor")])
+                .values_panic([
+                    super::text(model.version),
+                    model.created_at_ms.into(),
+                    super::text(model.actor),
+                ])
+                .to_owned();
+            db.execute(backend.build(&activation)).await?;
+        }
+        Ok(())
+    }
+
+    /// The version of the newest activation, if any model was ever activated.
+    pub(super) async fn active_version(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Option<String>, StoreError> {
+        let query = Query::select()
+            .column(col("version"))
+            .from(Alias::new(self.activations))
+            .order_by(col("id"), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let backend = db.get_database_backend();
+        match db.query_one(backend.build(&query)).await? {
+            Some(row) => Ok(Some(row.try_get::<String>("", "version")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The error for an activation whose version is not stored.
+    pub(super) fn missing(&self, version: &str) -> StoreError {
+        StoreError::Corrupt(format!(
+            "active model {version} of {} is not stored",
+            self.models
+        ))
+    }
+}
