@@ -54,6 +54,13 @@ pub struct NewInstalmentPlan {
     pub plan: serde_json::Value,
 }
 
+/// How many decisions of a kind were made, and how many approved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    pub decisions: u64,
+    pub approved: u64,
+}
+
 /// Everything a credit decision reads about a customer, from one snapshot.
 #[derive(Debug, Clone)]
 pub struct QuoteInputs {
@@ -99,6 +106,10 @@ pub trait CreditStore: Send + Sync {
         &self,
         quote_id: &str,
     ) -> Result<Option<NewInstalmentPlan>, StoreError>;
+
+    /// Decisions of `kind` (`instalment_quote` or `loan_application`) on record, and how
+    /// many were approved.
+    async fn outcome_counts(&self, kind: &str) -> Result<OutcomeCounts, StoreError>;
 
     /// The customer, their profile and the newest event's arrival, in one call; `None` for
     /// an unknown customer.

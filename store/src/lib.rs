@@ -28,6 +28,7 @@ mod error;
 mod idempotency;
 mod migration;
 mod profiles;
+mod scratch;
 mod sea;
 
 use async_trait::async_trait;
@@ -41,7 +42,8 @@ pub use catalogue::{
     CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,
 };
 pub use credit::{
-    CreditStore, NewCreditDecision, NewInstalmentPlan, QuoteInputs, StoredCreditModel,
+    CreditStore, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
+    StoredCreditModel,
 };
 pub use customers::{
     ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoredCustomer,
@@ -49,6 +51,7 @@ pub use customers::{
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
+pub use scratch::ScratchDatabase;
 pub use sea::SeaStore;
 
 /// Events per call of [`CustomerStore::ingest`]: large enough for import throughput, small

@@ -1,8 +1,7 @@
 /// Why a vector store call failed.
 ///
 /// Engine errors are kept as text: the two engines' error types differ and should not leak
-/// into the `api` crate's exhaustive error mapping. The `api` crate logs the text and never
-/// shows it to callers.
+/// into the services' error mapping. The API logs the text and never shows it to callers.
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
     /// A vector, or a store reopened with another dimension, does not match the store.

@@ -7,7 +7,8 @@
 //!
 //! Both use cosine similarity and keep the customer id in the payload; Qdrant point ids are
 //! derived from it with [`point_id`], so an upsert of the same customer replaces its point.
-//! Only the `api` crate uses this one: the domain crates never see a vector store.
+//! Only the services (and the tools of the command line) use it: the domain crates never see
+//! a vector store.
 
 mod edge;
 mod error;
@@ -129,6 +130,26 @@ pub trait VectorStore: Send + Sync {
     async fn delete(&self, customer_ids: &[String]) -> Result<(), VectorError>;
     /// Builds/optimises the HNSW index after a bulk load (no-op where the engine does it itself).
     async fn optimize(&self) -> Result<(), VectorError>;
+}
+
+/// The store a deployment names: a Qdrant server at `server_url` (its collection
+/// [`DEFAULT_COLLECTION`]), or else the in-process qdrant-edge store in `dir`.
+pub async fn open(
+    server_url: Option<&str>,
+    dir: &std::path::Path,
+    dim: usize,
+) -> Result<std::sync::Arc<dyn VectorStore>, VectorError> {
+    Ok(match server_url {
+        Some(url) => std::sync::Arc::new(ServerStore::connect(url, DEFAULT_COLLECTION, dim).await?),
+        None => {
+            let dir = dir.to_owned();
+            std::sync::Arc::new(
+                tokio::task::spawn_blocking(move || EdgeStore::open(&dir, dim))
+                    .await
+                    .map_err(|e| VectorError::engine("open", e))??,
+            )
+        }
+    })
 }
 
 /// Stable u64 point id for a customer id (qdrant ids are integers/uuids; the customer id is

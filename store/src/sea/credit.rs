@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use sextant_domain::CustomerId;
 
@@ -15,8 +15,8 @@ use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
 use super::{customers, profiles, text, SeaStore};
 use crate::entity::{credit_decision, credit_model, instalment_plan};
 use crate::{
-    CreditStore, Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan, QuoteInputs,
-    StoreError, StoredCreditModel, PAGE_MAX,
+    CreditStore, Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan,
+    OutcomeCounts, QuoteInputs, StoreError, StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
@@ -233,6 +233,21 @@ impl CreditStore for SeaStore {
             .await?
             .map(stored_plan)
             .transpose()
+    }
+
+    async fn outcome_counts(&self, kind: &str) -> Result<OutcomeCounts, StoreError> {
+        use credit_decision::Column as D;
+        let count = |approved_only: bool| {
+            let mut query = credit_decision::Entity::find().filter(D::Kind.eq(kind));
+            if approved_only {
+                query = query.filter(D::Outcome.eq("approved"));
+            }
+            query.count(&self.db)
+        };
+        Ok(OutcomeCounts {
+            decisions: count(false).await?,
+            approved: count(true).await?,
+        })
     }
 
     async fn quote_inputs(&self, id: &CustomerId) -> Result<Option<QuoteInputs>, StoreError> {

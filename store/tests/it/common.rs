@@ -1,14 +1,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, Database};
 use sextant_domain::{
     AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel, ChannelConsents,
     Consents, CountryCode, Currency, Customer, CustomerId, Direction, Event, EventId, Holding,
     KycStatus, Mcc, MerchantId, Occupation, PaymentEvent, PaymentKind, PaymentStatus, ProductId,
     Region,
 };
-use sextant_store::{SeaStore, Store};
+use sextant_store::{ScratchDatabase, SeaStore, Store};
 
 /// A store on a fresh database: SQLite in a temporary folder, or a new PostgreSQL database.
 pub struct TestStore {
@@ -33,21 +32,13 @@ pub fn postgres_admin_url() -> Option<String> {
 
 pub async fn postgres_store(admin_url: &str) -> TestStore {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = format!("sextant_test_{}_{}", std::process::id(), n);
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+    // Kept after the test for inspection; the next run with this process id replaces it.
+    let scratch = ScratchDatabase::create(admin_url, &name)
         .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
-    let store = SeaStore::open(Some(&format!("{server}/{name}")), std::path::Path::new("."))
+        .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
+    let store = SeaStore::open(Some(&scratch.url), std::path::Path::new("."))
         .await
         .unwrap();
     TestStore {

@@ -5,7 +5,7 @@ use sextant_domain::{CustomerId, Event, MarketingChannel};
 use sextant_store::prelude::*;
 use sextant_store::{ConsentScope, StoreError};
 
-use crate::common::{all_stores, behaviour, customer, holding, payment};
+use crate::common::{all_stores, behaviour, customer, holding, payment, postgres_admin_url};
 
 #[tokio::test]
 async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
@@ -551,4 +551,61 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
             "{backend}: a refused acceptance keeps nothing under its key"
         );
     }
+}
+
+#[tokio::test]
+async fn outcome_counts_count_each_kind_on_every_backend() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let none = store.outcome_counts("instalment_quote").await.unwrap();
+        assert_eq!((none.decisions, none.approved), (0, 0), "{backend}");
+        for (id, kind, outcome) in [
+            ("cq_1", "instalment_quote", "approved"),
+            ("cq_2", "instalment_quote", "declined"),
+            ("cq_3", "instalment_quote", "approved"),
+            ("ca_1", "loan_application", "declined"),
+        ] {
+            let mut d = decision(id, "c1");
+            d.kind = kind.into();
+            d.outcome = outcome.into();
+            store.record_credit_decision(&d, None).await.unwrap();
+        }
+        let quotes = store.outcome_counts("instalment_quote").await.unwrap();
+        assert_eq!((quotes.decisions, quotes.approved), (3, 2), "{backend}");
+        let loans = store.outcome_counts("loan_application").await.unwrap();
+        assert_eq!((loans.decisions, loans.approved), (1, 0), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_scratch_database_is_made_and_removed() {
+    use sextant_store::{ScratchDatabase, SeaStore};
+    // Names are checked before anything is sent to a server.
+    for bad in ["", "Upper", "semi;colon", "sextant test"] {
+        assert!(
+            ScratchDatabase::create("postgres://nobody@127.0.0.1:1/postgres", bad)
+                .await
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let name = format!("sextant_scratch_{}", std::process::id());
+    let scratch = ScratchDatabase::create(&admin, &name).await.unwrap();
+    let url = scratch.url.clone();
+    assert!(url.ends_with(&format!("/{name}")), "{url}");
+    let store = SeaStore::open(Some(&url), std::path::Path::new("."))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    drop(store);
+    scratch.remove().await.unwrap();
+    assert!(
+        SeaStore::open(Some(&url), std::path::Path::new("."))
+            .await
+            .is_err(),
+        "the database is gone"
+    );
 }
