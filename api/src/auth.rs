@@ -134,10 +134,16 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may see anything about this customer: a customer token only its
+    /// own customer, every other role (its role checked apart) any customer.
+    pub fn may_reach(&self, customer_id: &str) -> bool {
+        self.role != Role::Customer || self.sub == customer_id
+    }
+
     /// For routes about one customer: a customer token naming another customer gets 404
     /// (before any role check, so nothing is revealed); otherwise the role must be allowed.
     pub fn reach_customer(&self, customer_id: &str, roles: &[Role]) -> Result<(), AppError> {
-        if self.role == Role::Customer && self.sub != customer_id {
+        if !self.may_reach(customer_id) {
             return Err(AppError::NotFound);
         }
         self.require(roles)

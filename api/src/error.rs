@@ -6,60 +6,14 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use sextant_services::ServiceError;
+use sextant_store::StoreError;
 use utoipa::ToSchema;
 
-use crate::store::StoreError;
-use crate::wire::RecordError;
+pub use sextant_services::ItemProblem;
 
 /// Most item errors listed in one response; the count says how many there were.
 pub const ITEM_ERRORS_MAX: usize = 100;
-
-/// One problem with one part of the request.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct ItemProblem {
-    /// Position of the item in a batch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    /// Dotted path of the offending field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Stable, machine-readable reason.
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-}
-
-impl ItemProblem {
-    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
-        ItemProblem {
-            index: None,
-            field: Some(field.into()),
-            code: code.into(),
-            message: message.into(),
-            line: None,
-            column: None,
-        }
-    }
-
-    pub fn from_record(index: Option<usize>, prefix: Option<&str>, e: RecordError) -> Self {
-        let field = match (prefix, e.field) {
-            (Some(p), Some(f)) => Some(format!("{p}.{f}")),
-            (Some(p), None) => Some(p.to_owned()),
-            (None, f) => f,
-        };
-        ItemProblem {
-            index,
-            field,
-            code: e.code,
-            message: e.message,
-            line: e.line,
-            column: e.column,
-        }
-    }
-}
 
 /// RFC 9457 problem details, with Sextant's `code` and item list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,47 +67,26 @@ pub enum AppError {
 #[derive(Clone, Debug)]
 pub struct InternalDetail(pub String);
 
-fn indexed(indices: Vec<usize>, field: &str, code: &str, message: &str) -> Vec<ItemProblem> {
-    indices
-        .into_iter()
-        .map(|i| ItemProblem {
-            index: Some(i),
-            ..ItemProblem::field(field, code, message)
-        })
-        .collect()
+impl From<ServiceError> for AppError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Invalid(items) => AppError::Validation(items),
+            ServiceError::Conflict { code, problems } => AppError::Conflict(code, problems),
+            ServiceError::TooLarge(what) => AppError::TooLarge(what),
+            ServiceError::NotReady { code, message } => AppError::NotReady(code, message),
+            ServiceError::Unavailable(e) => AppError::Unavailable(e),
+            ServiceError::Advice(e) => AppError::Advice(e),
+            ServiceError::Lending(e) => AppError::Lending(e),
+            ServiceError::Internal(e) => AppError::Internal(e),
+        }
+    }
 }
 
+/// A store error read directly by a route means what it means to the use cases.
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(e) => AppError::Unavailable(e),
-            StoreError::UnknownCustomers(ix) => AppError::Validation(indexed(
-                ix,
-                "customer_id",
-                "unknown_customer",
-                "no customer is registered under this id",
-            )),
-            StoreError::UnknownProducts(ix) => AppError::Validation(indexed(
-                ix,
-                "product_id",
-                "unknown_product",
-                "no product of the catalogue has this id",
-            )),
-            StoreError::EventIdReused(ix) => AppError::Conflict(
-                "event_id_reused",
-                indexed(
-                    ix,
-                    "event_id",
-                    "event_id_reused",
-                    "this event id is already stored with different content",
-                ),
-            ),
-            StoreError::Conflict(e) => AppError::Conflict(
-                "version_conflict",
-                vec![ItemProblem::field("version", "version_conflict", e)],
-            ),
-            StoreError::Corrupt(e) | StoreError::Database(e) => AppError::Internal(e),
-        }
+        ServiceError::from(err).into()
     }
 }
 

@@ -1,35 +1,17 @@
-//! Sextant's HTTP API, storage adapters and command-line tools.
+//! Sextant's HTTP API: axum routes over the use cases of `sextant-services`, bearer-token
+//! authentication and the role rules, RFC 9457 problem+json errors, the OpenAPI 3.1 document
+//! and its offline reference page, metrics, and the configuration a server starts from.
 //!
 //! `app(state)` builds the router (tests call it without a socket); `Application::build`
-//! binds a port and runs it.
+//! binds a port and runs it; `startup::open_context` opens the storage the configuration
+//! names.
 
-pub mod advice;
-pub mod audience;
 pub mod auth;
-pub mod bench;
-pub mod berka;
-pub mod campaigns;
 pub mod config;
-pub mod credit;
-pub mod credit_fairness;
-pub mod credit_ops;
-pub mod credit_population;
 pub mod error;
-pub mod eval;
-pub mod generate;
-pub mod import;
-pub mod lending;
-pub mod marketing_cli;
-pub mod marketing_eval;
-pub mod marketing_ops;
 pub mod metrics;
-pub mod offers;
-pub mod pipeline;
-pub mod portfolio;
-pub mod portfolio_cli;
 pub mod routes;
-pub use sextant_store as store;
-pub mod wire;
+pub mod startup;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,30 +27,22 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use sextant_services::Context;
+
 use crate::auth::Authenticator;
 use crate::error::InternalDetail;
 use crate::metrics::Metrics;
-use crate::pipeline::Pipeline;
-use crate::store::Store;
 
-/// What every handler can reach. Adapters are trait objects so tests and deployments can
-/// swap them.
+/// What every handler can reach: the use cases' context (store, vector store, pipeline and
+/// engines, as trait objects so tests and deployments can swap them), authentication and
+/// metrics.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub pipeline: Arc<Pipeline>,
+    pub ctx: Context,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
-    /// The advisory engine over the stored catalogue, built on first use.
-    pub advice: Arc<tokio::sync::OnceCell<Arc<advice::Advice>>>,
-    /// The active credit model and policy, with when they were loaded.
-    pub lending: Arc<tokio::sync::RwLock<Option<lending::Loaded>>>,
-    /// The offer model, catalogue and neighbours' holdings, built on first use.
-    pub offers: Arc<tokio::sync::RwLock<Option<offers::LoadedOffers>>>,
-    /// Set while a background reload of `offers` runs.
-    pub offers_reloading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(OpenApi)]
@@ -154,71 +128,23 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// Opens the vector store: a Qdrant server when `qdrant_url` is set, otherwise the
-/// in-process qdrant-edge store in `DATA_DIR/vectors`.
-pub async fn open_vectors(
-    config: &config::Config,
-) -> anyhow::Result<Arc<dyn sextant_vectors::VectorStore>> {
-    Ok(match &config.qdrant_url {
-        Some(url) => Arc::new(
-            sextant_vectors::ServerStore::connect(
-                url,
-                sextant_vectors::DEFAULT_COLLECTION,
-                config.embedding_dim,
-            )
-            .await?,
-        ),
-        None => {
-            let dir = config.data_dir.join("vectors");
-            let dim = config.embedding_dim;
-            Arc::new(
-                tokio::task::spawn_blocking(move || sextant_vectors::EdgeStore::open(&dir, dim))
-                    .await??,
-            )
-        }
-    })
-}
-
-/// Store, vector store and pipeline from the configuration.
-pub async fn open_pipeline(config: &config::Config) -> anyhow::Result<Arc<Pipeline>> {
-    let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
-    let store = store::SeaStore::open(url.as_deref(), &config.data_dir)
-        .await
-        .map_err(|e| match &url {
-            Some(_) => anyhow::anyhow!("cannot open the database at SEXTANT_DATABASE_URL: {e}"),
-            None => anyhow::anyhow!(
-                "cannot open the SQLite database in {}: {e}",
-                config.data_dir.display()
-            ),
-        })?;
-    let vectors = open_vectors(config).await?;
-    Ok(Arc::new(
-        Pipeline::open(Arc::new(store), vectors, &config.data_dir.join("models")).await?,
-    ))
-}
-
 /// The OpenAPI 3.1 document, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().1
 }
 
 impl AppState {
-    /// Starts the pipeline's background refresh worker (needs a tokio runtime).
-    pub fn new(pipeline: Arc<Pipeline>, auth: Authenticator) -> Self {
+    /// Starts the context's background work (needs a tokio runtime).
+    pub fn new(ctx: Context, auth: Authenticator) -> Self {
         let spec = openapi()
             .to_pretty_json()
             .expect("the OpenAPI document serialises");
-        pipeline.start_worker();
+        ctx.start_background_work();
         AppState {
-            store: pipeline.store.clone(),
-            pipeline,
+            ctx,
             auth: Arc::new(auth),
             metrics: Arc::new(Metrics::default()),
             openapi_json: Arc::new(spec),
-            advice: Arc::new(tokio::sync::OnceCell::new()),
-            lending: Arc::new(tokio::sync::RwLock::new(None)),
-            offers: Arc::new(tokio::sync::RwLock::new(None)),
-            offers_reloading: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }

@@ -14,7 +14,7 @@ fn sextant() -> Command {
     let bin: PathBuf = dir.join(format!("sextant{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build -p sextant-api` (cargo test --workspace builds it)",
+        "{} is missing: run `cargo build -p sextant-cli` (cargo test --workspace builds it for the CLI's own tests)",
         bin.display()
     );
     let mut command = Command::new(bin);

@@ -8,17 +8,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use sextant_domain::MarketingChannel;
+use sextant_services::customers::{self, ConsentPatch};
+use sextant_services::records::{
+    format_timestamp, parse_customer, refuse_card_numbers, ConsentsRecord, CustomerRecord,
+    HoldingRecord, PaymentRecord,
+};
+use sextant_store::{Cursor, StoredCustomer, PAGE_MAX};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{body_bytes, body_text, customer_id, json_body, query, record_problems};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
-use crate::store::{ConsentScope, Cursor, PAGE_MAX};
-use crate::wire::{
-    format_timestamp, parse_customer, refuse_card_numbers, ConsentsRecord, CustomerRecord,
-    HoldingRecord, PaymentRecord,
-};
 use crate::AppState;
 
 const READERS: &[Role] = &[
@@ -55,22 +55,8 @@ pub async fn put(
     let body = body_bytes(body)?;
     let customer =
         parse_customer(body_text(&body)?, Some(&id), Utc::now()).map_err(record_problems)?;
-    let created = state
-        .store
-        .put_customer(&customer, &caller.sub, Utc::now())
-        .await?;
-    // Withdrawn profiling consent takes effect at once; otherwise the profile follows the
-    // new registration data (age, region) in the background.
-    if customer.consents.profiling {
-        state.pipeline.enqueue([customer.id.clone()]);
-    } else {
-        state.pipeline.forget(&customer.id).await?;
-    }
-    let stored = state
-        .store
-        .customer(&customer.id)
-        .await?
-        .ok_or_else(|| AppError::Internal("customer vanished after write".into()))?;
+    let (stored, created) =
+        customers::register(&state.ctx, &customer, &caller.sub, Utc::now()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -79,7 +65,7 @@ pub async fn put(
     Ok((status, Json(view(stored))))
 }
 
-fn view(stored: crate::store::StoredCustomer) -> CustomerView {
+fn view(stored: StoredCustomer) -> CustomerView {
     CustomerView {
         customer: CustomerRecord::from_domain(&stored.customer),
         created_at: format_timestamp(stored.created_at),
@@ -99,47 +85,13 @@ pub async fn get(
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
     super::require_client(&state, &caller, &id).await?;
-    let stored = state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let stored = state
+        .ctx
+        .store
+        .customer(&id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(Json(view(stored)))
-}
-
-/// A partial consent update: only the fields present change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentPatch {
-    pub profiling: Option<bool>,
-    #[serde(default)]
-    pub marketing: MarketingPatch,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MarketingPatch {
-    pub push: Option<bool>,
-    pub email: Option<bool>,
-    pub sms: Option<bool>,
-    pub in_app: Option<bool>,
-}
-
-impl ConsentPatch {
-    fn changes(&self) -> Vec<(ConsentScope, bool)> {
-        let m = &self.marketing;
-        let channels = [
-            (MarketingChannel::Push, m.push),
-            (MarketingChannel::Email, m.email),
-            (MarketingChannel::Sms, m.sms),
-            (MarketingChannel::InApp, m.in_app),
-        ];
-        self.profiling
-            .map(|granted| (ConsentScope::Profiling, granted))
-            .into_iter()
-            .chain(
-                channels
-                    .into_iter()
-                    .filter_map(|(c, g)| g.map(|g| (ConsentScope::Marketing(c), g))),
-            )
-            .collect()
-    }
 }
 
 /// Grants or withdraws consents. A withdrawal takes effect at once and is recorded.
@@ -157,17 +109,8 @@ pub async fn patch_consents(
     let id = customer_id(&id)?;
     let body = body_bytes(body)?;
     let patch: ConsentPatch = json_body(&body)?;
-    let consents = state
-        .store
-        .set_consents(&id, &patch.changes(), &caller.sub, Utc::now())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if consents.profiling {
-        state.pipeline.enqueue([id]);
-    } else {
-        // The withdrawal takes effect now: the profile and the vector are removed.
-        state.pipeline.forget(&id).await?;
-    }
+    let consents =
+        customers::set_consents(&state.ctx, &id, &patch, &caller.sub, Utc::now()).await?;
     Ok(Json(consents.into()))
 }
 
@@ -196,8 +139,9 @@ pub async fn consent_history(
 ) -> Result<Json<ConsentHistory>, AppError> {
     caller.reach_customer(&id, CONSENT_EDITORS)?;
     let id = customer_id(&id)?;
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    let changes = state.store.consent_history(&id, PAGE_MAX).await?;
+    let store = &state.ctx.store;
+    store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let changes = store.consent_history(&id, PAGE_MAX).await?;
     Ok(Json(ConsentHistory {
         changes: changes
             .into_iter()
@@ -265,8 +209,9 @@ pub async fn payments(
         )]));
     }
     let cursor = page.cursor.as_deref().map(parse_cursor).transpose()?;
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    let payments = state.store.payments(&id, cursor.as_ref(), limit).await?;
+    let store = &state.ctx.store;
+    store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let payments = store.payments(&id, cursor.as_ref(), limit).await?;
     let next_cursor = (payments.len() as u64 == limit)
         .then(|| {
             payments
@@ -279,9 +224,6 @@ pub async fn payments(
         next_cursor,
     }))
 }
-
-/// Positions per customer; a bound that keeps one request small.
-const HOLDINGS_MAX: usize = 200;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -305,53 +247,8 @@ pub async fn put_holdings(
     let body = body_bytes(body)?;
     refuse_card_numbers(body_text(&body)?).map_err(|e| record_problems(vec![e]))?;
     let request: Holdings = json_body(&body)?;
-    if request.holdings.len() > HOLDINGS_MAX {
-        return Err(AppError::TooLarge(format!(
-            "at most {HOLDINGS_MAX} holdings per customer"
-        )));
-    }
-    let mut holdings = Vec::with_capacity(request.holdings.len());
-    let mut problems = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (index, record) in request.holdings.into_iter().enumerate() {
-        if !seen.insert(record.product_id.clone()) {
-            problems.push(ItemProblem {
-                index: Some(index),
-                ..ItemProblem::field(
-                    "product_id",
-                    "duplicate_product",
-                    "one position per product",
-                )
-            });
-            continue;
-        }
-        if record.customer_id != id.as_str() {
-            problems.push(ItemProblem {
-                index: Some(index),
-                ..ItemProblem::field(
-                    "customer_id",
-                    "id_mismatch",
-                    "a holding's customer_id must equal the path",
-                )
-            });
-            continue;
-        }
-        match record.into_domain() {
-            Ok(h) => holdings.push(h),
-            Err(errors) => problems.extend(errors.into_iter().map(|e| ItemProblem {
-                index: Some(index),
-                ..ItemProblem::field(&e.field, e.code, e.message)
-            })),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(AppError::Validation(problems));
-    }
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    state
-        .store
-        .replace_holdings(&id, &holdings, &caller.sub, Utc::now())
-        .await?;
+    let holdings = customers::parse_holdings(&id, request.holdings)?;
+    customers::replace_holdings(&state.ctx, &id, &holdings, &caller.sub, Utc::now()).await?;
     Ok(Json(Holdings {
         holdings: holdings.iter().map(HoldingRecord::from_domain).collect(),
     }))
@@ -369,8 +266,9 @@ pub async fn holdings(
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
     super::require_client(&state, &caller, &id).await?;
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    let holdings = state.store.holdings(&id).await?;
+    let store = &state.ctx.store;
+    store.customer(&id).await?.ok_or(AppError::NotFound)?;
+    let holdings = store.holdings(&id).await?;
     Ok(Json(Holdings {
         holdings: holdings.iter().map(HoldingRecord::from_domain).collect(),
     }))

@@ -12,13 +12,14 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use sextant_services::customers;
+use sextant_services::records::{parse_event, EventRecord};
 use utoipa::ToSchema;
 
 use super::{body_bytes, json_body};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
 use crate::metrics::Metrics;
-use crate::wire::{parse_event, EventRecord};
 use crate::AppState;
 
 /// Most events in one request.
@@ -102,19 +103,11 @@ pub async fn ingest(
         Metrics::add(&state.metrics.events_rejected, batch.events.len());
         return Err(AppError::Validation(problems));
     }
-    let outcome = state
-        .store
-        .ingest(&events, Utc::now())
+    let outcome = customers::ingest(&state.ctx, &events, Utc::now())
         .await
         .inspect_err(|_| {
             Metrics::add(&state.metrics.events_rejected, events.len());
         })?;
-    // Profiles follow their events in the background; a read recomputes if it gets there first.
-    let mut touched: Vec<sextant_domain::CustomerId> =
-        events.iter().map(|e| e.customer_id().clone()).collect();
-    touched.sort_unstable();
-    touched.dedup();
-    state.pipeline.enqueue(touched);
     Metrics::add(&state.metrics.events_stored, outcome.stored);
     Metrics::add(&state.metrics.events_duplicate, outcome.duplicates.len());
     Ok(Json(IngestReceipt {

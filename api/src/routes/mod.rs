@@ -1,5 +1,6 @@
-//! HTTP routes. Each handler checks the caller, converts wire records into domain values and
-//! calls the store; business rules live in the domain crates.
+//! HTTP routes. Each handler checks the caller, reads the request (path, query, headers,
+//! body), calls one use case of `sextant-services` and wraps its answer; the use cases hold
+//! the logic, the domain crates the rules.
 
 pub mod advice;
 pub mod credit;
@@ -14,10 +15,15 @@ pub mod system;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::Query;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::Deserialize;
+use sextant_services::idempotency::{Answer, IdempotencyKey, Keyed};
+use sextant_services::records::{parse_record, RecordError};
 
+use crate::auth::Caller;
 use crate::error::{AppError, ItemProblem};
-use crate::wire::{parse_record, RecordError};
 
 /// The body, or a problem+json answer for one that is too large or unreadable.
 pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
@@ -78,11 +84,11 @@ pub fn json_body<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppErr
 /// missing one does. Call after `Caller::reach_customer`.
 pub async fn require_client(
     state: &crate::AppState,
-    caller: &crate::auth::Caller,
+    caller: &Caller,
     id: &sextant_domain::CustomerId,
 ) -> Result<(), AppError> {
     if caller.role == crate::auth::Role::WealthManager
-        && !state.store.is_client(&caller.sub, id).await?
+        && !state.ctx.store.is_client(&caller.sub, id).await?
     {
         return Err(AppError::NotFound);
     }
@@ -95,7 +101,7 @@ pub fn customer_id(raw: &str) -> Result<sextant_domain::CustomerId, AppError> {
         AppError::Validation(vec![ItemProblem::from_record(
             None,
             None,
-            crate::wire::RecordError {
+            RecordError {
                 field: Some("id".into()),
                 code: e.code.into(),
                 message: e.message,
@@ -104,4 +110,30 @@ pub fn customer_id(raw: &str) -> Result<sextant_domain::CustomerId, AppError> {
             },
         )])
     })
+}
+
+/// The caller's Idempotency-Key, when the request carries one.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, AppError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    // A value that is not text fails as any other invalid key does.
+    let text = value.to_str().unwrap_or("\u{0}");
+    Ok(Some(IdempotencyKey::parse(text)?))
+}
+
+/// A request made under `key`: the caller's namespace of keys and what it asks.
+pub fn keyed(caller: &Caller, key: IdempotencyKey, request_hash: String) -> Keyed {
+    Keyed {
+        caller: format!("{}:{}", caller.role.as_str(), caller.sub),
+        key,
+        request_hash,
+    }
+}
+
+/// An answer of a use case under a key: its recorded status and body.
+pub fn answer(answer: Answer) -> Result<Response, AppError> {
+    let status =
+        StatusCode::from_u16(answer.status).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((status, Json(answer.body)).into_response())
 }

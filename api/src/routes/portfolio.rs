@@ -1,6 +1,6 @@
 //! Portfolio construction for wealth managers and analysts: optimisation, the efficient
 //! frontier and discrete allocation, on prices or on given expected returns and covariance.
-//! The same requests drive `sextant portfolio ...`; see [`crate::portfolio`].
+//! The same requests drive `sextant portfolio ...`; see `sextant_services::portfolio`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -11,11 +11,11 @@ use serde::de::DeserializeOwned;
 use super::{body_bytes, json_body};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, Problem};
-use crate::portfolio::{
+use crate::AppState;
+use sextant_services::portfolio::{
     self, AllocateOutcome, AllocateRequest, FrontierOutcome, FrontierRequest, OptimiseOutcome,
     OptimiseRequest,
 };
-use crate::AppState;
 
 const ANALYSTS: &[Role] = &[Role::WealthManager, Role::Service, Role::Admin];
 

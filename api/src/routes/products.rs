@@ -1,11 +1,11 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+use sextant_services::records::ProductRecord;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::wire::ProductRecord;
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -21,7 +21,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<ProductList>, AppError> {
     caller.require(Role::ALL)?;
-    let products = state.store.products().await?;
+    let products = state.ctx.store.products().await?;
     Ok(Json(ProductList {
         products: products.iter().map(ProductRecord::from).collect(),
     }))

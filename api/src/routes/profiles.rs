@@ -7,14 +7,14 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_profiling::risk;
+use sextant_services::profiles::{self, CurrentProfile};
+use sextant_services::records::format_timestamp;
+use sextant_store::{StoredAssessment, StoredSegment};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{body_bytes, customer_id, json_body, query};
 use crate::auth::{Caller, Role};
-use crate::error::{AppError, ItemProblem, Problem};
-use crate::pipeline::answers_from_json;
-use crate::store::{StoredAssessment, StoredProfile};
-use crate::wire::format_timestamp;
+use crate::error::{AppError, Problem};
 use crate::AppState;
 
 const READERS: &[Role] = &[
@@ -100,6 +100,15 @@ pub struct RiskView {
     pub reason: String,
 }
 
+fn segment_view(s: &StoredSegment) -> SegmentView {
+    SegmentView {
+        id: s.id,
+        name: s.name.clone(),
+        description: s.description.clone(),
+        size: s.size,
+    }
+}
+
 fn risk_view(a: &StoredAssessment) -> RiskView {
     RiskView {
         level: format!("C{}", a.level),
@@ -144,34 +153,11 @@ pub async fn profile(
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
     super::require_client(&state, &caller, &id).await?;
-    require_profiling_consent(&state, &id).await?;
-    let profile: StoredProfile = match state.pipeline.fresh_profile(&id).await? {
-        Some(p) => p,
-        None => {
-            state
-                .pipeline
-                .refresh(&id)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .profile
-        }
-    };
-    let risk = state
-        .store
-        .assessments(&id, 1)
-        .await?
-        .first()
-        .map(risk_view);
-    let segments = state.pipeline.segments();
-    let segment = profile
-        .segment
-        .and_then(|s| segments.iter().find(|x| x.id == s))
-        .map(|s| SegmentView {
-            id: s.id,
-            name: s.name.clone(),
-            description: s.description.clone(),
-            size: s.size,
-        });
+    let CurrentProfile {
+        profile,
+        risk,
+        segment,
+    } = profiles::current(&state.ctx, &id).await?;
     let features = sextant_profiling::catalogue()
         .iter()
         .zip(&profile.features)
@@ -188,29 +174,10 @@ pub async fn profile(
         as_of: format_timestamp(profile.as_of),
         computed_at: format_timestamp(profile.computed_at),
         features,
-        risk,
-        segment,
+        risk: risk.as_ref().map(risk_view),
+        segment: segment.as_ref().map(segment_view),
         embedding_model: profile.embedding_model,
     }))
-}
-
-/// 404 for an unknown customer, 409 for one who has not consented to profiling.
-async fn require_profiling_consent(
-    state: &AppState,
-    id: &sextant_domain::CustomerId,
-) -> Result<(), AppError> {
-    let customer = state.store.customer(id).await?.ok_or(AppError::NotFound)?;
-    if customer.customer.consents.profiling {
-        return Ok(());
-    }
-    Err(AppError::Conflict(
-        "no_profiling_consent",
-        vec![ItemProblem::field(
-            "consents.profiling",
-            "no_profiling_consent",
-            "the customer has not consented to profiling",
-        )],
-    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -284,50 +251,17 @@ pub async fn answer(
     super::require_client(&state, &caller, &id).await?;
     let body = body_bytes(body)?;
     let request: AnswersBody = json_body(&body)?;
-    let answers_json = serde_json::Value::Object(request.answers);
-    let answers = answers_from_json(&answers_json)
-        .filter(|a| a.0.len() == answers_json.as_object().map_or(0, |o| o.len()))
-        .ok_or_else(|| {
-            AppError::Validation(vec![ItemProblem::field(
-                "answers",
-                "invalid_answer",
-                "every answer must be an option id (a string)",
-            )])
-        })?;
-    if let Err(e) = risk::willingness_from_answers(&answers) {
-        let field = e
-            .question_id()
-            .map_or_else(|| "answers".to_owned(), |q| format!("answers.{q}"));
-        return Err(AppError::Validation(vec![ItemProblem::field(
-            &field,
-            e.code(),
-            e.to_string(),
-        )]));
-    }
-    require_profiling_consent(&state, &id).await?;
-    state
-        .store
-        .put_risk_answers(&id, &answers_json, &caller.sub, Utc::now())
-        .await?;
-    state.pipeline.refresh(&id).await?;
-    risk_profile_of(&state, &id).await.map(Json)
+    let answers = serde_json::Value::Object(request.answers);
+    let history = profiles::answer(&state.ctx, &id, &answers, &caller.sub, Utc::now()).await?;
+    Ok(Json(risk_profile_view(&history)))
 }
 
-async fn risk_profile_of(
-    state: &AppState,
-    id: &sextant_domain::CustomerId,
-) -> Result<RiskProfile, AppError> {
-    let history: Vec<RiskView> = state
-        .store
-        .assessments(id, 100)
-        .await?
-        .iter()
-        .map(risk_view)
-        .collect();
-    Ok(RiskProfile {
+fn risk_profile_view(assessments: &[StoredAssessment]) -> RiskProfile {
+    let history: Vec<RiskView> = assessments.iter().map(risk_view).collect();
+    RiskProfile {
         current: history.first().cloned(),
         history,
-    })
+    }
 }
 
 /// The current risk level with its components and explanation, and its recorded history.
@@ -342,8 +276,15 @@ pub async fn risk_profile(
     caller.reach_customer(&id, READERS)?;
     let id = customer_id(&id)?;
     super::require_client(&state, &caller, &id).await?;
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    risk_profile_of(&state, &id).await.map(Json)
+    state
+        .ctx
+        .store
+        .customer(&id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(risk_profile_view(
+        &profiles::assessments(&state.ctx, &id).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -382,38 +323,13 @@ pub async fn similar(
     caller.reach_customer(&id, STAFF)?;
     let id = customer_id(&id)?;
     let params = query(params)?;
-    let k = params.k.unwrap_or(10);
-    if !(1..=100).contains(&k) {
-        return Err(AppError::Validation(vec![ItemProblem::field(
-            "k",
-            "out_of_range",
-            "k must lie in 1..=100",
-        )]));
-    }
-    state.store.customer(&id).await?.ok_or(AppError::NotFound)?;
-    let vector = state.pipeline.vectors.vector(id.as_str()).await.map_err(|e| AppError::Unavailable(e.to_string()))?.ok_or_else(|| {
-        AppError::Conflict("no_embedding", vec![ItemProblem::field("id", "no_embedding", "no embedding yet: run `sextant train embeddings`, or the customer has no profiling consent")])
-    })?;
-    let filter = sextant_vectors::Filter {
-        segment: params.segment,
-        profiling_consent: Some(true),
-        exclude_customer: Some(id.to_string()),
-        ..Default::default()
-    };
-    let hits = state
-        .pipeline
-        .vectors
-        .search(&vector, k, &filter)
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let neighbours =
+        profiles::similar(&state.ctx, &id, params.k.unwrap_or(10), params.segment).await?;
     Ok(Json(Similar {
         customer_id: id.to_string(),
-        neighbours: hits
+        neighbours: neighbours
             .into_iter()
-            .map(|h| Neighbour {
-                customer_id: h.customer_id,
-                score: h.score,
-            })
+            .map(|(customer_id, score)| Neighbour { customer_id, score })
             .collect(),
     }))
 }
@@ -432,17 +348,9 @@ pub async fn segments(
     caller: Caller,
 ) -> Result<Json<SegmentList>, AppError> {
     caller.require(STAFF)?;
-    let segments = state.pipeline.segments();
+    let segments = state.ctx.pipeline.segments();
     Ok(Json(SegmentList {
         embedding_model: segments.first().map(|s| s.embedding_model.clone()),
-        segments: segments
-            .iter()
-            .map(|s| SegmentView {
-                id: s.id,
-                name: s.name.clone(),
-                description: s.description.clone(),
-                size: s.size,
-            })
-            .collect(),
+        segments: segments.iter().map(segment_view).collect(),
     }))
 }

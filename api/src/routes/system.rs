@@ -22,10 +22,11 @@ pub struct Health {
 /// Liveness and storage reachability; no authentication.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let reachable = state.store.ping().await.is_ok();
+    let store = &state.ctx.store;
+    let reachable = store.ping().await.is_ok();
     let health = Health {
         status: if reachable { "ok" } else { "degraded" },
-        database: state.store.backend_name(),
+        database: store.backend_name(),
         database_reachable: reachable,
         version: env!("CARGO_PKG_VERSION"),
     };

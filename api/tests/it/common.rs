@@ -6,9 +6,10 @@ use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
-use sextant_api::pipeline::Pipeline;
-use sextant_api::store::{SeaStore, Store};
 use sextant_api::{app, AppState};
+use sextant_services::pipeline::Pipeline;
+use sextant_services::Context;
+use sextant_store::{SeaStore, Store};
 use tower::ServiceExt;
 
 /// A store on a fresh SQLite database in a temporary folder.
@@ -42,7 +43,10 @@ pub async fn spawn_app() -> TestApp {
         .await
         .unwrap();
     let pipeline = Arc::new(pipeline);
-    let state = AppState::new(pipeline.clone(), Authenticator::new(None, None).unwrap());
+    let state = AppState::new(
+        Context::new(pipeline.clone()),
+        Authenticator::new(None, None).unwrap(),
+    );
     TestApp {
         router: app(state),
         store,

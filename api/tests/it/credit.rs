@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use sextant_api::auth::Role;
-use sextant_api::credit_ops::{replay, train_population};
 use sextant_models::credit::CreditModelKind;
+use sextant_services::lending::operations::{replay, train_population, Labels};
 
 use crate::common::{call_with, spawn_app, token, TestApp};
 
@@ -19,7 +19,7 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
         end_date: Utc::now().date_naive() - Duration::days(1),
     };
     let now = Utc::now();
-    let mut truth = String::new();
+    let mut truth = std::collections::HashMap::new();
     let mut ids = Vec::new();
     for index in 0..customers {
         let bundle = sextant_synth::generate_customer(&config, index);
@@ -33,24 +33,22 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
             .map(sextant_domain::Event::Payment)
             .collect();
         app.store.ingest(&events, now).await.unwrap();
-        truth.push_str(
-            &json!({
-                "customer_id": bundle.customer.id.as_str(),
-                "default_propensity": bundle.truth.default_propensity,
-                "defaulted_next_12m": bundle.truth.defaulted_next_12m,
-            })
-            .to_string(),
+        truth.insert(
+            bundle.customer.id.to_string(),
+            (
+                bundle.truth.defaulted_next_12m,
+                bundle.truth.default_propensity,
+            ),
         );
-        truth.push('\n');
         ids.push(bundle.customer.id.to_string());
     }
     app.pipeline.profile_all(now, |_| {}).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let truth_file = dir.path().join("ground_truth.jsonl");
-    std::fs::write(&truth_file, truth).unwrap();
     train_population(
         app.store.as_ref(),
-        &truth_file,
+        Labels {
+            outcomes: &truth,
+            source: "the test population's outcomes",
+        },
         CreditModelKind::Scorecard,
         42,
         "test",

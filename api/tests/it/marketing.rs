@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use sextant_api::auth::Role;
-use sextant_api::marketing_ops::train_offers;
 use sextant_models::embedding::EmbeddingConfig;
+use sextant_services::marketing::training::train_offers;
 
 use crate::common::{call_with, spawn_app, token, Reply, TestApp};
 use crate::profiles::load_population;

@@ -4,8 +4,8 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use sextant_api::auth::Role;
-use sextant_api::wire::format_timestamp;
 use sextant_models::embedding::EmbeddingConfig;
+use sextant_services::records::format_timestamp;
 
 use crate::common::{batch, spawn_app, token, TestApp};
 

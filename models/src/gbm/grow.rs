@@ -155,45 +155,12 @@ impl<'a> Grower<'a> {
                 -1 => ((mid, upper), (lower, mid)),
                 _ => ((lower, upper), (lower, upper)),
             };
-            // Scan the smaller child; the larger one's histogram is the difference.
-            let left_smaller = middle - start <= end - middle;
-            let small = if left_smaller {
-                self.histogram(start, middle, gradients, hessians)
-            } else {
-                self.histogram(middle, end, gradients, hessians)
-            };
-            let large: Vec<BinStats> = parent_histogram
-                .iter()
-                .zip(&small)
-                .map(|(p, s)| p.minus(s))
-                .collect();
-            let (left_histogram, right_histogram) = if left_smaller {
-                (small, large)
-            } else {
-                (large, small)
-            };
-
+            let (left_histogram, right_histogram) =
+                self.child_histograms((start, middle, end), &parent_histogram, gradients, hessians);
             let left_node = nodes.len();
             let right_node = left_node + 1;
-            nodes[open[parent].node].split = Some(Split {
-                feature: candidate.feature as u32,
-                threshold: self.data.edges[candidate.feature]
-                    .get(candidate.bin)
-                    .copied()
-                    .unwrap_or(f64::INFINITY),
-                // A feature with no missing values in this node sends them at prediction
-                // time to the child that saw more rows, as scikit-learn does.
-                missing_left: if parent_histogram[candidate.feature * HISTOGRAM_BINS + MISSING_BIN]
-                    .count
-                    > 0
-                {
-                    candidate.missing_left
-                } else {
-                    candidate.left.count >= candidate.right.count
-                },
-                left: left_node as u32,
-                right: right_node as u32,
-            });
+            nodes[open[parent].node].split =
+                Some(self.split(&candidate, &parent_histogram, left_node));
             for (stats, value) in [
                 (candidate.left, candidate.left_value),
                 (candidate.right, candidate.right_value),
@@ -238,6 +205,49 @@ impl<'a> Grower<'a> {
             }
         }
         Tree { nodes }
+    }
+
+    /// The histograms of a node's two children, rows `start..middle` and `middle..end`:
+    /// the smaller child is scanned, the larger one's histogram is the parent's minus it.
+    fn child_histograms(
+        &self,
+        (start, middle, end): (usize, usize, usize),
+        parent: &[BinStats],
+        gradients: &[f64],
+        hessians: &[f64],
+    ) -> (Vec<BinStats>, Vec<BinStats>) {
+        let left_smaller = middle - start <= end - middle;
+        let small = if left_smaller {
+            self.histogram(start, middle, gradients, hessians)
+        } else {
+            self.histogram(middle, end, gradients, hessians)
+        };
+        let large: Vec<BinStats> = parent.iter().zip(&small).map(|(p, s)| p.minus(s)).collect();
+        if left_smaller {
+            (small, large)
+        } else {
+            (large, small)
+        }
+    }
+
+    /// The split a candidate makes, its children at `left_node` and the next index.
+    fn split(&self, candidate: &Candidate, parent: &[BinStats], left_node: usize) -> Split {
+        Split {
+            feature: candidate.feature as u32,
+            threshold: self.data.edges[candidate.feature]
+                .get(candidate.bin)
+                .copied()
+                .unwrap_or(f64::INFINITY),
+            // A feature with no missing values in this node sends them at prediction time
+            // to the child that saw more rows, as scikit-learn does.
+            missing_left: if parent[candidate.feature * HISTOGRAM_BINS + MISSING_BIN].count > 0 {
+                candidate.missing_left
+            } else {
+                candidate.left.count >= candidate.right.count
+            },
+            left: left_node as u32,
+            right: left_node as u32 + 1,
+        }
     }
 
     fn open(

@@ -1,0 +1,242 @@
+//! An open-loop HTTP load generator (`sextant bench loadgen`), run as its own process so its
+//! work is not scheduled inside the server's runtime.
+//!
+//! Request k is due at `start + k / rate` whatever happened to the earlier ones, and its
+//! latency is measured from that due time, not from when a worker got round to sending it.
+//! A slow server therefore shows up as queueing in the figures instead of silently lowering
+//! the offered rate (the "coordinated omission" that closed-loop tools like wrk suffer).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// Upper bounds, so a typo cannot start a runaway run.
+const RATE_MAX: u32 = 20_000;
+const SECONDS_MAX: u32 = 600;
+const CONNECTIONS_MAX: usize = 512;
+
+#[derive(clap::Args)]
+pub struct LoadOptions {
+    #[arg(long)]
+    pub url: String,
+    #[arg(long)]
+    pub token: String,
+    /// One JSON body per line (with `--get`, one path per line, appended to `--url`), sent
+    /// round-robin.
+    #[arg(long)]
+    pub bodies: PathBuf,
+    /// Send GET requests instead of POSTs.
+    #[arg(long)]
+    pub get: bool,
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u32,
+    /// Requests before this many seconds are sent but not counted (connection set-up, caches).
+    #[arg(long, default_value_t = 2)]
+    pub warmup_seconds: u32,
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub target_rate_rps: u32,
+    pub achieved_rate_rps: f64,
+    pub measured_seconds: f64,
+    pub requests: u64,
+    /// Responses by status; `0` counts transport errors.
+    pub status_counts: Vec<(u16, u64)>,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p90: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_p999: f64,
+    pub latency_ms_max: f64,
+    pub connections: usize,
+}
+
+/// The value below which `q` of the sorted samples fall (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs `sextant bench loadgen` with `options` as a separate process of this binary, so that
+/// the load generator does not share the server's runtime, and reads its report.
+pub async fn in_separate_process(options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    let exe = std::env::current_exe().context("cannot find the sextant binary")?;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .args([
+            "bench",
+            "loadgen",
+            "--url",
+            &options.url,
+            "--token",
+            &options.token,
+        ])
+        .arg("--bodies")
+        .arg(&options.bodies)
+        .args([
+            "--rate",
+            &options.rate.to_string(),
+            "--seconds",
+            &options.seconds.to_string(),
+            "--warmup-seconds",
+            &options.warmup_seconds.to_string(),
+            "--connections",
+            &options.connections.to_string(),
+        ]);
+    if options.get {
+        command.arg("--get");
+    }
+    let output = command
+        .output()
+        .await
+        .context("cannot start the load generator")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the load generator failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).context("the load generator's report does not parse")
+}
+
+pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    anyhow::ensure!(
+        (1..=RATE_MAX).contains(&options.rate),
+        "--rate must be within 1..={RATE_MAX}"
+    );
+    anyhow::ensure!(
+        (1..=SECONDS_MAX).contains(&options.seconds),
+        "--seconds must be within 1..={SECONDS_MAX}"
+    );
+    anyhow::ensure!(
+        (1..=CONNECTIONS_MAX).contains(&options.connections),
+        "--connections must be within 1..={CONNECTIONS_MAX}"
+    );
+    let text = std::fs::read_to_string(&options.bodies)
+        .with_context(|| format!("cannot read {}", options.bodies.display()))?;
+    let bodies: Arc<Vec<String>> = Arc::new(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+    );
+    anyhow::ensure!(
+        !bodies.is_empty(),
+        "{} holds no bodies",
+        options.bodies.display()
+    );
+    let interval = Duration::from_secs_f64(1.0 / f64::from(options.rate));
+    let total = u64::from(options.rate) * u64::from(options.warmup_seconds + options.seconds);
+    let warmup = u64::from(options.rate) * u64::from(options.warmup_seconds);
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now() + Duration::from_millis(200);
+    let auth = format!("Bearer {}", options.token);
+    let get = options.get;
+    let workers: Vec<_> = (0..options.connections)
+        .map(|_| {
+            let (next, bodies, url, auth) = (
+                next.clone(),
+                bodies.clone(),
+                options.url.clone(),
+                auth.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(10))
+                    .max_idle_connections_per_host(1)
+                    .build();
+                let mut samples: Vec<(u64, f64, u16)> = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= total {
+                        return samples;
+                    }
+                    let due = start + interval * u32::try_from(k).unwrap_or(u32::MAX);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let line = &bodies[(k % bodies.len() as u64) as usize];
+                    let sent = if get {
+                        agent
+                            .get(&format!("{url}{line}"))
+                            .set("Authorization", &auth)
+                            .call()
+                    } else {
+                        agent
+                            .post(&url)
+                            .set("Authorization", &auth)
+                            .set("Content-Type", "application/json")
+                            .send_string(line)
+                    };
+                    let status = match sent {
+                        Ok(response) => {
+                            let status = response.status();
+                            // Read the body so the connection is reused.
+                            let _ = response.into_string();
+                            status
+                        }
+                        Err(ureq::Error::Status(status, response)) => {
+                            let _ = response.into_string();
+                            status
+                        }
+                        Err(ureq::Error::Transport(_)) => 0,
+                    };
+                    samples.push((k, due.elapsed().as_secs_f64() * 1e3, status));
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+    for worker in workers {
+        let samples = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load worker panicked"))?;
+        for (k, ms, status) in samples {
+            if k >= warmup {
+                latencies.push(ms);
+                *statuses.entry(status).or_default() += 1;
+            }
+        }
+    }
+    let measured_seconds = start.elapsed().as_secs_f64() - f64::from(options.warmup_seconds);
+    latencies.sort_by(f64::total_cmp);
+    Ok(LoadReport {
+        target_rate_rps: options.rate,
+        achieved_rate_rps: latencies.len() as f64 / measured_seconds.max(1e-9),
+        measured_seconds,
+        requests: latencies.len() as u64,
+        status_counts: statuses.into_iter().collect(),
+        latency_ms_p50: percentile(&latencies, 0.50),
+        latency_ms_p90: percentile(&latencies, 0.90),
+        latency_ms_p99: percentile(&latencies, 0.99),
+        latency_ms_p999: percentile(&latencies, 0.999),
+        latency_ms_max: latencies.last().copied().unwrap_or(f64::NAN),
+        connections: options.connections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&v, 1.0), 100.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+}

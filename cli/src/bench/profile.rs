@@ -1,0 +1,529 @@
+//! `sextant bench profile`: feature extraction throughput against a polars group-by on the
+//! same file, incremental update latency, embedding inference and similar-customer queries.
+
+use crate::output::Report;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{Duration, TimeZone, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use sextant_domain::{Customer, Event};
+use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel};
+use sextant_vectors::{EdgeStore, Filter, Payload, Point, VectorStore};
+
+use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
+use sextant_services::pipeline::{compute, Pipeline};
+use sextant_services::records::{parse_customer, parse_event};
+use sextant_store::{History, SeaStore, Store};
+
+pub struct ProfileOptions {
+    pub customers: u64,
+    pub months: u32,
+    pub polars: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Extraction {
+    pub engine: String,
+    pub customers: u64,
+    pub events: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub customers_per_second: f64,
+    /// What was computed per customer.
+    pub computes: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub what: String,
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileBench {
+    pub customers: u64,
+    pub months: u32,
+    pub extraction: Vec<Extraction>,
+    pub latencies: Vec<Latency>,
+    pub embedding_inference_customers_per_second: f64,
+    pub vector_points: usize,
+    pub vector_upsert_seconds: f64,
+    pub vector_index_build_seconds: f64,
+    pub similar_recall_at_10: f64,
+    pub skipped: Vec<String>,
+}
+
+fn percentile(sorted_ms: &[f64], q: f64) -> f64 {
+    if sorted_ms.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted_ms.len() as f64 - 1.0) * q).round() as usize;
+    sorted_ms[rank]
+}
+
+fn latency(what: &str, mut samples_ms: Vec<f64>) -> Latency {
+    samples_ms.sort_by(f64::total_cmp);
+    Latency {
+        what: what.into(),
+        samples: samples_ms.len(),
+        p50_ms: percentile(&samples_ms, 0.5),
+        p99_ms: percentile(&samples_ms, 0.99),
+    }
+}
+
+/// The customer id of a generated JSON line, without parsing the whole line.
+fn customer_of(line: &str) -> Option<&str> {
+    let start = line.find("\"customer_id\":\"")? + "\"customer_id\":\"".len();
+    let end = start + line[start..].find('"')?;
+    Some(&line[start..end])
+}
+
+/// The `id` of a customer line.
+fn id_of(line: &str) -> Option<String> {
+    let start = line.find("\"id\":\"")? + "\"id\":\"".len();
+    let end = start + line[start..].find('"')?;
+    Some(line[start..end].to_owned())
+}
+
+/// Lines of one file grouped by customer; the generator writes each customer's lines together.
+struct Grouped {
+    lines: std::iter::Peekable<std::io::Lines<BufReader<File>>>,
+}
+
+impl Grouped {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Grouped {
+            lines: BufReader::with_capacity(1 << 20, File::open(path)?)
+                .lines()
+                .peekable(),
+        })
+    }
+
+    fn take(&mut self, customer: &str) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        while let Some(Ok(line)) = self.lines.peek() {
+            if customer_of(line) != Some(customer) {
+                break;
+            }
+            out.push(self.lines.next().expect("peeked")?);
+        }
+        Ok(out)
+    }
+}
+
+/// One customer's embedding-model input: features and category sequence.
+type ModelInput = (Vec<f32>, Vec<f32>);
+
+/// Sextant's whole path from the files: parse and validate every line, then compute the
+/// full feature catalogue, risk assessment and category sequence per customer.
+fn sextant_extraction(
+    dir: &Path,
+    as_of: chrono::DateTime<Utc>,
+) -> anyhow::Result<(Extraction, Vec<ModelInput>)> {
+    const BLOCK: usize = 1_000;
+    type Block = Vec<(String, Vec<String>, Vec<String>)>;
+    let started = Instant::now();
+    // One thread reads and splits the files by customer while the pool parses and profiles
+    // the previous block.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
+    let reader_dir = dir.to_owned();
+    let reader = std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
+        let customers = BufReader::new(File::open(reader_dir.join(CUSTOMERS_FILE))?).lines();
+        let mut payments = Grouped::open(&reader_dir.join(PAYMENTS_FILE))?;
+        let mut behaviour = Grouped::open(&reader_dir.join(BEHAVIOUR_FILE))?;
+        let (mut n_customers, mut n_events) = (0u64, 0u64);
+        let mut block: Block = Vec::with_capacity(BLOCK);
+        for line in customers {
+            let line = line?;
+            let id = id_of(&line).context("a customer line without id")?;
+            let p = payments.take(&id)?;
+            let b = behaviour.take(&id)?;
+            n_customers += 1;
+            n_events += (p.len() + b.len()) as u64;
+            block.push((line, p, b));
+            if block.len() == BLOCK
+                && tx
+                    .send(std::mem::replace(&mut block, Vec::with_capacity(BLOCK)))
+                    .is_err()
+            {
+                break;
+            }
+        }
+        let _ = tx.send(block);
+        Ok((n_customers, n_events))
+    });
+    let mut rows = Vec::new();
+    for block in rx {
+        let done: Vec<anyhow::Result<ModelInput>> = block
+            .par_iter()
+            .map(|(customer, p, b)| {
+                let customer: Customer = parse_customer(customer, None, Utc::now())
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let mut history = History {
+                    customer,
+                    payments: Vec::with_capacity(p.len()),
+                    behaviour: Vec::with_capacity(b.len()),
+                    holdings: Vec::new(),
+                };
+                for line in p.iter().chain(b) {
+                    match parse_event(line).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+                        Event::Payment(e) => history.payments.push(e),
+                        Event::Behaviour(e) => history.behaviour.push(e),
+                    }
+                }
+                let c = compute(&history, as_of, None);
+                Ok((
+                    c.profile.features.iter().map(|&v| v as f32).collect(),
+                    c.sequence,
+                ))
+            })
+            .collect();
+        for row in done {
+            rows.push(row?);
+        }
+    }
+    let (n_customers, n_events) = reader.join().expect("the reader thread does not panic")?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((
+        Extraction {
+            engine: format!("sextant ({} threads)", rayon::current_num_threads()),
+            customers: n_customers,
+            events: n_events,
+            seconds,
+            events_per_second: n_events as f64 / seconds,
+            customers_per_second: n_customers as f64 / seconds,
+            computes: format!("parse + validate every record; all {} catalogue features, risk level, 12-month category sequence", sextant_profiling::catalogue().len()),
+        },
+        rows,
+    ))
+}
+
+/// The polars side: a lazy group-by over the same JSON lines computing the core aggregates
+/// of the catalogue (income, spend by window and category group, shares, failures,
+/// diversity, RFM, engagement). Run in a virtual environment made on first use.
+const POLARS_SCRIPT: &str = include_str!("polars_features.py");
+
+fn polars_extraction(
+    dir: &Path,
+    as_of: chrono::DateTime<Utc>,
+    customers: u64,
+    events: u64,
+) -> anyhow::Result<Extraction> {
+    let python =
+        crate::python::venv_python("sextant-bench-polars-venv", "import polars", &["polars"])?;
+    let script = dir.join("polars_features.py");
+    std::fs::write(&script, POLARS_SCRIPT)?;
+    let output = std::process::Command::new(python)
+        .arg(&script)
+        .arg(dir)
+        .arg(as_of.to_rfc3339())
+        .output()
+        .context("running the polars script")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "polars failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("polars printed no JSON")?;
+    let seconds = result["seconds"].as_f64().context("no seconds")?;
+    Ok(Extraction {
+        engine: format!(
+            "polars {} ({} threads)",
+            result["version"].as_str().unwrap_or("?"),
+            result["threads"]
+        ),
+        customers: result["customers"].as_u64().unwrap_or(customers),
+        events,
+        seconds,
+        events_per_second: events as f64 / seconds,
+        customers_per_second: customers as f64 / seconds,
+        computes: format!(
+            "read the same JSON lines; group-by of {} core aggregates per customer",
+            result["aggregates"]
+        ),
+    })
+}
+
+pub async fn profile(options: &ProfileOptions) -> anyhow::Result<ProfileBench> {
+    let work = tempfile::tempdir()?;
+    let population = work.path().join("population");
+    let config = sextant_synth::Config {
+        customers: options.customers,
+        months: options.months,
+        seed: 11,
+        end_date: sextant_synth::Config::DEFAULT_END_DATE,
+    };
+    eprintln!(
+        "generating {} customers x {} months",
+        options.customers, options.months
+    );
+    let generated = generate::generate(&config, &population, |_| {})?;
+    let as_of =
+        Utc.from_utc_datetime(&config.end_date.and_hms_opt(23, 59, 59).expect("valid time"));
+    let mut bench = ProfileBench {
+        customers: options.customers,
+        months: options.months,
+        extraction: Vec::new(),
+        latencies: Vec::new(),
+        embedding_inference_customers_per_second: 0.0,
+        vector_points: 0,
+        vector_upsert_seconds: 0.0,
+        vector_index_build_seconds: 0.0,
+        similar_recall_at_10: 0.0,
+        skipped: Vec::new(),
+    };
+
+    eprintln!("sextant feature extraction");
+    let dir = population.clone();
+    let (extraction, rows) =
+        tokio::task::spawn_blocking(move || sextant_extraction(&dir, as_of)).await??;
+    let events = extraction.events;
+    bench.extraction.push(extraction);
+    if options.polars {
+        eprintln!("polars feature extraction");
+        match polars_extraction(&population, as_of, generated.customers, events) {
+            Ok(e) => bench.extraction.push(e),
+            Err(e) => bench.skipped.push(format!("polars: {e:#}")),
+        }
+    }
+
+    eprintln!("incremental updates");
+    let (model, latencies) = incremental(work.path(), &population).await?;
+    bench.latencies.extend(latencies);
+
+    eprintln!("embedding inference");
+    let features: Vec<Vec<f32>> = rows.iter().map(|r| r.0.clone()).collect();
+    let sequences: Vec<Vec<f32>> = rows.iter().map(|r| r.1.clone()).collect();
+    drop(rows);
+    let started = Instant::now();
+    let embeddings = model.embed(&features, &sequences)?;
+    bench.embedding_inference_customers_per_second =
+        embeddings.len() as f64 / started.elapsed().as_secs_f64();
+
+    eprintln!("similar-customer queries on {} vectors", embeddings.len());
+    similar(work.path(), embeddings, &mut bench).await?;
+    Ok(bench)
+}
+
+/// A small imported population served by the real pipeline: one new event, then the
+/// customer's refresh (history read, features, risk, embedding, vector upsert).
+async fn incremental(
+    work: &Path,
+    population: &Path,
+) -> anyhow::Result<(Arc<EmbeddingModel>, Vec<Latency>)> {
+    const CUSTOMERS: usize = 2_000;
+    const SAMPLES: usize = 300;
+    let subset = work.join("subset");
+    std::fs::create_dir_all(&subset)?;
+    for name in [CUSTOMERS_FILE, PAYMENTS_FILE, BEHAVIOUR_FILE] {
+        let keep: HashSet<String> = (1..=CUSTOMERS).map(|i| format!("c{i:07}")).collect();
+        let mut out = String::new();
+        for line in BufReader::new(File::open(population.join(name))?).lines() {
+            let line = line?;
+            let id = if name == CUSTOMERS_FILE {
+                id_of(&line)
+            } else {
+                customer_of(&line).map(str::to_owned)
+            };
+            if id.is_some_and(|id| keep.contains(&id)) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        std::fs::write(subset.join(name), out)?;
+    }
+    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &work.join("incremental-db")).await?);
+    crate::commands::import::import(store.clone(), &subset, |_, _, _| {}).await?;
+    let vectors: Arc<dyn VectorStore> =
+        Arc::new(EdgeStore::open(&work.join("incremental-vectors"), 32)?);
+    let pipeline = Pipeline::open(store.clone(), vectors, &work.join("models")).await?;
+    let now = Utc::now();
+    let config = EmbeddingConfig {
+        epochs: 20,
+        ..EmbeddingConfig::default()
+    };
+    let outcome = pipeline.train(&config, now, |_, _| {}).await?;
+    eprintln!(
+        "  model {} trained on {} customers",
+        outcome.model, outcome.customers
+    );
+
+    let mut refresh_ms = Vec::with_capacity(SAMPLES);
+    let mut end_to_end_ms = Vec::with_capacity(SAMPLES);
+    for i in 0..SAMPLES {
+        let customer = format!("c{:07}", 1 + (i * 7919) % CUSTOMERS);
+        let line = format!(
+            r#"{{"type":"payment","event_id":"bench-{i}","customer_id":"{customer}","occurred_at":"{}","amount_minor":1999,"currency":"EUR","direction":"debit","kind":"purchase","channel":"online","mcc":"5411","country":"CZ"}}"#,
+            sextant_services::records::format_timestamp(now - Duration::minutes(5))
+        );
+        let event = parse_event(&line).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let started = Instant::now();
+        store
+            .ingest(std::slice::from_ref(&event), Utc::now())
+            .await?;
+        let refreshing = Instant::now();
+        pipeline.refresh(event.customer_id()).await?;
+        refresh_ms.push(refreshing.elapsed().as_secs_f64() * 1e3);
+        end_to_end_ms.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let model = pipeline.model().context("the model was just trained")?.1;
+    Ok((
+        model,
+        vec![
+            latency(
+                "profile refresh after one event (SQLite, 2,000 customers)",
+                refresh_ms,
+            ),
+            latency("ingest one event + refresh", end_to_end_ms),
+        ],
+    ))
+}
+
+fn exact_top(vectors: &[Vec<f32>], query: &[f32], k: usize, skip: usize) -> Vec<usize> {
+    // Embeddings are unit-norm: cosine similarity is the dot product.
+    let mut scored: Vec<(f32, usize)> = vectors
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .map(|(i, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), i))
+        .collect();
+    scored.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
+    scored.truncate(k);
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+async fn similar(
+    work: &Path,
+    embeddings: Vec<Vec<f32>>,
+    bench: &mut ProfileBench,
+) -> anyhow::Result<()> {
+    const QUERIES: usize = 500;
+    const SEGMENTS: u32 = 8;
+    let store = EdgeStore::open(&work.join("bench-vectors"), 32)?;
+    let points: Vec<Point> = embeddings
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Point {
+            customer_id: format!("c{:07}", i + 1),
+            vector: v.clone(),
+            payload: Payload {
+                customer_id: format!("c{:07}", i + 1),
+                segment: Some(i as u32 % SEGMENTS),
+                region: "bench".into(),
+                profiling_consent: true,
+                marketing_channels: vec![],
+            },
+        })
+        .collect();
+    bench.vector_points = points.len();
+    let started = Instant::now();
+    for chunk in points.chunks(10_000) {
+        store.upsert(chunk.to_vec()).await?;
+    }
+    bench.vector_upsert_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    store.optimize().await?;
+    bench.vector_index_build_seconds = started.elapsed().as_secs_f64();
+
+    let (mut plain_ms, mut filtered_ms, mut recall_hits) = (Vec::new(), Vec::new(), 0usize);
+    for q in 0..QUERIES {
+        let i = (q * 104_729) % embeddings.len();
+        let query = &embeddings[i];
+        let exclude = Filter {
+            exclude_customer: Some(format!("c{:07}", i + 1)),
+            ..Filter::default()
+        };
+        let started = Instant::now();
+        let hits = store.search(query, 10, &exclude).await?;
+        plain_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        let truth: HashSet<String> = exact_top(&embeddings, query, 10, i)
+            .into_iter()
+            .map(|j| format!("c{:07}", j + 1))
+            .collect();
+        recall_hits += hits
+            .iter()
+            .filter(|h| truth.contains(&h.customer_id))
+            .count();
+        let by_segment = Filter {
+            segment: Some(q as u32 % SEGMENTS),
+            profiling_consent: Some(true),
+            ..Filter::default()
+        };
+        let started = Instant::now();
+        store.search(query, 10, &by_segment).await?;
+        filtered_ms.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    bench.similar_recall_at_10 = recall_hits as f64 / (QUERIES * 10) as f64;
+    bench.latencies.push(latency(
+        &format!("similar customers, k=10, {} vectors", embeddings.len()),
+        plain_ms,
+    ));
+    bench.latencies.push(latency(
+        "similar customers, k=10, filtered by segment and consent",
+        filtered_ms,
+    ));
+    Ok(())
+}
+
+impl Report for ProfileBench {
+    fn print_table(&self) {
+        let b = self;
+        println!(
+            "Profiling benchmark: {} customers x {} months (synthetic), this machine",
+            b.customers, b.months
+        );
+        println!();
+        println!("Feature extraction from the generated JSON lines:");
+        println!(
+            "{:<30} {:>9} {:>11} {:>9} {:>12} {:>12}",
+            "engine", "customers", "events", "seconds", "events/s", "customers/s"
+        );
+        for e in &b.extraction {
+            println!(
+                "{:<30} {:>9} {:>11} {:>9.2} {:>12.0} {:>12.0}",
+                e.engine,
+                e.customers,
+                e.events,
+                e.seconds,
+                e.events_per_second,
+                e.customers_per_second
+            );
+        }
+        for e in &b.extraction {
+            println!("  {}: {}", e.engine, e.computes);
+        }
+        println!();
+        println!(
+            "{:<62} {:>8} {:>10} {:>10}",
+            "latency", "samples", "p50 ms", "p99 ms"
+        );
+        for l in &b.latencies {
+            println!(
+                "{:<62} {:>8} {:>10.3} {:>10.3}",
+                l.what, l.samples, l.p50_ms, l.p99_ms
+            );
+        }
+        println!();
+        println!(
+            "embedding inference: {:.0} customers/s",
+            b.embedding_inference_customers_per_second
+        );
+        println!(
+            "vector store (qdrant-edge): {} points upserted in {:.1}s, index built in {:.1}s, recall@10 vs exact search {:.3}",
+            b.vector_points, b.vector_upsert_seconds, b.vector_index_build_seconds, b.similar_recall_at_10
+        );
+        for s in &b.skipped {
+            println!("skipped: {s}");
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `sextant demo`: the main job on the embedded defaults. Generates a population (unless
+//! the same one is there), imports it (unless already imported into this database), trains
+//! the embedding, credit and offer models when none is active, walks through advice, credit
+//! and marketing as their users would, prints URLs and tokens, and serves.
+
+mod credit;
+mod marketing;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use sextant_api::auth::{mint_dev_token, Role};
+use sextant_api::config::Config;
+use sextant_api::startup::open_context;
+use sextant_api::Application;
+use sextant_models::credit::CreditModelKind;
+use sextant_models::embedding::EmbeddingConfig;
+use sextant_services::advice::advise_everyone;
+use sextant_services::lending::operations::{train_population, Labels};
+use sextant_services::marketing::training::train_offers;
+use sextant_services::Context;
+
+use crate::commands::generate::{
+    generate_with_progress, read_truth, PopulationArgs, MANIFEST_FILE, TRUTH_FILE,
+};
+use crate::commands::import::import_with_progress;
+use crate::commands::profile::{print_training, train_with_progress};
+use crate::commands::serve::build;
+use crate::output::Report;
+
+/// The wealth manager whose book the demo fills, and how many clients it gets.
+const WEALTH_MANAGER: &str = "wm-01";
+const CLIENTS: usize = 25;
+/// The instalment every customer asks for in the credit check, in minor units.
+const QUOTE_AMOUNT_MINOR: i64 = 60_000;
+/// Marks a population folder as imported, holding the database it went into.
+const IMPORTED_MARKER: &str = ".imported";
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    population: PopulationArgs,
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Prepare everything, print the URLs and tokens, and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+    /// Training epochs of the embedding model (default: the model's own).
+    #[arg(long)]
+    epochs: Option<usize>,
+}
+
+pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
+    config.addr = args.addr.unwrap_or(config.addr);
+    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    let mut model = EmbeddingConfig::default();
+    model.epochs = args.epochs.unwrap_or(model.epochs);
+    let population = &args.population;
+    let dir = config.data_dir.join("population");
+    ensure_generated(population, &dir)?;
+    let ctx = open_context(&config).await?;
+    ensure_imported(&config, &ctx, &dir).await?;
+    ensure_models(&ctx, &model, &dir, population.seed).await?;
+    let app = build(&config, ctx).await?;
+    walk(&app.state().ctx).await?;
+    print_ready(&app);
+    if !args.no_serve {
+        app.run_until_stopped().await?;
+    }
+    Ok(0)
+}
+
+/// Generates the population into `dir` unless the same one (size, months, seed) is there.
+fn ensure_generated(population: &PopulationArgs, dir: &Path) -> anyhow::Result<()> {
+    let wanted = format!(
+        "\"seed\": {},\n  \"months\": {}",
+        population.seed, population.months
+    );
+    let have = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap_or_default();
+    let same = have.contains(&wanted)
+        && have.contains(&format!("\"customers\": {},", population.customers));
+    if same {
+        println!("reusing the population in {}", dir.display());
+        return Ok(());
+    }
+    println!(
+        "generating {} customers x {} months into {}",
+        population.customers,
+        population.months,
+        dir.display()
+    );
+    let _ = std::fs::remove_file(dir.join(IMPORTED_MARKER));
+    // Up to yesterday, so the 30- and 90-day windows of the profiles are full.
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    let report = generate_with_progress(population, Some(yesterday), dir)?;
+    println!(
+        "  {} payments, {} behaviour events, {} holdings in {:.1}s",
+        report.payments,
+        report.behaviour,
+        report.holdings,
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Imports the population unless it already went into this database.
+async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::Result<()> {
+    let marker = dir.join(IMPORTED_MARKER);
+    let target = format!(
+        "{}:{}",
+        ctx.store.backend_name(),
+        config
+            .database_url
+            .as_ref()
+            .map_or("default", |_| "configured")
+    );
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(target.as_str()) {
+        println!("the population is already imported");
+        return Ok(());
+    }
+    println!("importing {}", dir.display());
+    let report = import_with_progress(ctx.store.clone(), dir).await?;
+    anyhow::ensure!(
+        report.error_count == 0,
+        "the generated population did not import cleanly"
+    );
+    std::fs::write(&marker, &target)?;
+    Ok(())
+}
+
+/// Trains the embedding, credit and offer models where none is in place. A tiny population
+/// may hold too few defaults for a credit model: the demo then serves the rest, and credit
+/// routes answer 503 credit_model_unavailable.
+async fn ensure_models(
+    ctx: &Context,
+    model: &EmbeddingConfig,
+    dir: &Path,
+    seed: u64,
+) -> anyhow::Result<()> {
+    if ctx.pipeline.model().is_none() {
+        println!("profiling every customer and training the embedding model");
+        let outcome = train_with_progress(&ctx.pipeline, model).await?;
+        print_training(&outcome);
+    } else {
+        println!(
+            "profiles and the embedding model are in place (`sextant profile` refreshes them)"
+        );
+    }
+    if ctx.store.active_credit_model().await?.is_none() {
+        println!(
+            "training the credit model on the profiles and the population's repayment outcomes"
+        );
+        let truth = dir.join(TRUTH_FILE);
+        let outcomes = read_truth(&truth)?;
+        let source = truth.display().to_string();
+        let labels = Labels {
+            outcomes: &outcomes,
+            source: &source,
+        };
+        match train_population(
+            ctx.store.as_ref(),
+            labels,
+            CreditModelKind::Gbm,
+            seed,
+            "demo",
+        )
+        .await
+        {
+            Ok(trained) => trained.print_table(),
+            Err(e) => println!("  no credit model: {e}"),
+        }
+    } else {
+        println!("a credit model is active (`sextant credit train --population` retrains it)");
+    }
+    if ctx.store.active_offer_model().await?.is_none() {
+        println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
+        match train_offers(ctx.store.as_ref(), ctx.vectors.as_ref(), seed, "demo").await {
+            Ok(trained) => trained.print_table(),
+            Err(e) => println!("  no offer model: {e}"),
+        }
+    } else {
+        println!("an offer model is active (`sextant marketing train-offers` retrains it)");
+    }
+    Ok(())
+}
+
+/// Advice for everyone, the credit check and the marketing walk, each checked for the
+/// breaches that must never happen.
+async fn walk(ctx: &Context) -> anyhow::Result<()> {
+    println!("advising every profiled customer");
+    let report = advise_everyone(ctx, WEALTH_MANAGER, CLIENTS).await?;
+    println!(
+        "  {} customers advised (C1..C5: {:?}); proposed positions above the customer's level: {}",
+        report.customers, report.per_level, report.proposal_breaches
+    );
+    println!(
+        "  current holdings above the customer's level: {} customers; drifting beyond 5 points from the model: {}",
+        report.holdings_breaching, report.holdings_drifting
+    );
+    println!(
+        "  {} clients assigned to wealth manager {WEALTH_MANAGER}",
+        report.clients_assigned
+    );
+    anyhow::ensure!(
+        report.proposal_breaches == 0,
+        "a proposal broke suitability"
+    );
+    if ctx.store.active_credit_model().await?.is_some() {
+        println!("checking instalment eligibility of every profiled customer");
+        let report = credit::check(ctx, QUOTE_AMOUNT_MINOR).await?;
+        report.print_table();
+        anyhow::ensure!(
+            report.declines_without_valid_reasons == 0,
+            "a decline came without one to four reasons"
+        );
+        anyhow::ensure!(
+            report.recorded_quote_id.is_none() || report.recorded_quote_replays_identically,
+            "a recorded quote did not replay identically"
+        );
+    }
+    if ctx.store.active_offer_model().await?.is_some() {
+        println!("checking every customer's offers, then a segment and a campaign with a holdout");
+        let report = marketing::walk(ctx).await?;
+        report.print_table();
+        anyhow::ensure!(
+            report.suitability_breaches + report.consent_breaches + report.held_offered == 0,
+            "an offer broke suitability, consent or offered a held product"
+        );
+        anyhow::ensure!(
+            report.launch_replayed_identically,
+            "a repeated launch answered differently"
+        );
+    }
+    Ok(())
+}
+
+fn print_ready(app: &Application) {
+    let base = format!("http://{}", app.local_addr());
+    println!();
+    println!("Sextant demo is ready");
+    println!("  API docs     {base}/docs");
+    println!("  OpenAPI      {base}/openapi.json");
+    println!("  health       {base}/healthz");
+    println!("  metrics      {base}/metrics");
+    println!();
+    println!("Tokens (12 h, development secret):");
+    for (role, sub) in [
+        (Role::Customer, "c0000001"),
+        (Role::Service, "payment-app"),
+        (Role::Marketer, "marketing-team"),
+        (Role::WealthManager, WEALTH_MANAGER),
+        (Role::Admin, "admin"),
+    ] {
+        println!(
+            "  {:<15} {}",
+            role.as_str(),
+            mint_dev_token(role, sub, 12 * 3600)
+        );
+    }
+    println!();
+    println!(
+        "Try: curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001"
+    );
+    println!(
+        "     curl -H \"Authorization: Bearer <customer token>\" {base}/v1/customers/c0000001/offers"
+    );
+    println!(
+        "     curl -X POST -H \"Authorization: Bearer <service token>\" -H 'Content-Type: application/json' \\\n       -d '{{\"customer_id\":\"c0000001\",\"merchant_id\":\"m-0001\",\"amount_minor\":60000,\"currency\":\"EUR\"}}' {base}/v1/instalments/quote"
+    );
+}

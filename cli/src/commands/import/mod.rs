@@ -1,0 +1,73 @@
+//! `sextant import`: loads customers, holdings, payments and behaviour files (JSON lines or
+//! CSV) into the store, streaming, with a progress bar; `reader` does the work.
+
+mod reader;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sextant_api::config::Config;
+use sextant_api::startup::open_store;
+use sextant_store::Store;
+
+pub use reader::{import, FileKind, ImportReport};
+
+use crate::progress;
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// A file, or a folder holding customers*, holdings*, payments*, behaviour* files.
+    path: PathBuf,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
+    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    let store = open_store(&config).await?;
+    let report = import_with_progress(store, &args.path).await?;
+    Ok(if report.error_count > 0 { 1 } else { 0 })
+}
+
+/// Imports `path` with a progress bar, then prints a table per file and the rejected lines
+/// (file, line, column, field, code) on standard error.
+pub async fn import_with_progress(
+    store: Arc<dyn Store>,
+    path: &Path,
+) -> anyhow::Result<ImportReport> {
+    let bar = progress::bar(
+        0,
+        "import {msg:10} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    );
+    let report = import(store, path, |kind, done, total| {
+        bar.set_message(kind.name());
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "{:<11} {:>10} {:>10} {:>11} {:>9} {:>8} {:>11}",
+        "file", "records", "stored", "duplicates", "rejected", "seconds", "records/s"
+    );
+    for f in &report.files {
+        let secs = f.elapsed.as_secs_f64();
+        println!(
+            "{:<11} {:>10} {:>10} {:>11} {:>9} {:>8.2} {:>11.0}",
+            f.kind.map_or("?", |k| k.name()),
+            f.records,
+            f.stored,
+            f.duplicates,
+            f.rejected,
+            secs,
+            f.records as f64 / secs.max(1e-9)
+        );
+    }
+    for e in report.errors.iter().take(50) {
+        eprintln!("{e}");
+    }
+    if report.error_count > 50 {
+        eprintln!("... and {} more rejected lines", report.error_count - 50);
+    }
+    Ok(report)
+}

@@ -1,0 +1,13 @@
+//! The commands, one file or folder each: its arguments and what it does.
+
+pub mod bench;
+pub mod credit;
+pub mod demo;
+pub mod eval;
+pub mod generate;
+pub mod import;
+pub mod marketing;
+pub mod portfolio;
+pub mod profile;
+pub mod serve;
+pub mod token;

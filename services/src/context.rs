@@ -1,0 +1,67 @@
+//! What every use case runs against: the store, the vector store, the profiling pipeline,
+//! and the engines built from stored data on first use (the advisory engine, the active
+//! credit model, the offer engine). Cheap to clone: every part is shared.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sextant_lending::Lender;
+use sextant_store::Store;
+use sextant_vectors::VectorStore;
+use tokio::sync::{OnceCell, RwLock};
+
+use crate::advice::Advice;
+use crate::marketing::offers::OfferEngine;
+use crate::pipeline::Pipeline;
+use crate::Result;
+
+#[derive(Clone)]
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub vectors: Arc<dyn VectorStore>,
+    pub pipeline: Arc<Pipeline>,
+    pub(crate) engines: Arc<Engines>,
+}
+
+/// Engines built from stored data, kept between requests.
+#[derive(Default)]
+pub(crate) struct Engines {
+    /// The advisory engine over the stored catalogue, built on first use.
+    pub(crate) advice: OnceCell<Arc<Advice>>,
+    /// The active credit model and policy, with when they were loaded.
+    pub(crate) lender: RwLock<Option<(DateTime<Utc>, Arc<Lender>)>>,
+    /// The offer model, catalogue and neighbours' holdings, built on first use.
+    pub(crate) offers: RwLock<Option<Arc<OfferEngine>>>,
+    /// Set while a background reload of `offers` runs.
+    pub(crate) offers_reloading: AtomicBool,
+}
+
+impl Context {
+    /// The context over these stores, with the embedding model found in `models_dir`.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        vectors: Arc<dyn VectorStore>,
+        models_dir: &Path,
+    ) -> Result<Context> {
+        let pipeline = Pipeline::open(store.clone(), vectors.clone(), models_dir).await?;
+        Ok(Context::new(Arc::new(pipeline)))
+    }
+
+    /// The context of a pipeline already open.
+    pub fn new(pipeline: Arc<Pipeline>) -> Context {
+        Context {
+            store: pipeline.store.clone(),
+            vectors: pipeline.vectors.clone(),
+            pipeline,
+            engines: Arc::new(Engines::default()),
+        }
+    }
+
+    /// Starts the background work a serving process needs (the pipeline's refresh worker);
+    /// needs a tokio runtime, and is done once per process.
+    pub fn start_background_work(&self) {
+        self.pipeline.start_worker();
+    }
+}

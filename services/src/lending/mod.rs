@@ -1,0 +1,172 @@
+//! Credit as the service runs it: the active credit model (stored by version, the newest
+//! activation decides, picked up within [`LENDER_REFRESH_SECONDS`]), the default policy,
+//! and for one customer the inputs of a decision from their profile. Decisions themselves
+//! are `sextant_lending`'s; every one is recorded with its inputs before it is answered, so
+//! [`operations::replay`] reproduces it.
+//!
+//! - [`decisions`]: instalment quotes, their acceptance, loan applications, the records;
+//! - [`operations`]: training the decision model on the stored population, and replay;
+//! - [`views`]: what these answer.
+
+pub mod decisions;
+pub mod operations;
+pub mod views;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sextant_domain::{Customer, CustomerId};
+use sextant_lending::{CreditDecision, CreditPolicy, CreditRequest, DecisionInputs, Lender};
+use sextant_models::credit::CreditModel;
+use sextant_store::{NewCreditDecision, StoredCreditModel};
+
+use crate::pipeline::{compute, is_fresh, HISTORY_DAYS};
+use crate::{Context, Result, ServiceError};
+
+/// The currency the policy's amounts are in; quotes in another currency are refused.
+pub const CREDIT_CURRENCY: &str = "EUR";
+/// How long a quote can be accepted: long enough to finish a checkout.
+pub const QUOTE_TTL_MINUTES: i64 = 30;
+/// How often the service looks for a newly activated credit model.
+pub const LENDER_REFRESH_SECONDS: i64 = 60;
+
+/// Scores and decides. A refusal of the caller's request is theirs; anything else the engine
+/// still refuses (a model decline with no reason it may show, an applicant out of range) is
+/// ours.
+pub fn decide_with(model: &CreditModel, inputs: &DecisionInputs) -> Result<CreditDecision> {
+    inputs.decide_with(model).map_err(|e| match e.field() {
+        Some(field) if field.starts_with("request.") => ServiceError::Lending(e),
+        _ => ServiceError::internal(format!("credit decision: {e}")),
+    })
+}
+
+/// A stored model, parsed and checked against its version.
+pub fn load_model(stored: &StoredCreditModel) -> Result<CreditModel> {
+    let model = CreditModel::from_json(stored.artifact.as_bytes())
+        .map_err(|e| ServiceError::internal(format!("credit model {}: {e}", stored.version)))?;
+    if model.meta().model_version != stored.version {
+        return Err(ServiceError::internal(format!(
+            "credit model stored as {} is {}",
+            stored.version,
+            model.meta().model_version
+        )));
+    }
+    Ok(model)
+}
+
+impl Context {
+    /// The active model and the policy; not ready until a model has been trained and
+    /// activated. A newly activated model is picked up within [`LENDER_REFRESH_SECONDS`].
+    pub async fn lender(&self) -> Result<Arc<Lender>> {
+        let now = Utc::now();
+        let slot = &self.engines.lender;
+        if let Some((loaded_at, lender)) = slot.read().await.as_ref() {
+            if (now - *loaded_at).num_seconds() < LENDER_REFRESH_SECONDS {
+                return Ok(lender.clone());
+            }
+        }
+        let mut slot = slot.write().await;
+        if let Some((loaded_at, lender)) = slot.as_ref() {
+            if (now - *loaded_at).num_seconds() < LENDER_REFRESH_SECONDS {
+                return Ok(lender.clone());
+            }
+        }
+        let Some(stored) = self.store.active_credit_model().await? else {
+            return Err(ServiceError::NotReady {
+                code: "credit_model_unavailable",
+                message: "no credit model is active: run `sextant credit train --population`"
+                    .into(),
+            });
+        };
+        let keep = slot
+            .as_ref()
+            .filter(|(_, l)| l.model_version() == stored.version)
+            .map(|(_, l)| l.clone());
+        let lender = match keep {
+            Some(lender) => lender,
+            None => Arc::new(
+                Lender::new(load_model(&stored)?, CreditPolicy::default())
+                    .map_err(|e| ServiceError::internal(format!("credit model: {e}")))?,
+            ),
+        };
+        *slot = Some((now, lender.clone()));
+        Ok(lender)
+    }
+}
+
+/// The customer and their features for a credit decision: the stored profile when fresh,
+/// else recomputed now. Assessing creditworthiness is the lender's legal duty (Consumer
+/// Credit Directive), so a customer without profiling consent is still assessed, from
+/// features computed for this decision only and kept in its record, never stored as a
+/// profile.
+async fn applicant_features(
+    ctx: &Context,
+    id: &CustomerId,
+) -> Result<(Customer, Vec<f64>, DateTime<Utc>)> {
+    let inputs = ctx
+        .store
+        .quote_inputs(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Some(profile) = inputs
+        .profile
+        .filter(|p| is_fresh(p, inputs.newest_event_at))
+    {
+        return Ok((inputs.customer, profile.features, profile.as_of));
+    }
+    if let Some(computed) = ctx.pipeline.refresh(id).await? {
+        return Ok((
+            inputs.customer,
+            computed.profile.features,
+            computed.profile.as_of,
+        ));
+    }
+    let now = Utc::now();
+    let history = ctx
+        .store
+        .history(id, now - Duration::days(HISTORY_DAYS))
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((
+        inputs.customer,
+        compute(&history, now, None).profile.features,
+        now,
+    ))
+}
+
+/// Decides, and returns the record the caller must store before it answers.
+pub async fn decide_for(
+    ctx: &Context,
+    actor: &str,
+    id: &CustomerId,
+    request: CreditRequest,
+    kind: &str,
+    decision_id: &str,
+    ttl: Option<Duration>,
+) -> Result<(CreditDecision, NewCreditDecision)> {
+    let lender = ctx.lender().await?;
+    let (customer, features, features_as_of) = applicant_features(ctx, id).await?;
+    let now = Utc::now();
+    let inputs = lender.inputs(
+        &customer,
+        &features,
+        features_as_of,
+        request,
+        now.date_naive(),
+    );
+    let decision = decide_with(&lender.model, &inputs)?;
+    let record = NewCreditDecision {
+        id: decision_id.to_owned(),
+        customer_id: id.clone(),
+        kind: kind.to_owned(),
+        created_at: now,
+        expires_at: ttl.map(|ttl| now + ttl),
+        actor: actor.to_owned(),
+        model_version: decision.model_version.clone(),
+        policy_version: decision.policy_version.clone(),
+        outcome: decision.outcome.name().to_owned(),
+        inputs: serde_json::to_value(&inputs).map_err(ServiceError::internal)?,
+        output: serde_json::to_value(&decision).map_err(ServiceError::internal)?,
+    };
+    Ok((decision, record))
+}

@@ -1,0 +1,39 @@
+//! Sextant's use cases: what the HTTP API and the command line do, over storage and the
+//! vector store, without knowing either's transport. Every function takes a [`Context`] (or
+//! the store it needs) and returns a [`ServiceError`] that says what went wrong in the
+//! caller's terms; `api` maps it to problem+json in one place.
+//!
+//! - [`records`]: the JSON records the API and the importer accept, parsed into domain values;
+//! - [`customers`]: registration, consents, event ingestion and holdings;
+//! - [`pipeline`] and [`profiles`]: the profiling pipeline and what it serves;
+//! - [`advice`]: model portfolios, proposals, goal plans, reviews, rebalancing;
+//! - [`lending`]: quotes, acceptance, loan applications, decision records, replay;
+//! - [`marketing`]: the catalogue, audiences, campaigns, offers;
+//! - [`portfolio`]: analysts' optimisation, frontier and allocation jobs;
+//! - [`idempotency`]: keys, request hashes and replayed answers for every route that moves
+//!   money or launches something.
+//!
+//! Request and result types derive serde and utoipa's `ToSchema`: that describes their JSON
+//! shape for the API's OpenAPI document; nothing here imports a web framework.
+
+pub mod advice;
+mod context;
+pub mod customers;
+mod error;
+pub mod idempotency;
+pub mod lending;
+pub mod marketing;
+pub mod pipeline;
+pub mod portfolio;
+pub mod profiles;
+pub mod records;
+
+use rand::Rng;
+
+pub use context::Context;
+pub use error::{ItemProblem, Result, ServiceError};
+
+/// A new opaque, unguessable id: `prefix_` and 128 random bits in hex.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{:032x}", rand::thread_rng().gen::<u128>())
+}
