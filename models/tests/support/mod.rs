@@ -1,8 +1,5 @@
-//! Test and benchmark helpers: a synthetic population with known groups, k-means, and
-//! clustering agreement scores. Dev-only; shared by the integration tests and the
-//! `embedding_bench` example.
-
-#![allow(dead_code)] // each user takes a different subset
+//! Test helpers: a synthetic population with known groups, k-means, and the adjusted Rand
+//! index to score a clustering against the groups.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -278,29 +275,4 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
         .sum();
     let expected = rows * cols / pairs(a.len() as f64);
     (index - expected) / ((rows + cols) / 2.0 - expected)
-}
-
-/// Normalised mutual information, arithmetic-mean normalisation.
-pub fn normalised_mutual_information(a: &[usize], b: &[usize]) -> f64 {
-    let table = contingency(a, b);
-    let n = a.len() as f64;
-    let row_sums: Vec<f64> = table.iter().map(|r| r.iter().sum()).collect();
-    let col_sums: Vec<f64> = (0..table[0].len())
-        .map(|j| table.iter().map(|r| r[j]).sum())
-        .collect();
-    let entropy = |sums: &[f64]| -> f64 {
-        sums.iter()
-            .filter(|&&s| s > 0.0)
-            .map(|&s| -(s / n) * (s / n).ln())
-            .sum()
-    };
-    let mut mutual = 0.0;
-    for (i, row) in table.iter().enumerate() {
-        for (j, &count) in row.iter().enumerate() {
-            if count > 0.0 {
-                mutual += count / n * (count * n / (row_sums[i] * col_sums[j])).ln();
-            }
-        }
-    }
-    mutual / ((entropy(&row_sums) + entropy(&col_sums)) / 2.0)
 }
