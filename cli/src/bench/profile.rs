@@ -298,7 +298,7 @@ pub async fn profile(options: &ProfileOptions) -> anyhow::Result<ProfileBench> {
     }
 
     eprintln!("incremental updates");
-    let (model, latencies) = incremental(work.path(), &population).await?;
+    let (model, latencies) = incremental(work.path(), &population, options.customers).await?;
     bench.latencies.extend(latencies);
 
     eprintln!("embedding inference");
@@ -315,18 +315,21 @@ pub async fn profile(options: &ProfileOptions) -> anyhow::Result<ProfileBench> {
     Ok(bench)
 }
 
-/// A small imported population served by the real pipeline: one new event, then the
-/// customer's refresh (history read, features, risk, embedding, vector upsert).
+/// A small imported population (the first 2,000 customers, or all of a smaller one) served
+/// by the real pipeline: one new event, then the customer's refresh (history read,
+/// features, risk, embedding, vector upsert).
 async fn incremental(
     work: &Path,
     population: &Path,
+    population_size: u64,
 ) -> anyhow::Result<(Arc<EmbeddingModel>, Vec<Latency>)> {
-    const CUSTOMERS: usize = 2_000;
+    const SUBSET_MAX: u64 = 2_000;
     const SAMPLES: usize = 300;
+    let customers = SUBSET_MAX.min(population_size) as usize;
     let subset = work.join("subset");
     std::fs::create_dir_all(&subset)?;
     for name in [CUSTOMERS_FILE, PAYMENTS_FILE, BEHAVIOUR_FILE] {
-        let keep: HashSet<String> = (1..=CUSTOMERS).map(|i| format!("c{i:07}")).collect();
+        let keep: HashSet<String> = (1..=customers).map(|i| format!("c{i:07}")).collect();
         let mut out = String::new();
         for line in BufReader::new(File::open(population.join(name))?).lines() {
             let line = line?;
@@ -361,7 +364,7 @@ async fn incremental(
     let mut refresh_ms = Vec::with_capacity(SAMPLES);
     let mut end_to_end_ms = Vec::with_capacity(SAMPLES);
     for i in 0..SAMPLES {
-        let customer = format!("c{:07}", 1 + (i * 7919) % CUSTOMERS);
+        let customer = format!("c{:07}", 1 + (i * 7919) % customers);
         let line = format!(
             r#"{{"type":"payment","event_id":"bench-{i}","customer_id":"{customer}","occurred_at":"{}","amount_minor":1999,"currency":"EUR","direction":"debit","kind":"purchase","channel":"online","mcc":"5411","country":"CZ"}}"#,
             sextant_services::records::format_timestamp(now - Duration::minutes(5))
@@ -381,7 +384,7 @@ async fn incremental(
         model,
         vec![
             latency(
-                "profile refresh after one event (SQLite, 2,000 customers)",
+                &format!("profile refresh after one event (SQLite, {customers} customers)"),
                 refresh_ms,
             ),
             latency("ingest one event + refresh", end_to_end_ms),
