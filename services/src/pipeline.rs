@@ -18,11 +18,10 @@ use sextant_profiling::risk::{self, Answers, RiskAssessment, WillingnessSource};
 use sextant_profiling::{
     category_sequence, compute_features, CustomerHistory, Features, FEATURE_VERSION,
 };
-use sextant_vectors::{Payload, Point, VectorStore};
-
 use sextant_store::{
     History, RefreshInputs, Store, StoredAssessment, StoredProfile, StoredSegment,
 };
+use sextant_vectors::{Payload, Point, VectorStore};
 
 use crate::{Result, ServiceError};
 

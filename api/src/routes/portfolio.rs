@@ -7,15 +7,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use sextant_services::portfolio::{
+    self, AllocateOutcome, AllocateRequest, FrontierOutcome, FrontierRequest, OptimiseOutcome,
+    OptimiseRequest,
+};
 
 use super::{body_bytes, json_body};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, Problem};
 use crate::AppState;
-use sextant_services::portfolio::{
-    self, AllocateOutcome, AllocateRequest, FrontierOutcome, FrontierRequest, OptimiseOutcome,
-    OptimiseRequest,
-};
 
 const ANALYSTS: &[Role] = &[Role::WealthManager, Role::Service, Role::Admin];
 

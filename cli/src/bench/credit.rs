@@ -7,7 +7,6 @@
 //! rate (open loop). Every quote is decided and recorded as in production. Training time is
 //! measured on the Taiwan default file when it is there (`../shared/data/credit/`).
 
-use crate::output::Report;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,20 +14,20 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::Utc;
 use serde::Serialize;
-use sextant_models::credit::{CreditModel, CreditModelKind, FitOptions, TrainingInfo};
-use sextant_models::tabular::{Table, TableOptions};
-
-use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
 use sextant_api::{AppState, Application};
-use sextant_services::lending::operations::{train_population, Labels};
+use sextant_models::credit::{CreditModel, CreditModelKind, FitOptions, TrainingInfo};
+use sextant_models::tabular::{Table, TableOptions};
+use sextant_services::lending::operations::train_population;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
 use sextant_store::{SeaStore, Store, PAGE_MAX};
 use sextant_vectors::{EdgeStore, VectorStore};
 
-use crate::commands::generate::{self, read_truth, TRUTH_FILE};
+use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
+use crate::commands::generate::{self, Truth, TRUTH_FILE};
 use crate::commands::import;
+use crate::output::Report;
 
 /// The load generator's warm-up, as `sextant bench loadgen` has it by default.
 const WARMUP_SECONDS: u32 = 2;
@@ -106,15 +105,10 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
     let pipeline = Pipeline::open(store.clone(), vectors, &work.join("models")).await?;
     pipeline.profile_all(Utc::now(), |_| {}).await?;
     let truth = population.join(TRUTH_FILE);
-    let outcomes = read_truth(&truth)?;
-    let source = truth.display().to_string();
-    let labels = Labels {
-        outcomes: &outcomes,
-        source: &source,
-    };
+    let outcomes = Truth::read(&truth)?;
     let trained = train_population(
         store.as_ref(),
-        labels,
+        outcomes.labels(),
         CreditModelKind::Gbm,
         options.seed,
         "bench",

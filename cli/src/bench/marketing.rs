@@ -15,7 +15,6 @@
 
 mod population;
 
-use crate::output::Report;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,19 +26,19 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sextant_domain::CustomerId;
-use sextant_vectors::{EdgeStore, VectorStore};
-
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
 use sextant_api::{AppState, Application};
+use sextant_domain::CustomerId;
 use sextant_services::marketing::audiences::{lookalike, LookalikeSpec};
 use sextant_services::marketing::campaigns::launch::{Exclusions, LaunchSummary};
 use sextant_services::marketing::offers::offers_for;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
 use sextant_store::{SeaStore, Store};
+use sextant_vectors::{EdgeStore, VectorStore};
 
 use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
+use crate::output::Report;
 pub use population::Marker;
 use population::{DB_DIR, MODELS_DIR, VECTORS_DIR, VECTOR_DIM};
 

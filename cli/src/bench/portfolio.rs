@@ -7,7 +7,6 @@
 //! universes, with both sides given the same expected returns and covariance, so only the
 //! optimisation is timed. PyPortfolioOpt runs in a virtual environment made on first use.
 
-use crate::output::Report;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,6 +21,7 @@ use sextant_advisor::{
     TRADING_DAYS,
 };
 
+use crate::output::Report;
 use crate::python::venv_python;
 
 /// Mean-variance weights must agree with PyPortfolioOpt to this.

@@ -1,7 +1,6 @@
 //! `sextant bench profile`: feature extraction throughput against a polars group-by on the
 //! same file, incremental update latency, embedding inference and similar-customer queries.
 
-use crate::output::Report;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -15,12 +14,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sextant_domain::{Customer, Event};
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel};
-use sextant_vectors::{EdgeStore, Filter, Payload, Point, VectorStore};
-
-use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
 use sextant_services::pipeline::{compute, Pipeline};
 use sextant_services::records::{parse_customer, parse_event};
 use sextant_store::{History, SeaStore, Store};
+use sextant_vectors::{EdgeStore, Filter, Payload, Point, VectorStore};
+
+use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
+use crate::output::Report;
 
 pub struct ProfileOptions {
     pub customers: u64,

@@ -7,12 +7,10 @@ use std::path::PathBuf;
 
 use sextant_api::config::Config;
 use sextant_api::startup::open_store;
-use sextant_services::lending::operations::{
-    replay, train_population, Labels, PopulationTraining, Replay,
-};
+use sextant_services::lending::operations::{replay, train_population, PopulationTraining, Replay};
 use sextant_services::ServiceError;
 
-use crate::commands::generate::{read_truth, TRUTH_FILE};
+use crate::commands::generate::{Truth, TRUTH_FILE};
 use crate::evals::credit_file::{self, EvalArgs, ModelArg, TrainArgs};
 use crate::evals::credit_population::{eval_berka, eval_population, ProfiledEvalOptions};
 use crate::evals::fairness::{fairness, FairnessArgs};
@@ -115,15 +113,15 @@ pub async fn run(command: CreditCommand, mut config: Config) -> anyhow::Result<i
                 .truth
                 .unwrap_or_else(|| config.data_dir.join("population").join(TRUTH_FILE));
             let store = open_store(&config).await?;
-            let outcomes = read_truth(&truth)?;
-            let source = truth.display().to_string();
-            let labels = Labels {
-                outcomes: &outcomes,
-                source: &source,
-            };
-            let report =
-                train_population(store.as_ref(), labels, args.model.into(), args.seed, "cli")
-                    .await?;
+            let outcomes = Truth::read(&truth)?;
+            let report = train_population(
+                store.as_ref(),
+                outcomes.labels(),
+                args.model.into(),
+                args.seed,
+                "cli",
+            )
+            .await?;
             emit(&report, args.json)?;
         }
         CreditCommand::EvalPopulation {

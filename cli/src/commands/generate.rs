@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sextant_synth::{generate_customer, Config, CustomerBundle};
-
+use sextant_services::lending::operations::Labels;
 use sextant_services::records::{BehaviourRecord, CustomerRecord, HoldingRecord, PaymentRecord};
+use sextant_synth::{generate_customer, Config, CustomerBundle};
 
 use crate::progress;
 
@@ -215,21 +215,40 @@ struct TruthOutcome {
     defaulted_next_12m: bool,
 }
 
-/// A population's default outcomes and true propensities from its ground-truth file, by
-/// customer id; a line that does not parse is named by its number.
-pub fn read_truth(path: &Path) -> anyhow::Result<HashMap<String, (bool, f64)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut truth = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// A population's ground truth as credit training reads it: each customer's default outcome
+/// and true propensity, and the file they came from.
+pub struct Truth {
+    outcomes: HashMap<String, (bool, f64)>,
+    source: String,
+}
+
+impl Truth {
+    /// Reads a ground-truth file; a line that does not parse is named by its number.
+    pub fn read(path: &Path) -> anyhow::Result<Truth> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut outcomes = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let t: TruthOutcome = serde_json::from_str(line)
+                .with_context(|| format!("{}:{}", path.display(), i + 1))?;
+            outcomes.insert(t.customer_id, (t.defaulted_next_12m, t.default_propensity));
         }
-        let t: TruthOutcome =
-            serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
-        truth.insert(t.customer_id, (t.defaulted_next_12m, t.default_propensity));
+        Ok(Truth {
+            outcomes,
+            source: path.display().to_string(),
+        })
     }
-    Ok(truth)
+
+    /// The labels `train_population` takes.
+    pub fn labels(&self) -> Labels<'_> {
+        Labels {
+            outcomes: &self.outcomes,
+            source: &self.source,
+        }
+    }
 }
 
 /// The population to generate: how many customers, how many months of history, the seed.

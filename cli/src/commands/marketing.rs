@@ -4,26 +4,25 @@
 //! commands ([`crate::evals::credit_file::read_data`]); `models` fits, cross-validates (every fold on
 //! its training rows only) and writes the model file.
 
-use crate::output::Report;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
+use sextant_api::config::Config;
+use sextant_api::startup::open_context;
 use sextant_models::credit::TrainingInfo;
 use sextant_models::evaluation::LiftBin;
 use sextant_models::response::{
     cross_validate, FoldFigures, ResponseCvReport, ResponseModel, ResponseModelKind,
     ResponseOptions,
 };
-
-use sextant_api::config::Config;
-use sextant_api::startup::open_context;
 use sextant_services::marketing::training::{train_offers, OfferTraining};
 
 use crate::evals::credit_file::{
     check_folds, read_data, top_features, CreditData, CvArgs, DataArgs, FeatureWeight, TOP_FEATURES,
 };
 use crate::evals::offers::{eval_offers, EvalOffersArgs};
+use crate::output::Report;
 use crate::output::{blocking, emit};
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -8,12 +8,12 @@ use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use serde::de::DeserializeOwned;
 use sextant_advisor::market::PriceTable;
-
-use crate::output::blocking;
 use sextant_services::portfolio::{
     self, AllocationMethod, ConstraintsInput, FrontierRequest, MarketInput, Method,
     OptimiseRequest, ReturnsModel, RiskModel,
 };
+
+use crate::output::blocking;
 
 #[derive(clap::Args, Clone)]
 pub struct MarketArgs {

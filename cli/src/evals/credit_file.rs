@@ -3,7 +3,6 @@
 //! an export of the bank's own data). The file is read here; `models` parses, fits and
 //! cross-validates (every fold fits on its training rows only) and writes the model file.
 
-use crate::output::Report;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,6 +14,8 @@ use sextant_models::credit::{
 };
 use sextant_models::evaluation::CalibrationBin;
 use sextant_models::tabular::{Table, TableOptions};
+
+use crate::output::Report;
 
 /// Largest data file read, as [`sextant_models::tabular::MAX_INPUT_BYTES`].
 const MAX_DATA_BYTES: u64 = sextant_models::tabular::MAX_INPUT_BYTES as u64;

@@ -8,7 +8,6 @@
 //!
 //! Both use the credit features only (no age, no app behaviour), as the decision model does.
 
-use crate::output::Report;
 use std::path::Path;
 
 use chrono::{Datelike, TimeZone, Utc};
@@ -17,8 +16,9 @@ use serde::Serialize;
 use sextant_models::credit::{cross_validate, CreditModelKind, CvReport, FitOptions};
 use sextant_models::evaluation::roc_auc;
 use sextant_profiling::{compute_features, CustomerHistory};
-
 use sextant_services::lending::operations::credit_table;
+
+use crate::output::Report;
 
 /// One generated customer as the credit model sees them, with the generator's truth.
 pub struct PopulationRow {

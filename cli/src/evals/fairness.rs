@@ -12,7 +12,6 @@
 //! the other folds and every held-out customer is decided by the real policy (rules,
 //! affordability, bands) for the same instalment request.
 
-use crate::output::Report;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -24,11 +23,12 @@ use sextant_models::credit::{
 };
 use sextant_models::evaluation::{roc_auc, stratified_kfold};
 use sextant_models::tabular::ColumnData;
+use sextant_services::lending::decide_with;
+use sextant_services::lending::operations::credit_table;
 
 use crate::evals::credit_file::{read_data, DataArgs, ModelArg};
 use crate::evals::credit_population::population_rows;
-use sextant_services::lending::decide_with;
-use sextant_services::lending::operations::credit_table;
+use crate::output::Report;
 
 /// Below this disparate-impact ratio a group is flagged.
 pub const FOUR_FIFTHS: f64 = 0.8;

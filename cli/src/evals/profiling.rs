@@ -8,7 +8,6 @@
 //! - Berka (optional): 5-fold stratified AUC of a logistic model on the profile features of
 //!   354 real loans (bad = B or D), reference 0.900 +- 0.046 with hand-made aggregates.
 
-use crate::output::Report;
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
@@ -24,10 +23,11 @@ use sextant_profiling::metrics::{
 };
 use sextant_profiling::segments::kmeans;
 use sextant_profiling::FEATURE_VERSION;
-use sextant_synth::{generate_customer, Config, Persona};
-
 use sextant_services::pipeline::{compute, Computed};
 use sextant_store::History;
+use sextant_synth::{generate_customer, Config, Persona};
+
+use crate::output::Report;
 
 pub struct ProfilingOptions {
     pub customers: u64,

@@ -18,13 +18,12 @@ use sextant_marketing::offers::{
 use sextant_marketing::propensity::{CustomerSignals, Interactions, OfferModel, TrainingExample};
 use sextant_marketing::rules::Rule;
 use sextant_profiling::{catalogue, FEATURE_VERSION};
-use sextant_vectors::{Filter, VectorStore};
-use utoipa::ToSchema;
-
 use sextant_store::{
     MarketingRow, Membership, OfferInputs, OfferInteraction, ProductVersion, Store,
     StoredOfferModel, StoredProfile,
 };
+use sextant_vectors::{Filter, VectorStore};
+use utoipa::ToSchema;
 
 use super::audiences::{for_each_row, schema, CustomerRow};
 use super::status::CampaignStatus;

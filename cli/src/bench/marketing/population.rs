@@ -13,10 +13,6 @@
 //! A built population lives in one folder (`db/`, `vectors/`, `models/`) with a marker file
 //! that says what is there; `--data-dir` keeps it between runs.
 
-use sextant_services::lending::operations::{train_population, Labels};
-use sextant_services::marketing::training::train_offers;
-
-use crate::commands::generate::read_truth;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,13 +27,16 @@ use sextant_models::credit::CreditModelKind;
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel, TrainingData};
 use sextant_profiling::segments::{assign, choose_k, describe, kmeans};
 use sextant_profiling::{Features, FEATURE_VERSION};
-use sextant_synth::CustomerBundle;
-use sextant_vectors::{EdgeStore, Payload, Point, VectorStore};
-
+use sextant_services::lending::operations::train_population;
+use sextant_services::marketing::training::train_offers;
 use sextant_services::pipeline::{assessment_record, compute, Computed};
 use sextant_store::{
     History, SeaStore, Store, StoredAssessment, StoredSegment, INGEST_CALL_MAX_EVENTS,
 };
+use sextant_synth::CustomerBundle;
+use sextant_vectors::{EdgeStore, Payload, Point, VectorStore};
+
+use crate::commands::generate::Truth;
 
 /// Months of history per customer.
 pub const MONTHS: u32 = 12;
@@ -205,14 +204,15 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
 
     let truth_file = root.join("credit-truth.jsonl");
     std::fs::write(&truth_file, truth)?;
-    let outcomes = read_truth(&truth_file)?;
-    let source = truth_file.display().to_string();
-    let labels = Labels {
-        outcomes: &outcomes,
-        source: &source,
-    };
-    let credit =
-        train_population(store.as_ref(), labels, CreditModelKind::Gbm, seed, "bench").await?;
+    let outcomes = Truth::read(&truth_file)?;
+    let credit = train_population(
+        store.as_ref(),
+        outcomes.labels(),
+        CreditModelKind::Gbm,
+        seed,
+        "bench",
+    )
+    .await?;
     timer.done("credit model (gradient boosting)");
     let offers = train_offers(store.as_ref(), vectors.as_ref(), seed, "bench").await?;
     timer.done("offer model");

@@ -16,12 +16,12 @@ use sextant_api::Application;
 use sextant_models::credit::CreditModelKind;
 use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::advice::advise_everyone;
-use sextant_services::lending::operations::{train_population, Labels};
+use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
 use sextant_services::Context;
 
 use crate::commands::generate::{
-    generate_with_progress, read_truth, PopulationArgs, MANIFEST_FILE, TRUTH_FILE,
+    generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, TRUTH_FILE,
 };
 use crate::commands::import::import_with_progress;
 use crate::commands::profile::{print_training, train_with_progress};
@@ -153,15 +153,10 @@ async fn ensure_models(
             "training the credit model on the profiles and the population's repayment outcomes"
         );
         let truth = dir.join(TRUTH_FILE);
-        let outcomes = read_truth(&truth)?;
-        let source = truth.display().to_string();
-        let labels = Labels {
-            outcomes: &outcomes,
-            source: &source,
-        };
+        let outcomes = Truth::read(&truth)?;
         match train_population(
             ctx.store.as_ref(),
-            labels,
+            outcomes.labels(),
             CreditModelKind::Gbm,
             seed,
             "demo",

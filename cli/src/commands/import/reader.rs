@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use sextant_domain::{Customer, Event, Holding};
-use tokio::sync::mpsc;
-
 use sextant_services::records::{parse_customer, parse_event, parse_holding, RecordError};
 use sextant_store::{Store, StoreError, INGEST_CALL_MAX_EVENTS};
+use tokio::sync::mpsc;
 
 /// Times a batch is retried while the database is busy, with doubling waits from 400 ms.
 const BUSY_RETRIES: u32 = 5;

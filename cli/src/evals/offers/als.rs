@@ -7,9 +7,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sextant_domain::ProductId;
 
-use crate::python::venv_python;
-
 use super::{AlsParams, AlsReport, AlsTrial, Case, Items, Member, IMPLICIT_VERSION};
+use crate::python::venv_python;
 
 const ALS_SCRIPT: &str = include_str!("implicit_als.py");
 

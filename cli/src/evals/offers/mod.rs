@@ -40,8 +40,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use als::als_scores;
 use anyhow::Context;
 use chrono::{Duration, NaiveDate, Utc};
+use population::store_population;
+use ranking::rank_cases;
+use scoring::{by_held_out_product, popularity, score};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{CustomerId, ProductId, ProductKind, RiskLevel, RiskTolerance};
 use sextant_models::embedding::EmbeddingConfig;
@@ -50,11 +54,6 @@ use sextant_services::marketing::training::{train_offers, OfferTraining};
 use sextant_services::pipeline::Pipeline;
 use sextant_store::{SeaStore, Store};
 use sextant_vectors::{EdgeStore, VectorStore};
-
-use als::als_scores;
-use population::store_population;
-use ranking::rank_cases;
-use scoring::{by_held_out_product, popularity, score};
 
 /// Epochs of the embedding model: fewer than the service's default, enough for neighbours.
 pub const EMBEDDING_EPOCHS: usize = 10;
