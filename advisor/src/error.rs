@@ -21,6 +21,9 @@ pub enum AdvisorError {
     /// The solver stopped without a solution for numerical reasons.
     #[error("solver: {0}")]
     Solver(String),
+    /// The computation ran past its time budget ([`crate::deadline`]) and was stopped.
+    #[error("the computation ran past its time budget and was stopped; make the problem smaller (fewer assets, no cardinality limit) or retry")]
+    DeadlineExceeded,
 }
 
 impl AdvisorError {
@@ -53,6 +56,7 @@ impl AdvisorError {
             AdvisorError::Infeasible { .. } => "infeasible_constraints",
             AdvisorError::ImpossibleTarget { .. } => "impossible_target",
             AdvisorError::Solver(_) => "solver_failed",
+            AdvisorError::DeadlineExceeded => "deadline_exceeded",
         }
     }
 
@@ -63,7 +67,7 @@ impl AdvisorError {
             | AdvisorError::NotPositiveSemidefinite { field, .. }
             | AdvisorError::ImpossibleTarget { field, .. } => Some(field),
             AdvisorError::Infeasible { constraint, .. } => Some(constraint),
-            AdvisorError::Solver(_) => None,
+            AdvisorError::Solver(_) | AdvisorError::DeadlineExceeded => None,
         }
     }
 }

@@ -21,6 +21,7 @@
 pub mod allocation;
 pub mod black_litterman;
 pub mod covariance;
+pub mod deadline;
 pub mod error;
 pub mod estimate;
 pub mod hrp;

@@ -43,6 +43,15 @@ pub struct Config {
     pub jwt_hs256_secret: Option<Secret>,
     /// RS256 public key (PEM text) of bearer tokens; wins over the HS256 secret.
     pub jwt_rs256_public_key: Option<String>,
+    /// A JWKS file of verification keys by `kid` (read again when it changes, for
+    /// rotation); wins over the two above.
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// The `iss` every token must carry.
+    pub jwt_issuer: String,
+    /// The `aud` every token must carry.
+    pub jwt_audience: String,
+    /// Longest `exp - iat` accepted, in seconds.
+    pub jwt_max_lifetime_secs: u64,
     /// `tracing` filter, e.g. `info` or `sextant_api=debug`.
     pub log: String,
     /// gRPC URL of a Qdrant server (e.g. `http://qdrant:6334`); unset for the in-process
@@ -50,6 +59,73 @@ pub struct Config {
     pub qdrant_url: Option<String>,
     /// Dimension of customer embeddings (and of the vector store).
     pub embedding_dim: usize,
+    /// Timeouts, connection cap and rate limits (`[limits]` in `sextant.toml`).
+    pub limits: Limits,
+    /// HTTPS (`[tls]`): with both files set the server speaks only TLS.
+    pub tls: Tls,
+}
+
+/// Limits on what one client can hold or ask (`[limits]`; environment
+/// `SEXTANT_LIMITS__<NAME>`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct Limits {
+    /// Time to send a request's headers, counted from the end of the previous answer, so
+    /// it is also how long an idle keep-alive connection stays open.
+    pub header_read_timeout_secs: u64,
+    /// Time to send a request's body once its headers arrived (answers 408).
+    pub body_read_timeout_secs: u64,
+    /// Time a request may take once read; the work is cancelled, optimisation included
+    /// (answers 503 `deadline_exceeded`).
+    pub request_timeout_secs: u64,
+    /// Open connections at most; further ones are closed at once. Lowered at start to fit
+    /// the process's open-file limit.
+    pub max_connections: usize,
+    /// Sustained requests per second per bearer token, and the burst above it (0: no limit).
+    pub per_token_per_sec: f64,
+    pub per_token_burst: f64,
+    /// Sustained requests per second per client address, and the burst above it (0: no
+    /// limit).
+    pub per_address_per_sec: f64,
+    pub per_address_burst: f64,
+    /// Failed authentications per minute per client address before it is refused (429).
+    pub auth_failures_per_address_per_min: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            request_timeout_secs: 30,
+            max_connections: 1_024,
+            per_token_per_sec: 1_000.0,
+            per_token_burst: 2_000.0,
+            per_address_per_sec: 2_000.0,
+            per_address_burst: 4_000.0,
+            auth_failures_per_address_per_min: 60.0,
+        }
+    }
+}
+
+impl Limits {
+    /// No rate limits, for load generators that measure the server itself.
+    pub fn unthrottled() -> Self {
+        Limits {
+            per_token_per_sec: 0.0,
+            per_address_per_sec: 0.0,
+            auth_failures_per_address_per_min: 0.0,
+            ..Limits::default()
+        }
+    }
+}
+
+/// The server's certificate chain and private key, PEM files read again when they change.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct Tls {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -60,9 +136,15 @@ impl Default for Config {
             database_url: None,
             jwt_hs256_secret: None,
             jwt_rs256_public_key: None,
+            jwt_jwks_file: None,
+            jwt_issuer: "sextant".into(),
+            jwt_audience: "sextant-api".into(),
+            jwt_max_lifetime_secs: 24 * 3600,
             log: "info".into(),
             qdrant_url: None,
             embedding_dim: 32,
+            limits: Limits::default(),
+            tls: Tls::default(),
         }
     }
 }
@@ -82,7 +164,9 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("sextant.toml")),
         }
-        let config: Config = figment.merge(Env::prefixed("SEXTANT_")).extract()?;
+        let config: Config = figment
+            .merge(Env::prefixed("SEXTANT_").split("__"))
+            .extract()?;
         Ok(config)
     }
 }

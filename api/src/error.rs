@@ -39,6 +39,17 @@ pub enum AppError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Over a rate limit: retry after the duration.
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
+    /// The body did not arrive within the body read timeout.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// The request ran past its deadline; its work was cancelled.
+    #[error("deadline exceeded")]
+    DeadlineExceeded,
     #[error("the request body is not valid JSON")]
     InvalidJson(ItemProblem),
     #[error("validation failed")]
@@ -76,6 +87,9 @@ impl From<ServiceError> for AppError {
             ServiceError::TooLarge(what) => AppError::TooLarge(what),
             ServiceError::NotReady { code, message } => AppError::NotReady(code, message),
             ServiceError::Unavailable(e) => AppError::Unavailable(e),
+            ServiceError::Advice(sextant_advisor::AdvisorError::DeadlineExceeded) => {
+                AppError::DeadlineExceeded
+            }
             ServiceError::Advice(e) => AppError::Advice(e),
             ServiceError::Lending(e) => AppError::Lending(e),
             ServiceError::Internal(e) => AppError::Internal(e),
@@ -110,6 +124,33 @@ impl AppError {
                 "not_found",
                 "Not found",
                 "no such resource".into(),
+            ),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "this path does not take this method".into(),
+            ),
+            AppError::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests",
+                format!(
+                    "over the rate limit; retry after {} s",
+                    wait.as_secs_f64().ceil().max(1.0)
+                ),
+            ),
+            AppError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+                "the body did not arrive in time; nothing was done".into(),
+            ),
+            AppError::DeadlineExceeded | AppError::Advice(sextant_advisor::AdvisorError::DeadlineExceeded) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "deadline_exceeded",
+                "Deadline exceeded",
+                "the request ran past its time budget and its work was stopped; make it smaller or retry later".into(),
             ),
             AppError::InvalidJson(_) => (
                 StatusCode::BAD_REQUEST,
@@ -172,6 +213,10 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, title, detail) = self.parts();
+        let retry_after_secs = match &self {
+            AppError::RateLimited(wait) => wait.as_secs_f64().ceil().max(1.0) as u64,
+            _ => 5,
+        };
         let (mut errors, internal) = match self {
             AppError::InvalidJson(item) => (vec![item], None),
             AppError::Validation(items) | AppError::Conflict(_, items) => (items, None),
@@ -208,10 +253,10 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             response

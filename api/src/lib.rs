@@ -7,17 +7,22 @@
 //! names.
 
 pub mod auth;
+pub mod card_data;
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
+pub mod server;
 pub mod startup;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -29,8 +34,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Authenticator;
-use crate::error::InternalDetail;
+use crate::config::Limits;
+use crate::error::{AppError, InternalDetail};
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
+use crate::tls::TlsFiles;
 
 /// What every handler can reach: the use cases' context (store, vector store, pipeline and
 /// engines, as trait objects so tests and deployments can swap them), authentication and
@@ -42,6 +50,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
+    pub limits: Arc<Limits>,
+    pub rate_limits: Arc<RateLimits>,
+    /// Whether answers travel over TLS (adds Strict-Transport-Security).
+    pub tls: bool,
 }
 
 #[derive(OpenApi)]
@@ -133,8 +145,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 impl AppState {
-    /// Starts the context's background work (needs a tokio runtime).
+    /// Starts the context's background work (needs a tokio runtime). Default limits.
     pub fn new(ctx: Context, auth: Authenticator) -> Self {
+        AppState::with_limits(ctx, auth, Limits::default())
+    }
+
+    pub fn with_limits(ctx: Context, auth: Authenticator, limits: Limits) -> Self {
         let spec = openapi()
             .to_pretty_json()
             .expect("the OpenAPI document serialises");
@@ -144,18 +160,76 @@ impl AppState {
             auth: Arc::new(auth),
             metrics: Arc::new(Metrics::default()),
             openapi_json: Arc::new(spec),
+            rate_limits: Arc::new(RateLimits::new(&limits)),
+            limits: Arc::new(limits),
+            tls: false,
         }
+    }
+
+    /// How long a request may run once read.
+    pub fn request_budget(&self) -> Duration {
+        Duration::from_secs(self.limits.request_timeout_secs.max(1))
     }
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let (api, _) = api_routes();
+    // Layers run outside in: observe, headers, request line, rate limits, deadlines.
     api.route("/openapi.json", get(routes::system::openapi))
         .route("/docs", get(routes::system::docs))
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(routes::events::BODY_MAX_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadlines,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(middleware::from_fn(card_data::screen_request_line))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// Headers every answer carries: nothing is cached (answers hold personal data), nothing
+/// is sniffed or framed, no referrer leaves; the reference page may run its own inline
+/// script and style only; Strict-Transport-Security when served over TLS.
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let docs = request.uri().path() == "/docs";
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let policy = if docs {
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    };
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, policy),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if state.tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 /// Records latency per route template and logs internal errors once, server-side only.
@@ -186,17 +260,38 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     state: AppState,
+    tls: Option<Arc<TlsFiles>>,
 }
 
 impl Application {
-    /// Binds `addr` (port 0 picks a free port).
+    /// Binds `addr` (port 0 picks a free port), plain HTTP.
     pub async fn build(addr: SocketAddr, state: AppState) -> anyhow::Result<Application> {
+        Application::build_with_tls(addr, state, None).await
+    }
+
+    /// Binds `addr`; with `tls`, the server speaks only HTTPS.
+    pub async fn build_with_tls(
+        addr: SocketAddr,
+        mut state: AppState,
+        tls: Option<TlsFiles>,
+    ) -> anyhow::Result<Application> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        state.tls = tls.is_some();
         Ok(Application {
             listener,
             router: app(state.clone()),
             state,
+            tls: tls.map(Arc::new),
         })
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     pub fn state(&self) -> &AppState {
@@ -211,18 +306,15 @@ impl Application {
 
     /// Serves until Ctrl-C (or SIGTERM).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        use axum::serve::ListenerExt;
-        // Without TCP_NODELAY a response written in two segments can wait for the client's
-        // delayed ACK (tens of milliseconds): the p99 of a checkout call would show it.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        Ok(())
+        let limits = self.state.limits.clone();
+        server::serve(
+            self.listener,
+            self.router,
+            &limits,
+            self.tls,
+            shutdown_signal(),
+        )
+        .await
     }
 }
 

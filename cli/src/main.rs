@@ -81,7 +81,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Generate(args) => generate::run(&args),
         Command::Import(args) => import::run(args, config).await,
-        Command::Token(args) => token::run(&args),
+        Command::Token(args) => token::run(&args, &config),
         Command::Demo(args) => demo::run(args, config).await,
         Command::Profile(args) => profile::run(args, config).await,
         Command::Train(command) => profile::train(command, config).await,

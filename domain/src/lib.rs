@@ -9,6 +9,7 @@ mod error;
 mod event;
 mod ids;
 mod money;
+mod pan;
 mod product;
 
 pub use customer::{
@@ -16,12 +17,12 @@ pub use customer::{
 };
 pub use error::{FieldError, ParseError};
 pub use event::{
-    contains_card_number, find_card_number, BehaviourEvent, BehaviourKind, Card, Channel,
-    CountryCode, Direction, Event, Mcc, PaymentEvent, PaymentKind, PaymentStatus, SessionId,
-    ShortText,
+    BehaviourEvent, BehaviourKind, Card, Channel, CountryCode, Direction, Event, Mcc, PaymentEvent,
+    PaymentKind, PaymentStatus, SessionId, ShortText,
 };
 pub use ids::{CustomerId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};
+pub use pan::{contains_card_number, find_card_number, find_pan, find_pan_in_value, PanRule};
 pub use product::{default_catalogue, Holding, Product, ProductKind, RiskLevel, RiskTolerance};
 
 /// Declares a closed set of snake_case names with `as_str`, `parse` and `ALL`.
@@ -47,11 +48,8 @@ macro_rules! string_enum {
                     $($text => Ok($name::$variant),)+
                     _ => Err($crate::ParseError::new(
                         "unknown_value",
-                        format!(
-                            "`{}` is not one of: {}",
-                            text.chars().take(40).collect::<String>(),
-                            [$($text),+].join(", ")
-                        ),
+                        // The rejected text is never repeated: it may be anything.
+                        format!("must be one of: {}", [$($text),+].join(", ")),
                     )),
                 }
             }

@@ -57,7 +57,8 @@ impl Currency {
             .ok_or_else(|| {
                 ParseError::new(
                     "unknown_currency",
-                    format!("currency `{text}` is not supported"),
+                    "the currency is not supported (ISO 4217 codes of the supported list)"
+                        .to_string(),
                 )
             })?;
         let b = text.as_bytes();
@@ -103,13 +104,13 @@ impl AmountMinor {
         if value <= 0 {
             return Err(ParseError::new(
                 "not_positive",
-                format!("amount {value} must be above zero"),
+                "the amount must be above zero".to_string(),
             ));
         }
         if value > Self::MAX {
             return Err(ParseError::new(
                 "too_large",
-                format!("amount {value} exceeds the limit of {}", Self::MAX),
+                format!("the amount exceeds the limit of {}", Self::MAX),
             ));
         }
         Ok(AmountMinor(value))

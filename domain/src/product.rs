@@ -50,7 +50,7 @@ macro_rules! level {
                     Some(level) if (1..=5).contains(&level) && text.len() == 2 => Ok($name(level)),
                     _ => Err(ParseError::new(
                         "invalid_level",
-                        format!("`{}` is not one of {p}1..{p}5", text.chars().take(8).collect::<String>(), p = $prefix),
+                        format!("must be one of {p}1..{p}5", p = $prefix),
                     )),
                 }
             }

@@ -7,10 +7,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{
-    AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel, ChannelConsents,
-    Consents, CountryCode, Currency, Customer, CustomerId, Direction, Event, EventId, FieldError,
-    Holding, KycStatus, Mcc, MerchantId, Occupation, ParseError, PaymentEvent, PaymentKind,
-    PaymentStatus, Product, ProductId, Region, ShortText,
+    find_pan, find_pan_in_value, AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card,
+    Channel, ChannelConsents, Consents, CountryCode, Currency, Customer, CustomerId, Direction,
+    Event, EventId, FieldError, Holding, KycStatus, Mcc, MerchantId, Occupation, PanRule,
+    ParseError, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId, Region, ShortText,
 };
 use utoipa::ToSchema;
 
@@ -620,7 +620,8 @@ impl RecordError {
             }
             _ => "invalid_field",
         };
-        let (code, message) = (code.to_owned(), strip_position(&inner.to_string()));
+        let message = without_values(&strip_position(&inner.to_string()));
+        let code = code.to_owned();
         RecordError {
             field,
             code,
@@ -629,6 +630,18 @@ impl RecordError {
             column: Some(inner.column()),
         }
     }
+}
+
+/// A parser's message without the input it quotes: serde writes the rejected value as
+/// `` `value` `` or `"value"` after these openings, and a rejected value may be card data or
+/// anything else that must not come back in an answer or a log.
+pub fn without_values(message: &str) -> String {
+    for opening in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        if let (true, Some(at)) = (message.starts_with(opening), message.find(", expected")) {
+            return format!("{}{}", opening.trim_end_matches([':', ' ']), &message[at..]);
+        }
+    }
+    message.to_owned()
 }
 
 fn strip_position(message: &str) -> String {
@@ -644,37 +657,128 @@ fn column_of_field(text: &str, field: &str) -> Option<usize> {
     text.find(&format!("\"{leaf}\":")).map(|at| at + 1)
 }
 
-/// The key whose value holds byte `offset`: the last `"key":` before it.
-fn field_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset];
-    let colon = before.rfind("\":")?;
-    let open = before[..colon].rfind('"')?;
-    Some(before[open + 1..colon].to_owned())
+/// Refuses a JSON text that holds a card number anywhere (any key or value, known field or
+/// not), before anything is parsed, so no error message can echo it. Strings are judged
+/// after their escapes are decoded (`\u0034` is a `4`). Values of identifier fields (`id`,
+/// `*_id`, `*_ids`, `*_key`) and integers follow the identifier rule of
+/// [`sextant_domain::PanRule`]: a timestamp in an event id is not a card number, a
+/// scheme-issued number anywhere is. The error names the field, never the value.
+pub fn refuse_card_numbers(text: &str) -> Result<(), RecordError> {
+    let bytes = text.as_bytes();
+    let mut key: Option<&str> = None;
+    let mut decoded = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                let (end, escaped) = string_end(bytes, start);
+                let raw = &text[start..end];
+                let value = if escaped {
+                    decoded.clear();
+                    unescape_into(raw, &mut decoded);
+                    decoded.as_str()
+                } else {
+                    raw
+                };
+                let is_key = bytes[end.min(bytes.len())..]
+                    .iter()
+                    .skip(1)
+                    .find(|b| !b.is_ascii_whitespace())
+                    == Some(&b':');
+                let rule = match key {
+                    Some(k) if !is_key && is_identifier_field(k) => PanRule::Identifier,
+                    _ => PanRule::FreeText,
+                };
+                if let Some(at) = find_pan_in_value(value, rule) {
+                    let column = start + if escaped { 0 } else { at };
+                    return Err(card_found(if is_key { None } else { key }, column));
+                }
+                if is_key {
+                    key = Some(raw);
+                }
+                i = end + 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let integer = text[start..i].split(['.', 'e', 'E']).next().unwrap_or("");
+                if find_pan(integer, PanRule::Identifier).is_some() {
+                    return Err(card_found(key, start));
+                }
+            }
+            b'}' => {
+                key = None;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
-/// Refuses a record whose text holds a card number anywhere (any field, known or not, any
-/// type), before anything is parsed, so no error message can echo it. Digits written as
-/// `\u00xx` escapes would hide a number from this scan, so they are refused too.
-pub fn refuse_card_numbers(text: &str) -> Result<(), RecordError> {
-    if let Some(at) = text.find("\\u003") {
-        return Err(RecordError {
-            field: field_at(text, at),
-            code: "escaped_digit".into(),
-            message: "digits must be written as digits, not as \\u escapes".into(),
-            line: Some(1),
-            column: Some(at + 1),
-        });
+fn card_found(field: Option<&str>, offset: usize) -> RecordError {
+    RecordError {
+        field: field.map(str::to_owned),
+        code: "full_card_number".into(),
+        message: "a full card number is never accepted; send only card.bin and card.last4".into(),
+        line: Some(1),
+        column: Some(offset + 1),
     }
-    match sextant_domain::find_card_number(text) {
-        None => Ok(()),
-        Some(at) => Err(RecordError {
-            field: field_at(text, at),
-            code: "full_card_number".into(),
-            message: "a full card number is never accepted; send only card.bin and card.last4"
-                .into(),
-            line: Some(1),
-            column: Some(at + 1),
-        }),
+}
+
+/// Fields whose values are identifiers with a declared format rather than free text.
+fn is_identifier_field(key: &str) -> bool {
+    key == "id" || key.ends_with("_id") || key.ends_with("_ids") || key.ends_with("_key")
+}
+
+/// The index of the closing quote of the string starting at `start` (or the end of the
+/// text), and whether it holds escapes.
+fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
+    let mut escaped = false;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            b'"' => return (i, escaped),
+            _ => i += 1,
+        }
+    }
+    (bytes.len(), escaped)
+}
+
+/// JSON string escapes decoded; an invalid escape is kept as written (the parser refuses it
+/// later with its position).
+fn unescape_into(raw: &str, out: &mut String) {
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let unit = u32::from_str_radix(&hex, 16).ok();
+                // A surrogate pair's halves are not characters alone; neither is a digit or
+                // a separator, so a replacement character judges the same.
+                out.push(unit.and_then(char::from_u32).unwrap_or('\u{fffd}'));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
     }
 }
 

@@ -22,6 +22,8 @@ fn sextant() -> Command {
     command
         .env_remove("SEXTANT_DATABASE_URL")
         .env_remove("SEXTANT_JWT_HS256_SECRET")
+        .env_remove("SEXTANT_JWT_RS256_PUBLIC_KEY")
+        .env_remove("SEXTANT_JWT_JWKS_FILE")
         .env("SEXTANT_LOG", "warn");
     command
 }
@@ -53,7 +55,14 @@ impl Drop for Server {
 
 fn serve(dir: &Path) -> Server {
     let mut child = sextant()
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", "data"])
+        .args([
+            "serve",
+            "--dev",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            "data",
+        ])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -241,6 +250,28 @@ fn the_cli_explains_bad_arguments() {
     let (code, _, err) = run(&["import", "nothing-here.jsonl"], work.path());
     assert_ne!(code, 0);
     assert!(err.contains("cannot tell what"), "{err}");
+}
+
+#[test]
+fn serve_fails_closed_without_a_key() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["serve", "--addr", "127.0.0.1:0"], work.path());
+    assert_eq!(code, 1);
+    assert!(err.contains("no token key is configured"), "{err}");
+    let (code, _, err) = run(&["serve", "--dev", "--addr", "0.0.0.0:0"], work.path());
+    assert_eq!(code, 1);
+    assert!(err.contains("only on a loopback address"), "{err}");
+    let out = sextant()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("SEXTANT_JWT_HS256_SECRET", "")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("at least 32 bytes"),
+        "an empty secret is refused: {err}"
+    );
 }
 
 #[test]

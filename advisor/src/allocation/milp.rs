@@ -168,6 +168,7 @@ impl<'a> Problem<'a> {
                 let Some(node_box) = self.node_box(&decisions) else {
                     continue;
                 };
+                crate::deadline::check()?;
                 nodes += 1;
                 let lp = self.relaxation(&node_box, &settings)?;
                 if let Some(candidate) = self.round(&lp.x) {

@@ -74,6 +74,7 @@ pub(crate) fn solve(model: Model, card: &Cardinality) -> Result<Option<Vec<f64>>
             limit_hit = true;
             break;
         }
+        crate::deadline::check()?;
         solved += 1;
         let Some((objective, x)) = relax(&model, &node.fixes)? else {
             continue;

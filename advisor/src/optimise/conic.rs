@@ -88,6 +88,7 @@ impl Problem {
             .tol_infeas_abs(1e-10)
             .tol_infeas_rel(1e-10)
             .max_iter(400)
+            .time_limit(crate::deadline::seconds_left())
             .build()
             .map_err(|e| AdvisorError::Solver(format!("clarabel settings: {e:?}")))?;
         let mut solver = DefaultSolver::new(&p, &self.q, &a, &b, &cones, settings)
@@ -104,6 +105,7 @@ impl Problem {
             SolverStatus::DualInfeasible | SolverStatus::AlmostDualInfeasible => {
                 Ok(Outcome::Unbounded)
             }
+            SolverStatus::MaxTime => Err(AdvisorError::DeadlineExceeded),
             // Stalls at the tight tolerances still leave a usable point when the residuals are
             // small; anything else is a genuine failure.
             status if sol.r_prim.abs() < 1e-7 && sol.r_dual.abs() < 1e-7 => {

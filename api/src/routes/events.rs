@@ -16,7 +16,7 @@ use sextant_services::customers;
 use sextant_services::records::{parse_event, EventRecord};
 use utoipa::ToSchema;
 
-use super::{body_bytes, json_body};
+use super::{body_bytes, json_envelope};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
 use crate::metrics::Metrics;
@@ -72,7 +72,7 @@ pub async fn ingest(
 ) -> Result<Json<IngestReceipt>, AppError> {
     caller.require(&[Role::Service, Role::Admin])?;
     let body = body_bytes(body)?;
-    let batch: RawBatch = json_body(&body)?;
+    let batch: RawBatch = json_envelope(&body)?;
     if batch.events.is_empty() {
         return Err(AppError::Validation(vec![ItemProblem::field(
             "events",

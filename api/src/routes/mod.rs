@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use sextant_services::idempotency::{Answer, IdempotencyKey, Keyed};
-use sextant_services::records::{parse_record, RecordError};
+use sextant_services::records::{parse_record, refuse_card_numbers, without_values, RecordError};
 
 use crate::auth::Caller;
 use crate::error::{AppError, ItemProblem};
@@ -45,7 +45,7 @@ pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> 
         AppError::Validation(vec![ItemProblem::field(
             "query",
             "invalid_query",
-            rejection.body_text(),
+            without_values(&rejection.body_text()),
         )])
     })
 }
@@ -75,8 +75,17 @@ pub fn record_problems(errors: Vec<RecordError>) -> AppError {
     }
 }
 
-/// Parses a JSON body, turning any error into a 400 naming the path, line and column.
+/// Parses a JSON body, turning any error into a 400 naming the path, line and column. A
+/// body holding a card number anywhere is refused first (422 `full_card_number`).
 pub fn json_body<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppError> {
+    let text = body_text(body)?;
+    refuse_card_numbers(text).map_err(|e| record_problems(vec![e]))?;
+    parse_record(text).map_err(|e| record_problems(vec![e]))
+}
+
+/// Parses the envelope of a batch whose items are scanned and parsed one by one (so each
+/// item's problems carry its index).
+pub fn json_envelope<'de, T: Deserialize<'de>>(body: &'de Bytes) -> Result<T, AppError> {
     parse_record(body_text(body)?).map_err(|e| record_problems(vec![e]))
 }
 

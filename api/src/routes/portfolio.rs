@@ -7,6 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use sextant_advisor::deadline;
 use sextant_services::portfolio::{
     self, AllocateOutcome, AllocateRequest, FrontierOutcome, FrontierRequest, OptimiseOutcome,
     OptimiseRequest,
@@ -21,6 +22,7 @@ const ANALYSTS: &[Role] = &[Role::WealthManager, Role::Service, Role::Admin];
 
 /// Parses the body and runs `job` off the async runtime (optimisation is CPU work).
 async fn run<R, T>(
+    state: &AppState,
     caller: &Caller,
     body: Result<Bytes, BytesRejection>,
     job: fn(&R) -> sextant_advisor::Result<T>,
@@ -32,7 +34,10 @@ where
     caller.require(ANALYSTS)?;
     let body = body_bytes(body)?;
     let request: R = json_body(&body)?;
-    let outcome = tokio::task::spawn_blocking(move || job(&request))
+    // The job watches the request's deadline itself: a dropped handler cannot stop a
+    // blocking thread.
+    let budget = state.request_budget();
+    let outcome = tokio::task::spawn_blocking(move || deadline::within(budget, || job(&request)))
         .await
         .map_err(|e| AppError::Internal(format!("portfolio job: {e}")))??;
     Ok(Json(outcome))
@@ -48,11 +53,11 @@ where
     responses((status = 200, body = OptimiseOutcome), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn optimise(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OptimiseOutcome>, AppError> {
-    run(&caller, body, portfolio::optimise).await
+    run(&state, &caller, body, portfolio::optimise).await
 }
 
 /// The efficient frontier: `points` portfolios from the least volatile to the highest
@@ -62,11 +67,11 @@ pub async fn optimise(
     responses((status = 200, body = FrontierOutcome), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn frontier(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<FrontierOutcome>, AppError> {
-    run(&caller, body, portfolio::frontier).await
+    run(&state, &caller, body, portfolio::frontier).await
 }
 
 /// Turns target weights into whole units at the latest prices: `integer` (exact, branch and
@@ -76,9 +81,9 @@ pub async fn frontier(
     responses((status = 200, body = AllocateOutcome), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn allocate(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AllocateOutcome>, AppError> {
-    run(&caller, body, portfolio::allocate).await
+    run(&state, &caller, body, portfolio::allocate).await
 }

@@ -6,6 +6,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::config::Limits;
 use sextant_api::{app, AppState};
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context;
@@ -31,10 +32,15 @@ pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
     pub pipeline: Arc<Pipeline>,
-    _store: TestStore,
+    pub _store: TestStore,
 }
 
+/// The application with no rate limits (tests send bursts on one token).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Limits::unthrottled()).await
+}
+
+pub async fn spawn_app_with(limits: Limits) -> TestApp {
     let test_store = sqlite_store().await;
     let store = test_store.store.clone();
     let dir = test_store._dir.path();
@@ -43,9 +49,10 @@ pub async fn spawn_app() -> TestApp {
         .await
         .unwrap();
     let pipeline = Arc::new(pipeline);
-    let state = AppState::new(
+    let state = AppState::with_limits(
         Context::new(pipeline.clone()),
-        Authenticator::new(None, None).unwrap(),
+        Authenticator::development(),
+        limits,
     );
     TestApp {
         router: app(state),
@@ -62,6 +69,7 @@ pub fn token(role: Role, sub: &str) -> String {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
 }
@@ -107,11 +115,19 @@ pub async fn call_with(
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }
-    let request = request
+    let mut request = request
         .body(body.map_or_else(Body::empty, Body::from))
         .unwrap();
+    // The address a socket would give (rate limits per address read it).
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40_000,
+        ))));
     let response = router.oneshot(request).await.unwrap();
     let status = response.status();
+    let headers = response.headers().clone();
     let content_type = response
         .headers()
         .get("content-type")
@@ -123,6 +139,7 @@ pub async fn call_with(
     Reply {
         status,
         content_type,
+        headers,
         body,
         text,
     }

@@ -6,3 +6,4 @@ mod credit;
 mod http;
 mod marketing;
 mod profiles;
+mod trust;

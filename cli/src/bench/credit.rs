@@ -15,6 +15,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde::Serialize;
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::config::Limits;
 use sextant_api::{AppState, Application};
 use sextant_models::credit::{CreditModel, CreditModelKind, FitOptions, TrainingInfo};
 use sextant_models::tabular::{Table, TableOptions};
@@ -128,7 +129,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
     let bodies = work.join("quotes.jsonl");
     std::fs::write(&bodies, quote_bodies(&customers)?)?;
 
-    let state = AppState::new(ctx, Authenticator::new(None, None)?);
+    let state = AppState::with_limits(ctx, Authenticator::development(), Limits::unthrottled());
     let app = Application::build("127.0.0.1:0".parse()?, state).await?;
     let url = format!("http://{}/v1/instalments/quote", app.local_addr());
     let server = tokio::spawn(app.run_until_stopped());

@@ -27,6 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::config::Limits;
 use sextant_api::{AppState, Application};
 use sextant_domain::CustomerId;
 use sextant_services::marketing::audiences::{lookalike, LookalikeSpec};
@@ -270,7 +271,11 @@ async fn measure(
 
     let app = Application::build(
         "127.0.0.1:0".parse()?,
-        AppState::new(ctx.clone(), Authenticator::new(None, None)?),
+        AppState::with_limits(
+            ctx.clone(),
+            Authenticator::development(),
+            Limits::unthrottled(),
+        ),
     )
     .await?;
     let base = format!("http://{}", app.local_addr());

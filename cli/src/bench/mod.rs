@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
+use sextant_api::config::Limits;
 use sextant_api::{AppState, Application};
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
@@ -191,7 +192,7 @@ async fn http_ingest(
     let ctx = ServiceContext::new(Arc::new(pipeline));
     let app = Application::build(
         "127.0.0.1:0".parse()?,
-        AppState::new(ctx, Authenticator::new(None, None)?),
+        AppState::with_limits(ctx, Authenticator::development(), Limits::unthrottled()),
     )
     .await?;
     let url = format!("http://{}/v1/events", app.local_addr());

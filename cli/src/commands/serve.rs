@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use sextant_api::auth::Authenticator;
 use sextant_api::config::Config;
 use sextant_api::startup::open_context;
+use sextant_api::tls::TlsFiles;
 use sextant_api::{AppState, Application};
 use sextant_services::Context;
 
@@ -15,31 +16,45 @@ pub struct ServeArgs {
     addr: Option<SocketAddr>,
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Development mode: with no token key configured, accept tokens signed with the public
+    /// development secret (`sextant token`). Only on a loopback address.
+    #[arg(long)]
+    dev: bool,
 }
 
 pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<i32> {
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     let ctx = open_context(&config).await?;
-    let app = build(&config, ctx).await?;
-    println!("Sextant listening on http://{}", app.local_addr());
+    let app = build(&config, ctx, args.dev).await?;
+    println!(
+        "Sextant listening on {}://{}",
+        app.scheme(),
+        app.local_addr()
+    );
     app.run_until_stopped().await?;
     Ok(0)
 }
 
-/// The application bound to the configured address, its token keys from the configuration
-/// (and a loud warning when there are none).
-pub async fn build(config: &Config, ctx: Context) -> anyhow::Result<Application> {
-    let auth = Authenticator::new(
-        config.jwt_hs256_secret.as_ref(),
-        config.jwt_rs256_public_key.as_deref(),
-    )?;
+/// The application bound to the configured address, its token keys from the configuration.
+/// Without a key it refuses to start, unless in development mode on a loopback address.
+pub async fn build(
+    config: &Config,
+    ctx: Context,
+    development: bool,
+) -> anyhow::Result<Application> {
+    anyhow::ensure!(
+        !development || config.addr.ip().is_loopback(),
+        "development mode serves only on a loopback address (127.0.0.1 or ::1), not {}",
+        config.addr
+    );
+    let auth = Authenticator::from_config(config, development)?;
     if auth.dev_secret {
         for line in [
             "==================================================================",
-            "NO TOKEN KEY CONFIGURED: accepting tokens signed with the PUBLIC",
-            "local development secret. Anyone can mint any role. Set",
-            "SEXTANT_JWT_HS256_SECRET or SEXTANT_JWT_RS256_PUBLIC_KEY in production.",
+            "DEVELOPMENT MODE on loopback: accepting tokens signed with the",
+            "PUBLIC development secret. Configure jwt_jwks_file,",
+            "jwt_rs256_public_key or jwt_hs256_secret for anything else.",
             "==================================================================",
         ] {
             tracing::warn!("{line}");
@@ -50,5 +65,11 @@ pub async fn build(config: &Config, ctx: Context) -> anyhow::Result<Application>
         vectors = ctx.vectors.kind(),
         "storage ready"
     );
-    Application::build(config.addr, AppState::new(ctx, auth)).await
+    let tls = match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => Some(TlsFiles::load(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("tls needs both cert_file and key_file"),
+    };
+    let state = AppState::with_limits(ctx, auth, config.limits.clone());
+    Application::build_with_tls(config.addr, state, tls).await
 }

@@ -63,7 +63,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
     let ctx = open_context(&config).await?;
     ensure_imported(&config, &ctx, &dir).await?;
     ensure_models(&ctx, &model, &dir, population.seed).await?;
-    let app = build(&config, ctx).await?;
+    let app = build(&config, ctx, true).await?;
     walk(&app.state().ctx).await?;
     print_ready(&app);
     if !args.no_serve {
