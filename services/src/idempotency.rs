@@ -53,13 +53,56 @@ pub fn missing(what: &str) -> ServiceError {
 }
 
 /// FNV-1a over what was asked and the body: tells a retry from another request under the
-/// same key. Stored with the key, so it never changes between releases.
+/// same key. Stored with the key, so it never changes between releases. A JSON body is
+/// hashed in its canonical form ([`canonical_json`]), so `{"months": 3}` and `{"months":3}`
+/// are the same request; other bodies are hashed as sent.
 pub fn request_hash(request: &str, body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .map(|value| canonical_json(&value));
     let mut hash = Fnv64::new();
     hash.write(request.as_bytes());
     hash.write_u8(0xff);
-    hash.write(body);
+    hash.write(canonical.as_deref().unwrap_or(body));
     format!("{:016x}", hash.finish())
+}
+
+/// Compact JSON with every object's keys in byte order (RFC 8785's ordering; numbers as
+/// serde_json writes them). A body already written that way is its own canonical form,
+/// so the hashes of keys recorded before this form existed still match.
+pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    fn write(value: &serde_json::Value, out: &mut Vec<u8>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                out.push(b'{');
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(key).expect("a string serialises"));
+                    out.push(b':');
+                    write(item, out);
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).expect("a scalar serialises")),
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    out
 }
 
 /// An answer to give: a status and a JSON body (the one recorded under a key when there is
@@ -173,6 +216,19 @@ mod tests {
             request_hash("accept q2", b"{}")
         );
         assert_ne!(request_hash("ab", b"c"), request_hash("a", b"bc"));
+        // The same JSON written differently is the same request.
+        assert_eq!(
+            request_hash("accept cq_1", br#"{ "months": 6 }"#),
+            request_hash("accept cq_1", br#"{"months":6}"#)
+        );
+        assert_eq!(
+            request_hash("apply", br#"{"b": [1, {"y": 2, "x": 1}], "a": "z"}"#),
+            request_hash("apply", br#"{"a":"z","b":[1,{"x":1,"y":2}]}"#)
+        );
+        assert_ne!(
+            request_hash("apply", br#"{"months":6}"#),
+            request_hash("apply", br#"{"months":7}"#)
+        );
     }
 
     #[test]

@@ -260,6 +260,18 @@ async fn quotes_are_exact_or_explained_recorded_and_accepted_once() {
     )
     .await;
     assert_eq!(retry.body, a.body);
+    // The same JSON written with other spacing is the same request.
+    let spaced = call_with(
+        app.router.clone(),
+        "POST",
+        &accept,
+        Some(&service),
+        &[("idempotency-key", "k1")],
+        Some(format!("{{ \"months\" : {months} }}")),
+    )
+    .await;
+    assert_eq!(spaced.status, 201, "{}", spaced.text);
+    assert_eq!(spaced.body, a.body);
     let reused = post(
         &app,
         &accept,

@@ -186,16 +186,29 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
     let launch_uri = format!("/v1/campaigns/{id}/launch");
     let keyless = send(&app, "POST", &launch_uri, &m, &[], None).await;
     assert_eq!(keyless.status, 422);
-    let first = send(
-        &app,
-        "POST",
-        &launch_uri,
-        &m,
-        &[("idempotency-key", "launch-1")],
-        None,
-    )
-    .await;
+    // Twenty launches at once under one key: one launch, and every request gets its answer.
+    let mut launches = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (router, uri, m) = (app.router.clone(), launch_uri.clone(), m.clone());
+        launches.spawn(async move {
+            call_with(
+                router,
+                "POST",
+                &uri,
+                Some(&m),
+                &[("idempotency-key", "launch-1")],
+                None,
+            )
+            .await
+        });
+    }
+    let answers = launches.join_all().await;
+    let first = &answers[0];
     assert_eq!(first.status, 201, "{}", first.text);
+    for answer in &answers {
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        assert_eq!(answer.body, first.body, "one launch, one answer");
+    }
     let replay = send(
         &app,
         "POST",

@@ -9,7 +9,7 @@ use sextant_advisor::suitability;
 use sextant_domain::{CustomerId, RiskTolerance};
 use sextant_marketing::holdout::{self, Arm};
 use sextant_marketing::propensity::CustomerSignals;
-use sextant_store::{CampaignLaunch, CampaignMember, MarketingRow, StoredCampaign};
+use sextant_store::{CampaignLaunch, CampaignMember, Idempotent, MarketingRow, StoredCampaign};
 use utoipa::ToSchema;
 
 use super::{named_audience, CampaignSpec, Checked};
@@ -250,7 +250,12 @@ pub async fn launch(ctx: &Context, keyed: &Keyed, actor: &str, id: &str) -> Resu
         .and_then(|s| Move::Launch.apply(s))
         .is_some();
     if !launchable {
-        return Err(not_draft());
+        // A concurrent request under this key may have launched it since the check above:
+        // its answer is this request's answer too.
+        return match keyed.earlier(ctx.store.as_ref()).await? {
+            Some(earlier) => Ok(earlier),
+            None => Err(not_draft()),
+        };
     }
     let spec: CampaignSpec = serde_json::from_value(campaign.spec.clone())
         .map_err(|e| ServiceError::internal(format!("stored campaign {id}: {e}")))?;
@@ -274,6 +279,12 @@ pub async fn launch(ctx: &Context, keyed: &Keyed, actor: &str, id: &str) -> Resu
             &keyed.record(&answer, now),
         )
         .await?;
+    if matches!(outcome, Idempotent::AlreadyAccepted) {
+        // Launched meanwhile: by a request under this key (replayed) or under another.
+        if let Some(earlier) = keyed.earlier(ctx.store.as_ref()).await? {
+            return Ok(earlier);
+        }
+    }
     settle(outcome, answer, not_draft)
 }
 
