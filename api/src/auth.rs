@@ -46,6 +46,7 @@ sextant_domain::string_enum!(
         Service = "service",
         Marketer = "marketer",
         WealthManager = "wealth_manager",
+        Compliance = "compliance",
         Admin = "admin",
     }
 );

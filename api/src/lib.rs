@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use sextant_services::Context;
@@ -78,7 +78,7 @@ impl Modify for BearerAuth {
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        advice, credit, customers, events, marketing, portfolio, products, profiles, system,
+        advice, audit, credit, customers, events, marketing, portfolio, products, profiles, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -136,6 +136,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(marketing::campaign_events))
         .routes(routes!(marketing::report))
         .routes(routes!(marketing::offers))
+        .routes(routes!(audit::entries))
         .split_for_parts()
 }
 
@@ -189,6 +190,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             limits::rate_limit,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_staff_reads,
+        ))
         .layer(middleware::from_fn(card_data::screen_request_line))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -196,6 +201,97 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// Records every staff read of customer data (and of the audit trail) in the audit trail:
+/// actor, role, the customer, the route and the request id. A read that cannot be recorded
+/// is not served (503). Customers reading their own data and the payment app's service
+/// token are not staff.
+async fn record_staff_reads(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let watched = request.method() == axum::http::Method::GET
+        && (path.starts_with("/v1/customers/") || path == "/v1/audit");
+    let staff = watched
+        .then(|| {
+            let header = request.headers().get(header::AUTHORIZATION)?;
+            let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
+            let caller = state.auth.verify(token.trim()).ok()?;
+            let staff = matches!(
+                caller.role,
+                auth::Role::Marketer
+                    | auth::Role::WealthManager
+                    | auth::Role::Compliance
+                    | auth::Role::Admin
+            );
+            staff.then_some(caller)
+        })
+        .flatten();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(caller) = staff {
+        if response.status().is_success() {
+            let object = path
+                .strip_prefix("/v1/customers/")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("audit_trail");
+            let entry = sextant_store::NewAuditEntry {
+                actor: caller.sub,
+                role: caller.role.as_str().to_owned(),
+                action: if path == "/v1/audit" {
+                    "audit.read"
+                } else {
+                    "customer.read"
+                }
+                .into(),
+                object: object.to_owned(),
+                request_id: request_id.clone(),
+                outcome: "ok".into(),
+                detail: serde_json::json!({ "route": route }).to_string(),
+            };
+            if let Err(e) = state
+                .ctx
+                .store
+                .record_audit(&entry, chrono::Utc::now())
+                .await
+            {
+                let mut refused =
+                    AppError::Unavailable(format!("audit trail: {e}")).into_response();
+                refused.headers_mut().insert(
+                    "x-request-id",
+                    HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("-")),
+                );
+                return refused;
+            }
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// A request id for requests that came without one: time and a process-wide counter.
+fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("req-{ms:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Headers every answer carries: nothing is cached (answers hold personal data), nothing

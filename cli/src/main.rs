@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    bench as bench_command, credit, demo, eval, generate, import, marketing, portfolio, profile,
-    serve, token,
+    audit, bench as bench_command, credit, demo, eval, generate, import, marketing, portfolio,
+    profile, serve, token,
 };
 use sextant_api::config::Config;
 
@@ -62,6 +62,9 @@ enum Command {
     /// Marketing analytics on delimited files (`--json` for one JSON object).
     #[command(subcommand)]
     Marketing(marketing::MarketingCommand),
+    /// The audit trail: `verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -90,6 +93,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Portfolio(command) => portfolio::run(command).await,
         Command::Credit(command) => credit::run(command, config).await,
         Command::Marketing(command) => marketing::run(command, config).await,
+        Command::Audit(command) => audit::run(command, config).await,
     }
 }
 

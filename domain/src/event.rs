@@ -325,7 +325,6 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn card_keeps_only_bin_and_last4() {

@@ -136,13 +136,18 @@ pub mod audit {
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "audit_log")]
     pub struct Model {
-        #[sea_orm(primary_key)]
+        #[sea_orm(primary_key, auto_increment = false)]
         pub id: i64,
         pub at_ms: i64,
         pub actor: String,
+        pub role: String,
         pub action: String,
         pub subject: String,
+        pub request_id: String,
+        pub outcome: String,
         pub detail: String,
+        pub prev_hash: String,
+        pub hash: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@
 //! append-only.
 
 mod advice;
+pub mod audit;
 mod campaigns;
 mod catalogue;
 mod credit;
@@ -34,6 +35,7 @@ mod sea;
 use async_trait::async_trait;
 
 pub use advice::{AdviceStore, NewAdvice, StoredAdvice, StoredDecision};
+pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
 pub use campaigns::{
     CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
     MarketingRow, MemberOutcome, Membership, StoredAudience, StoredCampaign,
@@ -69,8 +71,8 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 /// (a trait's methods are callable only where the trait is in scope).
 pub mod prelude {
     pub use crate::{
-        AdviceStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore, IdempotencyStore,
-        ProfileStore, Store,
+        AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
+        IdempotencyStore, ProfileStore, Store,
     };
 }
 
@@ -84,6 +86,7 @@ pub trait Store:
     + CatalogueStore
     + CampaignStore
     + IdempotencyStore
+    + AuditStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

@@ -621,3 +621,65 @@ fn credit_train_saves_a_model_file_with_its_metadata() {
     );
     assert!(work.path().join("credit-model.json").exists());
 }
+
+#[test]
+fn the_audit_trail_verifies_and_names_a_tampered_entry() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, _, err) = run(
+        &[
+            "generate",
+            "--customers",
+            "30",
+            "--months",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            "pop",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["import", "pop", "--data-dir", "data"], dir);
+    assert_eq!(code, 0, "{err}");
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit", "verify", "--data-dir", "data", "--json"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args, dir);
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}\n{err}"));
+        (code, report)
+    };
+    let (code, intact) = verify(&[]);
+    assert_eq!(code, 0, "{intact}");
+    assert_eq!(intact["intact"], true);
+    assert!(
+        intact["entries_checked"].as_u64().unwrap() >= 1,
+        "the import is recorded"
+    );
+    let head = intact["head"].as_str().unwrap().to_owned();
+    let (code, _) = verify(&["--expect-head", &head]);
+    assert_eq!(code, 0);
+
+    // Change one recorded value behind Sextant's back, as someone with the file could.
+    let db = dir.join("data/sextant.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=rw", db.display()))
+            .await
+            .unwrap();
+        conn.execute_unprepared("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let (code, broken) = verify(&[]);
+    assert_eq!(code, 2, "{broken}");
+    assert_eq!(broken["intact"], false);
+    assert_eq!(broken["first_break_seq"], 1);
+    assert!(broken["first_break"].as_str().unwrap().contains("changed"));
+}

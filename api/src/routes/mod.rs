@@ -3,6 +3,7 @@
 //! the logic, the domain crates the rules.
 
 pub mod advice;
+pub mod audit;
 pub mod credit;
 pub mod customers;
 pub mod events;

@@ -1,5 +1,6 @@
 //! The commands, one file or folder each: its arguments and what it does.
 
+pub mod audit;
 pub mod bench;
 pub mod credit;
 pub mod demo;

@@ -440,6 +440,17 @@ impl CustomerStore for SeaStore {
                 .exec(&txn)
                 .await?;
         }
+        // One entry per batch: who was loaded, in the same transaction as the load.
+        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        audit(
+            &txn,
+            "import",
+            "customer.import",
+            ids.first().copied().unwrap_or_default(),
+            serde_json::json!({ "customers": ids.len(), "ids": ids }),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

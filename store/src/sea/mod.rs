@@ -4,6 +4,7 @@
 //! versioned-model write that credit and offer models share in `registry`.
 
 mod advice;
+mod audit;
 mod campaigns;
 mod catalogue;
 mod credit;
@@ -22,14 +23,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
 use sea_orm::{
-    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use sextant_domain::Product;
 use tokio::sync::Mutex;
 
-use crate::entity::{audit, product};
+use crate::entity::product;
 use crate::migration::Migrator;
 use crate::{Store, StoreError};
 
@@ -161,7 +161,7 @@ impl Store for SeaStore {
     }
 }
 
-/// Appends one entry to the audit log, inside the caller's transaction.
+/// Appends one entry to the audit trail, inside the caller's transaction.
 async fn audit(
     db: &impl ConnectionTrait,
     actor: &str,
@@ -170,16 +170,16 @@ async fn audit(
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    audit::Entity::insert(audit::ActiveModel {
-        at_ms: Set(now.timestamp_millis()),
-        actor: Set(actor.to_owned()),
-        action: Set(action.to_owned()),
-        subject: Set(subject.to_owned()),
-        detail: Set(detail.to_string()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
+    let entry = crate::audit::NewAuditEntry {
+        actor: actor.to_owned(),
+        role: String::new(),
+        action: action.to_owned(),
+        object: subject.to_owned(),
+        request_id: String::new(),
+        outcome: "ok".into(),
+        detail: detail.to_string(),
+    };
+    audit::append(db, entry, now).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! PostgreSQL when `SEXTANT_TEST_POSTGRES_URL` names a server where databases may be
 //! created), so both backends keep the same promises.
 
+mod audit;
 mod common;
 mod customers_and_credit;
 mod hot_paths;
