@@ -59,6 +59,13 @@ pub struct Config {
     pub qdrant_url: Option<String>,
     /// Dimension of customer embeddings (and of the vector store).
     pub embedding_dim: usize,
+    /// Master key (base64 of 32 bytes) that wraps customers' data keys; usually given as
+    /// `SEXTANT_MASTER_KEY`. Wins over `master_key_file`.
+    pub master_key: Option<Secret>,
+    /// File holding the master key (base64); never inside `data_dir`.
+    pub master_key_file: Option<PathBuf>,
+    /// Master keys of before a rotation, still accepted until `sextant keys rotate` is done.
+    pub previous_master_key_files: Vec<PathBuf>,
     /// Timeouts, connection cap and rate limits (`[limits]` in `sextant.toml`).
     pub limits: Limits,
     /// HTTPS (`[tls]`): with both files set the server speaks only TLS.
@@ -143,6 +150,9 @@ impl Default for Config {
             log: "info".into(),
             qdrant_url: None,
             embedding_dim: 32,
+            master_key: None,
+            master_key_file: None,
+            previous_master_key_files: Vec::new(),
             limits: Limits::default(),
             tls: Tls::default(),
         }

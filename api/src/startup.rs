@@ -2,17 +2,105 @@
 //! unless a URL is configured), the vector store (qdrant-edge in the data directory unless a
 //! Qdrant server is configured), the pipeline and its embedding model.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sextant_services::Context;
+use sextant_store::crypto::{Keyring, MasterKey};
 use sextant_store::{SeaStore, Store};
 
 use crate::config::Config;
 
+/// The master key file used when none is configured: beside the data directory, never in
+/// it, so a copy of the data folder does not carry its key.
+pub fn default_master_key_file(config: &Config) -> PathBuf {
+    let mut name = config
+        .data_dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "sextant-data".into());
+    name.push(".master-key");
+    config.data_dir.with_file_name(name)
+}
+
+/// The keyring the configuration names: the master key from `master_key` (base64, usually
+/// `SEXTANT_MASTER_KEY`) or `master_key_file`, and the previous keys still accepted during
+/// a rotation. With none configured, [`default_master_key_file`], created on first use.
+pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
+    let current = match (&config.master_key, &config.master_key_file) {
+        (Some(key), _) => {
+            MasterKey::from_base64(key.expose()).map_err(|e| anyhow::anyhow!("master_key: {e}"))?
+        }
+        (None, Some(path)) => read_master_key(path)?,
+        (None, None) => return file_keyring_with(&default_master_key_file(config), config),
+    };
+    Ok(Keyring::new(current, previous_keys(config)?))
+}
+
+fn previous_keys(config: &Config) -> anyhow::Result<Vec<MasterKey>> {
+    config
+        .previous_master_key_files
+        .iter()
+        .map(|p| read_master_key(p))
+        .collect()
+}
+
+fn read_master_key(path: &Path) -> anyhow::Result<MasterKey> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the master key file {}: {e}", path.display()))?;
+    MasterKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// A keyring whose master key lives in `path`, created there (mode 0600) when missing.
+pub fn file_keyring(path: &Path) -> anyhow::Result<Keyring> {
+    file_keyring_with(path, &Config::default())
+}
+
+fn file_keyring_with(path: &Path, config: &Config) -> anyhow::Result<Keyring> {
+    if !path.exists() {
+        let (_, text) = MasterKey::generate();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = create_private(path)?;
+        writeln!(file, "{text}")?;
+        tracing::warn!(
+            path = %path.display(),
+            "created a master key file beside the data directory; configure master_key_file \
+             (on another volume, or from a key manager) for anything but development"
+        );
+    }
+    Ok(Keyring::new(read_master_key(path)?, previous_keys(config)?))
+}
+
+/// From now on, files and folders this process creates (the database and its log, the
+/// vector store, models, key files) are readable by their owner only (umask 077).
+pub fn restrict_new_files() {
+    // SAFETY: umask only sets the process's file-creation mask.
+    #[cfg(unix)]
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Creates a file only its owner can read and write.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 /// The store the configuration names, its schema brought up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
-    let store = SeaStore::open(url.as_deref(), &config.data_dir)
+    let keyring = Arc::new(keyring(config)?);
+    let store = SeaStore::open(url.as_deref(), &config.data_dir, keyring)
         .await
         .map_err(|e| match &url {
             Some(_) => anyhow::anyhow!("cannot open the database at SEXTANT_DATABASE_URL: {e}"),

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    audit, bench as bench_command, credit, demo, eval, generate, import, marketing, portfolio,
-    profile, serve, token,
+    audit, bench as bench_command, credit, demo, eval, generate, import, keys, marketing,
+    portfolio, profile, serve, token,
 };
 use sextant_api::config::Config;
 
@@ -65,12 +65,16 @@ enum Command {
     /// The audit trail: `verify` checks its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The master key that wraps customers' data keys: `generate`, `rotate`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config.log);
+    sextant_api::startup::restrict_new_files();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -94,6 +98,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Credit(command) => credit::run(command, config).await,
         Command::Marketing(command) => marketing::run(command, config).await,
         Command::Audit(command) => audit::run(command, config).await,
+        Command::Keys(command) => keys::run(command, config).await,
     }
 }
 

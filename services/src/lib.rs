@@ -25,6 +25,7 @@ pub mod lending;
 pub mod marketing;
 pub mod pipeline;
 pub mod portfolio;
+pub mod privacy;
 pub mod profiles;
 pub mod records;
 

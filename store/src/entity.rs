@@ -21,6 +21,8 @@ pub mod customer {
         pub consent_in_app: bool,
         pub created_at_ms: i64,
         pub updated_at_ms: i64,
+        /// Birth year, region and occupation, sealed under the customer's data key.
+        pub sealed: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,11 +23,13 @@ pub mod audit;
 mod campaigns;
 mod catalogue;
 mod credit;
+pub mod crypto;
 mod customers;
 mod entity;
 mod error;
 mod idempotency;
 mod migration;
+mod privacy;
 mod profiles;
 mod scratch;
 mod sea;
@@ -52,6 +54,7 @@ pub use customers::{
 };
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
+pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
 pub use scratch::ScratchDatabase;
 pub use sea::SeaStore;
@@ -72,7 +75,7 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        IdempotencyStore, ProfileStore, Store,
+        IdempotencyStore, PrivacyStore, ProfileStore, Store,
     };
 }
 
@@ -87,6 +90,7 @@ pub trait Store:
     + CampaignStore
     + IdempotencyStore
     + AuditStore
+    + PrivacyStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

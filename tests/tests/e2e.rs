@@ -257,12 +257,27 @@ fn serve_fails_closed_without_a_key() {
     let work = tempfile::tempdir().unwrap();
     let (code, _, err) = run(&["serve", "--addr", "127.0.0.1:0"], work.path());
     assert_eq!(code, 1);
+    assert!(err.contains("no master key is configured"), "{err}");
+    let out = sextant()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env(
+            "SEXTANT_MASTER_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no token key is configured"), "{err}");
     let (code, _, err) = run(&["serve", "--dev", "--addr", "0.0.0.0:0"], work.path());
     assert_eq!(code, 1);
     assert!(err.contains("only on a loopback address"), "{err}");
     let out = sextant()
         .args(["serve", "--addr", "127.0.0.1:0"])
+        .env(
+            "SEXTANT_MASTER_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
         .env("SEXTANT_JWT_HS256_SECRET", "")
         .current_dir(work.path())
         .output()
@@ -643,6 +658,19 @@ fn the_audit_trail_verifies_and_names_a_tampered_entry() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = run(&["import", "pop", "--data-dir", "data"], dir);
     assert_eq!(code, 0, "{err}");
+    // Files only their owner can read; the master key beside the data, not in it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["data/sextant.db", "data.master-key"] {
+            let mode = std::fs::metadata(dir.join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{file} is {mode:o}");
+        }
+        assert!(!dir.join("data/data.master-key").exists());
+    }
     let verify = |extra: &[&str]| {
         let mut args = vec!["audit", "verify", "--data-dir", "data", "--json"];
         args.extend_from_slice(extra);

@@ -9,6 +9,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_services::customers::{self, ConsentPatch};
+use sextant_services::privacy::{self, Export};
 use sextant_services::records::{
     format_timestamp, parse_customer, ConsentsRecord, CustomerRecord, HoldingRecord, PaymentRecord,
 };
@@ -91,6 +92,41 @@ pub async fn get(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Json(view(stored)))
+}
+
+/// Erases a customer (right to erasure): their data key is destroyed, so nothing sealed
+/// under it (personal fields, merchants, cards, search texts) can be read again anywhere,
+/// backups included; their events, holdings, profile, risk answers, advice and campaign
+/// rows are deleted. Credit decisions, consent history and the audit trail stay under the
+/// pseudonymous id. Recorded in the audit trail. Admin only.
+#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 204, description = "erased"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    caller.reach_customer(&id, &[Role::Admin])?;
+    let id = customer_id(&id)?;
+    privacy::erase(&state.ctx, &id, &caller.sub, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything Sextant holds about a customer (right of access): registration, consent
+/// history, holdings, payments, behaviour, profile, risk assessments, credit decisions with
+/// their inputs, and who did what with their data.
+#[utoipa::path(get, path = "/v1/customers/{id}/export", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, body = Export), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Export>, AppError> {
+    caller.reach_customer(&id, &[Role::Customer, Role::Admin])?;
+    let id = customer_id(&id)?;
+    Ok(Json(privacy::export(&state.ctx, &id, Utc::now()).await?))
 }
 
 /// Grants or withdraws consents. A withdrawal takes effect at once and is recorded.

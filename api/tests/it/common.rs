@@ -21,7 +21,13 @@ pub struct TestStore {
 
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
-    let store = SeaStore::open(None, dir.path()).await.unwrap();
+    let store = SeaStore::open(
+        None,
+        dir.path(),
+        std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+    )
+    .await
+    .unwrap();
     TestStore {
         store: Arc::new(store),
         _dir: dir,

@@ -391,3 +391,90 @@ async fn staff_reads_and_changes_are_in_a_verifiable_audit_trail() {
         .any(|e| e.entry.action == "audit.read" && e.entry.actor == "co-1"));
     assert_eq!(sextant_store::audit::verify(&all, None), Ok(()));
 }
+
+#[tokio::test]
+async fn a_customer_can_take_their_data_and_be_erased() {
+    let app = spawn_app().await;
+    app.put_customer("c1").await;
+    app.put_customer("c2").await;
+    let service = token(Role::Service, "app");
+    let admin = token(Role::Admin, "root");
+    let me = token(Role::Customer, "c1");
+    let mut search = behaviour_json("b-1", "c1");
+    search["kind"] = json!("search");
+    search["query"] = json!("zanzibar honeymoon in april");
+    let mut pay = payment_json("p-1", "c1", 4_200);
+    pay["merchant_id"] = json!("m-unique-merchant-7781");
+    let reply = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&service),
+            Some(batch(&[pay, search])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    let export = app
+        .call("GET", "/v1/customers/c1/export", Some(&me), None)
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+    assert_eq!(export.body["customer"]["region"], "prague");
+    assert_eq!(
+        export.body["payments"][0]["merchant_id"],
+        "m-unique-merchant-7781"
+    );
+    assert_eq!(
+        export.body["behaviour"][0]["query"],
+        "zanzibar honeymoon in april"
+    );
+    assert!(!export.body["consent_history"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let other = app
+        .call("GET", "/v1/customers/c2/export", Some(&me), None)
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "only one's own data");
+
+    let refused = app
+        .call("DELETE", "/v1/customers/c1", Some(&service), None)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "erasure is for admins"
+    );
+    let erased = app
+        .call("DELETE", "/v1/customers/c1", Some(&admin), None)
+        .await;
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.text);
+    let again = app
+        .call("DELETE", "/v1/customers/c1", Some(&admin), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let gone = app
+        .call("GET", "/v1/customers/c1", Some(&admin), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let export = app
+        .call("GET", "/v1/customers/c1/export", Some(&admin), None)
+        .await;
+    assert_eq!(export.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.call("GET", "/v1/customers/c2", Some(&admin), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Nothing personal in clear in any file, before or after; the erasure is on record.
+    let files = read_all(app._store._dir.path());
+    for needle in ["zanzibar honeymoon", "m-unique-merchant-7781"] {
+        assert!(!files.iter().any(|f| f.contains(needle)), "{needle}");
+    }
+    let trail = app
+        .call("GET", "/v1/audit?action=customer.erase", Some(&admin), None)
+        .await;
+    assert_eq!(trail.body["entries"][0]["object"], "c1");
+    assert_eq!(trail.body["entries"][0]["actor"], "root");
+}

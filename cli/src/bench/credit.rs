@@ -100,7 +100,14 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         options.customers, options.months
     );
     generate::generate(&config, &population, |_| {})?;
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &work.join("db")).await?);
+    let store: Arc<dyn Store> = Arc::new(
+        SeaStore::open(
+            None,
+            &work.join("db"),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        )
+        .await?,
+    );
     import::import(store.clone(), &population, |_, _, _| {}).await?;
     let vectors: Arc<dyn VectorStore> = Arc::new(EdgeStore::open(&work.join("vectors"), 32)?);
     let pipeline = Pipeline::open(store.clone(), vectors, &work.join("models")).await?;

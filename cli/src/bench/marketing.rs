@@ -41,7 +41,7 @@ use sextant_vectors::{EdgeStore, VectorStore};
 use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
 use crate::output::Report;
 pub use population::Marker;
-use population::{DB_DIR, MODELS_DIR, VECTORS_DIR, VECTOR_DIM};
+use population::{DB_DIR, MASTER_KEY_FILE, MODELS_DIR, VECTORS_DIR, VECTOR_DIM};
 
 /// The aims of the marketing issue.
 pub const OFFERS_LATENCY_MS_P99_AIM: f64 = 10.0;
@@ -258,7 +258,9 @@ async fn measure(
     scratch: &Path,
     population: PopulationReport,
 ) -> anyhow::Result<MarketingBench> {
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &run_dir.join(DB_DIR)).await?);
+    let keyring = sextant_api::startup::file_keyring(&run_dir.join(MASTER_KEY_FILE))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SeaStore::open(None, &run_dir.join(DB_DIR), Arc::new(keyring)).await?);
     let vectors: Arc<dyn VectorStore> = {
         let dir = run_dir.join(VECTORS_DIR);
         Arc::new(tokio::task::spawn_blocking(move || EdgeStore::open(&dir, VECTOR_DIM)).await??)

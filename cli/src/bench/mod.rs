@@ -108,8 +108,14 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
         skipped: Vec::new(),
     };
 
-    let sqlite: Arc<dyn Store> =
-        Arc::new(SeaStore::open(None, &work.path().join("sqlite-import")).await?);
+    let sqlite: Arc<dyn Store> = Arc::new(
+        SeaStore::open(
+            None,
+            &work.path().join("sqlite-import"),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        )
+        .await?,
+    );
     let (events, seconds) = import_events(sqlite, &population).await?;
     bench
         .rows
@@ -146,8 +152,14 @@ async fn postgres_import(admin_url: &str, population: &Path) -> anyhow::Result<(
         .await
         .context("cannot reach PostgreSQL")?;
     let result = async {
-        let store: Arc<dyn Store> =
-            Arc::new(SeaStore::open(Some(&scratch.url), Path::new(".")).await?);
+        let store: Arc<dyn Store> = Arc::new(
+            SeaStore::open(
+                Some(&scratch.url),
+                Path::new("."),
+                std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+            )
+            .await?,
+        );
         import_events(store, population).await
     }
     .await;
@@ -162,7 +174,14 @@ async fn http_ingest(
     population: &Path,
     options: &IngestOptions,
 ) -> anyhow::Result<(u64, f64)> {
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &work.join("sqlite-http")).await?);
+    let store: Arc<dyn Store> = Arc::new(
+        SeaStore::open(
+            None,
+            &work.join("sqlite-http"),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        )
+        .await?,
+    );
     let customers_only = work.join("customers-only");
     std::fs::create_dir_all(&customers_only)?;
     std::fs::copy(

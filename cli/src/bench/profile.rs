@@ -345,7 +345,14 @@ async fn incremental(
         }
         std::fs::write(subset.join(name), out)?;
     }
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &work.join("incremental-db")).await?);
+    let store: Arc<dyn Store> = Arc::new(
+        SeaStore::open(
+            None,
+            &work.join("incremental-db"),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        )
+        .await?,
+    );
     crate::commands::import::import(store.clone(), &subset, |_, _, _| {}).await?;
     let vectors: Arc<dyn VectorStore> =
         Arc::new(EdgeStore::open(&work.join("incremental-vectors"), 32)?);

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod eval;
 pub mod generate;
 pub mod import;
+pub mod keys;
 pub mod marketing;
 pub mod portfolio;
 pub mod profile;

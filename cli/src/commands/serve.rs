@@ -25,6 +25,12 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<i32> {
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    anyhow::ensure!(
+        args.dev || config.master_key.is_some() || config.master_key_file.is_some(),
+        "no master key is configured: set master_key_file (or SEXTANT_MASTER_KEY) so that \
+         personal data is encrypted under a key kept apart from the data, or run \
+         `sextant serve --dev` on a loopback address for local development"
+    );
     let ctx = open_context(&config).await?;
     let app = build(&config, ctx, args.dev).await?;
     println!(

@@ -16,8 +16,7 @@ use sextant_domain::{Customer, CustomerId, ProductId};
 use super::catalogue::{next_version, taken};
 use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{
-    audience_from, campaign_event_hash, campaign_from, corrupt, customer_from, ms_to_time,
-    profile_from,
+    audience_from, campaign_event_hash, campaign_from, corrupt, ms_to_time, profile_from,
 };
 use super::{col, text, SeaStore, IDS_PER_LOOKUP};
 use crate::entity::{
@@ -658,14 +657,13 @@ impl CampaignStore for SeaStore {
         if let Some(after) = after {
             query = query.filter(customer::Column::Id.gt(after.as_str()));
         }
-        let customers: Vec<Customer> = query
+        let rows = query
             .order_by_asc(customer::Column::Id)
             .limit(limit.min(MARKETING_PAGE_MAX))
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| customer_from(row).map(|c| c.customer))
-            .collect::<Result<_, _>>()?;
+            .await?;
+        let customers: Vec<Customer> =
+            super::customers::customers_from(&self.db, &self.keyring, rows).await?;
         let (Some(first), Some(last)) = (customers.first(), customers.last()) else {
             return Ok(Vec::new());
         };

@@ -255,7 +255,7 @@ impl CatalogueStore for SeaStore {
         interactions_max: u64,
     ) -> Result<Option<OfferInputs>, StoreError> {
         let txn = self.db.begin().await?;
-        let Some(customer) = customers::customer(&txn, id).await? else {
+        let Some(customer) = customers::customer(&txn, &self.keyring, id).await? else {
             return Ok(None);
         };
         let inputs = OfferInputs {

@@ -252,7 +252,7 @@ impl CreditStore for SeaStore {
 
     async fn quote_inputs(&self, id: &CustomerId) -> Result<Option<QuoteInputs>, StoreError> {
         let txn = self.db.begin().await?;
-        let Some(customer) = customers::customer(&txn, id).await? else {
+        let Some(customer) = customers::customer(&txn, &self.keyring, id).await? else {
             return Ok(None);
         };
         let inputs = QuoteInputs {

@@ -17,11 +17,13 @@ use sextant_domain::{
     Product,
 };
 
+use super::keys::{self, KeySet};
 use super::rows::{
     behaviour_from, consents_of, content_hash, customer_from, customer_model, holding_from,
     holding_model, last_per_key, ms_to_time, payment_from, product_from,
 };
 use super::{audit, existing, text, text_opt, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use crate::crypto::{seal, Keyring};
 use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
 use crate::{
     ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoreError,
@@ -66,8 +68,18 @@ const BEHAVIOUR_COLUMNS: &[&str] = &[
     "received_at_ms",
 ];
 
-fn payment_row(p: &PaymentEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
-    vec![
+fn payment_row(
+    p: &PaymentEvent,
+    hash: i64,
+    now_ms: i64,
+    keys: &KeySet,
+) -> Result<Vec<SimpleExpr>, StoreError> {
+    let c = p.customer_id.as_str();
+    let key = keys.get(c)?;
+    let sealed = |field: &str, value: Option<&str>| {
+        text_opt(value.map(|v| seal(key, c, field, v)).as_deref())
+    };
+    Ok(vec![
         text(p.event_id.as_str()),
         text(p.customer_id.as_str()),
         p.occurred_at.timestamp_millis().into(),
@@ -76,20 +88,30 @@ fn payment_row(p: &PaymentEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
         text(p.direction.as_str()),
         text(p.kind.as_str()),
         text(p.channel.as_str()),
-        text_opt(p.merchant_id.as_ref().map(|m| m.as_str())),
+        sealed("merchant_id", p.merchant_id.as_ref().map(|m| m.as_str())),
         Value::Int(p.mcc.map(|m| i32::from(m.get()))).into(),
         text(p.country.as_str()),
-        text_opt(p.card.as_ref().map(|c| c.bin())),
-        text_opt(p.card.as_ref().map(|c| c.last4())),
+        sealed("card_bin", p.card.as_ref().map(|c| c.bin())),
+        sealed("card_last4", p.card.as_ref().map(|c| c.last4())),
         text(p.status.as_str()),
         Value::BigInt(p.balance_after_minor).into(),
         hash.into(),
         now_ms.into(),
-    ]
+    ])
 }
 
-fn behaviour_row(b: &sextant_domain::BehaviourEvent, hash: i64, now_ms: i64) -> Vec<SimpleExpr> {
-    vec![
+fn behaviour_row(
+    b: &sextant_domain::BehaviourEvent,
+    hash: i64,
+    now_ms: i64,
+    keys: &KeySet,
+) -> Result<Vec<SimpleExpr>, StoreError> {
+    let c = b.customer_id.as_str();
+    let query = match &b.query {
+        Some(q) => Some(seal(keys.get(c)?, c, "query", q.as_str())),
+        None => None,
+    };
+    Ok(vec![
         text(b.event_id.as_str()),
         text(b.customer_id.as_str()),
         b.occurred_at.timestamp_millis().into(),
@@ -98,10 +120,10 @@ fn behaviour_row(b: &sextant_domain::BehaviourEvent, hash: i64, now_ms: i64) -> 
         text_opt(b.screen.as_ref().map(|s| s.as_str())),
         text_opt(b.product_id.as_ref().map(|s| s.as_str())),
         text_opt(b.offer_id.as_ref().map(|s| s.as_str())),
-        text_opt(b.query.as_ref().map(|s| s.as_str())),
+        text_opt(query.as_deref()),
         hash.into(),
         now_ms.into(),
-    ]
+    ])
 }
 
 /// Replaces everything but the creation time on conflict.
@@ -112,6 +134,7 @@ fn customer_upsert(consents: bool) -> OnConflict {
     let mut columns = vec![
         C::BirthYear,
         C::Region,
+        C::Sealed,
         C::Occupation,
         C::KycStatus,
         C::UpdatedAtMs,
@@ -147,13 +170,27 @@ fn consent_diff(old: &Consents, new: &Consents) -> Vec<(ConsentScope, bool)> {
 
 pub(super) async fn customer(
     db: &impl ConnectionTrait,
+    keyring: &Keyring,
     id: &CustomerId,
 ) -> Result<Option<StoredCustomer>, StoreError> {
-    customer::Entity::find_by_id(id.to_string())
-        .one(db)
-        .await?
-        .map(customer_from)
-        .transpose()
+    let Some(row) = customer::Entity::find_by_id(id.to_string()).one(db).await? else {
+        return Ok(None);
+    };
+    let keys = keys::load(db, keyring, &[row.id.as_str()]).await?;
+    customer_from(row, &keys).map(Some)
+}
+
+/// Customers from their rows, their data keys loaded in one query per chunk.
+pub(super) async fn customers_from(
+    db: &impl ConnectionTrait,
+    keyring: &Keyring,
+    rows: Vec<customer::Model>,
+) -> Result<Vec<Customer>, StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let keys = keys::load(db, keyring, &ids).await?;
+    rows.into_iter()
+        .map(|row| customer_from(row, &keys).map(|s| s.customer))
+        .collect()
 }
 
 /// Reads a customer row, locking it until the transaction ends on PostgreSQL (SQLite
@@ -308,22 +345,27 @@ pub(super) async fn holdings(
 /// One customer's registration, holdings and events since `since`.
 pub(super) async fn history(
     db: &impl ConnectionTrait,
+    keyring: &Keyring,
     id: &CustomerId,
     since: DateTime<Utc>,
 ) -> Result<Option<History>, StoreError> {
-    let Some(stored) = customer(db, id).await? else {
+    let Some(stored) = customer(db, keyring, id).await? else {
         return Ok(None);
     };
-    Ok(histories_of(db, vec![stored.customer], since).await?.pop())
+    Ok(histories_of(db, keyring, vec![stored.customer], since)
+        .await?
+        .pop())
 }
 
 /// Loads events and holdings of `customers` with one query per table per chunk.
 pub(super) async fn histories_of(
     db: &impl ConnectionTrait,
+    keyring: &Keyring,
     customers: Vec<Customer>,
     since: DateTime<Utc>,
 ) -> Result<Vec<History>, StoreError> {
     let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+    let keys = keys::load(db, keyring, &ids).await?;
     let mut payments: HashMap<String, Vec<PaymentEvent>> = HashMap::new();
     let mut behaviour: HashMap<String, Vec<BehaviourEvent>> = HashMap::new();
     let mut holdings: HashMap<String, Vec<Holding>> = HashMap::new();
@@ -342,7 +384,7 @@ pub(super) async fn histories_of(
             payments
                 .entry(row.customer_id.clone())
                 .or_default()
-                .push(payment_from(row)?);
+                .push(payment_from(row, &keys)?);
         }
         let rows = behaviour_event::Entity::find()
             .filter(B::CustomerId.is_in(chunk.iter().copied()))
@@ -355,7 +397,7 @@ pub(super) async fn histories_of(
             behaviour
                 .entry(row.customer_id.clone())
                 .or_default()
-                .push(behaviour_from(row)?);
+                .push(behaviour_from(row, &keys)?);
         }
         let rows = holding::Entity::find()
             .filter(holding::Column::CustomerId.is_in(chunk.iter().copied()))
@@ -393,10 +435,15 @@ impl CustomerStore for SeaStore {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
         let before = customer_for_update(&txn, &c.id).await?;
-        customer::Entity::insert(customer_model(c, now.timestamp_millis()))
-            .on_conflict(customer_upsert(true))
-            .exec(&txn)
-            .await?;
+        let keys = keys::load_or_create(&txn, &self.keyring, &[c.id.as_str()], now).await?;
+        customer::Entity::insert(customer_model(
+            c,
+            now.timestamp_millis(),
+            keys.get(c.id.as_str())?,
+        ))
+        .on_conflict(customer_upsert(true))
+        .exec(&txn)
+        .await?;
         let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
         let changes = consent_diff(&old_consents, &c.consents);
         record_consent_changes(&txn, &c.id, &changes, actor, now).await?;
@@ -430,11 +477,20 @@ impl CustomerStore for SeaStore {
         let customers = last_per_key(customers, |c| c.id.as_str());
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
-        // 12 columns x 2,000 rows fits both backends' parameter limits.
+        // 13 columns x 2,000 rows fits both backends' parameter limits.
         for chunk in customers.chunks(2_000) {
+            let ids: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+            let keys = keys::load_or_create(&txn, &self.keyring, &ids, now).await?;
             let models = chunk
                 .iter()
-                .map(|c| customer_model(c, now.timestamp_millis()));
+                .map(|c| {
+                    Ok(customer_model(
+                        c,
+                        now.timestamp_millis(),
+                        keys.get(c.id.as_str())?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             customer::Entity::insert_many(models)
                 .on_conflict(customer_upsert(false))
                 .exec(&txn)
@@ -456,7 +512,7 @@ impl CustomerStore for SeaStore {
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
-        customer(&self.db, id).await
+        customer(&self.db, &self.keyring, id).await
     }
 
     async fn set_consents(
@@ -554,12 +610,14 @@ impl CustomerStore for SeaStore {
         // concurrent batches then take row locks in one order and cannot deadlock.
         let mut order: Vec<usize> = (0..events.len()).collect();
         order.sort_by(|&a, &b| events[a].event_id().cmp(events[b].event_id()));
+        let customers: Vec<&str> = events.iter().map(|e| e.customer_id().as_str()).collect();
+        let keys = keys::load_or_create(&txn, &self.keyring, &customers, now).await?;
         let mut payment_rows = Vec::new();
         let mut behaviour_rows = Vec::new();
         for (event, &hash) in order.iter().map(|&i| (&events[i], &hashes[i])) {
             match event {
-                Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms)),
-                Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms)),
+                Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms, &keys)?),
+                Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms, &keys)?),
             }
         }
         let new_payments =
@@ -633,7 +691,10 @@ impl CustomerStore for SeaStore {
             .limit(limit.min(PAGE_MAX))
             .all(&self.db)
             .await?;
-        rows.into_iter().map(payment_from).collect()
+        let keys = keys::load(&self.db, &self.keyring, &[id.as_str()]).await?;
+        rows.into_iter()
+            .map(|row| payment_from(row, &keys))
+            .collect()
     }
 
     async fn replace_holdings(
@@ -750,7 +811,7 @@ impl CustomerStore for SeaStore {
         id: &CustomerId,
         since: DateTime<Utc>,
     ) -> Result<Option<History>, StoreError> {
-        history(&self.db, id, since).await
+        history(&self.db, &self.keyring, id, since).await
     }
 
     async fn histories(
@@ -768,11 +829,8 @@ impl CustomerStore for SeaStore {
             .limit(limit.min(HISTORY_PAGE_MAX))
             .all(&self.db)
             .await?;
-        let customers = rows
-            .into_iter()
-            .map(|r| customer_from(r).map(|s| s.customer))
-            .collect::<Result<Vec<_>, _>>()?;
-        histories_of(&self.db, customers, since).await
+        let customers = customers_from(&self.db, &self.keyring, rows).await?;
+        histories_of(&self.db, &self.keyring, customers, since).await
     }
 
     async fn last_received_at(&self, id: &CustomerId) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -10,6 +10,8 @@ mod catalogue;
 mod credit;
 mod customers;
 mod idempotency;
+mod keys;
+mod privacy;
 mod profiles;
 mod registry;
 mod rows;
@@ -29,6 +31,7 @@ use sea_orm_migration::MigratorTrait;
 use sextant_domain::Product;
 use tokio::sync::Mutex;
 
+use crate::crypto::Keyring;
 use crate::entity::product;
 use crate::migration::Migrator;
 use crate::{Store, StoreError};
@@ -46,13 +49,21 @@ pub struct SeaStore {
     write_lock: Option<Arc<Mutex<()>>>,
     /// Group commit of credit decisions: the checkout path records one per quote.
     decisions: credit::DecisionWriter,
+    /// The master keys and the customers' unwrapped data keys.
+    keyring: Arc<Keyring>,
 }
 
 impl SeaStore {
     /// Opens (creating if needed) the database and brings its schema up to date.
     /// `database_url` selects PostgreSQL (`postgres://...`) or an explicit SQLite URL;
-    /// without one, `DATA_DIR/sextant.db` is used.
-    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<SeaStore, StoreError> {
+    /// without one, `DATA_DIR/sextant.db` is used. Personal fields are sealed under
+    /// customers' data keys, wrapped by `keyring`'s master key; rows written before
+    /// encryption existed are sealed now.
+    pub async fn open(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        keyring: Arc<Keyring>,
+    ) -> Result<SeaStore, StoreError> {
         let url = match database_url {
             Some(url) => url.to_owned(),
             None => {
@@ -92,10 +103,12 @@ impl SeaStore {
             decisions: credit::DecisionWriter::start(db.clone(), write_lock.clone()),
             write_lock,
             db,
+            keyring,
         };
         store
             .seed_catalogue(&sextant_domain::default_catalogue(), Utc::now())
             .await?;
+        store.seal_clear_rows(Utc::now()).await?;
         Ok(store)
     }
 

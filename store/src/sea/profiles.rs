@@ -308,7 +308,7 @@ impl ProfileStore for SeaStore {
         since: DateTime<Utc>,
     ) -> Result<Option<RefreshInputs>, StoreError> {
         let txn = self.db.begin().await?;
-        let Some(history) = history(&txn, id, since).await? else {
+        let Some(history) = history(&txn, &self.keyring, id, since).await? else {
             return Ok(None);
         };
         let inputs = RefreshInputs {

@@ -14,6 +14,8 @@ use sextant_domain::{
 };
 use sextant_hash::Fnv64;
 
+use super::keys::KeySet;
+use crate::crypto::{is_sealed, open, seal, DataKey};
 use crate::entity::{
     advice, advice_decision, audience, behaviour_event, campaign, credit_decision, credit_model,
     customer, holding, idempotency_key, instalment_plan, offer_model, payment_event, product,
@@ -65,13 +67,30 @@ pub(super) fn version_from(version: i32, what: &str) -> Result<u32, StoreError> 
 /// Who wrote version 0 of a built-in product (it was seeded, not edited).
 const BUILT_IN_ACTOR: &str = "built-in";
 
-pub(super) fn customer_model(c: &Customer, now_ms: i64) -> customer::ActiveModel {
+/// The personal fields of a customer, sealed together under their data key.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Personal {
+    birth_year: i32,
+    region: String,
+    occupation: String,
+}
+
+/// The customer's row: birth year, region and occupation only sealed (the clear columns
+/// hold blanks).
+pub(super) fn customer_model(c: &Customer, now_ms: i64, key: &DataKey) -> customer::ActiveModel {
     let m = c.consents.marketing;
+    let personal = Personal {
+        birth_year: i32::from(c.birth_year.get()),
+        region: c.region.as_str().to_owned(),
+        occupation: c.occupation.as_str().to_owned(),
+    };
+    let personal = serde_json::to_string(&personal).expect("plain fields serialise");
     customer::ActiveModel {
         id: Set(c.id.to_string()),
-        birth_year: Set(i32::from(c.birth_year.get())),
-        region: Set(c.region.as_str().to_owned()),
-        occupation: Set(c.occupation.as_str().to_owned()),
+        birth_year: Set(0),
+        region: Set(String::new()),
+        occupation: Set(String::new()),
+        sealed: Set(seal(key, c.id.as_str(), "personal", &personal)),
         kyc_status: Set(c.kyc_status.as_str().to_owned()),
         consent_profiling: Set(c.consents.profiling),
         consent_push: Set(m.push),
@@ -95,16 +114,31 @@ pub(super) fn consents_of(m: &customer::Model) -> Consents {
     }
 }
 
-pub(super) fn customer_from(m: customer::Model) -> Result<StoredCustomer, StoreError> {
+pub(super) fn customer_from(
+    m: customer::Model,
+    keys: &KeySet,
+) -> Result<StoredCustomer, StoreError> {
     // Rows are only written from valid domain values; judge the birth year at its write time.
     let written = ms_to_time(m.updated_at_ms)?;
+    let personal = if m.sealed.is_empty() {
+        // Written before encryption existed and not sealed yet.
+        Personal {
+            birth_year: m.birth_year,
+            region: m.region.clone(),
+            occupation: m.occupation.clone(),
+        }
+    } else {
+        let text = open(keys.get(&m.id)?, &m.id, "personal", &m.sealed)?;
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("personal fields: {e}")))?
+    };
     Ok(StoredCustomer {
         customer: Customer {
             id: CustomerId::parse(&m.id).map_err(corrupt("customer id"))?,
-            birth_year: BirthYear::parse(i64::from(m.birth_year), written)
+            birth_year: BirthYear::parse(i64::from(personal.birth_year), written)
                 .map_err(corrupt("birth year"))?,
-            region: Region::parse(&m.region).map_err(corrupt("region"))?,
-            occupation: Occupation::parse(&m.occupation).map_err(corrupt("occupation"))?,
+            region: Region::parse(&personal.region).map_err(corrupt("region"))?,
+            occupation: Occupation::parse(&personal.occupation).map_err(corrupt("occupation"))?,
             kyc_status: KycStatus::parse(&m.kyc_status).map_err(corrupt("kyc status"))?,
             consents: consents_of(&m),
         },
@@ -113,8 +147,30 @@ pub(super) fn customer_from(m: customer::Model) -> Result<StoredCustomer, StoreE
     })
 }
 
-pub(super) fn payment_from(m: payment_event::Model) -> Result<PaymentEvent, StoreError> {
-    let card = match (m.card_bin.as_deref(), m.card_last4.as_deref()) {
+/// A stored text that may be sealed: opened under the customer's key.
+pub(super) fn unsealed(
+    keys: &KeySet,
+    customer: &str,
+    field: &str,
+    stored: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    match stored {
+        Some(text) if is_sealed(text) => {
+            Ok(Some(open(keys.get(customer)?, customer, field, text)?))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+pub(super) fn payment_from(
+    m: payment_event::Model,
+    keys: &KeySet,
+) -> Result<PaymentEvent, StoreError> {
+    let c = m.customer_id.as_str();
+    let bin = unsealed(keys, c, "card_bin", m.card_bin.as_deref())?;
+    let last4 = unsealed(keys, c, "card_last4", m.card_last4.as_deref())?;
+    let merchant = unsealed(keys, c, "merchant_id", m.merchant_id.as_deref())?;
+    let card = match (bin.as_deref(), last4.as_deref()) {
         (Some(bin), Some(last4)) => Some(Card::parse(bin, last4).map_err(corrupt("card"))?),
         _ => None,
     };
@@ -127,8 +183,7 @@ pub(super) fn payment_from(m: payment_event::Model) -> Result<PaymentEvent, Stor
         direction: Direction::parse(&m.direction).map_err(corrupt("direction"))?,
         kind: PaymentKind::parse(&m.kind).map_err(corrupt("kind"))?,
         channel: Channel::parse(&m.channel).map_err(corrupt("channel"))?,
-        merchant_id: m
-            .merchant_id
+        merchant_id: merchant
             .as_deref()
             .map(MerchantId::parse)
             .transpose()
@@ -147,8 +202,10 @@ pub(super) fn payment_from(m: payment_event::Model) -> Result<PaymentEvent, Stor
 
 pub(super) fn behaviour_from(
     m: behaviour_event::Model,
+    keys: &KeySet,
 ) -> Result<sextant_domain::BehaviourEvent, StoreError> {
     use sextant_domain::{BehaviourKind, ShortText};
+    let query = unsealed(keys, &m.customer_id, "query", m.query.as_deref())?;
     Ok(sextant_domain::BehaviourEvent {
         event_id: EventId::parse(&m.event_id).map_err(corrupt("event id"))?,
         customer_id: CustomerId::parse(&m.customer_id).map_err(corrupt("customer id"))?,
@@ -178,8 +235,7 @@ pub(super) fn behaviour_from(
             .map(EventId::parse)
             .transpose()
             .map_err(corrupt("offer"))?,
-        query: m
-            .query
+        query: query
             .as_deref()
             .map(ShortText::parse)
             .transpose()

@@ -17,7 +17,13 @@ pub struct TestStore {
 
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
-    let store = SeaStore::open(None, dir.path()).await.unwrap();
+    let store = SeaStore::open(
+        None,
+        dir.path(),
+        std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+    )
+    .await
+    .unwrap();
     TestStore {
         store: Arc::new(store),
         _dir: dir,
@@ -38,9 +44,13 @@ pub async fn postgres_store(admin_url: &str) -> TestStore {
     let scratch = ScratchDatabase::create(admin_url, &name)
         .await
         .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
-    let store = SeaStore::open(Some(&scratch.url), std::path::Path::new("."))
-        .await
-        .unwrap();
+    let store = SeaStore::open(
+        Some(&scratch.url),
+        std::path::Path::new("."),
+        std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+    )
+    .await
+    .unwrap();
     TestStore {
         store: Arc::new(store),
         _dir: tempfile::tempdir().unwrap(),

@@ -175,8 +175,9 @@ async fn customers_consents_and_holdings_on_every_backend() {
 #[tokio::test]
 async fn the_sqlite_store_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
+    let keyring = std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral());
     {
-        let store = sextant_store::SeaStore::open(None, dir.path())
+        let store = sextant_store::SeaStore::open(None, dir.path(), keyring.clone())
             .await
             .unwrap();
         store
@@ -188,7 +189,7 @@ async fn the_sqlite_store_survives_a_restart() {
             .await
             .unwrap();
     }
-    let reopened = sextant_store::SeaStore::open(None, dir.path())
+    let reopened = sextant_store::SeaStore::open(None, dir.path(), keyring)
         .await
         .unwrap();
     let again = reopened
@@ -596,16 +597,24 @@ async fn a_scratch_database_is_made_and_removed() {
     let scratch = ScratchDatabase::create(&admin, &name).await.unwrap();
     let url = scratch.url.clone();
     assert!(url.ends_with(&format!("/{name}")), "{url}");
-    let store = SeaStore::open(Some(&url), std::path::Path::new("."))
-        .await
-        .unwrap();
+    let store = SeaStore::open(
+        Some(&url),
+        std::path::Path::new("."),
+        std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+    )
+    .await
+    .unwrap();
     store.ping().await.unwrap();
     drop(store);
     scratch.remove().await.unwrap();
     assert!(
-        SeaStore::open(Some(&url), std::path::Path::new("."))
-            .await
-            .is_err(),
+        SeaStore::open(
+            Some(&url),
+            std::path::Path::new("."),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral())
+        )
+        .await
+        .is_err(),
         "the database is gone"
     );
 }

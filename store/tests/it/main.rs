@@ -7,3 +7,4 @@ mod common;
 mod customers_and_credit;
 mod hot_paths;
 mod marketing;
+mod privacy;

@@ -59,6 +59,8 @@ pub const VECTOR_DIM: usize = 32;
 const FORMAT: u32 = 1;
 const MARKER_FILE: &str = "marketing-bench.json";
 pub const DB_DIR: &str = "db";
+/// The master key of the kept population's database (a benchmark fixture, kept beside it).
+pub const MASTER_KEY_FILE: &str = "master-key";
 pub const VECTORS_DIR: &str = "vectors";
 pub const MODELS_DIR: &str = "models";
 
@@ -155,7 +157,9 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
         .validate()
         .map_err(|e| anyhow::anyhow!("cannot generate: {e}"))?;
     let mut timer = Timer::new();
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, &root.join(DB_DIR)).await?);
+    let keyring = sextant_api::startup::file_keyring(&root.join(MASTER_KEY_FILE))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SeaStore::open(None, &root.join(DB_DIR), Arc::new(keyring)).await?);
     let vectors: Arc<dyn VectorStore> = {
         let dir = root.join(VECTORS_DIR);
         Arc::new(tokio::task::spawn_blocking(move || EdgeStore::open(&dir, VECTOR_DIM)).await??)
@@ -550,6 +554,7 @@ pub fn copy_population(from: &Path, to: &Path) -> anyhow::Result<u64> {
     for dir in [DB_DIR, VECTORS_DIR, MODELS_DIR] {
         bytes += copy_dir(&from.join(dir), &to.join(dir))?;
     }
+    bytes += std::fs::copy(from.join(MASTER_KEY_FILE), to.join(MASTER_KEY_FILE))?;
     Ok(bytes)
 }
 

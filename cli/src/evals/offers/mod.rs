@@ -341,7 +341,14 @@ pub async fn eval_offers(args: &EvalOffersArgs) -> anyhow::Result<OfferEval> {
     };
     config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let work = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(SeaStore::open(None, work.path()).await?);
+    let store: Arc<dyn Store> = Arc::new(
+        SeaStore::open(
+            None,
+            work.path(),
+            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        )
+        .await?,
+    );
     let embedding = EmbeddingConfig {
         epochs: EMBEDDING_EPOCHS,
         seed: args.seed,
