@@ -14,6 +14,7 @@ pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod server;
+pub mod spec;
 pub mod startup;
 pub mod tls;
 
@@ -153,8 +154,7 @@ impl AppState {
     }
 
     pub fn with_limits(ctx: Context, auth: Authenticator, limits: Limits) -> Self {
-        let spec = openapi()
-            .to_pretty_json()
+        let spec = serde_json::to_string_pretty(&spec::document())
             .expect("the OpenAPI document serialises");
         ctx.start_background_work();
         AppState {
@@ -200,8 +200,29 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        .layer(middleware::from_fn(contain_panics))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// A handler that panics answers 500 problem+json (logged once by `observe`) instead of
+/// dropping the connection without an answer.
+async fn contain_panics(request: Request, next: Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a handler panicked".to_owned());
+            AppError::Internal(format!("panic: {what}")).into_response()
+        }
+    }
 }
 
 /// Records every staff read of customer data (and of the audit trail) in the audit trail:

@@ -68,6 +68,11 @@ impl Currency {
         })
     }
 
+    /// The codes [`Currency::parse`] accepts, in the table's order.
+    pub fn supported() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(code, _)| *code)
+    }
+
     pub fn as_str(&self) -> &str {
         // Constructed only from the ASCII table above.
         std::str::from_utf8(&self.code).expect("currency codes are ASCII")

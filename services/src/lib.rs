@@ -11,7 +11,9 @@
 //! - [`marketing`]: the catalogue, audiences, campaigns, offers;
 //! - [`portfolio`]: analysts' optimisation, frontier and allocation jobs;
 //! - [`idempotency`]: keys, request hashes and replayed answers for every route that moves
-//!   money or launches something.
+//!   money or launches something;
+//! - [`schema`]: OpenAPI schemas of fields whose allowed values live elsewhere (the
+//!   domain's names, the supported currencies, the credit policy's terms).
 //!
 //! Request and result types derive serde and utoipa's `ToSchema`: that describes their JSON
 //! shape for the API's OpenAPI document; nothing here imports a web framework.
@@ -28,6 +30,7 @@ pub mod portfolio;
 pub mod privacy;
 pub mod profiles;
 pub mod records;
+pub mod schema;
 
 use rand::Rng;
 

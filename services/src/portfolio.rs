@@ -27,10 +27,15 @@ pub const MAX_FRONTIER_POINTS: usize = 500;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PricesInput {
+    /// 1 to 2,000 assets.
+    #[schema(min_items = 1, max_items = 2000)]
     pub assets: Vec<String>,
-    /// `YYYY-MM-DD`, ascending.
-    #[schema(value_type = Vec<String>)]
+    /// `YYYY-MM-DD`, strictly ascending (the order the schema cannot state).
+    #[schema(value_type = Vec<String>, format = Date)]
     pub dates: Vec<chrono::NaiveDate>,
+    /// One row per date with one price per asset (the shape the schema cannot state); each
+    /// price positive, or `null` for a gap.
+    #[schema(exclusive_minimum = 0.0)]
     pub rows: Vec<Vec<Option<f64>>>,
 }
 
@@ -83,11 +88,15 @@ impl PricesInput {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarketInput {
-    /// Daily prices; the estimators below turn them into returns and risk.
+    /// Daily prices; the estimators below turn them into returns and risk. Give `prices`,
+    /// or `cov` (with `expected_returns` where the job needs them), not both (a rule the
+    /// schema cannot state).
     pub prices: Option<PricesInput>,
     /// Asset names, with `expected_returns` and `cov` given directly (annualised).
     pub assets: Option<Vec<String>>,
     pub expected_returns: Option<Vec<f64>>,
+    /// A square matrix of 1 to 2,000 assets (its shape the schema cannot state).
+    #[schema(min_items = 1, max_items = 2000)]
     pub cov: Option<Vec<Vec<f64>>>,
     /// Expected-returns estimator on prices: `mean` (default), `ema` or `capm`.
     pub returns: Option<ReturnsModel>,
@@ -276,6 +285,8 @@ impl MarketInput {
 #[serde(deny_unknown_fields)]
 pub struct GroupInput {
     pub name: String,
+    /// At least one asset, each named once.
+    #[schema(min_items = 1)]
     pub assets: Vec<String>,
     #[serde(default)]
     pub lower: f64,
@@ -293,24 +304,32 @@ fn one() -> f64 {
 pub struct ConstraintsInput {
     /// Bounds of every weight, `[lower, upper]`; default `[0, 1]` (long only). A negative
     /// lower bound allows shorts.
+    #[schema(min_items = 2, max_items = 2)]
     pub bounds: Option<[f64; 2]>,
     /// Bounds of single assets, overriding `bounds`.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::asset_bounds)]
     pub asset_bounds: BTreeMap<String, [f64; 2]>,
     #[serde(default)]
     pub groups: Vec<GroupInput>,
-    /// L2 regularisation: gamma * |w|^2 added to the objective.
+    /// L2 regularisation: gamma * |w|^2 added to the objective; zero or more.
     #[serde(default)]
+    #[schema(minimum = 0.0)]
     pub l2_gamma: f64,
     /// Current weights by asset, for transaction costs and the turnover cap.
     pub current_weights: Option<BTreeMap<String, f64>>,
-    /// Cost per unit of turnover: k * |w - current|_1 added to the objective.
+    /// Cost per unit of turnover: k * |w - current|_1 added to the objective; zero or more.
     #[serde(default)]
+    #[schema(minimum = 0.0)]
     pub transaction_cost: f64,
-    /// Most turnover |w - current|_1 allowed.
+    /// Most turnover |w - current|_1 allowed; zero or more.
+    #[schema(minimum = 0.0)]
     pub max_turnover: Option<f64>,
-    /// Most assets held, each at least `min_weight`.
+    /// Most assets held (at least 1), each at least `min_weight`.
+    #[schema(minimum = 1)]
     pub max_assets: Option<usize>,
+    /// Zero or more.
+    #[schema(minimum = 0.0)]
     pub min_weight: Option<f64>,
 }
 
@@ -705,7 +724,8 @@ fn black_litterman_weights(
 pub struct FrontierRequest {
     #[serde(flatten)]
     pub market: MarketInput,
-    /// Default 20, at most 500.
+    /// Default 20; 2 to 500.
+    #[schema(minimum = 2, maximum = 500)]
     pub points: Option<usize>,
     pub risk_free: Option<f64>,
     #[serde(flatten)]
@@ -780,10 +800,15 @@ impl AllocationMethod {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocateRequest {
-    /// Target weights by asset.
+    /// Target weights by asset: 1 to 1,000 assets, none negative, summing to 1 (the sum the
+    /// schema cannot state).
+    #[schema(schema_with = crate::schema::allocation_weights)]
     pub weights: BTreeMap<String, f64>,
-    /// Price of one unit of each asset.
+    /// Price of one unit of each asset; every asset of `weights` needs a positive price (a
+    /// rule the schema cannot state).
     pub latest_prices: BTreeMap<String, f64>,
+    /// Above zero.
+    #[schema(exclusive_minimum = 0.0)]
     pub total_value: f64,
     /// `integer` (default: exact, branch and bound) or `greedy`.
     pub method: Option<AllocationMethod>,

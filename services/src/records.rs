@@ -78,19 +78,28 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerRecord {
-    /// The payment app's opaque id. In `PUT /v1/customers/{id}` it may be left out; if present
-    /// it must equal the path.
+    /// The payment app's opaque id: 1 to 64 ASCII letters, digits and `- _ . :`, never a
+    /// card number. In `PUT /v1/customers/{id}` it may be left out; if present it must
+    /// equal the path. (The schema states neither of these two rules.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub id: Option<String>,
-    #[schema(example = 1988)]
+    /// 1900 up to this year minus 18 (an adult customer).
+    #[schema(schema_with = crate::schema::birth_year)]
     pub birth_year: i64,
-    #[schema(example = "prague")]
+    /// A region code chosen by the bank: 1 to 32 characters, no control characters.
+    #[schema(
+        example = "prague",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub region: String,
     /// employed, self_employed, business_owner, student, retired, unemployed, other
-    #[schema(example = "employed")]
+    #[schema(schema_with = crate::schema::occupation)]
     pub occupation: String,
     /// pending, verified, rejected, expired
-    #[schema(example = "verified")]
+    #[schema(schema_with = crate::schema::kyc_status)]
     pub kyc_status: String,
     #[serde(default)]
     pub consents: ConsentsRecord,
@@ -215,9 +224,11 @@ impl CustomerRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardRecord {
-    #[schema(example = "411111")]
+    /// The issuer's BIN: 6 or 8 digits.
+    #[schema(example = "411111", pattern = "^([0-9]{6}|[0-9]{8})$")]
     pub bin: String,
-    #[schema(example = "1234")]
+    /// The last four digits.
+    #[schema(example = "1234", pattern = "^[0-9]{4}$")]
     pub last4: String,
 }
 
@@ -241,40 +252,51 @@ pub enum BehaviourTag {
 pub struct PaymentRecord {
     #[serde(rename = "type")]
     pub tag: PaymentTag,
-    /// The sender's id of the event; re-sending the same id is acknowledged and never stored twice.
-    #[schema(example = "p1-42")]
+    /// The sender's id of the event (an opaque id, never a card number); re-sending the same
+    /// id is acknowledged and never stored twice.
+    #[schema(example = "p1-42", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub event_id: String,
-    #[schema(example = "c0000001")]
+    /// An opaque id, never a card number.
+    #[schema(example = "c0000001", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
-    /// RFC 3339.
-    #[schema(example = "2026-05-01T12:30:00Z")]
+    /// RFC 3339, not more than a day in the future (the schema cannot state that bound).
+    #[schema(example = "2026-05-01T12:30:00Z", format = DateTime)]
     pub occurred_at: String,
-    /// Positive, in the currency's minor unit.
-    #[schema(example = 1250)]
+    /// Positive, in the currency's minor unit, at most twelve digits.
+    #[schema(example = 1250, minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
-    #[schema(example = "EUR")]
+    /// A supported ISO 4217 currency.
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
-    /// debit or credit
+    /// debit or credit, as `kind` requires (not expressible in the schema)
+    #[schema(schema_with = crate::schema::payment_direction)]
     pub direction: String,
     /// purchase, salary, transfer_in, transfer_out, bill, atm, refund, loan_repayment, investment, instalment
+    #[schema(schema_with = crate::schema::payment_kind)]
     pub kind: String,
     /// online, in_store, transit, p2p, cross_border
+    #[schema(schema_with = crate::schema::payment_channel)]
     pub channel: String,
+    /// An opaque id, never a card number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub merchant_id: Option<String>,
-    /// Four digits; required for purchases.
+    /// Four digits; required for purchases (a rule the schema cannot state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "5411")]
+    #[schema(example = "5411", pattern = "^[0-9]{4}$")]
     pub mcc: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "CZ")]
+    /// ISO 3166-1 alpha-2: two upper-case letters.
+    #[schema(example = "CZ", pattern = "^[A-Z]{2}$")]
     pub country: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardRecord>,
     /// completed (default) or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::schema::payment_status)]
     pub status: Option<String>,
+    /// Balance right after the payment, at most twelve digits either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -999_999_999_999_i64, maximum = 999_999_999_999_i64)]
     pub balance_after_minor: Option<i64>,
 }
 
@@ -402,23 +424,47 @@ impl PaymentRecord {
 pub struct BehaviourRecord {
     #[serde(rename = "type")]
     pub tag: BehaviourTag,
+    /// An opaque id, never a card number.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub event_id: String,
+    /// An opaque id, never a card number.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
+    /// RFC 3339, not more than a day in the future (the schema cannot state that bound).
+    #[schema(format = DateTime)]
     pub occurred_at: String,
     /// app_open, screen_view, product_view, offer_impression, offer_click, offer_dismiss, offer_conversion, search
+    #[schema(schema_with = crate::schema::behaviour_kind)]
     pub kind: String,
+    /// An opaque id, never a card number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub session_id: Option<String>,
+    /// 1 to 200 characters, no control characters, never a card number (not expressible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub screen: Option<String>,
-    /// Required for product_view.
+    /// Required for product_view (a rule the schema cannot state). An opaque id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub product_id: Option<String>,
-    /// Required for offer_impression, offer_click, offer_dismiss and offer_conversion.
+    /// Required for offer_impression, offer_click, offer_dismiss and offer_conversion (a rule
+    /// the schema cannot state). An opaque id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub offer_id: Option<String>,
-    /// Required for search.
+    /// Required for search (a rule the schema cannot state). 1 to 200 characters, no control
+    /// characters, never a card number (not expressible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub query: Option<String>,
 }
 
@@ -501,12 +547,21 @@ pub enum EventRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldingRecord {
+    /// An opaque id; in `PUT /v1/customers/{id}/holdings` it must equal the path (a rule the
+    /// schema cannot state).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
-    #[schema(example = "fund-global-equity")]
+    /// An opaque id, one position per product.
+    #[schema(example = "fund-global-equity", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub product_id: String,
-    /// Current value in minor units.
+    /// Current value in minor units: positive, at most twelve digits.
+    #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub value_minor: i64,
+    /// A supported ISO 4217 currency.
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
     pub opened_at: String,
 }
 
@@ -801,6 +856,67 @@ pub fn parse_record<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, Recor
     Ok(value)
 }
 
+/// [`parse_record`] for records that own their data, also reading whole numbers written as
+/// floats (`300.0`) as integers; errors are those of the text as sent.
+pub fn parse_owned_record<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, RecordError> {
+    parse_record(text).or_else(|first| {
+        integral_floats_as_integers(text)
+            .and_then(|whole| serde_json::from_str(&whole).ok())
+            .ok_or(first)
+    })
+}
+
+/// The JSON text with integral numbers written as floats (`300.0`, `12.000`) written as
+/// integers, or `None` when it has none. JSON Schema counts `300.0` as an integer and some
+/// clients' serialisers write whole numbers that way; serde refuses them for integer fields.
+/// A float field reads `300` exactly as `300.0`, so the rewrite changes no value.
+pub fn integral_floats_as_integers(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string, escapes included.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'-') {
+                    i += 1;
+                }
+                if bytes.get(i) == Some(&b'.') {
+                    let dot = i;
+                    i += 1;
+                    while i < bytes.len() && bytes[i] == b'0' {
+                        i += 1;
+                    }
+                    let ends = !bytes
+                        .get(i)
+                        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'e' | b'E'));
+                    if ends && i > dot + 1 && dot > start {
+                        out.push_str(&text[copied..dot]);
+                        copied = i;
+                        changed = true;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[copied.min(text.len())..]);
+    Some(out)
+}
+
 /// The record's `type`, read from the usual leading key without parsing when possible.
 fn event_type(text: &str) -> Result<Option<std::borrow::Cow<'_, str>>, RecordError> {
     if let Some(rest) = text.strip_prefix("{\"type\":\"") {
@@ -819,14 +935,14 @@ pub fn parse_event(text: &str) -> Result<Event, Vec<RecordError>> {
     refuse_card_numbers(text).map_err(|e| vec![e])?;
     match event_type(text).map_err(|e| vec![e])?.as_deref() {
         Some("payment") => {
-            let record: PaymentRecord = parse_record(text).map_err(|e| vec![e])?;
+            let record: PaymentRecord = parse_owned_record(text).map_err(|e| vec![e])?;
             record
                 .into_domain()
                 .map(Event::Payment)
                 .map_err(|e| RecordError::from_fields(e, text))
         }
         Some("behaviour") => {
-            let record: BehaviourRecord = parse_record(text).map_err(|e| vec![e])?;
+            let record: BehaviourRecord = parse_owned_record(text).map_err(|e| vec![e])?;
             record
                 .into_domain()
                 .map(Event::Behaviour)
@@ -855,7 +971,7 @@ pub fn parse_customer(
     today: DateTime<Utc>,
 ) -> Result<Customer, Vec<RecordError>> {
     refuse_card_numbers(text).map_err(|e| vec![e])?;
-    let record: CustomerRecord = parse_record(text).map_err(|e| vec![e])?;
+    let record: CustomerRecord = parse_owned_record(text).map_err(|e| vec![e])?;
     record
         .into_domain(path_id, today)
         .map_err(|e| RecordError::from_fields(e, text))
@@ -864,7 +980,7 @@ pub fn parse_customer(
 /// Parses and validates one holding from its JSON text (an import line).
 pub fn parse_holding(text: &str) -> Result<Holding, Vec<RecordError>> {
     refuse_card_numbers(text).map_err(|e| vec![e])?;
-    let record: HoldingRecord = parse_record(text).map_err(|e| vec![e])?;
+    let record: HoldingRecord = parse_owned_record(text).map_err(|e| vec![e])?;
     record
         .into_domain()
         .map_err(|e| RecordError::from_fields(e, text))
@@ -898,6 +1014,19 @@ mod tests {
             errors[0].column,
             Some(bad.find("\"currency\"").unwrap() + 1)
         );
+    }
+
+    #[test]
+    fn integral_floats_become_integers_outside_strings() {
+        assert_eq!(
+            integral_floats_as_integers(
+                r#"{"version": 33733.0, "x": 1.5, "s": "2.0", "y": [3.00, 4.01, -7.0]}"#
+            )
+            .as_deref(),
+            Some(r#"{"version": 33733, "x": 1.5, "s": "2.0", "y": [3, 4.01, -7]}"#)
+        );
+        assert_eq!(integral_floats_as_integers(r#"{"a": 1, "b": "3.0"}"#), None);
+        assert_eq!(integral_floats_as_integers(r#"{"a": 1.0e3}"#), None);
     }
 
     #[test]

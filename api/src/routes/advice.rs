@@ -15,10 +15,15 @@ use sextant_services::advice::views::{
 };
 use sextant_services::advice::{proposals, review as reviews};
 
-use super::{body_bytes, customer_id, json_body};
+use super::{body_bytes, customer_id, json_body, CUSTOMER_ID_PARAM};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, Problem};
 use crate::AppState;
+
+/// The description of a wealth manager's subject in a path. The schema counts characters,
+/// so its `maxLength` is looser than the limit in bytes for text beyond ASCII.
+const MANAGER_PARAM: &str =
+    "the wealth manager's subject: 1 to 128 bytes of UTF-8, no control characters";
 
 /// Who may see a customer's advice; a wealth manager only for their own clients.
 const ADVICE_READERS: &[Role] = &[
@@ -58,7 +63,7 @@ pub async fn model_portfolios(
 /// The customer's proposed portfolio: the model portfolio of their current risk level,
 /// never holding a product above it. Recorded as advice.
 #[utoipa::path(get, path = "/v1/customers/{id}/advice/portfolio", tag = "advice", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = PortfolioProposal), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)))]
 pub async fn portfolio(
@@ -75,7 +80,7 @@ pub async fn portfolio(
 /// A proposal for a savings goal: the portfolio of the customer's level, a glide path that
 /// de-risks as the date nears, and a Monte Carlo probability of reaching the target.
 #[utoipa::path(post, path = "/v1/customers/{id}/advice/goal", tag = "advice", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")), request_body = GoalBody,
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)), request_body = GoalBody,
     responses((status = 200, body = GoalView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn goal(
@@ -95,7 +100,7 @@ pub async fn goal(
 /// A review of what the customer holds: risk measures, drift from the target model
 /// portfolio of their level, and alerts (drift beyond band, drawdown, suitability).
 #[utoipa::path(get, path = "/v1/customers/{id}/review", tag = "advice", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn review(
@@ -110,7 +115,7 @@ pub async fn review(
 /// Proposes a rebalance back to the target model portfolio (threshold bands, minimum trade
 /// size, costs, new cash). Recorded as pending until a wealth manager approves or rejects it.
 #[utoipa::path(post, path = "/v1/customers/{id}/rebalance-proposals", tag = "advice", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")), request_body = RebalanceBody,
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)), request_body = RebalanceBody,
     responses((status = 201, body = RebalanceView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn propose_rebalance(
@@ -133,7 +138,7 @@ pub async fn propose_rebalance(
 
 /// The customer's rebalancing proposals and the decisions on them.
 #[utoipa::path(get, path = "/v1/customers/{id}/rebalance-proposals", tag = "advice", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = RebalanceList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn rebalance_proposals(
     State(state): State<AppState>,
@@ -149,16 +154,22 @@ pub async fn rebalance_proposals(
 /// A wealth manager approves or rejects a rebalancing proposal of one of their clients.
 /// A proposal is decided once: a second decision gets 409 and the first stands.
 #[utoipa::path(post, path = "/v1/rebalance-proposals/{advice_id}/decision", tag = "advice", security(("bearer" = [])),
-    params(("advice_id" = i64, Path, description = "the proposal's advice id")), request_body = DecisionBody,
+    params(("advice_id" = i64, Path, minimum = 1, description = "the proposal's advice id")), request_body = DecisionBody,
     responses((status = 200, body = RebalanceView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    Path(advice_id): Path<i64>,
+    Path(advice_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RebalanceView>, AppError> {
     caller.require(&[Role::WealthManager, Role::Admin])?;
+    // Not a number a proposal can have: no such proposal.
+    let advice_id: i64 = advice_id
+        .parse()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or(AppError::NotFound)?;
     let body = body_bytes(body)?;
     let request: DecisionBody = json_body(&body)?;
     let decision = request.check()?;
@@ -183,7 +194,7 @@ pub async fn my_clients(
 
 /// Assigns a customer to a wealth manager (admin). Idempotent.
 #[utoipa::path(put, path = "/v1/wealth-managers/{manager}/clients/{id}", tag = "advice", security(("bearer" = [])),
-    params(("manager" = String, Path, description = "the wealth manager's subject"), ("id" = String, Path, description = "customer id")),
+    params(("manager" = String, Path, min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", description = MANAGER_PARAM), ("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn assign(
     State(state): State<AppState>,
@@ -198,7 +209,7 @@ pub async fn assign(
 
 /// Ends a customer's assignment to a wealth manager (admin).
 #[utoipa::path(delete, path = "/v1/wealth-managers/{manager}/clients/{id}", tag = "advice", security(("bearer" = [])),
-    params(("manager" = String, Path, description = "the wealth manager's subject"), ("id" = String, Path, description = "customer id")),
+    params(("manager" = String, Path, min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", description = MANAGER_PARAM), ("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem)))]
 pub async fn unassign(
     State(state): State<AppState>,

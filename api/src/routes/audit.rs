@@ -31,9 +31,10 @@ pub struct AuditQuery {
     /// Entries before this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
-    /// Entries after this sequence number (the `next` of the previous page).
+    /// Entries after this sequence number (the `next` of the previous page); 0 or more.
     #[param(minimum = 0)]
     pub after: Option<i64>,
+    /// 1..=500, default 100.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
@@ -100,6 +101,14 @@ pub async fn entries(
             format!("1 to {PAGE_MAX}"),
         )]));
     }
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "after",
+            "out_of_range",
+            "a sequence number, 0 or more",
+        )]));
+    }
     let filter = AuditFilter {
         actor: q.actor,
         action: q.action,
@@ -107,11 +116,7 @@ pub async fn entries(
         from_ms: q.from.map(|t| t.timestamp_millis()),
         to_ms: q.to.map(|t| t.timestamp_millis()),
     };
-    let found = state
-        .ctx
-        .store
-        .audit_entries(&filter, q.after.unwrap_or(0).max(0), limit)
-        .await?;
+    let found = state.ctx.store.audit_entries(&filter, after, limit).await?;
     let next = (found.len() as u64 == limit)
         .then(|| found.last().map(|e| e.seq))
         .flatten();

@@ -16,7 +16,10 @@ use sextant_services::lending::views::{
     PlanCreated, QuoteRequest, QuoteView,
 };
 
-use super::{answer, body_bytes, customer_id, idempotency_key, json_body, keyed};
+use super::{
+    answer, body_bytes, customer_id, idempotency_key, json_body, keyed, CUSTOMER_ID_PARAM,
+    IDEMPOTENCY_KEY_PARAM, OPAQUE_ID_PARAM,
+};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, Problem};
 use crate::AppState;
@@ -47,7 +50,8 @@ pub async fn quote(
 /// the same key and body gets the same answer; the quote never becomes two plans.
 #[utoipa::path(post, path = "/v1/instalments/quotes/{quote_id}/accept", tag = "credit",
     security(("bearer" = [])), request_body = AcceptRequest,
-    params(("quote_id" = String, Path), ("Idempotency-Key" = String, Header)),
+    params(("quote_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
     responses((status = 201, body = PlanCreated), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn accept(
@@ -84,7 +88,7 @@ pub async fn accept(
 /// An Idempotency-Key is optional; with one, a retry gets the first answer.
 #[utoipa::path(post, path = "/v1/credit/applications", tag = "credit", security(("bearer" = [])),
     request_body = ApplicationRequest,
-    params(("Idempotency-Key" = Option<String>, Header)),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
     responses((status = 201, body = ApplicationView), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn apply(
@@ -104,7 +108,7 @@ pub async fn apply(
 
 /// A recorded quote or application: every rule, the reasons, the plans, the versions.
 #[utoipa::path(get, path = "/v1/credit/decisions/{decision_id}", tag = "credit",
-    security(("bearer" = [])), params(("decision_id" = String, Path)),
+    security(("bearer" = [])), params(("decision_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = DecisionRecordView), (status = 404, body = Problem)))]
 pub async fn decision(
     State(state): State<AppState>,
@@ -120,7 +124,7 @@ pub async fn decision(
 
 /// A customer's credit decisions, newest first (at most 100).
 #[utoipa::path(get, path = "/v1/customers/{id}/credit/decisions", tag = "credit",
-    security(("bearer" = [])), params(("id" = String, Path)),
+    security(("bearer" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = DecisionList), (status = 404, body = Problem)))]
 pub async fn decisions_of(
     State(state): State<AppState>,

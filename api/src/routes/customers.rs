@@ -16,7 +16,9 @@ use sextant_services::records::{
 use sextant_store::{Cursor, StoredCustomer, PAGE_MAX};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{body_bytes, body_text, customer_id, json_body, query, record_problems};
+use super::{
+    body_bytes, body_text, customer_id, json_body, query, record_problems, CUSTOMER_ID_PARAM,
+};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, ItemProblem, Problem};
 use crate::AppState;
@@ -40,7 +42,7 @@ pub struct CustomerView {
 
 /// Registers or replaces a customer (the payment app's back end).
 #[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "the payment app's customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     request_body = CustomerRecord,
     responses((status = 201, body = CustomerView, description = "created"), (status = 200, body = CustomerView, description = "replaced"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -75,7 +77,7 @@ fn view(stored: StoredCustomer) -> CustomerView {
 
 /// One customer's registration data and consents.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = CustomerView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -100,7 +102,7 @@ pub async fn get(
 /// rows are deleted. Credit decisions, consent history and the audit trail stay under the
 /// pseudonymous id. Recorded in the audit trail. Admin only.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 204, description = "erased"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn erase(
     State(state): State<AppState>,
@@ -117,7 +119,7 @@ pub async fn erase(
 /// history, holdings, payments, behaviour, profile, risk assessments, credit decisions with
 /// their inputs, and who did what with their data.
 #[utoipa::path(get, path = "/v1/customers/{id}/export", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = Export), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn export(
     State(state): State<AppState>,
@@ -131,7 +133,7 @@ pub async fn export(
 
 /// Grants or withdraws consents. A withdrawal takes effect at once and is recorded.
 #[utoipa::path(patch, path = "/v1/customers/{id}/consents", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     request_body = ConsentPatch,
     responses((status = 200, body = ConsentsRecord), (status = 400, body = Problem), (status = 413, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn patch_consents(
@@ -165,7 +167,7 @@ pub struct ConsentHistory {
 
 /// Every recorded consent change, newest first (up to 500).
 #[utoipa::path(get, path = "/v1/customers/{id}/consents/history", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = ConsentHistory), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn consent_history(
     State(state): State<AppState>,
@@ -191,10 +193,14 @@ pub async fn consent_history(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1..=500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page: milliseconds, `~` and an event id. (The
+    /// milliseconds must fit a 64-bit integer, which the pattern does not state.)
+    #[param(pattern = "^[+-]?[0-9]+~")]
     pub cursor: Option<String>,
 }
 
@@ -223,7 +229,7 @@ fn parse_cursor(text: &str) -> Result<Cursor, AppError> {
 
 /// The customer's payments, newest first.
 #[utoipa::path(get, path = "/v1/customers/{id}/payments", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id"), PageQuery),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM), PageQuery),
     responses((status = 200, body = PaymentPage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn payments(
     State(state): State<AppState>,
@@ -263,12 +269,14 @@ pub async fn payments(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Holdings {
+    /// At most 200 positions, one per product (uniqueness the schema cannot state).
+    #[schema(max_items = 200)]
     pub holdings: Vec<HoldingRecord>,
 }
 
 /// Replaces the customer's holdings (the bank's position feed).
 #[utoipa::path(put, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     request_body = Holdings,
     responses((status = 200, body = Holdings), (status = 400, body = Problem), (status = 413, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn put_holdings(
@@ -290,7 +298,7 @@ pub async fn put_holdings(
 
 /// The customer's current holdings.
 #[utoipa::path(get, path = "/v1/customers/{id}/holdings", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = Holdings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn holdings(
     State(state): State<AppState>,

@@ -30,9 +30,11 @@ pub const BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
 /// The request shape (documented); parsing keeps each item as raw text so that every
 /// item's errors are reported with its own index and field.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct EventBatch {
-    /// 1..=1000 events.
+    /// 1..=1000 events (more are refused with 413).
+    #[schema(min_items = 1, max_items = 1000)]
     events: Vec<EventRecord>,
 }
 

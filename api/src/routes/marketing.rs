@@ -26,11 +26,15 @@ use sextant_services::marketing::catalogue::{
 };
 use sextant_services::marketing::offers::{self, OfferList};
 use sextant_services::marketing::status::Move;
+use sextant_store::PAGE_MAX;
 use utoipa::IntoParams;
 
-use super::{answer, body_bytes, customer_id, idempotency_key, json_body, keyed, query};
+use super::{
+    answer, body_bytes, customer_id, idempotency_key, json_body, keyed, query, CUSTOMER_ID_PARAM,
+    IDEMPOTENCY_KEY_PARAM, OPAQUE_ID_PARAM,
+};
 use crate::auth::{Caller, Role};
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, ItemProblem, Problem};
 use crate::AppState;
 
 /// Who runs marketing.
@@ -40,7 +44,7 @@ const OFFER_READERS: &[Role] = &[Role::Customer, Role::Service, Role::Admin];
 /// Who reports campaign deliveries and reads the contact list: the bank's channels.
 const CHANNELS: &[Role] = &[Role::Service, Role::Marketer, Role::Admin];
 /// Most offers one request returns.
-const OFFERS_LIMIT_MAX: usize = 20;
+pub const OFFERS_LIMIT_MAX: usize = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Catalogue
@@ -61,7 +65,7 @@ pub async fn catalogue(
 /// once: suitability is checked again on every offer against the product's new level.
 #[utoipa::path(put, path = "/v1/catalogue/{product_id}", tag = "marketing", security(("bearer" = [])),
     request_body = ProductVersionRequest,
-    params(("product_id" = String, Path, description = "product id")),
+    params(("product_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "product id: 1 to 64 ASCII letters, digits and `- _ . :`; never a card number")),
     responses((status = 201, body = ProductVersionView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "`version_conflict`: not the next version"), (status = 422, body = Problem)))]
 pub async fn put_product(
@@ -79,7 +83,7 @@ pub async fn put_product(
 
 /// Every version of a product, oldest first.
 #[utoipa::path(get, path = "/v1/catalogue/{product_id}/versions", tag = "marketing", security(("bearer" = [])),
-    params(("product_id" = String, Path, description = "product id")),
+    params(("product_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CatalogueView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn product_versions(
     State(state): State<AppState>,
@@ -98,7 +102,7 @@ pub async fn product_versions(
 /// the line and column; a version that is not the next is a 409.
 #[utoipa::path(put, path = "/v1/audiences/{audience_id}", tag = "marketing", security(("bearer" = [])),
     request_body = AudienceRequest,
-    params(("audience_id" = String, Path, description = "audience id: 1 to 64 of a-z, 0-9, - and _")),
+    params(("audience_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "audience id: 1 to 64 of a-z, 0-9, - and _")),
     responses((status = 201, body = AudienceView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_audience_version(
@@ -130,6 +134,7 @@ pub async fn audiences(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AudienceQuery {
     /// A version; the newest when absent.
     pub version: Option<u32>,
@@ -137,7 +142,7 @@ pub struct AudienceQuery {
 
 /// An audience at a version (the newest by default).
 #[utoipa::path(get, path = "/v1/audiences/{audience_id}", tag = "marketing", security(("bearer" = [])),
-    params(("audience_id" = String, Path, description = "audience id"), AudienceQuery),
+    params(("audience_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "audience id: 1 to 64 of a-z, 0-9, - and _ (any other value is not found)"), AudienceQuery),
     responses((status = 200, body = AudienceView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn audience(
     State(state): State<AppState>,
@@ -159,7 +164,7 @@ pub async fn audience(
 /// How many customers a stored audience selects now, how many each channel may reach, and
 /// a sample.
 #[utoipa::path(get, path = "/v1/audiences/{audience_id}/preview", tag = "marketing", security(("bearer" = [])),
-    params(("audience_id" = String, Path, description = "audience id"), AudienceQuery),
+    params(("audience_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "audience id: 1 to 64 of a-z, 0-9, - and _ (any other value is not found)"), AudienceQuery),
     responses((status = 200, body = Preview), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn preview_stored(
     State(state): State<AppState>,
@@ -214,17 +219,20 @@ pub async fn create_campaign(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CampaignsQuery {
     /// Only campaigns in this status.
     pub status: Option<String>,
     /// At most this many, newest first (1..=500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 
 /// Campaigns, newest first.
 #[utoipa::path(get, path = "/v1/campaigns", tag = "marketing", security(("bearer" = [])),
     params(CampaignsQuery),
-    responses((status = 200, body = CampaignList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = CampaignList), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn campaigns(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,19 +240,21 @@ pub async fn campaigns(
 ) -> Result<Json<CampaignList>, AppError> {
     caller.require(MARKETERS)?;
     let q = query(q)?;
-    let list = campaigns::list(
-        &state.ctx,
-        q.status.as_deref(),
-        q.limit.unwrap_or(100),
-        Utc::now(),
-    )
-    .await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "limit",
+            "out_of_range",
+            format!("limit must lie in 1..={PAGE_MAX}"),
+        )]));
+    }
+    let list = campaigns::list(&state.ctx, q.status.as_deref(), limit, Utc::now()).await?;
     Ok(Json(list))
 }
 
 /// One campaign with its launch summary.
 #[utoipa::path(get, path = "/v1/campaigns/{campaign_id}", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn campaign(
     State(state): State<AppState>,
@@ -261,7 +271,7 @@ pub async fn campaign(
 /// treatment or holdout by a sticky hash. Needs an Idempotency-Key: a repeated launch with
 /// the same key returns the first answer and changes nothing.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/launch", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id"), ("Idempotency-Key" = String, Header)),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM), ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
     responses((status = 201, body = LaunchSummary), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "`campaign_not_draft`"), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn launch(
@@ -291,7 +301,7 @@ async fn apply_move(
 /// Pauses a running campaign: no contacts are listed and its product is no longer featured;
 /// its holdout stays unexposed.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/pause", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn pause(
     State(state): State<AppState>,
@@ -303,7 +313,7 @@ pub async fn pause(
 
 /// Resumes a paused campaign.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/resume", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn resume(
     State(state): State<AppState>,
@@ -315,7 +325,7 @@ pub async fn resume(
 
 /// Stops a campaign for good (a draft can be stopped too). Its report stays readable.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/stop", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn stop(
     State(state): State<AppState>,
@@ -326,10 +336,11 @@ pub async fn stop(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContactsQuery {
-    /// Continue after this customer id.
+    /// Continue after this customer id (the `next` of the previous page).
     pub after: Option<String>,
-    /// 1..=500, default 500.
+    /// Page size, default 500; a value outside 1..=500 is clamped into it, not refused.
     pub limit: Option<u64>,
 }
 
@@ -337,7 +348,7 @@ pub struct ContactsQuery {
 /// the channel checked again at this moment. Refused unless the campaign is running and
 /// inside its schedule.
 #[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/contacts", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id"), ContactsQuery),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM), ContactsQuery),
     responses((status = 200, body = ContactList), (status = 404, body = Problem), (status = 409, body = Problem, description = "`campaign_not_running`")))]
 pub async fn contacts(
     State(state): State<AppState>,
@@ -354,7 +365,7 @@ pub async fn contacts(
 /// Delivery and outcome events of a campaign, all or nothing.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/events", tag = "marketing", security(("bearer" = [])),
     request_body = CampaignEventBatch,
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignEventsAccepted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn campaign_events(
     State(state): State<AppState>,
@@ -373,7 +384,7 @@ pub async fn campaign_events(
 /// Reach and conversion per arm, the absolute uplift with its 95% interval (Newcombe's
 /// hybrid score), and the Qini curve over the members ordered by their launch score.
 #[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/report", tag = "marketing", security(("bearer" = [])),
-    params(("campaign_id" = String, Path, description = "campaign id")),
+    params(("campaign_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
     responses((status = 200, body = CampaignReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn report(
     State(state): State<AppState>,
@@ -388,8 +399,10 @@ pub async fn report(
 // Offers
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OffersQuery {
     /// 1..=20, default 5.
+    #[param(minimum = 1, maximum = 20)]
     pub limit: Option<usize>,
 }
 
@@ -398,7 +411,7 @@ pub struct OffersQuery {
 /// eligibility including credit, products held, frequency caps, campaign holdouts). Each
 /// offer says why.
 #[utoipa::path(get, path = "/v1/customers/{id}/offers", tag = "marketing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id"), OffersQuery),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM), OffersQuery),
     responses((status = 200, body = OfferList), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem, description = "`offer_model_unavailable`")))]
 pub async fn offers(

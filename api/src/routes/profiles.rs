@@ -12,7 +12,7 @@ use sextant_services::records::format_timestamp;
 use sextant_store::{StoredAssessment, StoredSegment};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{body_bytes, customer_id, json_body, query};
+use super::{body_bytes, customer_id, json_body, query, CUSTOMER_ID_PARAM};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, Problem};
 use crate::AppState;
@@ -142,7 +142,7 @@ pub struct ProfileView {
 /// The customer's profile. It reflects every event acknowledged before the request: when
 /// newer events exist it is recomputed on the spot (one customer's last 400 days).
 #[utoipa::path(get, path = "/v1/customers/{id}/profile", tag = "profiles", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = ProfileView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem, description = "no profiling consent"), (status = 422, body = Problem)))]
 pub async fn profile(
@@ -223,7 +223,9 @@ pub async fn questionnaire(caller: Caller) -> Result<Json<Questionnaire>, AppErr
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswersBody {
-    #[schema(value_type = Object, example = json!({"horizon": "over_10y"}))]
+    /// Every question of `GET /v1/risk-questionnaire`, each answered with one of its option
+    /// ids, and nothing else.
+    #[schema(schema_with = sextant_services::schema::risk_answers)]
     pub answers: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -237,7 +239,7 @@ pub struct RiskProfile {
 /// Records the customer's answers and reassesses: the level is willingness (from the
 /// answers) capped by capacity (from the payment history).
 #[utoipa::path(post, path = "/v1/customers/{id}/risk-questionnaire", tag = "profiles", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")), request_body = AnswersBody,
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)), request_body = AnswersBody,
     responses((status = 200, body = RiskProfile), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn answer(
@@ -266,7 +268,7 @@ fn risk_profile_view(assessments: &[StoredAssessment]) -> RiskProfile {
 
 /// The current risk level with its components and explanation, and its recorded history.
 #[utoipa::path(get, path = "/v1/customers/{id}/risk-profile", tag = "profiles", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM)),
     responses((status = 200, body = RiskProfile), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn risk_profile(
     State(state): State<AppState>,
@@ -288,8 +290,10 @@ pub async fn risk_profile(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarQuery {
     /// 1..=100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub k: Option<usize>,
     /// Only customers of this segment.
     pub segment: Option<u32>,
@@ -311,7 +315,7 @@ pub struct Similar {
 /// The customers most similar to this one in embedding space (staff only). Customers who
 /// withdrew profiling consent are never returned.
 #[utoipa::path(get, path = "/v1/customers/{id}/similar", tag = "profiles", security(("bearer" = [])),
-    params(("id" = String, Path, description = "customer id"), SimilarQuery),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = CUSTOMER_ID_PARAM), SimilarQuery),
     responses((status = 200, body = Similar), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "no embedding for this customer yet"), (status = 422, body = Problem)))]
 pub async fn similar(

@@ -709,6 +709,29 @@ async fn bad_queries_and_bodies_still_answer_problem_json_after_the_scope_check(
 }
 
 #[tokio::test]
+async fn page_parameters_out_of_their_declared_range_are_refused() {
+    let app = spawn_app().await;
+    let admin = token(Role::Admin, "root");
+    for (uri, field) in [
+        ("/v1/audit?after=-1", "after"),
+        ("/v1/campaigns?limit=100000", "limit"),
+        ("/v1/campaigns?limit=0", "limit"),
+    ] {
+        let reply = app.call("GET", uri, Some(&admin), None).await;
+        assert_eq!(
+            (reply.status, reply.body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{uri}: {}",
+            reply.text
+        );
+    }
+    for uri in ["/v1/audit?after=0", "/v1/campaigns?limit=500"] {
+        let reply = app.call("GET", uri, Some(&admin), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
 async fn milliseconds_survive_the_round_trip() {
     let app = spawn_app().await;
     app.put_customer("c1").await;

@@ -79,7 +79,7 @@ fn check_rebalance_request(request: &RebalanceBody) -> Result<()> {
             "at most 2,000 characters",
         ));
     }
-    if request.new_cash_minor.abs() > sextant_domain::AmountMinor::MAX {
+    if request.new_cash_minor.unsigned_abs() > sextant_domain::AmountMinor::MAX.unsigned_abs() {
         return Err(ServiceError::invalid(
             "new_cash_minor",
             "out_of_range",

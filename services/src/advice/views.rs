@@ -60,16 +60,29 @@ pub struct PortfolioProposal {
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoalBody {
+    /// Above zero, at most twelve digits.
+    #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub target_amount_minor: i64,
+    /// Zero or more, at most twelve digits.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     pub initial_amount_minor: i64,
+    /// Zero or more, at most twelve digits.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     pub monthly_contribution_minor: i64,
+    /// 1 to 600 months.
+    #[schema(minimum = 1, maximum = 600)]
     pub horizon_months: u32,
+    /// A supported ISO 4217 currency; EUR when absent.
+    #[schema(schema_with = crate::schema::currency_or_eur)]
     pub currency: Option<String>,
     /// Simulated paths, default 10,000, at most 100,000.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub paths: Option<usize>,
-    /// The success probability the suggested contribution aims at; default 0.8.
+    /// The success probability the suggested contribution aims at, strictly between 0 and 1;
+    /// default 0.8.
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub target_probability: Option<f64>,
 }
 
@@ -164,15 +177,22 @@ pub struct ReviewView {
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RebalanceBody {
-    /// Drift band in weight points; default 0.05.
+    /// Drift band in weight points, 0 or more and below 1; default 0.05.
+    #[schema(minimum = 0.0, exclusive_maximum = 1.0)]
     pub band: Option<f64>,
-    /// Skip trades below this; default 5,000 (50.00).
+    /// Skip trades below this, zero or more; default 5,000 (50.00).
+    #[schema(minimum = 0)]
     pub min_trade_minor: Option<i64>,
-    /// Cost per trade in basis points of the amount; default 10.
+    /// Cost per trade in basis points of the amount, 0 or more and below 1,000; default 10.
+    #[schema(minimum = 0.0, exclusive_maximum = 1_000.0)]
     pub cost_bps: Option<f64>,
-    /// Cash added (positive) or withdrawn (negative).
+    /// Cash added (positive) or withdrawn (negative), at most twelve digits either way. A
+    /// withdrawal must leave something to invest (a rule the schema cannot state).
     #[serde(default)]
+    #[schema(minimum = -999_999_999_999_i64, maximum = 999_999_999_999_i64)]
     pub new_cash_minor: i64,
+    /// At most 2,000 characters.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -232,8 +252,11 @@ pub struct RebalanceList {
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// `approve` or `reject`.
+    #[schema(schema_with = crate::schema::rebalance_decision)]
     pub decision: String,
+    /// At most 2,000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 

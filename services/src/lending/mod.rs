@@ -74,8 +74,7 @@ impl Context {
         let Some(stored) = self.store.active_credit_model().await? else {
             return Err(ServiceError::NotReady {
                 code: "credit_model_unavailable",
-                message: "no credit model is active: run `sextant credit train --population`"
-                    .into(),
+                message: "no credit model is active: run `sextant credit train-population`".into(),
             });
         };
         let keep = slot

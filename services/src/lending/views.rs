@@ -112,11 +112,18 @@ pub(crate) fn rule_view(r: &RuleResult) -> RuleView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
+    /// An opaque id: 1 to 64 ASCII letters, digits and `- _ . :`, never a card number (not
+    /// expressible in the schema).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
+    /// An opaque id, as `customer_id`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub merchant_id: String,
-    /// The purchase amount, in minor units.
+    /// The purchase amount, in minor units: positive, at most twelve digits.
+    #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
     /// ISO 4217; the policy's currency (EUR).
+    #[schema(schema_with = crate::schema::credit_currency)]
     pub currency: String,
 }
 
@@ -145,7 +152,9 @@ pub struct QuoteView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
-    /// One of the quote's plans.
+    /// One of the quote's plans. The schema lists every instalment term of the policy; which
+    /// of them this quote offers it cannot state.
+    #[schema(schema_with = crate::schema::instalment_months)]
     pub months: u32,
 }
 
@@ -163,9 +172,18 @@ pub struct PlanCreated {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRequest {
+    /// An opaque id: 1 to 64 ASCII letters, digits and `- _ . :`, never a card number (not
+    /// expressible in the schema).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
+    /// The amount borrowed, in minor units: positive, at most twelve digits.
+    #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
+    /// ISO 4217; the policy's currency (EUR).
+    #[schema(schema_with = crate::schema::credit_currency)]
     pub currency: String,
+    /// One of the policy's loan terms.
+    #[schema(schema_with = crate::schema::loan_term_months)]
     pub term_months: u32,
 }
 

@@ -138,14 +138,18 @@ impl Row for CustomerRow<'_> {
 /// What a lookalike audience is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LookalikeSpec {
-    /// Customers the audience should resemble (1..=1000).
+    /// Customers the audience should resemble (1..=1000 customer ids).
+    #[schema(min_items = 1, max_items = 1000, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub seeds: Vec<String>,
-    /// How many customers to take (at most 100,000), the most similar first.
+    /// How many customers to take (1..=100,000), the most similar first. Give `size` or
+    /// `min_similarity` (a rule the schema cannot state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100_000)]
     pub size: Option<u64>,
-    /// Or everyone at least this similar (cosine, -1..1) to the seeds' centre.
+    /// Or everyone at least this similar (cosine, -1..=1) to the seeds' centre.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_similarity: Option<f32>,
+    #[schema(minimum = -1.0, maximum = 1.0)]
+    pub min_similarity: Option<f64>,
 }
 
 impl LookalikeSpec {
@@ -262,7 +266,7 @@ pub async fn lookalike(
         ..Filter::default()
     };
     let hits = vectors
-        .audience(&centre, k, spec.min_similarity, &filter)
+        .audience(&centre, k, spec.min_similarity.map(|s| s as f32), &filter)
         .await?;
     let limit = spec.size.map_or(usize::MAX, |s| s as usize);
     Ok(hits
@@ -420,9 +424,23 @@ pub fn audience_id(raw: &str) -> Result<String> {
 pub struct AudienceRequest {
     /// The version this write creates: 1 for a new audience, else the current version + 1.
     pub version: u32,
+    /// Not blank, at most 4096 bytes (the schema counts characters, so its bound is looser
+    /// for text beyond ASCII).
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
-    /// A rule over profile fields, e.g. `age between 25 and 40 and region in ("north")`.
+    /// A rule over profile fields, e.g. `age between 25 and 40 and region in ("north")`: not
+    /// blank, at most 4096 bytes. Give exactly one of `rule` and `lookalike`, and a rule that
+    /// parses in the segment language (neither is expressible in the schema).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub rule: Option<String>,
     /// The customers most like these seeds in embedding space.
     #[serde(default)]
@@ -464,10 +482,15 @@ pub struct AudienceList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
-    /// A segment rule to try; or
+    /// A segment rule to try (not blank, at most 4096 bytes, and it must parse); or
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub rule: Option<String>,
-    /// a lookalike to try.
+    /// a lookalike to try. Exactly one of the two (a rule the schema cannot state).
     #[serde(default)]
     pub lookalike: Option<LookalikeSpec>,
 }

@@ -19,13 +19,27 @@ pub struct ProductVersionRequest {
     /// built-in product never edited is at version 0). Another number is a 409.
     pub version: u32,
     /// deposit, fund, insurance, credit_card, consumer_loan, instalment_plan
+    #[schema(schema_with = crate::schema::product_kind)]
     pub kind: String,
+    /// Not blank, at most 4096 bytes (the schema counts characters, so its bound is looser
+    /// for text beyond ASCII).
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
     /// R1..R5
+    #[schema(schema_with = crate::schema::product_risk_level)]
     pub risk_level: String,
+    /// A supported ISO 4217 currency.
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
+    /// Zero or more.
+    #[schema(minimum = 0)]
     pub min_amount_minor: i64,
     #[serde(default)]
+    #[schema(maximum = 65_535)]
     pub term_months: Option<u16>,
     #[serde(default)]
     pub rate_bps: Option<u32>,
@@ -33,11 +47,23 @@ pub struct ProductVersionRequest {
     pub fee_bps: Option<u32>,
     #[serde(default)]
     pub asset_class: Option<String>,
-    /// A rule in the segment language the customer must match to be offered it.
+    /// A rule in the segment language the customer must match to be offered it: not blank,
+    /// at most 4096 bytes, and it must parse (which the schema cannot state).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub eligibility: Option<String>,
-    /// Terms shown with the offer.
+    /// Terms shown with the offer: not blank, at most 4096 bytes (the schema counts
+    /// characters, so its bound is looser for text beyond ASCII).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub terms: Option<String>,
     /// False retires the product: never offered again, still held.
     #[serde(default = "yes")]

@@ -167,7 +167,7 @@ async fn ensure_models(
             Err(e) => println!("  no credit model: {e}"),
         }
     } else {
-        println!("a credit model is active (`sextant credit train --population` retrains it)");
+        println!("a credit model is active (`sextant credit train-population` retrains it)");
     }
     if ctx.store.active_offer_model().await?.is_none() {
         println!("training the offer model on what customers hold, their neighbours and their offer behaviour");

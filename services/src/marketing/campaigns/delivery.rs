@@ -102,18 +102,27 @@ pub async fn contacts(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignEventRecord {
-    /// Unique per campaign: a re-sent event is a duplicate, a reused id a 409.
+    /// Unique per campaign: a re-sent event is a duplicate, a reused id a 409. An opaque id,
+    /// never a card number (not expressible in the schema).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub event_id: String,
+    /// A member of the campaign (an opaque id).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: String,
     /// `sent`, `delivered`, `opened`, `clicked`, `converted`, `bounced` or `failed`.
     /// Conversions are reported for holdout members too: that is what the uplift measures.
+    #[schema(schema_with = crate::schema::campaign_event_kind)]
     pub kind: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
     pub occurred_at: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignEventBatch {
+    /// 1 to 1000 events.
+    #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<CampaignEventRecord>,
 }
 

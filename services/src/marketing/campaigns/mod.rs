@@ -29,38 +29,60 @@ pub const FREQUENCY_WINDOW_DAYS_MAX: u32 = 365;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignSpec {
+    /// 1 to 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
-    /// A segment or lookalike id.
+    /// A segment or lookalike id (an audience id: 1 to 64 of a-z, 0-9, - and _) that exists.
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub audience_id: String,
     /// The audience version targeted; the newest when absent (pinned at creation).
     #[serde(default)]
     pub audience_version: Option<u32>,
+    /// A product id of the catalogue (an opaque id).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub product_id: String,
     /// `push`, `email`, `sms` or `in_app`.
+    #[schema(schema_with = crate::schema::marketing_channel)]
     pub channel: String,
     /// RFC 3339; contacts are due from then (launch may come earlier).
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    /// RFC 3339, after `starts_at` (a rule the schema cannot state).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
-    /// Most customers contacted (the treatment arm).
+    /// Most customers contacted (the treatment arm), at least 1.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub send_cap: Option<u64>,
-    /// Budget and cost per contact, minor units: the send cap is budget / cost.
+    /// Budget and cost per contact, minor units: the send cap is budget / cost. Both
+    /// positive, and both or neither (a rule the schema cannot state).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub budget_minor: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub cost_per_contact_minor: Option<i64>,
     /// Across all campaigns: a customer contacted this many times within the window is left
     /// out.
     pub frequency_cap: FrequencyCap,
     /// Share of the audience held out (never contacted), 0..=0.5.
+    #[schema(minimum = 0.0, maximum = 0.5)]
     pub holdout_share: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
+    /// At least 1.
+    #[schema(minimum = 1)]
     pub max_contacts: u32,
+    /// 1 to 365 days.
+    #[schema(minimum = 1, maximum = 365)]
     pub window_days: u32,
 }
 
