@@ -22,7 +22,7 @@ use sextant_models::tabular::{Table, TableOptions};
 use sextant_services::lending::operations::train_population;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
-use sextant_store::{SeaStore, Store, PAGE_MAX};
+use sextant_store::{Store, PAGE_MAX};
 use sextant_vectors::{EdgeStore, VectorStore};
 
 use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
@@ -100,14 +100,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         options.customers, options.months
     );
     generate::generate(&config, &population, |_| {})?;
-    let store: Arc<dyn Store> = Arc::new(
-        SeaStore::open(
-            None,
-            &work.join("db"),
-            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-        )
-        .await?,
-    );
+    let store: Arc<dyn Store> = crate::bench::scratch_store(None, &work.join("db")).await?;
     import::import(store.clone(), &population, |_, _, _| {}).await?;
     let vectors: Arc<dyn VectorStore> = Arc::new(EdgeStore::open(&work.join("vectors"), 32)?);
     let pipeline = Pipeline::open(store.clone(), vectors, &work.join("models")).await?;

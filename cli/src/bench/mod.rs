@@ -23,6 +23,16 @@ use crate::commands::import::{self, FileKind};
 use crate::output::Report;
 
 mod credit;
+/// A store for a benchmark's or an evaluation's throwaway database: its master key is a
+/// random one that lives only as long as the process, as the database does.
+pub async fn scratch_store(
+    database_url: Option<&str>,
+    dir: &Path,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let keyring = Arc::new(sextant_store::crypto::Keyring::ephemeral());
+    Ok(Arc::new(SeaStore::open(database_url, dir, keyring).await?))
+}
+
 pub mod loadgen;
 pub mod marketing;
 mod portfolio;
@@ -108,14 +118,7 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
         skipped: Vec::new(),
     };
 
-    let sqlite: Arc<dyn Store> = Arc::new(
-        SeaStore::open(
-            None,
-            &work.path().join("sqlite-import"),
-            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-        )
-        .await?,
-    );
+    let sqlite: Arc<dyn Store> = scratch_store(None, &work.path().join("sqlite-import")).await?;
     let (events, seconds) = import_events(sqlite, &population).await?;
     bench
         .rows
@@ -152,14 +155,7 @@ async fn postgres_import(admin_url: &str, population: &Path) -> anyhow::Result<(
         .await
         .context("cannot reach PostgreSQL")?;
     let result = async {
-        let store: Arc<dyn Store> = Arc::new(
-            SeaStore::open(
-                Some(&scratch.url),
-                Path::new("."),
-                std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-            )
-            .await?,
-        );
+        let store: Arc<dyn Store> = scratch_store(Some(&scratch.url), Path::new(".")).await?;
         import_events(store, population).await
     }
     .await;
@@ -174,14 +170,7 @@ async fn http_ingest(
     population: &Path,
     options: &IngestOptions,
 ) -> anyhow::Result<(u64, f64)> {
-    let store: Arc<dyn Store> = Arc::new(
-        SeaStore::open(
-            None,
-            &work.join("sqlite-http"),
-            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-        )
-        .await?,
-    );
+    let store: Arc<dyn Store> = scratch_store(None, &work.join("sqlite-http")).await?;
     let customers_only = work.join("customers-only");
     std::fs::create_dir_all(&customers_only)?;
     std::fs::copy(

@@ -16,7 +16,7 @@ use sextant_domain::{Customer, Event};
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel};
 use sextant_services::pipeline::{compute, Pipeline};
 use sextant_services::records::{parse_customer, parse_event};
-use sextant_store::{History, SeaStore, Store};
+use sextant_store::{History, Store};
 use sextant_vectors::{EdgeStore, Filter, Payload, Point, VectorStore};
 
 use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
@@ -345,14 +345,8 @@ async fn incremental(
         }
         std::fs::write(subset.join(name), out)?;
     }
-    let store: Arc<dyn Store> = Arc::new(
-        SeaStore::open(
-            None,
-            &work.join("incremental-db"),
-            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-        )
-        .await?,
-    );
+    let store: Arc<dyn Store> =
+        crate::bench::scratch_store(None, &work.join("incremental-db")).await?;
     crate::commands::import::import(store.clone(), &subset, |_, _, _| {}).await?;
     let vectors: Arc<dyn VectorStore> =
         Arc::new(EdgeStore::open(&work.join("incremental-vectors"), 32)?);

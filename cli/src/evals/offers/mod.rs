@@ -52,7 +52,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::marketing::offers::{load_engine, OfferEngine};
 use sextant_services::marketing::training::{train_offers, OfferTraining};
 use sextant_services::pipeline::Pipeline;
-use sextant_store::{SeaStore, Store};
+use sextant_store::Store;
 use sextant_vectors::{EdgeStore, VectorStore};
 
 /// Epochs of the embedding model: fewer than the service's default, enough for neighbours.
@@ -341,14 +341,7 @@ pub async fn eval_offers(args: &EvalOffersArgs) -> anyhow::Result<OfferEval> {
     };
     config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let work = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(
-        SeaStore::open(
-            None,
-            work.path(),
-            std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
-        )
-        .await?,
-    );
+    let store: Arc<dyn Store> = crate::bench::scratch_store(None, work.path()).await?;
     let embedding = EmbeddingConfig {
         epochs: EMBEDDING_EPOCHS,
         seed: args.seed,
