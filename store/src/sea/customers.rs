@@ -480,6 +480,31 @@ impl CustomerStore for SeaStore {
         // 13 columns x 2,000 rows fits both backends' parameter limits.
         for chunk in customers.chunks(2_000) {
             let ids: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+            let known = existing(&txn, "customers", "id", &ids).await?;
+            // A customer new to Sextant starts their consent history with what the import
+            // says they granted (the batch's audit entry below records the import itself).
+            let grants: Vec<consent_change::ActiveModel> = chunk
+                .iter()
+                .filter(|c| !known.contains(c.id.as_str()))
+                .flat_map(|c| {
+                    consent_diff(&Consents::default(), &c.consents)
+                        .into_iter()
+                        .filter(|(_, granted)| *granted)
+                        .map(|(scope, granted)| consent_change::ActiveModel {
+                            customer_id: Set(c.id.to_string()),
+                            changed_at_ms: Set(now.timestamp_millis()),
+                            actor: Set("import".to_owned()),
+                            scope: Set(scope.name()),
+                            granted: Set(granted),
+                            ..Default::default()
+                        })
+                })
+                .collect();
+            for rows in grants.chunks(ROWS_PER_STATEMENT) {
+                consent_change::Entity::insert_many(rows.to_vec())
+                    .exec(&txn)
+                    .await?;
+            }
             let keys = keys::load_or_create(&txn, &self.keyring, &ids, now).await?;
             let models = chunk
                 .iter()

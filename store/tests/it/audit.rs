@@ -51,3 +51,47 @@ async fn concurrent_appends_form_one_chain() {
         assert_eq!(reads.len(), 10, "{backend}: filtered and limited");
     }
 }
+
+#[tokio::test]
+async fn imports_are_on_record_with_their_consents() {
+    for (backend, test) in all_stores().await {
+        let store = test.store.clone();
+        let t0 = Utc::now();
+        store
+            .put_customers(&[customer("c1"), customer("c2")], t0)
+            .await
+            .unwrap();
+        let history = store.consent_history(&cid("c1"), 100).await.unwrap();
+        let grants: Vec<(&str, bool, &str)> = history
+            .iter()
+            .map(|c| (c.scope.as_str(), c.granted, c.actor.as_str()))
+            .collect();
+        assert!(
+            grants.contains(&("profiling", true, "import")),
+            "{backend}: {grants:?}"
+        );
+        // A second import of the same customers adds no history: nothing changed.
+        store
+            .put_customers(&[customer("c1"), customer("c2")], t0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.consent_history(&cid("c1"), 100).await.unwrap().len(),
+            history.len(),
+            "{backend}"
+        );
+        let imports = store
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("customer.import".into()),
+                    ..AuditFilter::default()
+                },
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(imports.len(), 2, "{backend}: one entry per batch");
+        assert!(imports[0].entry.detail.contains("c2"), "{backend}");
+    }
+}

@@ -1,9 +1,11 @@
 //! Customers, events, holdings, profiles, advice and credit, on every backend.
 
+use std::path::Path;
+
 use chrono::{TimeZone, Utc};
 use sextant_domain::{CustomerId, Event, MarketingChannel};
 use sextant_store::prelude::*;
-use sextant_store::{ConsentScope, StoreError};
+use sextant_store::{ConsentScope, SeaStore, StoreError};
 
 use crate::common::{all_stores, behaviour, customer, holding, payment, postgres_admin_url};
 
@@ -617,4 +619,56 @@ async fn a_scratch_database_is_made_and_removed() {
         .is_err(),
         "the database is gone"
     );
+}
+
+/// PostgreSQL over TLS: `sslmode=require` encrypts, `verify-ca`/`verify-full` check the
+/// server's certificate against `sslrootcert`, and refuse one they cannot verify.
+#[tokio::test]
+async fn postgres_connections_can_require_verified_tls() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let name = format!("sextant_test_tls_{}", std::process::id());
+    let scratch = sextant_store::ScratchDatabase::create(&admin, &name)
+        .await
+        .unwrap();
+    let keyring = || std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral());
+    let with = |params: &str| {
+        let sep = if scratch.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{params}", scratch.url)
+    };
+    // The local server's certificate (Debian's snakeoil) is self-signed: require encrypts
+    // without checking it; verify-ca accepts it only when given as the root.
+    let snakeoil = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    let tls = SeaStore::open(Some(&with("sslmode=require")), Path::new("."), keyring()).await;
+    match tls {
+        Ok(store) => {
+            store.ping().await.unwrap();
+            assert!(
+                SeaStore::open(
+                    Some(&with("sslmode=verify-full")),
+                    Path::new("."),
+                    keyring()
+                )
+                .await
+                .is_err(),
+                "a certificate that cannot be verified is refused"
+            );
+            if Path::new(snakeoil).exists() {
+                let verified = SeaStore::open(
+                    Some(&with(&format!("sslmode=verify-ca&sslrootcert={snakeoil}"))),
+                    Path::new("."),
+                    keyring(),
+                )
+                .await;
+                assert!(verified.is_ok(), "{:?}", verified.err());
+            }
+        }
+        // A server without TLS: then `require` must fail rather than fall back to clear text.
+        Err(e) => assert!(
+            e.to_string().to_lowercase().contains("tls")
+                || e.to_string().to_lowercase().contains("ssl"),
+            "{e}"
+        ),
+    }
 }
