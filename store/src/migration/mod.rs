@@ -1,0 +1,80 @@
+//! Schema migrations, shared by SQLite and PostgreSQL. Each migration is frozen once released:
+//! a later change to the schema is a new migration, never an edit of an old one.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_profiles::Migration),
+            Box::new(m0003_advice::Migration),
+            Box::new(m0004_credit::Migration),
+            Box::new(m0005_marketing::Migration),
+            Box::new(m0006_audit_chain::Migration),
+            Box::new(m0007_encryption::Migration),
+        ]
+    }
+}
+
+fn text(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .string()
+        .not_null()
+        .to_owned()
+}
+
+fn text_null(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name)).string().null().to_owned()
+}
+
+fn big(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .to_owned()
+}
+
+fn big_null(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .null()
+        .to_owned()
+}
+
+/// An auto-incremented BIGINT primary key: the order of an append-only log.
+fn serial(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+fn flag(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .boolean()
+        .not_null()
+        .to_owned()
+}
+
+fn index(table: &str, name: &str, columns: &[&str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(Alias::new(table));
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    index.to_owned()
+}
+
+mod m0001_initial;
+mod m0002_profiles;
+mod m0003_advice;
+mod m0004_credit;
+mod m0005_marketing;
+mod m0006_audit_chain;
+mod m0007_encryption;
