@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Secret};
 use crate::error::AppError;
-use crate::AppState;
+use crate::{AppState, RequestId};
+use sextant_store::Actor;
 
 /// The development secret: accepted only in development mode on loopback, and said so loudly.
 pub const DEV_SECRET: &str = "sextant-local-development-secret-not-for-production";
@@ -218,6 +219,7 @@ impl Authenticator {
         Ok(Caller {
             sub: claims.sub,
             role,
+            request_id: String::new(),
         })
     }
 
@@ -428,9 +430,16 @@ pub fn sign_hs256(secret: &str, claims: &Claims, kid: Option<&str>) -> String {
 pub struct Caller {
     pub sub: String,
     pub role: Role,
+    /// The request's `x-request-id` (empty outside a request), for the audit trail.
+    pub request_id: String,
 }
 
 impl Caller {
+    /// The caller as the audit trail records whoever changes something.
+    pub fn actor(&self) -> Actor {
+        Actor::new(&self.sub, self.role.as_str()).with_request_id(&self.request_id)
+    }
+
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.contains(&self.role) {
@@ -463,6 +472,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Verified already by the staff-read recorder (which runs first for watched reads).
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(
             AppError::Unauthenticated("send `Authorization: Bearer <token>`"),
         )?;
@@ -473,7 +486,11 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(AppError::Unauthenticated(
                 "the Authorization header must be `Bearer <token>`",
             ))?;
-        state.auth.verify(token.trim())
+        let mut caller = state.auth.verify(token.trim())?;
+        if let Some(RequestId(id)) = parts.extensions.get::<RequestId>() {
+            caller.request_id = id.clone();
+        }
+        Ok(caller)
     }
 }
 
@@ -518,7 +535,8 @@ mod tests {
             caller,
             Caller {
                 sub: "m1".into(),
-                role: Role::Marketer
+                role: Role::Marketer,
+                request_id: String::new(),
             }
         );
         assert!(auth
@@ -718,6 +736,7 @@ mod tests {
         let me = Caller {
             sub: "c1".into(),
             role: Role::Customer,
+            request_id: String::new(),
         };
         assert!(me.reach_customer("c1", &[Role::Customer]).is_ok());
         assert!(matches!(

@@ -231,17 +231,28 @@ async fn contain_panics(request: Request, next: Next) -> Response {
 /// token are not staff.
 async fn record_staff_reads(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let watched = request.method() == axum::http::Method::GET
         && (path.starts_with("/v1/customers/") || path == "/v1/audit");
     let staff = watched
         .then(|| {
             let header = request.headers().get(header::AUTHORIZATION)?;
             let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
-            let caller = state.auth.verify(token.trim()).ok()?;
+            let mut caller = state.auth.verify(token.trim()).ok()?;
+            caller.request_id = request_id.clone();
             let staff = matches!(
                 caller.role,
                 auth::Role::Marketer
@@ -252,13 +263,9 @@ async fn record_staff_reads(
             staff.then_some(caller)
         })
         .flatten();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(new_request_id);
+    if let Some(caller) = &staff {
+        request.extensions_mut().insert(caller.clone());
+    }
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -270,20 +277,13 @@ async fn record_staff_reads(
                 .strip_prefix("/v1/customers/")
                 .and_then(|rest| rest.split('/').next())
                 .unwrap_or("audit_trail");
-            let entry = sextant_store::NewAuditEntry {
-                actor: caller.sub,
-                role: caller.role.as_str().to_owned(),
-                action: if path == "/v1/audit" {
-                    "audit.read"
-                } else {
-                    "customer.read"
-                }
-                .into(),
-                object: object.to_owned(),
-                request_id: request_id.clone(),
-                outcome: "ok".into(),
-                detail: serde_json::json!({ "route": route }).to_string(),
+            let action = if path == "/v1/audit" {
+                "audit.read"
+            } else {
+                "customer.read"
             };
+            let detail = serde_json::json!({ "route": route });
+            let entry = caller.actor().entry(action, object, detail);
             if let Err(e) = state
                 .ctx
                 .store
@@ -305,6 +305,11 @@ async fn record_staff_reads(
     }
     response
 }
+
+/// The request's id (`x-request-id`, echoed or minted), in the request's extensions for the
+/// audit trail.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// A request id for requests that came without one: time and a process-wide counter.
 fn new_request_id() -> String {

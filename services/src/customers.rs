@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sextant_domain::{Consents, Customer, CustomerId, Event, Holding, MarketingChannel};
-use sextant_store::{ConsentScope, IngestOutcome, StoredCustomer};
+use sextant_store::{Actor, ConsentScope, IngestOutcome, StoredCustomer};
 use utoipa::ToSchema;
 
 use crate::records::HoldingRecord;
@@ -22,10 +22,10 @@ pub const HOLDINGS_MAX: usize = 200;
 pub async fn register(
     ctx: &Context,
     customer: &Customer,
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(StoredCustomer, bool)> {
-    let created = ctx.store.put_customer(customer, actor, now).await?;
+    let created = ctx.store.put_customer(customer, by, now).await?;
     follow_consent(ctx, &customer.id, customer.consents.profiling).await?;
     let stored = ctx
         .store
@@ -91,12 +91,12 @@ pub async fn set_consents(
     ctx: &Context,
     id: &CustomerId,
     patch: &ConsentPatch,
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Consents> {
     let consents = ctx
         .store
-        .set_consents(id, &patch.changes(), actor, now)
+        .set_consents(id, &patch.changes(), by, now)
         .await?
         .ok_or(ServiceError::NotFound)?;
     follow_consent(ctx, id, consents.profiling).await?;
@@ -105,8 +105,13 @@ pub async fn set_consents(
 
 /// Stores a batch of events all or nothing (see [`IngestOutcome`]); the customers' profiles
 /// follow in the background, and a read recomputes if it gets there first.
-pub async fn ingest(ctx: &Context, events: &[Event], now: DateTime<Utc>) -> Result<IngestOutcome> {
-    let outcome = ctx.store.ingest(events, now).await?;
+pub async fn ingest(
+    ctx: &Context,
+    events: &[Event],
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome> {
+    let outcome = ctx.store.ingest(events, by, now).await?;
     let mut touched: Vec<CustomerId> = events.iter().map(|e| e.customer_id().clone()).collect();
     touched.sort_unstable();
     touched.dedup();
@@ -168,13 +173,13 @@ pub async fn replace_holdings(
     ctx: &Context,
     id: &CustomerId,
     holdings: &[Holding],
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
     ctx.store
         .customer(id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    ctx.store.replace_holdings(id, holdings, actor, now).await?;
+    ctx.store.replace_holdings(id, holdings, by, now).await?;
     Ok(())
 }

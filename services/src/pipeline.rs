@@ -19,7 +19,7 @@ use sextant_profiling::{
     category_sequence, compute_features, CustomerHistory, Features, FEATURE_VERSION,
 };
 use sextant_store::{
-    History, RefreshInputs, Store, StoredAssessment, StoredProfile, StoredSegment,
+    Actor, History, RefreshInputs, Store, StoredAssessment, StoredProfile, StoredSegment,
 };
 use sextant_vectors::{Payload, Point, VectorStore};
 
@@ -42,6 +42,12 @@ pub struct Computed {
     pub features: Features,
     pub assessment: RiskAssessment,
     pub sequence: Vec<f32>,
+}
+
+/// Who writes profiles, assessments and segments in the audit trail: the pipeline itself,
+/// whichever request or command set it going.
+fn pipeline_actor() -> Actor {
+    Actor::system("profiling")
 }
 
 /// Customers waiting for a background refresh after ingestion. When full, further ids are
@@ -354,7 +360,7 @@ impl Pipeline {
                 .await?;
         }
         self.store
-            .put_profiles(std::slice::from_ref(&computed.profile))
+            .put_profiles(std::slice::from_ref(&computed.profile), &pipeline_actor())
             .await?;
         Ok(Some(computed))
     }
@@ -376,7 +382,7 @@ impl Pipeline {
     }
 
     async fn forget_locked(&self, id: &CustomerId) -> Result<()> {
-        self.store.delete_profile(id).await?;
+        self.store.delete_profile(id, &pipeline_actor()).await?;
         self.vectors.delete(&[id.to_string()]).await?;
         Ok(())
     }
@@ -392,7 +398,9 @@ impl Pipeline {
         let reason = if last.is_none() { "first" } else { reason };
         let record = assessment_record(assessment, reason, Utc::now());
         if changed(last, &record) {
-            self.store.record_assessment(id, &record).await?;
+            self.store
+                .record_assessment(id, &record, &pipeline_actor())
+                .await?;
             return Ok(true);
         }
         Ok(false)
@@ -483,7 +491,9 @@ impl Pipeline {
             }
             let profiles: Vec<StoredProfile> = computed.into_iter().map(|c| c.profile).collect();
             report.profiled += profiles.len() as u64;
-            self.store.put_profiles(&profiles).await?;
+            self.store
+                .put_profiles(&profiles, &pipeline_actor())
+                .await?;
             on_progress(report.customers);
         }
         if model.is_some() {
@@ -633,7 +643,9 @@ impl Pipeline {
             .zip(&clusters.assignments)
             .map(|((id, _, _), &s)| (id.clone(), s as u32))
             .collect();
-        self.store.replace_segments(&segments, &assignments).await?;
+        self.store
+            .replace_segments(&segments, &assignments, &pipeline_actor())
+            .await?;
         *self.segments.write().expect("not poisoned") = Arc::new(segments.clone());
         // The vectors' payloads carry the segment for filtered search.
         let mut after: Option<CustomerId> = None;

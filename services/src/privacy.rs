@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sextant_domain::CustomerId;
-use sextant_store::{AuditFilter, ConsentChange, PAGE_MAX};
+use sextant_store::{Actor, AuditFilter, ConsentChange, PAGE_MAX};
 use utoipa::ToSchema;
 
 use crate::records::{
@@ -131,8 +131,8 @@ pub async fn export(ctx: &Context, id: &CustomerId, now: DateTime<Utc>) -> Resul
 }
 
 /// Erases `id`: see the module. `NotFound` when there is no such customer.
-pub async fn erase(ctx: &Context, id: &CustomerId, actor: &str, now: DateTime<Utc>) -> Result<()> {
-    if !ctx.store.erase_customer(id, actor, now).await? {
+pub async fn erase(ctx: &Context, id: &CustomerId, by: &Actor, now: DateTime<Utc>) -> Result<()> {
+    if !ctx.store.erase_customer(id, by, now).await? {
         return Err(ServiceError::NotFound);
     }
     ctx.vectors

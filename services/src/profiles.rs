@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sextant_domain::CustomerId;
 use sextant_profiling::risk;
-use sextant_store::{StoredAssessment, StoredProfile, StoredSegment};
+use sextant_store::{Actor, StoredAssessment, StoredProfile, StoredSegment};
 
 use crate::pipeline::answers_from_json;
 use crate::{Context, Result, ServiceError};
@@ -92,12 +92,12 @@ pub async fn answer(
     ctx: &Context,
     id: &CustomerId,
     answers: &serde_json::Value,
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<StoredAssessment>> {
     check_answers(answers)?;
     require_profiling_consent(ctx, id).await?;
-    ctx.store.put_risk_answers(id, answers, actor, now).await?;
+    ctx.store.put_risk_answers(id, answers, by, now).await?;
     ctx.pipeline.refresh(id).await?;
     assessments(ctx, id).await
 }

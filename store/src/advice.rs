@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::CustomerId;
 
-use crate::StoreError;
+use crate::{Actor, StoreError};
 
 /// Advice as given: what kind, to whom, by whom, from which inputs and engine version.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +41,7 @@ pub struct StoredDecision {
 #[async_trait]
 pub trait AdviceStore: Send + Sync {
     /// Records advice; returns its id.
-    async fn record_advice(&self, advice: &NewAdvice) -> Result<i64, StoreError>;
+    async fn record_advice(&self, advice: &NewAdvice, by: &Actor) -> Result<i64, StoreError>;
     async fn advice(&self, id: i64) -> Result<Option<StoredAdvice>, StoreError>;
     /// A customer's advice of one kind (any kind when `None`), newest first.
     async fn advice_for(
@@ -52,20 +52,27 @@ pub trait AdviceStore: Send + Sync {
     ) -> Result<Vec<StoredAdvice>, StoreError>;
     /// Records the decision on a proposal; `false` when it was already decided (the first
     /// decision stands).
-    async fn decide_advice(&self, id: i64, decision: &StoredDecision) -> Result<bool, StoreError>;
+    async fn decide_advice(
+        &self,
+        id: i64,
+        decision: &StoredDecision,
+        by: &Actor,
+    ) -> Result<bool, StoreError>;
 
     /// Makes a customer a client of a wealth manager (idempotent).
     async fn assign_client(
         &self,
         wealth_manager: &str,
         customer: &CustomerId,
-        by: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn unassign_client(
         &self,
         wealth_manager: &str,
         customer: &CustomerId,
+        by: &Actor,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn clients_of(&self, wealth_manager: &str) -> Result<Vec<CustomerId>, StoreError>;
     async fn is_client(

@@ -11,6 +11,58 @@ use sha2::{Digest, Sha256};
 
 use crate::StoreError;
 
+/// Who changes something, as the audit trail records it: the subject of the caller's token
+/// (or `cli:<user>` at the command line, `system` for Sextant's own work), the role it acted
+/// in, and the request that carried it. Every change to the store takes one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Actor {
+    pub id: String,
+    pub role: String,
+    /// The request's `x-request-id`; empty for work no request caused.
+    pub request_id: String,
+}
+
+impl Actor {
+    pub fn new(id: impl Into<String>, role: impl Into<String>) -> Actor {
+        Actor {
+            id: id.into(),
+            role: role.into(),
+            request_id: String::new(),
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Actor {
+        self.request_id = request_id.into();
+        self
+    }
+
+    /// Sextant's own work (the demo, the profiling pipeline, training) under `id`.
+    pub fn system(id: impl Into<String>) -> Actor {
+        Actor::new(id, "system")
+    }
+
+    /// An operator at the command line: `cli:<user>` in role `operator`.
+    pub fn operator() -> Actor {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Actor::new(format!("cli:{user}"), "operator")
+    }
+
+    /// The entry recording that this actor did `action` to `object`.
+    pub fn entry(&self, action: &str, object: &str, detail: serde_json::Value) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: self.id.clone(),
+            role: self.role.clone(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            request_id: self.request_id.clone(),
+            outcome: "ok".into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
 /// An entry to append.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewAuditEntry {

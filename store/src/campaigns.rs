@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{Customer, CustomerId, ProductId};
 
-use crate::{Idempotent, IdempotentResponse, IngestOutcome, StoreError, StoredProfile};
+use crate::{Actor, Idempotent, IdempotentResponse, IngestOutcome, StoreError, StoredProfile};
 
 /// One saved version of an audience: a rule segment or a lookalike of a seed list.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,6 @@ pub struct CampaignMember {
 pub struct CampaignLaunch {
     pub campaign_id: String,
     pub launched_at: DateTime<Utc>,
-    pub actor: String,
     pub summary: serde_json::Value,
     pub members: Vec<CampaignMember>,
 }
@@ -121,7 +120,7 @@ pub struct MarketingRow {
 #[async_trait]
 pub trait CampaignStore: Send + Sync {
     /// Writes a new audience version: `Conflict` unless it is the next number.
-    async fn put_audience(&self, audience: &StoredAudience) -> Result<(), StoreError>;
+    async fn put_audience(&self, audience: &StoredAudience, by: &Actor) -> Result<(), StoreError>;
     /// An audience at a version, or its newest when `version` is `None`.
     async fn audience(
         &self,
@@ -141,7 +140,11 @@ pub trait CampaignStore: Send + Sync {
     ) -> Result<Vec<MarketingRow>, StoreError>;
 
     /// Creates a campaign in `draft`; `Conflict` when the id exists.
-    async fn create_campaign(&self, campaign: &StoredCampaign) -> Result<(), StoreError>;
+    async fn create_campaign(
+        &self,
+        campaign: &StoredCampaign,
+        by: &Actor,
+    ) -> Result<(), StoreError>;
     async fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError>;
     /// Campaigns, newest first, optionally of one status.
     async fn campaigns(
@@ -156,7 +159,7 @@ pub trait CampaignStore: Send + Sync {
         id: &str,
         from: &[&str],
         to: &str,
-        actor: &str,
+        by: &Actor,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// Every status move of a campaign, oldest first, the launch included.
@@ -168,6 +171,7 @@ pub trait CampaignStore: Send + Sync {
         &self,
         launch: &CampaignLaunch,
         idempotency: &IdempotentResponse,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError>;
     /// A campaign's members after `after` in customer id order, optionally of one arm.
     async fn campaign_members(
@@ -192,6 +196,7 @@ pub trait CampaignStore: Send + Sync {
         &self,
         campaign_id: &str,
         events: &[CampaignEvent],
+        by: &Actor,
     ) -> Result<IngestOutcome, StoreError>;
     /// Every member of a campaign with what happened to them.
     async fn campaign_outcomes(&self, campaign_id: &str) -> Result<Vec<MemberOutcome>, StoreError>;

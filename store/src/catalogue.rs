@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{Customer, CustomerId, Holding, Product, ProductId};
 
-use crate::{Membership, StoreError, StoredProfile};
+use crate::{Actor, Membership, StoreError, StoredProfile};
 
 /// One saved version of a catalogue product. Versions of a product are numbered 1, 2, ...
 /// and never change once written; the newest decides. A product of the built-in catalogue
@@ -63,14 +63,19 @@ pub trait CatalogueStore: Send + Sync {
     /// Writes a new version of a product and makes it the catalogue's entry (the `products`
     /// row follows the newest version). `Conflict` when that version exists already, or
     /// when it is not the next number (latest + 1; 1 for a new product).
-    async fn put_product_version(&self, version: &ProductVersion) -> Result<(), StoreError>;
+    async fn put_product_version(
+        &self,
+        version: &ProductVersion,
+        by: &Actor,
+    ) -> Result<(), StoreError>;
     /// Every version of a product, oldest first (a built-in product never edited: version 0).
     async fn product_versions(&self, id: &ProductId) -> Result<Vec<ProductVersion>, StoreError>;
     /// The newest version of every product, in product id order.
     async fn catalogue(&self) -> Result<Vec<ProductVersion>, StoreError>;
 
     /// Stores an offer model and makes it the active one (the newest activation decides).
-    async fn put_offer_model(&self, model: &StoredOfferModel) -> Result<(), StoreError>;
+    async fn put_offer_model(&self, model: &StoredOfferModel, by: &Actor)
+        -> Result<(), StoreError>;
     async fn active_offer_model(&self) -> Result<Option<StoredOfferModel>, StoreError>;
 
     /// A customer's offer behaviour (product views and offer events that name a product)

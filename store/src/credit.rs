@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{Customer, CustomerId};
 
-use crate::{Idempotent, IdempotentResponse, StoreError, StoredProfile};
+use crate::{Actor, Idempotent, IdempotentResponse, StoreError, StoredProfile};
 
 /// A trained credit model as stored: the artifact is `CreditModel::to_json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,7 @@ pub trait CreditStore: Send + Sync {
         &self,
         model: &StoredCreditModel,
         activate: bool,
+        by: &Actor,
     ) -> Result<(), StoreError>;
     async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError>;
     /// The most recently activated model.
@@ -88,6 +89,7 @@ pub trait CreditStore: Send + Sync {
         &self,
         decision: &NewCreditDecision,
         idempotency: Option<&IdempotentResponse>,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError>;
     async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError>;
     /// A customer's decisions, newest first.
@@ -101,6 +103,7 @@ pub trait CreditStore: Send + Sync {
         &self,
         plan: &NewInstalmentPlan,
         idempotency: &IdempotentResponse,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError>;
     async fn instalment_plan_of(
         &self,

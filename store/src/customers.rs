@@ -8,7 +8,7 @@ use sextant_domain::{
     Product,
 };
 
-use crate::StoreError;
+use crate::{Actor, StoreError};
 
 /// What a consent change applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub trait CustomerStore: Send + Sync {
     async fn put_customer(
         &self,
         customer: &Customer,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// Creates or replaces many customers at once (import). Consents of customers already
@@ -82,6 +82,7 @@ pub trait CustomerStore: Send + Sync {
     async fn put_customers(
         &self,
         customers: &[Customer],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError>;
@@ -90,7 +91,7 @@ pub trait CustomerStore: Send + Sync {
         &self,
         id: &CustomerId,
         changes: &[(ConsentScope, bool)],
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<Consents>, StoreError>;
     /// Newest first.
@@ -104,6 +105,7 @@ pub trait CustomerStore: Send + Sync {
     async fn ingest(
         &self,
         events: &[Event],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError>;
     /// A customer's payments, newest first, after `after`.
@@ -119,13 +121,14 @@ pub trait CustomerStore: Send + Sync {
         &self,
         id: &CustomerId,
         holdings: &[Holding],
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Creates or updates holdings of many customers (import).
     async fn upsert_holdings(
         &self,
         holdings: &[Holding],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn holdings(&self, id: &CustomerId) -> Result<Vec<Holding>, StoreError>;

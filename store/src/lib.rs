@@ -37,7 +37,7 @@ mod sea;
 use async_trait::async_trait;
 
 pub use advice::{AdviceStore, NewAdvice, StoredAdvice, StoredDecision};
-pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
+pub use audit::{Actor, AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
 pub use campaigns::{
     CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
     MarketingRow, MemberOutcome, Membership, StoredAudience, StoredCampaign,

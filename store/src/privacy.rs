@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::CustomerId;
 
-use crate::StoreError;
+use crate::{Actor, StoreError};
 
 /// Tables emptied of an erased customer's rows. Their credit decisions (kept for the
 /// retention the law asks of lenders, pseudonymous), consent history (the proof of lawful
@@ -32,13 +32,13 @@ pub trait PrivacyStore: Send + Sync {
     async fn erase_customer(
         &self,
         id: &CustomerId,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
     /// Wraps up to `limit` data keys that are not under the current master key again under
     /// it; how many were. Run until it answers 0 to finish a rotation.
-    async fn rewrap_keys(&self, limit: u64) -> Result<u64, StoreError>;
+    async fn rewrap_keys(&self, limit: u64, by: &Actor) -> Result<u64, StoreError>;
 
     /// How many data keys each master key wraps (master key id, count).
     async fn keys_by_master(&self) -> Result<Vec<(String, u64)>, StoreError>;

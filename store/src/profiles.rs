@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::CustomerId;
 
-use crate::{History, StoreError};
+use crate::{Actor, History, StoreError};
 
 /// A computed profile as stored: features in catalogue order of `feature_version`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +59,7 @@ pub struct RefreshInputs {
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     /// Creates or replaces profiles (one per customer; the last of a customer wins).
-    async fn put_profiles(&self, profiles: &[StoredProfile]) -> Result<(), StoreError>;
+    async fn put_profiles(&self, profiles: &[StoredProfile], by: &Actor) -> Result<(), StoreError>;
     async fn profile(&self, id: &CustomerId) -> Result<Option<StoredProfile>, StoreError>;
     /// Profiles of up to `limit` customers after `after`, in id order.
     async fn profiles(
@@ -68,13 +68,14 @@ pub trait ProfileStore: Send + Sync {
         limit: u64,
     ) -> Result<Vec<StoredProfile>, StoreError>;
     /// Forgets a profile (the customer withdrew profiling consent).
-    async fn delete_profile(&self, id: &CustomerId) -> Result<(), StoreError>;
+    async fn delete_profile(&self, id: &CustomerId, by: &Actor) -> Result<(), StoreError>;
 
     /// Replaces the segments and writes every customer's assignment.
     async fn replace_segments(
         &self,
         segments: &[StoredSegment],
         assignments: &[(CustomerId, u32)],
+        by: &Actor,
     ) -> Result<(), StoreError>;
     async fn segments(&self) -> Result<Vec<StoredSegment>, StoreError>;
 
@@ -82,7 +83,7 @@ pub trait ProfileStore: Send + Sync {
         &self,
         id: &CustomerId,
         answers: &serde_json::Value,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn latest_risk_answers(
@@ -93,12 +94,14 @@ pub trait ProfileStore: Send + Sync {
         &self,
         id: &CustomerId,
         assessment: &StoredAssessment,
+        by: &Actor,
     ) -> Result<(), StoreError>;
     /// Records many customers' assessments in one transaction (a bulk load of a population;
     /// one commit per assessment would take minutes at 100,000 customers).
     async fn record_assessments(
         &self,
         assessments: &[(CustomerId, StoredAssessment)],
+        by: &Actor,
     ) -> Result<(), StoreError>;
     /// Newest first.
     async fn assessments(

@@ -73,7 +73,7 @@ pub async fn portfolio(
 ) -> Result<Json<PortfolioProposal>, AppError> {
     let id = reach(&state, &caller, &id).await?;
     Ok(Json(
-        proposals::portfolio(&state.ctx, &id, &caller.sub).await?,
+        proposals::portfolio(&state.ctx, &id, &caller.actor()).await?,
     ))
 }
 
@@ -93,7 +93,7 @@ pub async fn goal(
     let body = body_bytes(body)?;
     let request: GoalBody = json_body(&body)?;
     Ok(Json(
-        proposals::goal(&state.ctx, &id, request, &caller.sub).await?,
+        proposals::goal(&state.ctx, &id, request, &caller.actor()).await?,
     ))
 }
 
@@ -132,7 +132,7 @@ pub async fn propose_rebalance(
     } else {
         json_body(&body)?
     };
-    let view = reviews::propose_rebalance(&state.ctx, &id, request, &caller.sub).await?;
+    let view = reviews::propose_rebalance(&state.ctx, &id, request, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -175,7 +175,8 @@ pub async fn decide(
     let decision = request.check()?;
     let customer = reviews::proposal_customer(&state.ctx, advice_id).await?;
     reach(&state, &caller, customer.as_str()).await?;
-    let view = reviews::decide(&state.ctx, advice_id, decision, &caller.sub, Utc::now()).await?;
+    let view =
+        reviews::decide(&state.ctx, advice_id, decision, &caller.actor(), Utc::now()).await?;
     Ok(Json(view))
 }
 
@@ -203,7 +204,7 @@ pub async fn assign(
 ) -> Result<StatusCode, AppError> {
     caller.reach_customer(&id, &[Role::Admin])?;
     let id = customer_id(&id)?;
-    reviews::assign(&state.ctx, &manager, &id, &caller.sub, Utc::now()).await?;
+    reviews::assign(&state.ctx, &manager, &id, &caller.actor(), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,6 +219,6 @@ pub async fn unassign(
 ) -> Result<StatusCode, AppError> {
     caller.reach_customer(&id, &[Role::Admin])?;
     let id = customer_id(&id)?;
-    reviews::unassign(&state.ctx, &manager, &id).await?;
+    reviews::unassign(&state.ctx, &manager, &id, &caller.actor(), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

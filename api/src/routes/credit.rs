@@ -42,7 +42,7 @@ pub async fn quote(
     let body = body_bytes(body)?;
     let request: QuoteRequest = json_body(&body)?;
     caller.reach_customer(&request.customer_id, CREDIT_CALLERS)?;
-    let view = decisions::quote(&state.ctx, &caller.sub, &request).await?;
+    let view = decisions::quote(&state.ctx, &caller.actor(), &request).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -75,7 +75,7 @@ pub async fn accept(
         decisions::accept(
             &state.ctx,
             &keyed,
-            &caller.sub,
+            &caller.actor(),
             &quote_id,
             &request,
             may_see,
@@ -103,7 +103,7 @@ pub async fn apply(
     let request: ApplicationRequest = json_body(&body)?;
     caller.reach_customer(&request.customer_id, CREDIT_CALLERS)?;
     let keyed = key.map(|key| keyed(&caller, key, request_hash("apply", &body)));
-    answer(decisions::apply(&state.ctx, keyed.as_ref(), &caller.sub, &request).await?)
+    answer(decisions::apply(&state.ctx, keyed.as_ref(), &caller.actor(), &request).await?)
 }
 
 /// A recorded quote or application: every rule, the reasons, the plans, the versions.

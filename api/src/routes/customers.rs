@@ -58,7 +58,7 @@ pub async fn put(
     let customer =
         parse_customer(body_text(&body)?, Some(&id), Utc::now()).map_err(record_problems)?;
     let (stored, created) =
-        customers::register(&state.ctx, &customer, &caller.sub, Utc::now()).await?;
+        customers::register(&state.ctx, &customer, &caller.actor(), Utc::now()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -111,7 +111,7 @@ pub async fn erase(
 ) -> Result<StatusCode, AppError> {
     caller.reach_customer(&id, &[Role::Admin])?;
     let id = customer_id(&id)?;
-    privacy::erase(&state.ctx, &id, &caller.sub, Utc::now()).await?;
+    privacy::erase(&state.ctx, &id, &caller.actor(), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,7 +147,7 @@ pub async fn patch_consents(
     let body = body_bytes(body)?;
     let patch: ConsentPatch = json_body(&body)?;
     let consents =
-        customers::set_consents(&state.ctx, &id, &patch, &caller.sub, Utc::now()).await?;
+        customers::set_consents(&state.ctx, &id, &patch, &caller.actor(), Utc::now()).await?;
     Ok(Json(consents.into()))
 }
 
@@ -290,7 +290,7 @@ pub async fn put_holdings(
     let body = body_bytes(body)?;
     let request: Holdings = json_body(&body)?;
     let holdings = customers::parse_holdings(&id, request.holdings)?;
-    customers::replace_holdings(&state.ctx, &id, &holdings, &caller.sub, Utc::now()).await?;
+    customers::replace_holdings(&state.ctx, &id, &holdings, &caller.actor(), Utc::now()).await?;
     Ok(Json(Holdings {
         holdings: holdings.iter().map(HoldingRecord::from_domain).collect(),
     }))

@@ -105,7 +105,7 @@ pub async fn ingest(
         Metrics::add(&state.metrics.events_rejected, batch.events.len());
         return Err(AppError::Validation(problems));
     }
-    let outcome = customers::ingest(&state.ctx, &events, Utc::now())
+    let outcome = customers::ingest(&state.ctx, &events, &caller.actor(), Utc::now())
         .await
         .inspect_err(|_| {
             Metrics::add(&state.metrics.events_rejected, events.len());

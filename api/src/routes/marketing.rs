@@ -77,7 +77,8 @@ pub async fn put_product(
     caller.require(MARKETERS)?;
     let body = body_bytes(body)?;
     let request: ProductVersionRequest = json_body(&body)?;
-    let view = catalogue::put_version(&state.ctx, &id, &request, &caller.sub, Utc::now()).await?;
+    let view =
+        catalogue::put_version(&state.ctx, &id, &request, &caller.actor(), Utc::now()).await?;
     Ok((StatusCode::CREATED, Json::<ProductVersionView>(view)).into_response())
 }
 
@@ -115,7 +116,7 @@ pub async fn put_audience_version(
     let id = audiences::audience_id(&id)?;
     let body = body_bytes(body)?;
     let request: AudienceRequest = json_body(&body)?;
-    let view = audiences::put_version(&state.ctx, id, &request, &caller.sub).await?;
+    let view = audiences::put_version(&state.ctx, id, &request, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -214,7 +215,7 @@ pub async fn create_campaign(
     caller.require(MARKETERS)?;
     let body = body_bytes(body)?;
     let spec: CampaignSpec = json_body(&body)?;
-    let view = campaigns::create(&state.ctx, spec, &caller.sub, Utc::now()).await?;
+    let view = campaigns::create(&state.ctx, spec, &caller.actor(), Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -283,7 +284,7 @@ pub async fn launch(
     caller.require(MARKETERS)?;
     let key = idempotency_key(&headers)?.ok_or_else(|| missing("launching a campaign"))?;
     let keyed = keyed(&caller, key, launch::launch_request(&id));
-    answer(launch::launch(&state.ctx, &keyed, &caller.sub, &id).await?)
+    answer(launch::launch(&state.ctx, &keyed, &caller.actor(), &id).await?)
 }
 
 /// Applies a status move for a marketer.
@@ -294,7 +295,7 @@ async fn apply_move(
     movement: Move,
 ) -> Result<Json<CampaignView>, AppError> {
     caller.require(MARKETERS)?;
-    let view = campaigns::apply(&state.ctx, id, movement, &caller.sub, Utc::now()).await?;
+    let view = campaigns::apply(&state.ctx, id, movement, &caller.actor(), Utc::now()).await?;
     Ok(Json(view))
 }
 
@@ -377,7 +378,7 @@ pub async fn campaign_events(
     let body = body_bytes(body)?;
     let batch: CampaignEventBatch = json_body(&body)?;
     Ok(Json(
-        delivery::record_events(&state.ctx, &id, &batch).await?,
+        delivery::record_events(&state.ctx, &id, &batch, &caller.actor()).await?,
     ))
 }
 

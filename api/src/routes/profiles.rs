@@ -254,7 +254,7 @@ pub async fn answer(
     let body = body_bytes(body)?;
     let request: AnswersBody = json_body(&body)?;
     let answers = serde_json::Value::Object(request.answers);
-    let history = profiles::answer(&state.ctx, &id, &answers, &caller.sub, Utc::now()).await?;
+    let history = profiles::answer(&state.ctx, &id, &answers, &caller.actor(), Utc::now()).await?;
     Ok(Json(risk_profile_view(&history)))
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use sextant_api::auth::Role;
 use sextant_models::credit::CreditModelKind;
 use sextant_services::lending::operations::{replay, train_population, Labels};
+use sextant_store::Actor;
 
 use crate::common::{call_with, spawn_app, token, TestApp};
 
@@ -24,7 +25,11 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
     for index in 0..customers {
         let bundle = sextant_synth::generate_customer(&config, index);
         app.store
-            .put_customers(std::slice::from_ref(&bundle.customer), now)
+            .put_customers(
+                std::slice::from_ref(&bundle.customer),
+                &Actor::system("test"),
+                now,
+            )
             .await
             .unwrap();
         let events: Vec<sextant_domain::Event> = bundle
@@ -32,7 +37,10 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
             .into_iter()
             .map(sextant_domain::Event::Payment)
             .collect();
-        app.store.ingest(&events, now).await.unwrap();
+        app.store
+            .ingest(&events, &Actor::system("test"), now)
+            .await
+            .unwrap();
         truth.insert(
             bundle.customer.id.to_string(),
             (
@@ -51,7 +59,7 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
         },
         CreditModelKind::Scorecard,
         42,
-        "test",
+        &Actor::system("test"),
     )
     .await
     .unwrap();

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sextant_api::auth::Role;
 use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::marketing::training::train_offers;
+use sextant_store::Actor;
 
 use crate::common::{call_with, spawn_app, token, Reply, TestApp};
 use crate::profiles::load_population;
@@ -26,9 +27,14 @@ async fn marketing_app(customers: u64) -> TestApp {
         .train(&config, Utc::now(), |_, _| {})
         .await
         .unwrap();
-    train_offers(app.store.as_ref(), app.pipeline.vectors.as_ref(), 7, "test")
-        .await
-        .unwrap();
+    train_offers(
+        app.store.as_ref(),
+        app.pipeline.vectors.as_ref(),
+        7,
+        &Actor::system("test"),
+    )
+    .await
+    .unwrap();
     app
 }
 

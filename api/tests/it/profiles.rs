@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use sextant_api::auth::Role;
 use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::records::format_timestamp;
+use sextant_store::Actor;
 
 use crate::common::{batch, spawn_app, token, TestApp};
 
@@ -205,7 +206,11 @@ pub(crate) async fn load_population(app: &TestApp, customers: u64) {
     for index in 0..customers {
         let bundle = sextant_synth::generate_customer(&config, index);
         app.store
-            .put_customers(std::slice::from_ref(&bundle.customer), now)
+            .put_customers(
+                std::slice::from_ref(&bundle.customer),
+                &Actor::system("test"),
+                now,
+            )
             .await
             .unwrap();
         let events: Vec<sextant_domain::Event> = bundle
@@ -219,9 +224,12 @@ pub(crate) async fn load_population(app: &TestApp, customers: u64) {
                     .map(sextant_domain::Event::Behaviour),
             )
             .collect();
-        app.store.ingest(&events, now).await.unwrap();
         app.store
-            .upsert_holdings(&bundle.holdings, now)
+            .ingest(&events, &Actor::system("test"), now)
+            .await
+            .unwrap();
+        app.store
+            .upsert_holdings(&bundle.holdings, &Actor::system("test"), now)
             .await
             .unwrap();
     }

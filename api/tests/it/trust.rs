@@ -343,6 +343,20 @@ async fn staff_reads_and_changes_are_in_a_verifiable_audit_trail() {
     .await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.headers["x-request-id"], "req-42");
+    // A change carries who made it, in which role, under which request.
+    let consents = call_with(
+        app.router.clone(),
+        "PATCH",
+        "/v1/customers/c1/consents",
+        Some(&admin),
+        &[
+            ("x-request-id", "req-43"),
+            ("content-type", "application/json"),
+        ],
+        Some(r#"{"marketing":{"email":false}}"#.into()),
+    )
+    .await;
+    assert_eq!(consents.status, StatusCode::OK, "{}", consents.text);
     // The customer reading themself is not a staff read.
     let own = app
         .call(
@@ -372,6 +386,14 @@ async fn staff_reads_and_changes_are_in_a_verifiable_audit_trail() {
     assert_eq!(staff_read["actor"], "root");
     assert_eq!(staff_read["role"], "admin");
     assert_eq!(staff_read["request_id"], "req-42");
+    let change = entries
+        .iter()
+        .find(|e| e["action"] == "customer.consents" && e["request_id"] == "req-43")
+        .expect("the admin's change is recorded with its request");
+    assert_eq!(
+        (&change["actor"], &change["role"]),
+        (&json!("root"), &json!("admin"))
+    );
     assert_eq!(
         entries
             .iter()

@@ -22,7 +22,7 @@ use sextant_models::tabular::{Table, TableOptions};
 use sextant_services::lending::operations::train_population;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
-use sextant_store::{Store, PAGE_MAX};
+use sextant_store::{Actor, Store, PAGE_MAX};
 use sextant_vectors::{EdgeStore, VectorStore};
 
 use super::loadgen::{in_separate_process, percentile, LoadOptions, LoadReport};
@@ -112,7 +112,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         outcomes.labels(),
         CreditModelKind::Gbm,
         options.seed,
-        "bench",
+        &Actor::system("bench"),
     )
     .await?;
     eprintln!(

@@ -16,7 +16,7 @@ use sextant_domain::{Customer, Event};
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel};
 use sextant_services::pipeline::{compute, Pipeline};
 use sextant_services::records::{parse_customer, parse_event};
-use sextant_store::{History, Store};
+use sextant_store::{Actor, History, Store};
 use sextant_vectors::{EdgeStore, Filter, Payload, Point, VectorStore};
 
 use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_FILE};
@@ -373,7 +373,11 @@ async fn incremental(
         let event = parse_event(&line).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let started = Instant::now();
         store
-            .ingest(std::slice::from_ref(&event), Utc::now())
+            .ingest(
+                std::slice::from_ref(&event),
+                &Actor::system("bench"),
+                Utc::now(),
+            )
             .await?;
         let refreshing = Instant::now();
         pipeline.refresh(event.customer_id()).await?;

@@ -9,6 +9,7 @@ use sextant_api::config::Config;
 use sextant_api::startup::open_store;
 use sextant_services::lending::operations::{replay, train_population, PopulationTraining, Replay};
 use sextant_services::ServiceError;
+use sextant_store::Actor;
 
 use crate::commands::generate::{Truth, TRUTH_FILE};
 use crate::evals::credit_file::{self, EvalArgs, ModelArg, TrainArgs};
@@ -119,7 +120,7 @@ pub async fn run(command: CreditCommand, mut config: Config) -> anyhow::Result<i
                 outcomes.labels(),
                 args.model.into(),
                 args.seed,
-                "cli",
+                &Actor::operator(),
             )
             .await?;
             emit(&report, args.json)?;

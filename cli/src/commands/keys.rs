@@ -11,7 +11,7 @@ use std::io::Write;
 
 use sextant_api::config::Config;
 use sextant_api::startup::open_store;
-use sextant_store::crypto::MasterKey;
+use sextant_store::{crypto::MasterKey, Actor};
 
 use crate::output::{emit, Report};
 
@@ -79,7 +79,7 @@ pub async fn run(command: KeysCommand, mut config: Config) -> anyhow::Result<i32
             let store = open_store(&config).await?;
             let mut rewrapped = 0;
             loop {
-                let n = store.rewrap_keys(BATCH).await?;
+                let n = store.rewrap_keys(BATCH, &Actor::operator()).await?;
                 rewrapped += n;
                 if n > 0 {
                     eprintln!("re-wrapped {rewrapped} data keys");

@@ -17,6 +17,7 @@ use sextant_models::response::{
     ResponseOptions,
 };
 use sextant_services::marketing::training::{train_offers, OfferTraining};
+use sextant_store::Actor;
 
 use crate::evals::credit_file::{
     check_folds, read_data, top_features, CreditData, CvArgs, DataArgs, FeatureWeight, TOP_FEATURES,
@@ -115,8 +116,13 @@ pub async fn run(command: MarketingCommand, mut config: Config) -> anyhow::Resul
         MarketingCommand::TrainOffers(args) => {
             config.data_dir = args.data_dir.unwrap_or(config.data_dir);
             let ctx = open_context(&config).await?;
-            let report =
-                train_offers(ctx.store.as_ref(), ctx.vectors.as_ref(), args.seed, "cli").await?;
+            let report = train_offers(
+                ctx.store.as_ref(),
+                ctx.vectors.as_ref(),
+                args.seed,
+                &Actor::operator(),
+            )
+            .await?;
             emit(&report, args.json)?;
         }
         MarketingCommand::EvalOffers(args) => {

@@ -20,7 +20,7 @@ use sextant_advisor::planning::{self, ModelPortfolio, Universe};
 use sextant_advisor::review::simulated_class_history;
 use sextant_advisor::{DMatrix, DEFAULT_RISK_FREE, TRADING_DAYS};
 use sextant_domain::{CustomerId, RiskTolerance};
-use sextant_store::{NewAdvice, PAGE_MAX};
+use sextant_store::{Actor, NewAdvice, PAGE_MAX};
 
 use crate::{Context, Result, ServiceError};
 
@@ -139,6 +139,7 @@ pub async fn advise_everyone(
     ctx: &Context,
     wealth_manager: &str,
     clients: usize,
+    by: &Actor,
 ) -> Result<AdviceReport> {
     let advice = ctx.advice().await?;
     let mut report = AdviceReport::default();
@@ -188,19 +189,17 @@ pub async fn advise_everyone(
             }
             if report.clients_assigned < clients && !holdings.is_empty() {
                 let now = chrono::Utc::now();
-                ctx.store
-                    .assign_client(wealth_manager, id, "demo", now)
-                    .await?;
+                ctx.store.assign_client(wealth_manager, id, by, now).await?;
                 ctx.store
                     .record_advice(&NewAdvice {
                         customer_id: id.clone(),
                         kind: "model_portfolio".into(),
-                        actor: "demo".into(),
+                        actor: by.id.clone(),
                         engine_version: engine_version(),
                         inputs: serde_json::json!({"level": level.to_string()}),
                         output: serde_json::json!({"weights": model.weights.iter().map(|(p, w)| serde_json::json!({"product_id": p.to_string(), "weight": w})).collect::<Vec<_>>()}),
                         created_at: now,
-                    })
+                    }, by)
                     .await?;
                 report.clients_assigned += 1;
             }

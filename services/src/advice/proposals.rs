@@ -13,6 +13,7 @@ use super::views::{
 };
 use super::{engine_version, risk_level};
 use crate::{Context, Result, ServiceError};
+use sextant_store::Actor;
 
 /// The model portfolio of each risk level C1..C5, with the assumptions behind them.
 pub async fn model_portfolios(ctx: &Context) -> Result<ModelPortfolios> {
@@ -40,7 +41,7 @@ pub async fn model_portfolios(ctx: &Context) -> Result<ModelPortfolios> {
 
 /// The customer's proposed portfolio: the model portfolio of their current risk level,
 /// never holding a product above it. Recorded as advice given by `actor`.
-pub async fn portfolio(ctx: &Context, id: &CustomerId, actor: &str) -> Result<PortfolioProposal> {
+pub async fn portfolio(ctx: &Context, id: &CustomerId, by: &Actor) -> Result<PortfolioProposal> {
     let level = risk_level(ctx, id).await?;
     let advice = ctx.advice().await?;
     let model = advice.model(level);
@@ -59,15 +60,18 @@ pub async fn portfolio(ctx: &Context, id: &CustomerId, actor: &str) -> Result<Po
     let output = serde_json::json!({"portfolio": &view, "reasons": &reasons});
     let advice_id = ctx
         .store
-        .record_advice(&NewAdvice {
-            customer_id: id.clone(),
-            kind: "model_portfolio".into(),
-            actor: actor.to_owned(),
-            engine_version: engine_version(),
-            inputs: serde_json::json!({"level": level.to_string()}),
-            output,
-            created_at: Utc::now(),
-        })
+        .record_advice(
+            &NewAdvice {
+                customer_id: id.clone(),
+                kind: "model_portfolio".into(),
+                actor: by.id.clone(),
+                engine_version: engine_version(),
+                inputs: serde_json::json!({"level": level.to_string()}),
+                output,
+                created_at: Utc::now(),
+            },
+            by,
+        )
         .await?;
     Ok(PortfolioProposal {
         advice_id,
@@ -101,7 +105,7 @@ pub async fn goal(
     ctx: &Context,
     id: &CustomerId,
     request: GoalBody,
-    actor: &str,
+    by: &Actor,
 ) -> Result<GoalView> {
     let currency = currency(request.currency.as_deref())?;
     let scale = 10f64.powi(i32::from(currency.minor_digits()));
@@ -170,15 +174,18 @@ pub async fn goal(
     };
     view.advice_id = ctx
         .store
-        .record_advice(&NewAdvice {
-            customer_id: id.clone(),
-            kind: "goal".into(),
-            actor: actor.to_owned(),
-            engine_version: engine_version(),
-            inputs: serde_json::to_value(&request).expect("serialisable"),
-            output: serde_json::to_value(&view).expect("serialisable"),
-            created_at: Utc::now(),
-        })
+        .record_advice(
+            &NewAdvice {
+                customer_id: id.clone(),
+                kind: "goal".into(),
+                actor: by.id.clone(),
+                engine_version: engine_version(),
+                inputs: serde_json::to_value(&request).expect("serialisable"),
+                output: serde_json::to_value(&view).expect("serialisable"),
+                created_at: Utc::now(),
+            },
+            by,
+        )
         .await?;
     Ok(view)
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sextant_advisor::review::{self, Position, RebalanceSettings, ReviewSettings};
 use sextant_advisor::AdvisorError;
 use sextant_domain::{Currency, CustomerId, RiskTolerance};
-use sextant_store::{NewAdvice, StoredDecision};
+use sextant_store::{Actor, NewAdvice, StoredDecision};
 
 use super::views::{
     rebalance_view, review_view, ClientSummary, DecisionBody, RebalanceBody, RebalanceOutput,
@@ -165,7 +165,7 @@ pub async fn propose_rebalance(
     ctx: &Context,
     id: &CustomerId,
     request: RebalanceBody,
-    actor: &str,
+    by: &Actor,
 ) -> Result<RebalanceView> {
     check_rebalance_request(&request)?;
     let level = risk_level(ctx, id).await?;
@@ -177,7 +177,7 @@ pub async fn propose_rebalance(
         .record_advice(&NewAdvice {
             customer_id: id.clone(),
             kind: "rebalance".into(),
-            actor: actor.to_owned(),
+            actor: by.id.clone(),
             engine_version: engine_version(),
             inputs: serde_json::json!({
                 "request": &request,
@@ -185,7 +185,7 @@ pub async fn propose_rebalance(
             }),
             output: serde_json::to_value(&output).expect("serialisable"),
             created_at: Utc::now(),
-        })
+        }, by)
         .await?;
     let stored = ctx
         .store
@@ -257,7 +257,7 @@ pub async fn decide(
     ctx: &Context,
     advice_id: i64,
     decision: CheckedDecision,
-    actor: &str,
+    by: &Actor,
     at: DateTime<Utc>,
 ) -> Result<RebalanceView> {
     let recorded = ctx
@@ -266,10 +266,11 @@ pub async fn decide(
             advice_id,
             &StoredDecision {
                 decision: decision.decision.to_owned(),
-                actor: actor.to_owned(),
+                actor: by.id.clone(),
                 decided_at: at,
                 note: decision.note,
             },
+            by,
         )
         .await?;
     if !recorded {
@@ -333,7 +334,7 @@ pub async fn assign(
     ctx: &Context,
     manager: &str,
     id: &CustomerId,
-    actor: &str,
+    by: &Actor,
     at: DateTime<Utc>,
 ) -> Result<()> {
     check_subject(manager)?;
@@ -341,13 +342,19 @@ pub async fn assign(
         .customer(id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    ctx.store.assign_client(manager, id, actor, at).await?;
+    ctx.store.assign_client(manager, id, by, at).await?;
     Ok(())
 }
 
 /// Ends a customer's assignment to a wealth manager.
-pub async fn unassign(ctx: &Context, manager: &str, id: &CustomerId) -> Result<()> {
+pub async fn unassign(
+    ctx: &Context,
+    manager: &str,
+    id: &CustomerId,
+    by: &Actor,
+    at: DateTime<Utc>,
+) -> Result<()> {
     check_subject(manager)?;
-    ctx.store.unassign_client(manager, id).await?;
+    ctx.store.unassign_client(manager, id, by, at).await?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use sextant_domain::{AmountMinor, CustomerId, MerchantId};
 use sextant_lending::{CreditDecision, CreditRequest, DecisionInputs, Outcome};
-use sextant_store::{NewCreditDecision, NewInstalmentPlan};
+use sextant_store::{Actor, NewCreditDecision, NewInstalmentPlan};
 
 use super::views::{
     reason_view, rule_view, AcceptRequest, ApplicationRequest, ApplicationView, DecisionRecordView,
@@ -43,7 +43,7 @@ fn credit_currency(currency: &str) -> Result<String> {
 
 /// Instalment plans for a purchase at checkout, or a decline with its reasons; recorded
 /// before it is answered.
-pub async fn quote(ctx: &Context, actor: &str, request: &QuoteRequest) -> Result<QuoteView> {
+pub async fn quote(ctx: &Context, by: &Actor, request: &QuoteRequest) -> Result<QuoteView> {
     let id = body_customer(&request.customer_id)?;
     let merchant = MerchantId::parse(&request.merchant_id)
         .map_err(|e| ServiceError::invalid("merchant_id", e.code, e.message))?;
@@ -52,7 +52,7 @@ pub async fn quote(ctx: &Context, actor: &str, request: &QuoteRequest) -> Result
     let quote_id = new_id("cq");
     let (decision, record) = decide_for(
         ctx,
-        actor,
+        by,
         &id,
         CreditRequest::Instalment {
             amount_minor,
@@ -63,7 +63,7 @@ pub async fn quote(ctx: &Context, actor: &str, request: &QuoteRequest) -> Result
         Some(Duration::minutes(QUOTE_TTL_MINUTES)),
     )
     .await?;
-    ctx.store.record_credit_decision(&record, None).await?;
+    ctx.store.record_credit_decision(&record, None, by).await?;
     Ok(QuoteView {
         quote_id,
         customer_id: id.to_string(),
@@ -127,7 +127,7 @@ async fn stored_quote(
 pub async fn accept(
     ctx: &Context,
     keyed: &Keyed,
-    actor: &str,
+    by: &Actor,
     quote_id: &str,
     request: &AcceptRequest,
     may_see: impl Fn(&CustomerId) -> bool,
@@ -197,11 +197,12 @@ pub async fn accept(
                 quote_id: quote_id.to_owned(),
                 customer_id: quote.customer_id.clone(),
                 months: plan.months,
-                actor: actor.to_owned(),
+                actor: by.id.clone(),
                 created_at: now,
                 plan: serde_json::to_value(plan).map_err(ServiceError::internal)?,
             },
             &keyed.record(&answer, now),
+            by,
         )
         .await?;
     settle(outcome, answer, already_accepted)
@@ -212,7 +213,7 @@ pub async fn accept(
 pub async fn apply(
     ctx: &Context,
     keyed: Option<&Keyed>,
-    actor: &str,
+    by: &Actor,
     request: &ApplicationRequest,
 ) -> Result<Answer> {
     if let Some(keyed) = keyed {
@@ -235,7 +236,7 @@ pub async fn apply(
     let application_id = new_id("ca");
     let (decision, record) = decide_for(
         ctx,
-        actor,
+        by,
         &id,
         CreditRequest::Loan {
             amount_minor,
@@ -268,7 +269,7 @@ pub async fn apply(
     let idempotency = keyed.map(|k| k.record(&answer, record.created_at));
     let outcome = ctx
         .store
-        .record_credit_decision(&record, idempotency.as_ref())
+        .record_credit_decision(&record, idempotency.as_ref(), by)
         .await?;
     settle(outcome, answer, already_accepted)
 }

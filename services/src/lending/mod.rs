@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use sextant_domain::{Customer, CustomerId};
 use sextant_lending::{CreditDecision, CreditPolicy, CreditRequest, DecisionInputs, Lender};
 use sextant_models::credit::CreditModel;
-use sextant_store::{NewCreditDecision, StoredCreditModel};
+use sextant_store::{Actor, NewCreditDecision, StoredCreditModel};
 
 use crate::pipeline::{compute, is_fresh, HISTORY_DAYS};
 use crate::{Context, Result, ServiceError};
@@ -136,7 +136,7 @@ async fn applicant_features(
 /// Decides, and returns the record the caller must store before it answers.
 pub async fn decide_for(
     ctx: &Context,
-    actor: &str,
+    by: &Actor,
     id: &CustomerId,
     request: CreditRequest,
     kind: &str,
@@ -160,7 +160,7 @@ pub async fn decide_for(
         kind: kind.to_owned(),
         created_at: now,
         expires_at: ttl.map(|ttl| now + ttl),
-        actor: actor.to_owned(),
+        actor: by.id.clone(),
         model_version: decision.model_version.clone(),
         policy_version: decision.policy_version.clone(),
         outcome: decision.outcome.name().to_owned(),

@@ -13,7 +13,7 @@ use sextant_models::credit::{
 };
 use sextant_models::tabular::{Column, ColumnData, Table};
 use sextant_profiling::{catalogue, FEATURE_VERSION};
-use sextant_store::{Store, StoredCreditModel, PAGE_MAX};
+use sextant_store::{Actor, Store, StoredCreditModel, PAGE_MAX};
 
 use super::{decide_with, load_model};
 use crate::{Result, ServiceError};
@@ -116,7 +116,7 @@ pub async fn train_population(
     labels: Labels<'_>,
     kind: CreditModelKind,
     seed: u64,
-    actor: &str,
+    by: &Actor,
 ) -> Result<PopulationTraining> {
     let (rows, y, propensity) = labelled_profiles(store, labels.outcomes).await?;
     let defaults = y.iter().filter(|&&b| b).count();
@@ -173,12 +173,13 @@ pub async fn train_population(
                 version: version.clone(),
                 kind: kind.name().into(),
                 created_at: Utc::now(),
-                actor: actor.to_owned(),
+                actor: by.id.clone(),
                 metrics: serde_json::to_value(&model.meta().metrics)
                     .map_err(ServiceError::internal)?,
                 artifact: String::from_utf8(model.to_json()).map_err(ServiceError::internal)?,
             },
             true,
+            by,
         )
         .await?;
     Ok(PopulationTraining {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sextant_domain::{CustomerId, MarketingChannel};
 use sextant_marketing::rules::{FieldType, Row, Rule, RuleError, Schema};
 use sextant_profiling::{catalogue, FEATURE_VERSION};
-use sextant_store::{MarketingRow, Store, StoredAudience, MARKETING_PAGE_MAX};
+use sextant_store::{Actor, MarketingRow, Store, StoredAudience, MARKETING_PAGE_MAX};
 use sextant_vectors::{Filter, VectorStore, MAX_AUDIENCE};
 use utoipa::ToSchema;
 
@@ -523,7 +523,7 @@ pub async fn put_version(
     ctx: &Context,
     id: String,
     request: &AudienceRequest,
-    actor: &str,
+    by: &Actor,
 ) -> Result<AudienceView> {
     let (kind, definition) = match (&request.rule, &request.lookalike) {
         (Some(rule), None) => {
@@ -550,10 +550,10 @@ pub async fn put_version(
         name: request.name.trim().to_owned(),
         kind: kind.to_owned(),
         definition,
-        actor: actor.to_owned(),
+        actor: by.id.clone(),
         created_at: Utc::now(),
     };
-    ctx.store.put_audience(&audience).await?;
+    ctx.store.put_audience(&audience, by).await?;
     Ok(AudienceView::from(&audience))
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{Product, ProductId, ProductKind, RiskLevel};
-use sextant_store::ProductVersion;
+use sextant_store::{Actor, ProductVersion};
 use utoipa::ToSchema;
 
 use super::audiences::parse_rule;
@@ -178,7 +178,7 @@ pub async fn put_version(
     ctx: &Context,
     id: &str,
     request: &ProductVersionRequest,
-    actor: &str,
+    by: &Actor,
     at: DateTime<Utc>,
 ) -> Result<ProductVersionView> {
     let product = product_from(id, request)?;
@@ -188,10 +188,10 @@ pub async fn put_version(
         eligibility: request.eligibility.clone(),
         terms: request.terms.clone(),
         active: request.active,
-        actor: actor.to_owned(),
+        actor: by.id.clone(),
         created_at: at,
     };
-    ctx.store.put_product_version(&version).await?;
+    ctx.store.put_product_version(&version, by).await?;
     if let Err(e) = ctx.reload_offers().await {
         tracing::warn!(error = %e, "offer engine reload after a catalogue edit failed");
     }

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use serde::Serialize;
 use sextant_marketing::propensity::{OfferModel, OfferModelOptions, TrainingExample};
 use sextant_profiling::{catalogue, FEATURE_VERSION};
-use sextant_store::{MarketingRow, Store, StoredOfferModel};
+use sextant_store::{Actor, MarketingRow, Store, StoredOfferModel};
 use sextant_vectors::VectorStore;
 
 use super::audiences::for_each_row;
@@ -158,7 +158,7 @@ pub async fn train_offers(
     store: &dyn Store,
     vectors: &dyn VectorStore,
     seed: u64,
-    actor: &str,
+    by: &Actor,
 ) -> Result<OfferTraining> {
     let started = Instant::now();
     let product_ids = model_products(store).await?;
@@ -199,13 +199,16 @@ pub async fn train_offers(
         fit_seconds,
     };
     store
-        .put_offer_model(&StoredOfferModel {
-            version: model.version().to_owned(),
-            created_at: Utc::now(),
-            actor: actor.to_owned(),
-            metrics: serde_json::to_value(&report).map_err(ServiceError::internal)?,
-            artifact: model.to_json(),
-        })
+        .put_offer_model(
+            &StoredOfferModel {
+                version: model.version().to_owned(),
+                created_at: Utc::now(),
+                actor: by.id.clone(),
+                metrics: serde_json::to_value(&report).map_err(ServiceError::internal)?,
+                artifact: model.to_json(),
+            },
+            by,
+        )
         .await?;
     Ok(report)
 }

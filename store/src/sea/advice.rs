@@ -6,18 +6,23 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::json;
 use sextant_domain::CustomerId;
 
 use super::rows::{corrupt, stored_advice};
-use super::SeaStore;
+use super::{audit, SeaStore};
 use crate::entity::{advice, advice_decision, wealth_manager_client};
-use crate::{AdviceStore, NewAdvice, StoreError, StoredAdvice, StoredDecision, PAGE_MAX};
+use crate::{Actor, AdviceStore, NewAdvice, StoreError, StoredAdvice, StoredDecision, PAGE_MAX};
 
 #[async_trait]
 impl AdviceStore for SeaStore {
-    async fn record_advice(&self, a: &NewAdvice) -> Result<i64, StoreError> {
+    async fn record_advice(&self, a: &NewAdvice, by: &Actor) -> Result<i64, StoreError> {
         let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
         let result = advice::Entity::insert(advice::ActiveModel {
             customer_id: Set(a.customer_id.to_string()),
             kind: Set(a.kind.clone()),
@@ -28,9 +33,21 @@ impl AdviceStore for SeaStore {
             output: Set(a.output.to_string()),
             ..Default::default()
         })
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
-        Ok(result.last_insert_id)
+        let id = result.last_insert_id;
+        let detail = json!({ "advice_id": id, "kind": a.kind, "engine_version": a.engine_version });
+        audit(
+            &txn,
+            by,
+            "advice.record",
+            a.customer_id.as_str(),
+            detail,
+            a.created_at,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(id)
     }
 
     async fn advice(&self, id: i64) -> Result<Option<StoredAdvice>, StoreError> {
@@ -75,8 +92,14 @@ impl AdviceStore for SeaStore {
             .collect()
     }
 
-    async fn decide_advice(&self, id: i64, decision: &StoredDecision) -> Result<bool, StoreError> {
+    async fn decide_advice(
+        &self,
+        id: i64,
+        decision: &StoredDecision,
+        by: &Actor,
+    ) -> Result<bool, StoreError> {
         let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
         let inserted = advice_decision::Entity::insert(advice_decision::ActiveModel {
             advice_id: Set(id),
             decision: Set(decision.decision.clone()),
@@ -89,8 +112,22 @@ impl AdviceStore for SeaStore {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
+        if inserted == 1 {
+            let detail = json!({ "decision": decision.decision });
+            let object = id.to_string();
+            audit(
+                &txn,
+                by,
+                "advice.decide",
+                &object,
+                detail,
+                decision.decided_at,
+            )
+            .await?;
+        }
+        txn.commit().await?;
         Ok(inserted == 1)
     }
 
@@ -98,15 +135,16 @@ impl AdviceStore for SeaStore {
         &self,
         wealth_manager: &str,
         customer: &CustomerId,
-        by: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         use wealth_manager_client::Column as W;
         let _guard = self.lock_writes().await;
-        wealth_manager_client::Entity::insert(wealth_manager_client::ActiveModel {
+        let txn = self.db.begin().await?;
+        let inserted = wealth_manager_client::Entity::insert(wealth_manager_client::ActiveModel {
             wealth_manager: Set(wealth_manager.to_owned()),
             customer_id: Set(customer.to_string()),
-            assigned_by: Set(by.to_owned()),
+            assigned_by: Set(by.id.clone()),
             assigned_at_ms: Set(now.timestamp_millis()),
         })
         .on_conflict(
@@ -114,8 +152,13 @@ impl AdviceStore for SeaStore {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
+        if inserted == 1 {
+            let detail = json!({ "wealth_manager": wealth_manager });
+            audit(&txn, by, "client.assign", customer.as_str(), detail, now).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -123,14 +166,23 @@ impl AdviceStore for SeaStore {
         &self,
         wealth_manager: &str,
         customer: &CustomerId,
+        by: &Actor,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         use wealth_manager_client::Column as W;
         let _guard = self.lock_writes().await;
-        wealth_manager_client::Entity::delete_many()
+        let txn = self.db.begin().await?;
+        let removed = wealth_manager_client::Entity::delete_many()
             .filter(W::WealthManager.eq(wealth_manager))
             .filter(W::CustomerId.eq(customer.as_str()))
-            .exec(&self.db)
-            .await?;
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if removed > 0 {
+            let detail = json!({ "wealth_manager": wealth_manager });
+            audit(&txn, by, "client.unassign", customer.as_str(), detail, now).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 

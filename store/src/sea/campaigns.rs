@@ -11,6 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
 };
+use serde_json::json;
 use sextant_domain::{Customer, CustomerId, ProductId};
 
 use super::catalogue::{next_version, taken};
@@ -18,16 +19,16 @@ use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{
     audience_from, campaign_event_hash, campaign_from, corrupt, ms_to_time, profile_from,
 };
-use super::{col, text, SeaStore, IDS_PER_LOOKUP};
+use super::{audit, col, text, SeaStore, IDS_PER_LOOKUP};
 use crate::entity::{
     audience, campaign, campaign_event, campaign_member, campaign_status_change, customer, holding,
     profile, risk_assessment,
 };
 use crate::{
-    CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore, Idempotent,
-    IdempotentResponse, IngestOutcome, MarketingRow, MemberOutcome, Membership, StoreError,
-    StoredAudience, StoredCampaign, StoredProfile, INGEST_CALL_MAX_EVENTS, MARKETING_PAGE_MAX,
-    PAGE_MAX,
+    Actor, CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
+    Idempotent, IdempotentResponse, IngestOutcome, MarketingRow, MemberOutcome, Membership,
+    StoreError, StoredAudience, StoredCampaign, StoredProfile, INGEST_CALL_MAX_EVENTS,
+    MARKETING_PAGE_MAX, PAGE_MAX,
 };
 
 /// Members per INSERT at launch: 5 columns x 4,000 rows = 20,000 bound parameters, under
@@ -38,25 +39,29 @@ const EVENT_ROWS_PER_STATEMENT: usize = 2_000;
 /// Campaign statuses in which a membership is live.
 const LIVE_STATUSES: [&str; 2] = ["running", "paused"];
 
+/// Writes a status move to the campaign's log and to the audit trail (as `action`, with
+/// `detail` beside the two statuses).
 async fn log_status(
     db: &impl ConnectionTrait,
     campaign_id: &str,
-    from: &str,
-    to: &str,
-    actor: &str,
-    at_ms: i64,
+    (from, to): (&str, &str),
+    by: &Actor,
+    at: DateTime<Utc>,
+    (action, mut detail): (&str, serde_json::Map<String, serde_json::Value>),
 ) -> Result<(), StoreError> {
     campaign_status_change::Entity::insert(campaign_status_change::ActiveModel {
         campaign_id: Set(campaign_id.to_owned()),
         from_status: Set(from.to_owned()),
         to_status: Set(to.to_owned()),
-        actor: Set(actor.to_owned()),
-        at_ms: Set(at_ms),
+        actor: Set(by.id.clone()),
+        at_ms: Set(at.timestamp_millis()),
         ..Default::default()
     })
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    detail.insert("from".into(), from.into());
+    detail.insert("to".into(), to.into());
+    audit(db, by, action, campaign_id, detail.into(), at).await
 }
 
 async fn insert_members(
@@ -236,7 +241,7 @@ pub(super) async fn memberships(
 
 #[async_trait]
 impl CampaignStore for SeaStore {
-    async fn put_audience(&self, a: &StoredAudience) -> Result<(), StoreError> {
+    async fn put_audience(&self, a: &StoredAudience, by: &Actor) -> Result<(), StoreError> {
         use audience::Column as A;
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
@@ -261,6 +266,8 @@ impl CampaignStore for SeaStore {
         .exec_without_returning(&txn)
         .await
         .map_err(taken(format!("audience {} version {version}", a.id)))?;
+        let detail = json!({ "version": version, "kind": a.kind });
+        audit(&txn, by, "audience.version", &a.id, detail, a.created_at).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -324,8 +331,9 @@ impl CampaignStore for SeaStore {
     }
     /// Stores the campaign as a draft: whatever status or launch the value carries, a
     /// campaign runs only through `launch_campaign`, which writes members.
-    async fn create_campaign(&self, c: &StoredCampaign) -> Result<(), StoreError> {
+    async fn create_campaign(&self, c: &StoredCampaign, by: &Actor) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
         let inserted = campaign::Entity::insert(campaign::ActiveModel {
             id: Set(c.id.clone()),
             name: Set(c.name.clone()),
@@ -344,7 +352,7 @@ impl CampaignStore for SeaStore {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
         if inserted == 0 {
             return Err(StoreError::Conflict(format!(
@@ -352,6 +360,9 @@ impl CampaignStore for SeaStore {
                 c.id
             )));
         }
+        let detail = json!({ "product_id": c.product_id.as_str(), "channel": c.channel });
+        audit(&txn, by, "campaign.create", &c.id, detail, c.created_at).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -389,7 +400,7 @@ impl CampaignStore for SeaStore {
         id: &str,
         from: &[&str],
         to: &str,
-        actor: &str,
+        by: &Actor,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         use campaign::Column as C;
@@ -416,7 +427,9 @@ impl CampaignStore for SeaStore {
         if moved != 1 {
             return Ok(false);
         }
-        log_status(&txn, id, &before.status, to, actor, at_ms).await?;
+        let status = (before.status.as_str(), to);
+        let action = ("campaign.status", serde_json::Map::new());
+        log_status(&txn, id, status, by, at, action).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -425,6 +438,7 @@ impl CampaignStore for SeaStore {
         &self,
         launch: &CampaignLaunch,
         idempotency: &IdempotentResponse,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError> {
         use campaign::Column as C;
         if let Some(m) = launch.members.iter().find(|m| !m.score.is_finite()) {
@@ -451,15 +465,13 @@ impl CampaignStore for SeaStore {
                 .await?
                 .rows_affected;
             if moved == 1 {
-                log_status(
-                    &txn,
-                    &launch.campaign_id,
-                    "draft",
-                    "running",
-                    &launch.actor,
-                    at_ms,
-                )
-                .await?;
+                let mut detail = serde_json::Map::new();
+                let treated = launch.members.iter().filter(|m| m.arm == "treatment");
+                detail.insert("treatment".into(), treated.count().into());
+                detail.insert("members".into(), launch.members.len().into());
+                let status = ("draft", "running");
+                let (id, at) = (&launch.campaign_id, launch.launched_at);
+                log_status(&txn, id, status, by, at, ("campaign.launch", detail)).await?;
                 insert_members(&txn, &launch.campaign_id, &launch.members, at_ms).await?;
                 if claim_key(&txn, idempotency).await? {
                     txn.commit().await?;
@@ -533,6 +545,7 @@ impl CampaignStore for SeaStore {
         &self,
         campaign_id: &str,
         events: &[CampaignEvent],
+        by: &Actor,
     ) -> Result<IngestOutcome, StoreError> {
         let now = Utc::now();
         assert!(
@@ -592,6 +605,11 @@ impl CampaignStore for SeaStore {
             .collect();
         if !reused.is_empty() {
             return Err(StoreError::EventIdReused(reused));
+        }
+        if outcome.stored > 0 {
+            let detail =
+                json!({ "stored": outcome.stored, "duplicates": outcome.duplicates.len() });
+            audit(&txn, by, "campaign.events", campaign_id, detail, now).await?;
         }
         txn.commit().await?;
         Ok(outcome)

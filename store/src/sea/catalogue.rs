@@ -18,11 +18,11 @@ use super::rows::{
     built_in_version, corrupt, ms_to_time, offer_model_from, product_model, product_version_from,
     product_version_model,
 };
-use super::{campaigns, customers, profiles, text, SeaStore};
+use super::{audit, campaigns, customers, profiles, text, SeaStore};
 use crate::entity::{behaviour_event, offer_model, product, product_version};
 use crate::{
-    CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoreError, StoredOfferModel,
-    MARKETING_PAGE_MAX,
+    Actor, CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoreError,
+    StoredOfferModel, MARKETING_PAGE_MAX,
 };
 
 /// Behaviour kinds that count as offer interactions.
@@ -111,7 +111,7 @@ pub(super) async fn offer_interactions(
 
 #[async_trait]
 impl CatalogueStore for SeaStore {
-    async fn put_product_version(&self, v: &ProductVersion) -> Result<(), StoreError> {
+    async fn put_product_version(&self, v: &ProductVersion, by: &Actor) -> Result<(), StoreError> {
         use product::Column as P;
         let id = v.product.id.as_str();
         let _guard = self.lock_writes().await;
@@ -153,6 +153,8 @@ impl CatalogueStore for SeaStore {
             )
             .exec_without_returning(&txn)
             .await?;
+        let detail = serde_json::json!({ "version": version });
+        audit(&txn, by, "product.version", id, detail, v.created_at).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -205,13 +207,18 @@ impl CatalogueStore for SeaStore {
             })
             .collect()
     }
-    async fn put_offer_model(&self, model: &StoredOfferModel) -> Result<(), StoreError> {
+    async fn put_offer_model(
+        &self,
+        model: &StoredOfferModel,
+        by: &Actor,
+    ) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
         let version = NewVersion {
             version: &model.version,
-            created_at_ms: model.created_at.timestamp_millis(),
+            created_at: model.created_at,
             actor: &model.actor,
+            by,
             columns: vec![
                 ("metrics", text(&model.metrics.to_string())),
                 (

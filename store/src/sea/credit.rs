@@ -2,6 +2,7 @@
 //! committed at checkout rates), instalment plans, and a quote's inputs in one call.
 
 use async_trait::async_trait;
+use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -12,11 +13,11 @@ use sextant_domain::CustomerId;
 use super::idempotency::{answer_under_key, claim_key};
 use super::registry::{NewVersion, CREDIT_MODELS};
 use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
-use super::{customers, profiles, text, SeaStore};
+use super::{audit, customers, profiles, text, SeaStore};
 use crate::entity::{credit_decision, credit_model, instalment_plan};
 use crate::{
-    CreditStore, Idempotent, IdempotentResponse, NewCreditDecision, NewInstalmentPlan,
-    OutcomeCounts, QuoteInputs, StoreError, StoredCreditModel, PAGE_MAX,
+    Actor, CreditStore, Idempotent, IdempotentResponse, NewAuditEntry, NewCreditDecision,
+    NewInstalmentPlan, OutcomeCounts, QuoteInputs, StoreError, StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
@@ -27,8 +28,19 @@ const GROUP_COMMIT_MAX: usize = 256;
 
 type Pending = (
     NewCreditDecision,
+    Actor,
     tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 );
+
+/// The audit trail's entry for a decision: which, of what kind, the outcome and the model
+/// that decided (the inputs stay in the decision's own row).
+fn decision_entry(d: &NewCreditDecision, by: &Actor) -> NewAuditEntry {
+    let detail = serde_json::json!({
+        "decision_id": d.id, "kind": d.kind, "outcome": d.outcome,
+        "model_version": d.model_version, "policy_version": d.policy_version,
+    });
+    by.entry("credit.decide", d.customer_id.as_str(), detail)
+}
 
 /// One task commits every decision waiting at that moment in one transaction, so that at
 /// checkout rates the cost of a durable commit (an fsync with SQLite's `synchronous=FULL`)
@@ -61,15 +73,17 @@ impl DecisionWriter {
                     };
                     let txn = db.begin().await?;
                     credit_decision::Entity::insert_many(
-                        batch.iter().map(|(d, _)| decision_row(d)),
+                        batch.iter().map(|(d, _, _)| decision_row(d)),
                     )
                     .exec_without_returning(&txn)
                     .await?;
+                    let entries = batch.iter().map(|(d, by, _)| decision_entry(d, by));
+                    audit::append_all(&txn, entries.collect(), Utc::now()).await?;
                     txn.commit().await?;
                     Ok::<(), StoreError>(())
                 }
                 .await;
-                for (_, done) in batch {
+                for (_, _, done) in batch {
                     let _ = done.send(result.clone());
                 }
             }
@@ -77,10 +91,14 @@ impl DecisionWriter {
         DecisionWriter { queue }
     }
 
-    pub(super) async fn record(&self, decision: NewCreditDecision) -> Result<(), StoreError> {
+    pub(super) async fn record(
+        &self,
+        decision: NewCreditDecision,
+        by: Actor,
+    ) -> Result<(), StoreError> {
         let (done, committed) = tokio::sync::oneshot::channel();
         self.queue
-            .send((decision, done))
+            .send((decision, by, done))
             .await
             .map_err(|_| StoreError::Unavailable("the decision writer has stopped".into()))?;
         committed
@@ -95,13 +113,15 @@ impl CreditStore for SeaStore {
         &self,
         model: &StoredCreditModel,
         activate: bool,
+        by: &Actor,
     ) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
         let version = NewVersion {
             version: &model.version,
-            created_at_ms: model.created_at.timestamp_millis(),
+            created_at: model.created_at,
             actor: &model.actor,
+            by,
             columns: vec![
                 ("kind", text(&model.kind)),
                 ("metrics", text(&model.metrics.to_string())),
@@ -135,9 +155,10 @@ impl CreditStore for SeaStore {
         &self,
         decision: &NewCreditDecision,
         idempotency: Option<&IdempotentResponse>,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError> {
         let Some(record) = idempotency else {
-            self.decisions.record(decision.clone()).await?;
+            self.decisions.record(decision.clone(), by.clone()).await?;
             return Ok(Idempotent::Written);
         };
         {
@@ -147,6 +168,8 @@ impl CreditStore for SeaStore {
                 credit_decision::Entity::insert(decision_row(decision))
                     .exec_without_returning(&txn)
                     .await?;
+                let entry = decision_entry(decision, by);
+                audit::append(&txn, entry, decision.created_at).await?;
                 txn.commit().await?;
                 return Ok(Idempotent::Written);
             }
@@ -187,6 +210,7 @@ impl CreditStore for SeaStore {
         &self,
         plan: &NewInstalmentPlan,
         idempotency: &IdempotentResponse,
+        by: &Actor,
     ) -> Result<Idempotent, StoreError> {
         if let Some(earlier) = answer_under_key(&self.db, idempotency).await? {
             return Ok(earlier);
@@ -211,6 +235,11 @@ impl CreditStore for SeaStore {
             .exec_without_returning(&txn)
             .await?;
             if inserted == 1 && claim_key(&txn, idempotency).await? {
+                let detail = serde_json::json!({
+                    "plan_id": plan.id, "quote_id": plan.quote_id, "months": plan.months,
+                });
+                let entry = by.entry("credit.accept", plan.customer_id.as_str(), detail);
+                audit::append(&txn, entry, plan.created_at).await?;
                 txn.commit().await?;
                 return Ok(Idempotent::Written);
             }

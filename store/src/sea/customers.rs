@@ -26,7 +26,7 @@ use super::{audit, existing, text, text_opt, SeaStore, IDS_PER_LOOKUP, ROWS_PER_
 use crate::crypto::{seal, Keyring};
 use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
 use crate::{
-    ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoreError,
+    Actor, ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoreError,
     StoredCustomer, INGEST_CALL_MAX_EVENTS, PAGE_MAX,
 };
 
@@ -212,7 +212,7 @@ async fn record_consent_changes(
     txn: &impl ConnectionTrait,
     id: &CustomerId,
     changes: &[(ConsentScope, bool)],
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -223,7 +223,7 @@ async fn record_consent_changes(
         .map(|(scope, granted)| consent_change::ActiveModel {
             customer_id: Set(id.to_string()),
             changed_at_ms: Set(now.timestamp_millis()),
-            actor: Set(actor.to_owned()),
+            actor: Set(by.id.clone()),
             scope: Set(scope.name()),
             granted: Set(*granted),
             ..Default::default()
@@ -235,7 +235,7 @@ async fn record_consent_changes(
         .collect();
     audit(
         txn,
-        actor,
+        by,
         "customer.consents",
         id.as_str(),
         detail.into(),
@@ -429,7 +429,7 @@ impl CustomerStore for SeaStore {
     async fn put_customer(
         &self,
         c: &Customer,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let _guard = self.lock_writes().await;
@@ -446,21 +446,13 @@ impl CustomerStore for SeaStore {
         .await?;
         let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
         let changes = consent_diff(&old_consents, &c.consents);
-        record_consent_changes(&txn, &c.id, &changes, actor, now).await?;
+        record_consent_changes(&txn, &c.id, &changes, by, now).await?;
         let action = if before.is_none() {
             "customer.create"
         } else {
             "customer.replace"
         };
-        audit(
-            &txn,
-            actor,
-            action,
-            c.id.as_str(),
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
+        audit(&txn, by, action, c.id.as_str(), serde_json::json!({}), now).await?;
         txn.commit().await?;
         Ok(before.is_none())
     }
@@ -468,6 +460,7 @@ impl CustomerStore for SeaStore {
     async fn put_customers(
         &self,
         customers: &[Customer],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if customers.is_empty() {
@@ -493,7 +486,7 @@ impl CustomerStore for SeaStore {
                         .map(|(scope, granted)| consent_change::ActiveModel {
                             customer_id: Set(c.id.to_string()),
                             changed_at_ms: Set(now.timestamp_millis()),
-                            actor: Set("import".to_owned()),
+                            actor: Set(by.id.clone()),
                             scope: Set(scope.name()),
                             granted: Set(granted),
                             ..Default::default()
@@ -525,7 +518,7 @@ impl CustomerStore for SeaStore {
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
         audit(
             &txn,
-            "import",
+            by,
             "customer.import",
             ids.first().copied().unwrap_or_default(),
             serde_json::json!({ "customers": ids.len(), "ids": ids }),
@@ -544,7 +537,7 @@ impl CustomerStore for SeaStore {
         &self,
         id: &CustomerId,
         changes: &[(ConsentScope, bool)],
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<Consents>, StoreError> {
         let _guard = self.lock_writes().await;
@@ -574,7 +567,7 @@ impl CustomerStore for SeaStore {
                 ..Default::default()
             };
             customer::Entity::update(update).exec(&txn).await?;
-            record_consent_changes(&txn, id, &changed, actor, now).await?;
+            record_consent_changes(&txn, id, &changed, by, now).await?;
         }
         txn.commit().await?;
         Ok(Some(consents))
@@ -606,6 +599,7 @@ impl CustomerStore for SeaStore {
     async fn ingest(
         &self,
         events: &[Event],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError> {
         assert!(
@@ -691,6 +685,15 @@ impl CustomerStore for SeaStore {
         if !reused.is_empty() {
             return Err(StoreError::EventIdReused(reused));
         }
+        if outcome.stored > 0 {
+            // One entry per batch: how much was stored, for how many customers (their ids
+            // are in the events themselves; a batch holds up to INGEST_CALL_MAX_EVENTS).
+            let detail = serde_json::json!({
+                "stored": outcome.stored, "duplicates": outcome.duplicates.len(),
+                "customers": customer_ids.len(),
+            });
+            audit(&txn, by, "events.ingest", "events", detail, now).await?;
+        }
         txn.commit().await?;
         Ok(outcome)
     }
@@ -726,7 +729,7 @@ impl CustomerStore for SeaStore {
         &self,
         id: &CustomerId,
         holdings: &[Holding],
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let product_ids: Vec<&str> = holdings.iter().map(|h| h.product_id.as_str()).collect();
@@ -756,7 +759,7 @@ impl CustomerStore for SeaStore {
         }
         audit(
             &txn,
-            actor,
+            by,
             "customer.holdings",
             id.as_str(),
             serde_json::json!({ "positions": holdings.len() }),
@@ -770,6 +773,7 @@ impl CustomerStore for SeaStore {
     async fn upsert_holdings(
         &self,
         holdings: &[Holding],
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if holdings.is_empty() {
@@ -815,6 +819,11 @@ impl CustomerStore for SeaStore {
             .exec(&txn)
             .await?;
         }
+        let detail = serde_json::json!({
+            "positions": holdings.len(), "customers": customer_ids.len(), "ids": customer_ids,
+        });
+        let first = customer_ids.first().copied().unwrap_or_default();
+        audit(&txn, by, "holdings.import", first, detail, now).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -34,7 +34,7 @@ use tokio::sync::Mutex;
 use crate::crypto::Keyring;
 use crate::entity::product;
 use crate::migration::Migrator;
-use crate::{Store, StoreError};
+use crate::{Actor, Store, StoreError};
 
 /// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
 /// parameters and PostgreSQL's 65,535.
@@ -177,22 +177,13 @@ impl Store for SeaStore {
 /// Appends one entry to the audit trail, inside the caller's transaction.
 async fn audit(
     db: &impl ConnectionTrait,
-    actor: &str,
+    by: &Actor,
     action: &str,
-    subject: &str,
+    object: &str,
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let entry = crate::audit::NewAuditEntry {
-        actor: actor.to_owned(),
-        role: String::new(),
-        action: action.to_owned(),
-        object: subject.to_owned(),
-        request_id: String::new(),
-        outcome: "ok".into(),
-        detail: detail.to_string(),
-    };
-    audit::append(db, entry, now).await?;
+    audit::append(db, by.entry(action, object, detail), now).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use sextant_domain::CustomerId;
 use super::{audit, keys, SeaStore};
 use crate::crypto::{is_sealed, seal};
 use crate::privacy::{PrivacyStore, ERASED_TABLES};
-use crate::StoreError;
+use crate::{Actor, StoreError};
 
 /// Rows sealed per transaction when sealing old rows at start.
 const SEAL_BATCH: u64 = 2_000;
@@ -19,7 +19,7 @@ impl PrivacyStore for SeaStore {
     async fn erase_customer(
         &self,
         id: &CustomerId,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let _guard = self.lock_writes().await;
@@ -43,7 +43,7 @@ impl PrivacyStore for SeaStore {
         if existed {
             audit(
                 &txn,
-                actor,
+                by,
                 "customer.erase",
                 id.as_str(),
                 serde_json::json!({ "data_key_destroyed": shredded, "rows_deleted": deleted }),
@@ -55,7 +55,7 @@ impl PrivacyStore for SeaStore {
         Ok(existed)
     }
 
-    async fn rewrap_keys(&self, limit: u64) -> Result<u64, StoreError> {
+    async fn rewrap_keys(&self, limit: u64, by: &Actor) -> Result<u64, StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
         let backend = txn.get_database_backend();
@@ -82,6 +82,11 @@ impl PrivacyStore for SeaStore {
                 .and_where(Expr::col(Alias::new("customer_id")).eq(customer.as_str()))
                 .to_owned();
             txn.execute(backend.build(&update)).await?;
+        }
+        if !rows.is_empty() {
+            let master = self.keyring.current_id();
+            let detail = serde_json::json!({ "rewrapped": rows.len() });
+            audit(&txn, by, "keys.rewrap", master, detail, Utc::now()).await?;
         }
         txn.commit().await?;
         Ok(rows.len() as u64)

@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
+use serde_json::json;
 use sextant_domain::CustomerId;
 
 use super::customers::{history, HISTORY_PAGE_MAX};
@@ -17,7 +18,7 @@ use super::rows::{assessment_from, last_per_key, profile_from, profile_model};
 use super::{audit, col, text, SeaStore, IDS_PER_LOOKUP};
 use crate::entity::{profile, risk_answer, risk_assessment, segment};
 use crate::{
-    ProfileStore, RefreshInputs, StoreError, StoredAssessment, StoredProfile, StoredSegment,
+    Actor, ProfileStore, RefreshInputs, StoreError, StoredAssessment, StoredProfile, StoredSegment,
     PAGE_MAX,
 };
 
@@ -72,7 +73,7 @@ pub(super) async fn assessments(
 
 #[async_trait]
 impl ProfileStore for SeaStore {
-    async fn put_profiles(&self, profiles: &[StoredProfile]) -> Result<(), StoreError> {
+    async fn put_profiles(&self, profiles: &[StoredProfile], by: &Actor) -> Result<(), StoreError> {
         if profiles.is_empty() {
             return Ok(());
         }
@@ -102,6 +103,8 @@ impl ProfileStore for SeaStore {
                 .exec(&txn)
                 .await?;
         }
+        let detail = json!({ "profiles": profiles.len() });
+        audit(&txn, by, "profiles.write", "profiles", detail, Utc::now()).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -124,11 +127,25 @@ impl ProfileStore for SeaStore {
         rows.into_iter().map(profile_from).collect()
     }
 
-    async fn delete_profile(&self, id: &CustomerId) -> Result<(), StoreError> {
+    async fn delete_profile(&self, id: &CustomerId, by: &Actor) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
-        profile::Entity::delete_by_id(id.to_string())
-            .exec(&self.db)
+        let txn = self.db.begin().await?;
+        let deleted = profile::Entity::delete_by_id(id.to_string())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if deleted > 0 {
+            audit(
+                &txn,
+                by,
+                "profile.delete",
+                id.as_str(),
+                json!({}),
+                Utc::now(),
+            )
             .await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -136,6 +153,7 @@ impl ProfileStore for SeaStore {
         &self,
         segments: &[StoredSegment],
         assignments: &[(CustomerId, u32)],
+        by: &Actor,
     ) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
@@ -167,6 +185,9 @@ impl ProfileStore for SeaStore {
                     .await?;
             }
         }
+        let detail = json!({ "segments": segments.len(), "assigned": assignments.len() });
+        let at = Utc::now();
+        audit(&txn, by, "segments.replace", "segments", detail, at).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -195,7 +216,7 @@ impl ProfileStore for SeaStore {
         &self,
         id: &CustomerId,
         answers: &serde_json::Value,
-        actor: &str,
+        by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
@@ -203,21 +224,19 @@ impl ProfileStore for SeaStore {
         risk_answer::Entity::insert(risk_answer::ActiveModel {
             customer_id: Set(id.to_string()),
             answered_at_ms: Set(now.timestamp_millis()),
-            actor: Set(actor.to_owned()),
+            actor: Set(by.id.clone()),
             answers: Set(answers.to_string()),
             ..Default::default()
         })
         .exec(&txn)
         .await?;
-        audit(
-            &txn,
-            actor,
-            "risk.answers",
-            id.as_str(),
-            answers.clone(),
-            now,
-        )
-        .await?;
+        // Which questions were answered, never the answers: they are personal, and the trail
+        // outlives an erasure.
+        let questions: Vec<&String> = answers
+            .as_object()
+            .map_or(Vec::new(), |a| a.keys().collect());
+        let detail = json!({ "questions": questions });
+        audit(&txn, by, "risk.answers", id.as_str(), detail, now).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -226,8 +245,10 @@ impl ProfileStore for SeaStore {
         &self,
         id: &CustomerId,
         a: &StoredAssessment,
+        by: &Actor,
     ) -> Result<(), StoreError> {
         let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
         risk_assessment::Entity::insert(risk_assessment::ActiveModel {
             customer_id: Set(id.to_string()),
             assessed_at_ms: Set(a.assessed_at.timestamp_millis()),
@@ -239,8 +260,11 @@ impl ProfileStore for SeaStore {
             detail: Set(a.detail.to_string()),
             ..Default::default()
         })
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
+        let detail = json!({ "source": a.willingness_source });
+        audit(&txn, by, "risk.assess", id.as_str(), detail, a.assessed_at).await?;
+        txn.commit().await?;
         Ok(())
     }
     async fn profile(&self, id: &CustomerId) -> Result<Option<StoredProfile>, StoreError> {
@@ -257,6 +281,7 @@ impl ProfileStore for SeaStore {
     async fn record_assessments(
         &self,
         assessments: &[(CustomerId, StoredAssessment)],
+        by: &Actor,
     ) -> Result<(), StoreError> {
         let columns = [
             "customer_id",
@@ -289,6 +314,18 @@ impl ProfileStore for SeaStore {
             }
             txn.execute(txn.get_database_backend().build(&insert))
                 .await?;
+        }
+        if !assessments.is_empty() {
+            let detail = json!({ "assessments": assessments.len() });
+            audit(
+                &txn,
+                by,
+                "risk.assess_many",
+                "assessments",
+                detail,
+                Utc::now(),
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(())

@@ -2,24 +2,30 @@
 //! version is kept as first stored (storing it again changes nothing, so a version always
 //! names the same bytes), and the newest activation decides which version is in use.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::ConnectionTrait;
+use serde_json::json;
 
-use super::col;
-use crate::StoreError;
+use super::{audit, col};
+use crate::{Actor, StoreError};
 
 /// A family of models: the table of versions and the table of activations.
 pub(super) struct Registry {
+    /// The family's name in the audit trail's actions (`credit_model.store`).
+    pub name: &'static str,
     pub models: &'static str,
     pub activations: &'static str,
 }
 
 pub(super) const CREDIT_MODELS: Registry = Registry {
+    name: "credit_model",
     models: "credit_models",
     activations: "credit_model_activations",
 };
 
 pub(super) const OFFER_MODELS: Registry = Registry {
+    name: "offer_model",
     models: "offer_models",
     activations: "offer_model_activations",
 };
@@ -27,14 +33,17 @@ pub(super) const OFFER_MODELS: Registry = Registry {
 /// A version to store: its columns beside `version`, `created_at_ms` and `actor`.
 pub(super) struct NewVersion<'a> {
     pub version: &'a str,
-    pub created_at_ms: i64,
+    pub created_at: DateTime<Utc>,
+    /// Who made the model (the version's `actor` column).
     pub actor: &'a str,
+    /// Who stores it, for the audit trail.
+    pub by: &'a Actor,
     pub columns: Vec<(&'static str, SimpleExpr)>,
 }
 
 impl Registry {
     /// Stores the version unless it is there already and, when `activate`, activates it;
-    /// in the caller's transaction.
+    /// in the caller's transaction, each step recorded in the audit trail.
     pub(super) async fn put(
         &self,
         db: &impl ConnectionTrait,
@@ -42,9 +51,10 @@ impl Registry {
         activate: bool,
     ) -> Result<(), StoreError> {
         let mut columns = vec![col("version"), col("created_at_ms"), col("actor")];
+        let at_ms = model.created_at.timestamp_millis();
         let mut values: Vec<SimpleExpr> = vec![
             super::text(model.version),
-            model.created_at_ms.into(),
+            at_ms.into(),
             super::text(model.actor),
         ];
         for (name, value) in model.columns {
@@ -58,18 +68,25 @@ impl Registry {
             .on_conflict(OnConflict::column(col("version")).do_nothing().to_owned())
             .to_owned();
         let backend = db.get_database_backend();
-        db.execute(backend.build(&insert)).await?;
+        let stored = db.execute(backend.build(&insert)).await?.rows_affected();
+        let (by, at) = (model.by, model.created_at);
+        if stored > 0 {
+            let action = format!("{}.store", self.name);
+            audit(db, by, &action, model.version, json!({}), at).await?;
+        }
         if activate {
             let activation = Query::insert()
                 .into_table(Alias::new(self.activations))
                 .columns([col("version"), col("activated_at_ms"), col("actor")])
                 .values_panic([
                     super::text(model.version),
-                    model.created_at_ms.into(),
+                    at_ms.into(),
                     super::text(model.actor),
                 ])
                 .to_owned();
             db.execute(backend.build(&activation)).await?;
+            let action = format!("{}.activate", self.name);
+            audit(db, by, &action, model.version, json!({}), at).await?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ async fn concurrent_appends_form_one_chain() {
     for (backend, test) in all_stores().await {
         let store = test.store.clone();
         store
-            .put_customer(&customer("c1"), "app", Utc::now())
+            .put_customer(&customer("c1"), &actor("app"), Utc::now())
             .await
             .unwrap();
         let mut appends = tokio::task::JoinSet::new();
@@ -58,7 +58,7 @@ async fn imports_are_on_record_with_their_consents() {
         let store = test.store.clone();
         let t0 = Utc::now();
         store
-            .put_customers(&[customer("c1"), customer("c2")], t0)
+            .put_customers(&[customer("c1"), customer("c2")], &actor("import"), t0)
             .await
             .unwrap();
         let history = store.consent_history(&cid("c1"), 100).await.unwrap();
@@ -72,7 +72,7 @@ async fn imports_are_on_record_with_their_consents() {
         );
         // A second import of the same customers adds no history: nothing changed.
         store
-            .put_customers(&[customer("c1"), customer("c2")], t0)
+            .put_customers(&[customer("c1"), customer("c2")], &actor("import"), t0)
             .await
             .unwrap();
         assert_eq!(
@@ -93,5 +93,77 @@ async fn imports_are_on_record_with_their_consents() {
             .unwrap();
         assert_eq!(imports.len(), 2, "{backend}: one entry per batch");
         assert!(imports[0].entry.detail.contains("c2"), "{backend}");
+    }
+}
+
+/// Every change made through the store lands in the trail with the actor, the role it
+/// acted in and the request that carried it, in the change's own transaction.
+#[tokio::test]
+async fn every_change_is_on_record_with_role_and_request() {
+    use sextant_store::ConsentScope;
+    for (backend, test) in all_stores().await {
+        let store = test.store.clone();
+        let staff = sextant_store::Actor::new("ana", "admin").with_request_id("req-42");
+        let now = Utc::now();
+        let c1 = cid("c1");
+        store
+            .put_customer(&customer("c1"), &staff, now)
+            .await
+            .unwrap();
+        store
+            .put_customers(&[customer("c2")], &staff, now)
+            .await
+            .unwrap();
+        store
+            .set_consents(&c1, &[(ConsentScope::Profiling, false)], &staff, now)
+            .await
+            .unwrap();
+        store
+            .ingest(&[payment("e1", "c1", 1_250)], &staff, now)
+            .await
+            .unwrap();
+        store
+            .replace_holdings(&c1, &[holding("c1", "dep-easy-access", 500)], &staff, now)
+            .await
+            .unwrap();
+        store.assign_client("wm-1", &c1, &staff, now).await.unwrap();
+        store
+            .unassign_client("wm-1", &c1, &staff, now)
+            .await
+            .unwrap();
+        // A no-op (nothing to unassign) changes nothing and records nothing.
+        store
+            .unassign_client("wm-1", &c1, &staff, now)
+            .await
+            .unwrap();
+
+        let entries = store
+            .audit_entries(&AuditFilter::default(), 0, 1_000)
+            .await
+            .unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.entry.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "customer.consents",
+                "customer.create",
+                "customer.import",
+                "customer.consents",
+                "events.ingest",
+                "customer.holdings",
+                "client.assign",
+                "client.unassign",
+            ],
+            "{backend}"
+        );
+        for e in &entries {
+            assert_eq!(
+                (e.entry.actor.as_str(), e.entry.role.as_str()),
+                ("ana", "admin"),
+                "{backend}: {e:?}"
+            );
+            assert_eq!(e.entry.request_id, "req-42", "{backend}: {e:?}");
+        }
+        assert_eq!(verify(&entries, None), Ok(()), "{backend}");
     }
 }

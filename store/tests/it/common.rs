@@ -162,3 +162,13 @@ pub fn holding(customer: &str, product: &str, value_minor: i64) -> Holding {
         opened_at: Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap(),
     }
 }
+
+/// Who the tests' changes are recorded as.
+pub fn by() -> sextant_store::Actor {
+    sextant_store::Actor::system("test")
+}
+
+/// A named actor, for tests that read the name back.
+pub fn actor(id: &str) -> sextant_store::Actor {
+    sextant_store::Actor::new(id, "test")
+}

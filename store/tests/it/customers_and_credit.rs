@@ -7,6 +7,7 @@ use sextant_domain::{CustomerId, Event, MarketingChannel};
 use sextant_store::prelude::*;
 use sextant_store::{ConsentScope, SeaStore, StoreError};
 
+use crate::common::{actor, by};
 use crate::common::{all_stores, behaviour, customer, holding, payment, postgres_admin_url};
 
 #[tokio::test]
@@ -15,7 +16,7 @@ async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
         let store = &s.store;
         let now = Utc::now();
         store
-            .put_customers(&[customer("c1"), customer("c2")], now)
+            .put_customers(&[customer("c1"), customer("c2")], &by(), now)
             .await
             .unwrap();
         let batch = vec![
@@ -23,23 +24,23 @@ async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
             behaviour("b1", "c1"),
             payment("p1", "c1", 100),
         ];
-        let first = store.ingest(&batch, now).await.unwrap();
+        let first = store.ingest(&batch, &by(), now).await.unwrap();
         assert_eq!(
             (first.stored, first.duplicates.clone()),
             (2, vec![2]),
             "{backend}: an in-batch repeat is a duplicate"
         );
-        let again = store.ingest(&batch, now).await.unwrap();
+        let again = store.ingest(&batch, &by(), now).await.unwrap();
         assert_eq!((again.stored, again.duplicates.len()), (0, 3), "{backend}");
 
         // One bad item (unknown customer) rejects the whole batch.
         let mixed = vec![payment("p2", "c2", 5), payment("p3", "ghost", 5)];
-        match store.ingest(&mixed, now).await {
+        match store.ingest(&mixed, &by(), now).await {
             Err(StoreError::UnknownCustomers(ix)) => assert_eq!(ix, vec![1], "{backend}"),
             other => panic!("{backend}: {other:?}"),
         }
         let reused = vec![payment("p4", "c2", 5), payment("p1", "c1", 101)];
-        match store.ingest(&reused, now).await {
+        match store.ingest(&reused, &by(), now).await {
             Err(StoreError::EventIdReused(ix)) => assert_eq!(ix, vec![1], "{backend}"),
             other => panic!("{backend}: {other:?}"),
         }
@@ -67,7 +68,7 @@ async fn concurrent_ingest_of_the_same_events_stores_each_once() {
     for (backend, s) in all_stores().await {
         let store = s.store.clone();
         store
-            .put_customers(&[customer("c1")], Utc::now())
+            .put_customers(&[customer("c1")], &by(), Utc::now())
             .await
             .unwrap();
         let batch: Vec<Event> = (0..200)
@@ -76,7 +77,7 @@ async fn concurrent_ingest_of_the_same_events_stores_each_once() {
         let tasks: Vec<_> = (0..4)
             .map(|_| {
                 let (store, batch) = (store.clone(), batch.clone());
-                tokio::spawn(async move { store.ingest(&batch, Utc::now()).await.unwrap() })
+                tokio::spawn(async move { store.ingest(&batch, &by(), Utc::now()).await.unwrap() })
             })
             .collect();
         let mut stored = 0;
@@ -102,14 +103,14 @@ async fn customers_consents_and_holdings_on_every_backend() {
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         assert!(
             store
-                .put_customer(&customer("c1"), "app", t0)
+                .put_customer(&customer("c1"), &actor("app"), t0)
                 .await
                 .unwrap(),
             "{backend}: created"
         );
         assert!(
             !store
-                .put_customer(&customer("c1"), "app", t0)
+                .put_customer(&customer("c1"), &actor("app"), t0)
                 .await
                 .unwrap(),
             "{backend}: replaced"
@@ -122,7 +123,7 @@ async fn customers_consents_and_holdings_on_every_backend() {
                     (ConsentScope::Marketing(MarketingChannel::Email), false),
                     (ConsentScope::Profiling, true),
                 ],
-                "c1",
+                &actor("c1"),
                 t0,
             )
             .await
@@ -146,18 +147,18 @@ async fn customers_consents_and_holdings_on_every_backend() {
             "{backend}"
         );
         assert!(store
-            .set_consents(&CustomerId::parse("ghost").unwrap(), &[], "x", t0)
+            .set_consents(&CustomerId::parse("ghost").unwrap(), &[], &actor("x"), t0)
             .await
             .unwrap()
             .is_none());
 
         let holding = holding("c1", "dep-easy-access", 5000);
         store
-            .upsert_holdings(std::slice::from_ref(&holding), t0)
+            .upsert_holdings(std::slice::from_ref(&holding), &by(), t0)
             .await
             .unwrap();
         store
-            .upsert_holdings(std::slice::from_ref(&holding), t0)
+            .upsert_holdings(std::slice::from_ref(&holding), &by(), t0)
             .await
             .unwrap();
         assert_eq!(
@@ -165,7 +166,10 @@ async fn customers_consents_and_holdings_on_every_backend() {
             vec![holding],
             "{backend}"
         );
-        store.replace_holdings(&id, &[], "app", t0).await.unwrap();
+        store
+            .replace_holdings(&id, &[], &actor("app"), t0)
+            .await
+            .unwrap();
         assert!(store.holdings(&id).await.unwrap().is_empty(), "{backend}");
         assert!(
             store.products().await.unwrap().len() >= 10,
@@ -183,11 +187,11 @@ async fn the_sqlite_store_survives_a_restart() {
             .await
             .unwrap();
         store
-            .put_customers(&[customer("c1")], Utc::now())
+            .put_customers(&[customer("c1")], &by(), Utc::now())
             .await
             .unwrap();
         store
-            .ingest(&[payment("p1", "c1", 100)], Utc::now())
+            .ingest(&[payment("p1", "c1", 100)], &by(), Utc::now())
             .await
             .unwrap();
     }
@@ -195,7 +199,7 @@ async fn the_sqlite_store_survives_a_restart() {
         .await
         .unwrap();
     let again = reopened
-        .ingest(&[payment("p1", "c1", 100)], Utc::now())
+        .ingest(&[payment("p1", "c1", 100)], &by(), Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -212,16 +216,19 @@ async fn consents_change_only_on_purpose_and_always_on_record() {
         let now = Utc::now();
         let id = CustomerId::parse("c1").unwrap();
         store
-            .put_customer(&customer("c1"), "app", now)
+            .put_customer(&customer("c1"), &actor("app"), now)
             .await
             .unwrap();
         let email = ConsentScope::Marketing(MarketingChannel::Email);
         store
-            .set_consents(&id, &[(email, false)], "c1", now)
+            .set_consents(&id, &[(email, false)], &actor("c1"), now)
             .await
             .unwrap();
         // A bulk re-import of the original registration does not re-grant the consent.
-        store.put_customers(&[customer("c1")], now).await.unwrap();
+        store
+            .put_customers(&[customer("c1")], &by(), now)
+            .await
+            .unwrap();
         let stored = store.customer(&id).await.unwrap().unwrap();
         assert!(
             !stored.customer.consents.marketing.email,
@@ -229,7 +236,7 @@ async fn consents_change_only_on_purpose_and_always_on_record() {
         );
         // A PUT may change consents, and the change is recorded with its actor.
         store
-            .put_customer(&customer("c1"), "payment-app", now)
+            .put_customer(&customer("c1"), &actor("payment-app"), now)
             .await
             .unwrap();
         let history = store.consent_history(&id, 10).await.unwrap();
@@ -249,7 +256,7 @@ async fn repeated_keys_in_one_import_batch_keep_the_last() {
         let mut moved = customer("c1");
         moved.region = sextant_domain::Region::parse("brno").unwrap();
         store
-            .put_customers(&[customer("c1"), moved], Utc::now())
+            .put_customers(&[customer("c1"), moved], &by(), Utc::now())
             .await
             .unwrap();
         let stored = store
@@ -260,7 +267,7 @@ async fn repeated_keys_in_one_import_batch_keep_the_last() {
         assert_eq!(stored.customer.region.as_str(), "brno", "{backend}");
         let h = |value: i64| holding("c1", "dep-easy-access", value);
         store
-            .upsert_holdings(&[h(100), h(200)], Utc::now())
+            .upsert_holdings(&[h(100), h(200)], &by(), Utc::now())
             .await
             .unwrap();
         let holdings = store
@@ -280,7 +287,7 @@ async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
     for (backend, s) in all_stores().await {
         let store = s.store.clone();
         store
-            .put_customers(&[customer("c1")], Utc::now())
+            .put_customers(&[customer("c1")], &by(), Utc::now())
             .await
             .unwrap();
         let forward: Vec<Event> = (0..300)
@@ -293,7 +300,7 @@ async fn batches_with_the_same_events_in_opposite_orders_do_not_deadlock() {
             .take(6)
             .map(|batch| {
                 let store = store.clone();
-                tokio::spawn(async move { store.ingest(&batch, Utc::now()).await })
+                tokio::spawn(async move { store.ingest(&batch, &by(), Utc::now()).await })
             })
             .collect();
         let mut stored = 0;
@@ -316,7 +323,7 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
         let now = Utc::now();
         let id = CustomerId::parse("c1").unwrap();
         store
-            .put_customer(&customer("c1"), "app", now)
+            .put_customer(&customer("c1"), &actor("app"), now)
             .await
             .unwrap();
         let advice = |kind: &str| NewAdvice {
@@ -328,8 +335,11 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
             output: serde_json::json!({"trades": []}),
             created_at: Utc.timestamp_millis_opt(now.timestamp_millis()).unwrap(),
         };
-        let first = store.record_advice(&advice("goal")).await.unwrap();
-        let second = store.record_advice(&advice("rebalance")).await.unwrap();
+        let first = store.record_advice(&advice("goal"), &by()).await.unwrap();
+        let second = store
+            .record_advice(&advice("rebalance"), &by())
+            .await
+            .unwrap();
         assert!(second > first, "{backend}");
         let all = store.advice_for(&id, None, 10).await.unwrap();
         assert_eq!(all.len(), 2, "{backend}");
@@ -349,9 +359,10 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
             note: "ok".into(),
         };
         let (approve, reject) = (decision("approved"), decision("rejected"));
+        let who = by();
         let (a, b) = tokio::join!(
-            store.decide_advice(second, &approve),
-            store.decide_advice(second, &reject)
+            store.decide_advice(second, &approve, &who),
+            store.decide_advice(second, &reject, &who)
         );
         assert!(
             a.unwrap() ^ b.unwrap(),
@@ -366,11 +377,11 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
 
         assert!(!store.is_client("wm-1", &id).await.unwrap(), "{backend}");
         store
-            .assign_client("wm-1", &id, "admin", now)
+            .assign_client("wm-1", &id, &actor("admin"), now)
             .await
             .unwrap();
         store
-            .assign_client("wm-1", &id, "admin", now)
+            .assign_client("wm-1", &id, &actor("admin"), now)
             .await
             .unwrap();
         assert!(store.is_client("wm-1", &id).await.unwrap(), "{backend}");
@@ -383,7 +394,10 @@ async fn advice_is_on_record_and_decided_once_on_every_backend() {
             store.clients_of("wm-2").await.unwrap().is_empty(),
             "{backend}"
         );
-        store.unassign_client("wm-1", &id).await.unwrap();
+        store
+            .unassign_client("wm-1", &id, &by(), Utc::now())
+            .await
+            .unwrap();
         assert!(!store.is_client("wm-1", &id).await.unwrap(), "{backend}");
     }
 }
@@ -445,14 +459,23 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
             metrics: serde_json::json!({ "auc_mean": 0.8 }),
             artifact: "{\"big\": \"".to_owned() + &"x".repeat(200_000) + "\"}",
         };
-        store.put_credit_model(&model("v1"), true).await.unwrap();
-        store.put_credit_model(&model("v2"), false).await.unwrap();
+        store
+            .put_credit_model(&model("v1"), true, &by())
+            .await
+            .unwrap();
+        store
+            .put_credit_model(&model("v2"), false, &by())
+            .await
+            .unwrap();
         assert_eq!(
             store.active_credit_model().await.unwrap().unwrap().version,
             "v1",
             "{backend}: storing v2 without activating it leaves v1 active"
         );
-        store.put_credit_model(&model("v2"), true).await.unwrap();
+        store
+            .put_credit_model(&model("v2"), true, &by())
+            .await
+            .unwrap();
         let active = store.active_credit_model().await.unwrap().unwrap();
         assert_eq!(active, model("v2"), "{backend}: stored as given");
         assert!(
@@ -463,7 +486,7 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
         // Decisions round-trip exactly; a keyed write happens once.
         let d = decision("cq_1", "c1");
         assert_eq!(
-            store.record_credit_decision(&d, None).await.unwrap(),
+            store.record_credit_decision(&d, None, &by()).await.unwrap(),
             Idempotent::Written
         );
         assert_eq!(
@@ -473,11 +496,14 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
         let key = keyed("k-app-1", "h1", "ca_1");
         let d2 = decision("ca_1", "c1");
         assert_eq!(
-            store.record_credit_decision(&d2, Some(&key)).await.unwrap(),
+            store
+                .record_credit_decision(&d2, Some(&key), &by())
+                .await
+                .unwrap(),
             Idempotent::Written
         );
         let again = store
-            .record_credit_decision(&decision("ca_2", "c1"), Some(&key))
+            .record_credit_decision(&decision("ca_2", "c1"), Some(&key), &by())
             .await
             .unwrap();
         assert!(
@@ -493,7 +519,8 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
             store
                 .record_credit_decision(
                     &decision("ca_3", "c1"),
-                    Some(&keyed("k-app-1", "other", "x"))
+                    Some(&keyed("k-app-1", "other", "x")),
+                    &by()
                 )
                 .await
                 .unwrap(),
@@ -514,6 +541,7 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
                         .accept_quote(
                             &plan(&format!("ip_{i}"), "cq_1"),
                             &keyed("k-acc", "h", "ip_0"),
+                            &by(),
                         )
                         .await
                         .unwrap()
@@ -537,7 +565,7 @@ async fn credit_models_decisions_and_plans_on_every_backend() {
         );
         assert_eq!(
             store
-                .accept_quote(&plan("ip_9", "cq_1"), &keyed("k-other", "h", "ip_9"))
+                .accept_quote(&plan("ip_9", "cq_1"), &keyed("k-other", "h", "ip_9"), &by())
                 .await
                 .unwrap(),
             Idempotent::AlreadyAccepted,
@@ -571,7 +599,7 @@ async fn outcome_counts_count_each_kind_on_every_backend() {
             let mut d = decision(id, "c1");
             d.kind = kind.into();
             d.outcome = outcome.into();
-            store.record_credit_decision(&d, None).await.unwrap();
+            store.record_credit_decision(&d, None, &by()).await.unwrap();
         }
         let quotes = store.outcome_counts("instalment_quote").await.unwrap();
         assert_eq!((quotes.decisions, quotes.approved), (3, 2), "{backend}");

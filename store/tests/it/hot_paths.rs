@@ -9,6 +9,7 @@ use sextant_store::{
     StoredProfile,
 };
 
+use crate::common::{actor, by};
 use crate::common::{all_stores, behaviour_at, cid, customer, holding, payment};
 
 fn at(ms: i64) -> DateTime<Utc> {
@@ -32,7 +33,7 @@ fn assessment(level: u8, reason: &str) -> StoredAssessment {
 async fn populate(store: &dyn Store) {
     let now = Utc::now();
     store
-        .put_customers(&[customer("c1"), customer("c2")], now)
+        .put_customers(&[customer("c1"), customer("c2")], &by(), now)
         .await
         .unwrap();
     store
@@ -54,55 +55,62 @@ async fn populate(store: &dyn Store) {
                     Some("dep-term-12m"),
                 ),
             ],
+            &by(),
             now,
         )
         .await
         .unwrap();
     store
-        .upsert_holdings(&[holding("c1", "dep-easy-access", 5_000)], now)
+        .upsert_holdings(&[holding("c1", "dep-easy-access", 5_000)], &by(), now)
         .await
         .unwrap();
     store
         .put_risk_answers(
             &cid("c1"),
             &serde_json::json!({"horizon": "over_10y"}),
-            "c1",
+            &actor("c1"),
             now,
         )
         .await
         .unwrap();
     for (level, reason) in [(2, "first"), (4, "answers")] {
         store
-            .record_assessment(&cid("c1"), &assessment(level, reason))
+            .record_assessment(&cid("c1"), &assessment(level, reason), &by())
             .await
             .unwrap();
     }
     store
-        .put_profiles(&[StoredProfile {
-            customer_id: cid("c1"),
-            feature_version: 3,
-            features: vec![0.25, 1.5],
-            segment: Some(1),
-            embedding_model: None,
-            as_of: at(0),
-            computed_at: at(1),
-        }])
+        .put_profiles(
+            &[StoredProfile {
+                customer_id: cid("c1"),
+                feature_version: 3,
+                features: vec![0.25, 1.5],
+                segment: Some(1),
+                embedding_model: None,
+                as_of: at(0),
+                computed_at: at(1),
+            }],
+            &by(),
+        )
         .await
         .unwrap();
     store
-        .create_campaign(&StoredCampaign {
-            id: "cmp-1".into(),
-            name: "Savings".into(),
-            status: "draft".into(),
-            product_id: sextant_domain::ProductId::parse("dep-term-12m").unwrap(),
-            channel: "in_app".into(),
-            spec: serde_json::json!({}),
-            created_by: "ana".into(),
-            created_at: at(0),
-            updated_at: at(0),
-            launched_at: None,
-            launch: None,
-        })
+        .create_campaign(
+            &StoredCampaign {
+                id: "cmp-1".into(),
+                name: "Savings".into(),
+                status: "draft".into(),
+                product_id: sextant_domain::ProductId::parse("dep-term-12m").unwrap(),
+                channel: "in_app".into(),
+                spec: serde_json::json!({}),
+                created_by: "ana".into(),
+                created_at: at(0),
+                updated_at: at(0),
+                launched_at: None,
+                launch: None,
+            },
+            &by(),
+        )
         .await
         .unwrap();
     store
@@ -110,7 +118,6 @@ async fn populate(store: &dyn Store) {
             &CampaignLaunch {
                 campaign_id: "cmp-1".into(),
                 launched_at: now,
-                actor: "ana".into(),
                 summary: serde_json::json!({}),
                 members: vec![CampaignMember {
                     customer_id: cid("c1"),
@@ -126,6 +133,7 @@ async fn populate(store: &dyn Store) {
                 response: serde_json::json!({}),
                 created_at: now,
             },
+            &actor("ana"),
         )
         .await
         .unwrap();
@@ -232,7 +240,7 @@ async fn a_bulk_load_of_assessments_reads_back_like_single_records_on_every_back
     for (backend, s) in all_stores().await {
         let store = s.store.as_ref();
         store
-            .put_customers(&[customer("c1"), customer("c2")], Utc::now())
+            .put_customers(&[customer("c1"), customer("c2")], &by(), Utc::now())
             .await
             .unwrap();
         let loaded = vec![
@@ -240,8 +248,8 @@ async fn a_bulk_load_of_assessments_reads_back_like_single_records_on_every_back
             (cid("c2"), assessment(3, "first")),
             (cid("c1"), assessment(5, "history")),
         ];
-        store.record_assessments(&loaded).await.unwrap();
-        store.record_assessments(&[]).await.unwrap();
+        store.record_assessments(&loaded, &by()).await.unwrap();
+        store.record_assessments(&[], &by()).await.unwrap();
         assert_eq!(
             store.assessments(&cid("c1"), 10).await.unwrap(),
             vec![loaded[2].1.clone(), loaded[0].1.clone()],

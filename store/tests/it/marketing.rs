@@ -15,6 +15,7 @@ use sextant_store::{
     StoredCampaign, StoredOfferModel, StoredProfile,
 };
 
+use crate::common::{actor, by};
 use crate::common::{all_stores, behaviour_at, cid, customer};
 
 fn at(ms: i64) -> DateTime<Utc> {
@@ -88,7 +89,6 @@ fn launch(campaign_id: &str, launched: i64, members: Vec<CampaignMember>) -> Cam
     CampaignLaunch {
         campaign_id: campaign_id.into(),
         launched_at: at(launched),
-        actor: "marketer:ana".into(),
         summary: serde_json::json!({ "members": members.len() }),
         members,
     }
@@ -154,7 +154,7 @@ async fn product_versions_follow_one_another_on_every_backend() {
             assert!(
                 matches!(
                     store
-                        .put_product_version(&version(edited.clone(), wrong))
+                        .put_product_version(&version(edited.clone(), wrong), &by())
                         .await,
                     Err(StoreError::Conflict(_))
                 ),
@@ -162,12 +162,14 @@ async fn product_versions_follow_one_another_on_every_backend() {
             );
         }
         store
-            .put_product_version(&version(edited.clone(), 1))
+            .put_product_version(&version(edited.clone(), 1), &by())
             .await
             .unwrap();
         assert!(
             matches!(
-                store.put_product_version(&version(edited.clone(), 1)).await,
+                store
+                    .put_product_version(&version(edited.clone(), 1), &by())
+                    .await,
                 Err(StoreError::Conflict(_))
             ),
             "{backend}: version 1 exists"
@@ -186,13 +188,13 @@ async fn product_versions_follow_one_another_on_every_backend() {
         // A new product starts at 1 and joins the catalogue in id order.
         let new = product("zz-fund-new", "New fund");
         store
-            .put_product_version(&version(new.clone(), 1))
+            .put_product_version(&version(new.clone(), 1), &by())
             .await
             .unwrap();
         let mut retired = version(new.clone(), 2);
         retired.active = false;
         retired.eligibility = None;
-        store.put_product_version(&retired).await.unwrap();
+        store.put_product_version(&retired, &by()).await.unwrap();
         let catalogue = store.catalogue().await.unwrap();
         assert_eq!(catalogue.last(), Some(&retired), "{backend}");
         assert_eq!(
@@ -216,7 +218,7 @@ async fn product_versions_follow_one_another_on_every_backend() {
                 let store = store.clone();
                 let mut p = new.clone();
                 p.name = format!("writer {i}");
-                tokio::spawn(async move { store.put_product_version(&version(p, 3)).await })
+                tokio::spawn(async move { store.put_product_version(&version(p, 3), &by()).await })
             })
             .collect();
         let mut written = 0;
@@ -256,27 +258,29 @@ async fn audiences_are_versioned_on_every_backend() {
         assert_eq!(store.audience("a1", None).await.unwrap(), None, "{backend}");
         assert!(
             matches!(
-                store.put_audience(&audience("a1", 2, "rule")).await,
+                store.put_audience(&audience("a1", 2, "rule"), &by()).await,
                 Err(StoreError::Conflict(_))
             ),
             "{backend}: a new audience starts at 1"
         );
         store
-            .put_audience(&audience("a1", 1, "rule"))
+            .put_audience(&audience("a1", 1, "rule"), &by())
             .await
             .unwrap();
         store
-            .put_audience(&audience("a1", 2, "lookalike"))
+            .put_audience(&audience("a1", 2, "lookalike"), &by())
             .await
             .unwrap();
         store
-            .put_audience(&audience("a2", 1, "rule"))
+            .put_audience(&audience("a2", 1, "rule"), &by())
             .await
             .unwrap();
         for wrong in [1, 2, 4] {
             assert!(
                 matches!(
-                    store.put_audience(&audience("a1", wrong, "rule")).await,
+                    store
+                        .put_audience(&audience("a1", wrong, "rule"), &by())
+                        .await,
                     Err(StoreError::Conflict(_))
                 ),
                 "{backend}: version {wrong}"
@@ -312,7 +316,9 @@ async fn audiences_are_versioned_on_every_backend() {
         let tasks: Vec<_> = (0..4)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.put_audience(&audience("a3", 1, "rule")).await })
+                tokio::spawn(
+                    async move { store.put_audience(&audience("a3", 1, "rule"), &by()).await },
+                )
             })
             .collect();
         let mut written = 0;
@@ -331,11 +337,17 @@ async fn audiences_are_versioned_on_every_backend() {
 async fn campaigns_move_through_their_statuses_on_every_backend() {
     for (backend, s) in all_stores().await {
         let store = &s.store;
-        store.create_campaign(&campaign("cmp-1", 0)).await.unwrap();
-        store.create_campaign(&campaign("cmp-2", 10)).await.unwrap();
+        store
+            .create_campaign(&campaign("cmp-1", 0), &by())
+            .await
+            .unwrap();
+        store
+            .create_campaign(&campaign("cmp-2", 10), &by())
+            .await
+            .unwrap();
         assert!(
             matches!(
-                store.create_campaign(&campaign("cmp-1", 20)).await,
+                store.create_campaign(&campaign("cmp-1", 20), &by()).await,
                 Err(StoreError::Conflict(_))
             ),
             "{backend}"
@@ -356,21 +368,27 @@ async fn campaigns_move_through_their_statuses_on_every_backend() {
 
         assert!(
             !store
-                .set_campaign_status("cmp-1", &["running"], "paused", "ana", at(30))
+                .set_campaign_status("cmp-1", &["running"], "paused", &actor("ana"), at(30))
                 .await
                 .unwrap(),
             "{backend}: a draft is not running"
         );
         assert!(
             !store
-                .set_campaign_status("nope", &["draft"], "stopped", "ana", at(30))
+                .set_campaign_status("nope", &["draft"], "stopped", &actor("ana"), at(30))
                 .await
                 .unwrap(),
             "{backend}"
         );
         assert!(
             store
-                .set_campaign_status("cmp-2", &["draft", "running"], "stopped", "ana", at(40))
+                .set_campaign_status(
+                    "cmp-2",
+                    &["draft", "running"],
+                    "stopped",
+                    &actor("ana"),
+                    at(40)
+                )
                 .await
                 .unwrap(),
             "{backend}"
@@ -391,7 +409,11 @@ async fn campaigns_move_through_their_statuses_on_every_backend() {
         );
 
         let outcome = store
-            .launch_campaign(&launch("cmp-1", 50, vec![]), &keyed("k", "h"))
+            .launch_campaign(
+                &launch("cmp-1", 50, vec![]),
+                &keyed("k", "h"),
+                &actor("marketer:ana"),
+            )
             .await
             .unwrap();
         assert_eq!(outcome, Idempotent::Written, "{backend}");
@@ -403,7 +425,7 @@ async fn campaigns_move_through_their_statuses_on_every_backend() {
         ] {
             assert_eq!(
                 store
-                    .set_campaign_status("cmp-1", from, to, "ana", at(60))
+                    .set_campaign_status("cmp-1", from, to, &actor("ana"), at(60))
                     .await
                     .unwrap(),
                 moved,
@@ -440,7 +462,10 @@ async fn campaigns_move_through_their_statuses_on_every_backend() {
 async fn a_launch_happens_once_on_every_backend() {
     for (backend, s) in all_stores().await {
         let store = &s.store;
-        store.create_campaign(&campaign("cmp-1", 0)).await.unwrap();
+        store
+            .create_campaign(&campaign("cmp-1", 0), &by())
+            .await
+            .unwrap();
         let members: Vec<CampaignMember> = (0..10)
             .map(|i| {
                 let arm = if i % 5 == 0 { "holdout" } else { "treatment" };
@@ -450,18 +475,24 @@ async fn a_launch_happens_once_on_every_backend() {
         let first = launch("cmp-1", 100, members.clone());
         let key = keyed("k-1", "h-1");
         assert_eq!(
-            store.launch_campaign(&first, &key).await.unwrap(),
+            store
+                .launch_campaign(&first, &key, &actor("marketer:ana"))
+                .await
+                .unwrap(),
             Idempotent::Written,
             "{backend}"
         );
-        let again = store.launch_campaign(&first, &key).await.unwrap();
+        let again = store
+            .launch_campaign(&first, &key, &actor("marketer:ana"))
+            .await
+            .unwrap();
         assert!(
             matches!(&again, Idempotent::Replay(r) if r.response == key.response),
             "{backend}: {again:?}"
         );
         assert_eq!(
             store
-                .launch_campaign(&first, &keyed("k-1", "other"))
+                .launch_campaign(&first, &keyed("k-1", "other"), &actor("marketer:ana"))
                 .await
                 .unwrap(),
             Idempotent::KeyReused,
@@ -469,7 +500,11 @@ async fn a_launch_happens_once_on_every_backend() {
         );
         assert_eq!(
             store
-                .launch_campaign(&launch("cmp-1", 200, vec![]), &keyed("k-2", "h-2"))
+                .launch_campaign(
+                    &launch("cmp-1", 200, vec![]),
+                    &keyed("k-2", "h-2"),
+                    &actor("marketer:ana")
+                )
                 .await
                 .unwrap(),
             Idempotent::AlreadyAccepted,
@@ -511,7 +546,10 @@ async fn a_launch_happens_once_on_every_backend() {
         );
 
         // Four identical concurrent launches write one set of members.
-        store.create_campaign(&campaign("cmp-2", 10)).await.unwrap();
+        store
+            .create_campaign(&campaign("cmp-2", 10), &by())
+            .await
+            .unwrap();
         let many: Vec<CampaignMember> = (0..5_000)
             .map(|i| member(&format!("m{i:05}"), "treatment", 0.5))
             .collect();
@@ -521,7 +559,7 @@ async fn a_launch_happens_once_on_every_backend() {
                 let launch = launch("cmp-2", 300, many.clone());
                 tokio::spawn(async move {
                     store
-                        .launch_campaign(&launch, &keyed("k-3", "h-3"))
+                        .launch_campaign(&launch, &keyed("k-3", "h-3"), &actor("marketer:ana"))
                         .await
                         .unwrap()
                 })
@@ -554,7 +592,10 @@ async fn contact_counts_and_memberships_on_every_backend() {
     for (backend, s) in all_stores().await {
         let store = &s.store;
         for (id, created) in [("cmp-a", 0), ("cmp-b", 1), ("cmp-c", 2)] {
-            store.create_campaign(&campaign(id, created)).await.unwrap();
+            store
+                .create_campaign(&campaign(id, created), &by())
+                .await
+                .unwrap();
         }
         let launches = [
             (
@@ -574,7 +615,11 @@ async fn contact_counts_and_memberships_on_every_backend() {
         ];
         for (id, launched, members) in launches {
             let outcome = store
-                .launch_campaign(&launch(id, launched, members), &keyed(id, id))
+                .launch_campaign(
+                    &launch(id, launched, members),
+                    &keyed(id, id),
+                    &actor("marketer:ana"),
+                )
                 .await
                 .unwrap();
             assert_eq!(outcome, Idempotent::Written, "{backend}");
@@ -590,11 +635,11 @@ async fn contact_counts_and_memberships_on_every_backend() {
         );
 
         store
-            .set_campaign_status("cmp-b", &["running"], "paused", "ana", at(400))
+            .set_campaign_status("cmp-b", &["running"], "paused", &actor("ana"), at(400))
             .await
             .unwrap();
         store
-            .set_campaign_status("cmp-c", &["running"], "stopped", "ana", at(400))
+            .set_campaign_status("cmp-c", &["running"], "stopped", &actor("ana"), at(400))
             .await
             .unwrap();
         let memberships = store.memberships(&cid("c1")).await.unwrap();
@@ -626,7 +671,10 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
     for (backend, s) in all_stores().await {
         let store = &s.store;
         for id in ["cmp-1", "cmp-2"] {
-            store.create_campaign(&campaign(id, 0)).await.unwrap();
+            store
+                .create_campaign(&campaign(id, 0), &by())
+                .await
+                .unwrap();
         }
         let members = vec![
             member("c1", "treatment", 0.9),
@@ -634,13 +682,18 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
             member("c3", "holdout", 0.7),
         ];
         store
-            .launch_campaign(&launch("cmp-1", 100, members), &keyed("k1", "h1"))
+            .launch_campaign(
+                &launch("cmp-1", 100, members),
+                &keyed("k1", "h1"),
+                &actor("marketer:ana"),
+            )
             .await
             .unwrap();
         store
             .launch_campaign(
                 &launch("cmp-2", 100, vec![member("c1", "treatment", 0.1)]),
                 &keyed("k2", "h2"),
+                &actor("marketer:ana"),
             )
             .await
             .unwrap();
@@ -651,20 +704,27 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
             delivery("e3", "c2", "delivered"),
             delivery("e1", "c1", "sent"),
         ];
-        let first = store.record_campaign_events("cmp-1", &batch).await.unwrap();
+        let first = store
+            .record_campaign_events("cmp-1", &batch, &by())
+            .await
+            .unwrap();
         assert_eq!(
             (first.stored, first.duplicates),
             (3, vec![3]),
             "{backend}: an in-batch repeat is a duplicate"
         );
         let again = store
-            .record_campaign_events("cmp-1", &[delivery("e4", "c2", "opened"), batch[0].clone()])
+            .record_campaign_events(
+                "cmp-1",
+                &[delivery("e4", "c2", "opened"), batch[0].clone()],
+                &by(),
+            )
             .await
             .unwrap();
         assert_eq!((again.stored, again.duplicates), (1, vec![1]), "{backend}");
         // Event ids are per campaign.
         let other = store
-            .record_campaign_events("cmp-2", &[delivery("e1", "c1", "bounced")])
+            .record_campaign_events("cmp-2", &[delivery("e1", "c1", "bounced")], &by())
             .await
             .unwrap();
         assert_eq!(other.stored, 1, "{backend}");
@@ -676,6 +736,7 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
                     delivery("e5", "c3", "converted"),
                     delivery("e1", "c1", "opened"),
                 ],
+                &by(),
             )
             .await
         {
@@ -689,6 +750,7 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
                     delivery("e5", "c3", "converted"),
                     delivery("e6", "c9", "sent"),
                 ],
+                &by(),
             )
             .await
         {
@@ -696,7 +758,7 @@ async fn campaign_events_are_all_or_nothing_on_every_backend() {
             other => panic!("{backend}: {other:?}"),
         }
         match store
-            .record_campaign_events("cmp-9", &[delivery("e7", "c1", "sent")])
+            .record_campaign_events("cmp-9", &[delivery("e7", "c1", "sent")], &by())
             .await
         {
             Err(StoreError::UnknownCustomers(ix)) => assert_eq!(ix, vec![0], "{backend}"),
@@ -741,7 +803,7 @@ async fn offer_interactions_on_every_backend() {
     for (backend, s) in all_stores().await {
         let store = &s.store;
         store
-            .put_customers(&[customer("c1"), customer("c2")], Utc::now())
+            .put_customers(&[customer("c1"), customer("c2")], &by(), Utc::now())
             .await
             .unwrap();
         let event = |id: &str, customer: &str, minute: u32, kind: &str, product: Option<&str>| {
@@ -762,7 +824,7 @@ async fn offer_interactions_on_every_backend() {
             event("b6", "c1", 6, "offer_conversion", Some("dep-term-12m")),
             event("b7", "c2", 7, "product_view", Some("dep-easy-access")),
         ];
-        store.ingest(&events, Utc::now()).await.unwrap();
+        store.ingest(&events, &by(), Utc::now()).await.unwrap();
         let since = Utc.with_ymd_and_hms(2026, 5, 1, 12, 2, 0).unwrap();
         let seen = store
             .offer_interactions(&cid("c1"), since, 10)
@@ -803,7 +865,10 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
         let store = &s.store;
         let ids = ["c1", "c2", "c3", "c4", "c5"];
         let customers: Vec<Customer> = ids.iter().map(|id| customer(id)).collect();
-        store.put_customers(&customers, Utc::now()).await.unwrap();
+        store
+            .put_customers(&customers, &by(), Utc::now())
+            .await
+            .unwrap();
         let profile = |id: &str, x: f64| StoredProfile {
             customer_id: cid(id),
             feature_version: 3,
@@ -814,7 +879,7 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
             computed_at: at(1),
         };
         store
-            .put_profiles(&[profile("c2", 0.25), profile("c3", 0.5)])
+            .put_profiles(&[profile("c2", 0.25), profile("c3", 0.5)], &by())
             .await
             .unwrap();
         let assessment = |level: u8| StoredAssessment {
@@ -828,7 +893,7 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
         };
         for (id, level) in [("c2", 2), ("c3", 1), ("c2", 4), ("c5", 3)] {
             store
-                .record_assessment(&cid(id), &assessment(level))
+                .record_assessment(&cid(id), &assessment(level), &by())
                 .await
                 .unwrap();
         }
@@ -846,6 +911,7 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
                     holding("c3", "dep-easy-access"),
                     holding("c4", "dep-easy-access"),
                 ],
+                &by(),
                 Utc::now(),
             )
             .await
@@ -917,20 +983,20 @@ async fn the_newest_offer_model_is_active_on_every_backend() {
             ]
             .concat(),
         };
-        store.put_offer_model(&model("v1", 1)).await.unwrap();
+        store.put_offer_model(&model("v1", 1), &by()).await.unwrap();
         assert_eq!(
             store.active_offer_model().await.unwrap(),
             Some(model("v1", 1)),
             "{backend}: stored as given"
         );
-        store.put_offer_model(&model("v2", 2)).await.unwrap();
+        store.put_offer_model(&model("v2", 2), &by()).await.unwrap();
         assert_eq!(
             store.active_offer_model().await.unwrap().unwrap().version,
             "v2",
             "{backend}"
         );
         // Storing v1 again activates it again; the version keeps its first content.
-        store.put_offer_model(&model("v1", 3)).await.unwrap();
+        store.put_offer_model(&model("v1", 3), &by()).await.unwrap();
         assert_eq!(
             store.active_offer_model().await.unwrap(),
             Some(model("v1", 1)),

@@ -57,14 +57,17 @@ async fn personal_fields_are_sealed_and_erasure_shreds_them() {
         let store = test.store.clone();
         let t0 = Utc::now();
         store
-            .put_customer(&customer("c1"), "app", t0)
+            .put_customer(&customer("c1"), &actor("app"), t0)
             .await
             .unwrap();
         store
-            .put_customer(&customer("c2"), "app", t0)
+            .put_customer(&customer("c2"), &actor("app"), t0)
             .await
             .unwrap();
-        store.ingest(&private_events("c1"), t0).await.unwrap();
+        store
+            .ingest(&private_events("c1"), &by(), t0)
+            .await
+            .unwrap();
         // Read back in clear through the store.
         let history = store
             .history(&cid("c1"), DateTime::<Utc>::UNIX_EPOCH)
@@ -97,11 +100,11 @@ async fn personal_fields_are_sealed_and_erasure_shreds_them() {
             .map(|k| k.1)
             .sum();
         assert!(store
-            .erase_customer(&cid("c1"), "root", Utc::now())
+            .erase_customer(&cid("c1"), &actor("root"), Utc::now())
             .await
             .unwrap());
         assert!(!store
-            .erase_customer(&cid("c1"), "root", Utc::now())
+            .erase_customer(&cid("c1"), &actor("root"), Utc::now())
             .await
             .unwrap());
         assert!(store.customer(&cid("c1")).await.unwrap().is_none());
@@ -141,7 +144,7 @@ async fn personal_fields_are_sealed_and_erasure_shreds_them() {
         assert_eq!(erased[0].entry.actor, "root");
         // The customer may come back as a new registration, with a new key.
         store
-            .put_customer(&customer("c1"), "app", Utc::now())
+            .put_customer(&customer("c1"), &actor("app"), Utc::now())
             .await
             .unwrap();
         assert!(store.customer(&cid("c1")).await.unwrap().is_some());
@@ -162,8 +165,10 @@ async fn a_master_key_rotation_rewraps_every_data_key() {
     };
     let old = open(Keyring::new(key(1), Vec::new())).await.unwrap();
     let customers: Vec<_> = (0..30).map(|i| customer(&format!("c{i:02}"))).collect();
-    old.put_customers(&customers, Utc::now()).await.unwrap();
-    old.ingest(&private_events("c00"), Utc::now())
+    old.put_customers(&customers, &by(), Utc::now())
+        .await
+        .unwrap();
+    old.ingest(&private_events("c00"), &by(), Utc::now())
         .await
         .unwrap();
     drop(old);
@@ -177,7 +182,7 @@ async fn a_master_key_rotation_rewraps_every_data_key() {
     assert!(rotating.customer(&cid("c07")).await.unwrap().is_some());
     let mut moved = 0;
     loop {
-        let n = rotating.rewrap_keys(7).await.unwrap();
+        let n = rotating.rewrap_keys(7, &by()).await.unwrap();
         moved += n;
         if n == 0 {
             break;

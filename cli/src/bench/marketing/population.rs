@@ -31,7 +31,7 @@ use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
 use sextant_services::pipeline::{assessment_record, compute, Computed};
 use sextant_store::{
-    History, SeaStore, Store, StoredAssessment, StoredSegment, INGEST_CALL_MAX_EVENTS,
+    Actor, History, SeaStore, Store, StoredAssessment, StoredSegment, INGEST_CALL_MAX_EVENTS,
 };
 use sextant_synth::CustomerBundle;
 use sextant_vectors::{EdgeStore, Payload, Point, VectorStore};
@@ -202,7 +202,9 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
         })
         .collect();
     // Profiles were written with their segment already: no assignments to update.
-    store.replace_segments(&segments, &[]).await?;
+    store
+        .replace_segments(&segments, &[], &Actor::system("bench"))
+        .await?;
     vectors.optimize().await.context("vector index")?;
     timer.done("vector index (HNSW)");
 
@@ -214,11 +216,17 @@ pub async fn build(root: &Path, customers: u64, seed: u64) -> anyhow::Result<Mar
         outcomes.labels(),
         CreditModelKind::Gbm,
         seed,
-        "bench",
+        &Actor::system("bench"),
     )
     .await?;
     timer.done("credit model (gradient boosting)");
-    let offers = train_offers(store.as_ref(), vectors.as_ref(), seed, "bench").await?;
+    let offers = train_offers(
+        store.as_ref(),
+        vectors.as_ref(),
+        seed,
+        &Actor::system("bench"),
+    )
+    .await?;
     timer.done("offer model");
 
     // Fold the write-ahead log into the database file so a copy of `db/` is complete.
@@ -277,13 +285,17 @@ async fn train_embedding(
             .collect()
     });
     let customers: Vec<Customer> = bundles.iter().map(|b| b.customer.clone()).collect();
-    store.put_customers(&customers, as_of).await?;
+    store
+        .put_customers(&customers, &Actor::system("bench"), as_of)
+        .await?;
     let events: Vec<Event> = bundles
         .iter()
         .flat_map(|b| b.behaviour.iter().cloned().map(Event::Behaviour))
         .collect();
     for batch in events.chunks(INGEST_CALL_MAX_EVENTS) {
-        store.ingest(batch, Utc::now()).await?;
+        store
+            .ingest(batch, &Actor::system("bench"), Utc::now())
+            .await?;
     }
     timer.done("subset: generate, store registrations and behaviour events");
     let consenting: Vec<&CustomerBundle> = bundles
@@ -518,8 +530,12 @@ async fn write_chunk(
     written: &mut Written,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    store.put_customers(&chunk.customers, now).await?;
-    store.upsert_holdings(&chunk.holdings, now).await?;
+    store
+        .put_customers(&chunk.customers, &Actor::system("bench"), now)
+        .await?;
+    store
+        .upsert_holdings(&chunk.holdings, &Actor::system("bench"), now)
+        .await?;
     written.holdings += chunk.holdings.len() as u64;
     let (computed, points): (Vec<Computed>, Vec<Point>) = chunk.profiled.into_iter().unzip();
     for c in &computed {
@@ -539,9 +555,13 @@ async fn write_chunk(
             )
         })
         .collect();
-    store.record_assessments(&assessments).await?;
+    store
+        .record_assessments(&assessments, &Actor::system("bench"))
+        .await?;
     let profiles: Vec<_> = computed.into_iter().map(|c| c.profile).collect();
-    store.put_profiles(&profiles).await?;
+    store
+        .put_profiles(&profiles, &Actor::system("bench"))
+        .await?;
     written.profiled += profiles.len() as u64;
     vectors.upsert(points).await.context("vector store")?;
     Ok(())

@@ -11,7 +11,7 @@ use sextant_lending::{CreditRequest, Outcome};
 use sextant_services::lending::operations::replay;
 use sextant_services::lending::{decide_for, decide_with, QUOTE_TTL_MINUTES};
 use sextant_services::Context;
-use sextant_store::PAGE_MAX;
+use sextant_store::{Actor, PAGE_MAX};
 
 use crate::output::Report;
 
@@ -101,7 +101,7 @@ pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredi
         let ttl = Some(Duration::minutes(QUOTE_TTL_MINUTES));
         let (_, record) = decide_for(
             ctx,
-            "demo",
+            &Actor::system("demo"),
             &id,
             instalment(amount_minor),
             "instalment_quote",
@@ -109,7 +109,9 @@ pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredi
             ttl,
         )
         .await?;
-        ctx.store.record_credit_decision(&record, None).await?;
+        ctx.store
+            .record_credit_decision(&record, None, &Actor::system("demo"))
+            .await?;
         report.recorded_quote_replays_identically =
             replay(ctx.store.as_ref(), &quote_id).await?.identical;
         report.recorded_quote_id = Some(quote_id);

@@ -15,12 +15,17 @@ use sextant_services::marketing::campaigns::launch::{launch, launch_request, Lau
 use sextant_services::marketing::campaigns::{self, CampaignSpec, FrequencyCap};
 use sextant_services::marketing::offers::offers_for;
 use sextant_services::Context;
-use sextant_store::MarketingRow;
+use sextant_store::{Actor, MarketingRow};
 
 use crate::output::Report;
 
 /// The marketer the demo acts as.
 const MARKETER: &str = "demo";
+
+/// The demo's marketer, as the audit trail records it.
+fn marketer() -> Actor {
+    Actor::new(MARKETER, "marketer")
+}
 const SEGMENT_RULE: &str = "savings_rate >= 0.1 and buffer_months >= 1 and consent.email = true";
 
 /// What the demo's walk through marketing showed.
@@ -101,7 +106,7 @@ pub async fn walk(ctx: &Context) -> anyhow::Result<DemoMarketing> {
         rule: Some(SEGMENT_RULE.into()),
         lookalike: None,
     };
-    audiences::put_version(ctx, audience_id.clone(), &audience, MARKETER).await?;
+    audiences::put_version(ctx, audience_id.clone(), &audience, &marketer()).await?;
     let spec = CampaignSpec {
         name: "12-month term deposit for savers".into(),
         audience_id,
@@ -119,14 +124,14 @@ pub async fn walk(ctx: &Context) -> anyhow::Result<DemoMarketing> {
         },
         holdout_share: 0.2,
     };
-    let campaign = campaigns::create(ctx, spec, MARKETER, now).await?;
+    let campaign = campaigns::create(ctx, spec, &marketer(), now).await?;
     let keyed = Keyed {
         caller: format!("marketer:{MARKETER}"),
         key: IdempotencyKey::parse(&format!("demo-launch-{}", campaign.id))?,
         request_hash: launch_request(&campaign.id),
     };
-    let first = launch(ctx, &keyed, MARKETER, &campaign.id).await?;
-    let again = launch(ctx, &keyed, MARKETER, &campaign.id).await?;
+    let first = launch(ctx, &keyed, &marketer(), &campaign.id).await?;
+    let again = launch(ctx, &keyed, &marketer(), &campaign.id).await?;
     Ok(DemoMarketing {
         customers_checked: offers.customers,
         offers_served: offers.served,

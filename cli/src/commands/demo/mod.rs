@@ -19,6 +19,7 @@ use sextant_services::advice::advise_everyone;
 use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
 use sextant_services::Context;
+use sextant_store::Actor;
 
 use crate::commands::generate::{
     generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, TRUTH_FILE,
@@ -159,7 +160,7 @@ async fn ensure_models(
             outcomes.labels(),
             CreditModelKind::Gbm,
             seed,
-            "demo",
+            &Actor::system("demo"),
         )
         .await
         {
@@ -171,7 +172,14 @@ async fn ensure_models(
     }
     if ctx.store.active_offer_model().await?.is_none() {
         println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
-        match train_offers(ctx.store.as_ref(), ctx.vectors.as_ref(), seed, "demo").await {
+        match train_offers(
+            ctx.store.as_ref(),
+            ctx.vectors.as_ref(),
+            seed,
+            &Actor::system("demo"),
+        )
+        .await
+        {
             Ok(trained) => trained.print_table(),
             Err(e) => println!("  no offer model: {e}"),
         }
@@ -185,7 +193,7 @@ async fn ensure_models(
 /// breaches that must never happen.
 async fn walk(ctx: &Context) -> anyhow::Result<()> {
     println!("advising every profiled customer");
-    let report = advise_everyone(ctx, WEALTH_MANAGER, CLIENTS).await?;
+    let report = advise_everyone(ctx, WEALTH_MANAGER, CLIENTS, &Actor::system("demo")).await?;
     println!(
         "  {} customers advised (C1..C5: {:?}); proposed positions above the customer's level: {}",
         report.customers, report.per_level, report.proposal_breaches

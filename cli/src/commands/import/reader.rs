@@ -18,7 +18,7 @@ use anyhow::Context;
 use chrono::Utc;
 use sextant_domain::{Customer, Event, Holding};
 use sextant_services::records::{parse_customer, parse_event, parse_holding, RecordError};
-use sextant_store::{Store, StoreError, INGEST_CALL_MAX_EVENTS};
+use sextant_store::{Actor, Store, StoreError, INGEST_CALL_MAX_EVENTS};
 use tokio::sync::mpsc;
 
 /// Times a batch is retried while the database is busy, with doubling waits from 400 ms.
@@ -210,6 +210,7 @@ async fn write(
     errors: &mut Vec<LineError>,
 ) -> anyhow::Result<(u64, u64, u64)> {
     let now = Utc::now();
+    let by = Actor::operator();
     let mut keep: Vec<usize> = (0..lines.len()).collect();
     let mut rejected = 0;
     let mut busy_retries = 0;
@@ -220,23 +221,23 @@ async fn write(
             Records::Customers(all) => {
                 let some: Vec<Customer> = keep.iter().map(|&i| all[i].clone()).collect();
                 store
-                    .put_customers(&some, now)
+                    .put_customers(&some, &by, now)
                     .await
                     .map(|()| (some.len() as u64, 0))
             }
             Records::Holdings(all) => {
                 let some: Vec<Holding> = keep.iter().map(|&i| all[i].clone()).collect();
                 store
-                    .upsert_holdings(&some, now)
+                    .upsert_holdings(&some, &by, now)
                     .await
                     .map(|()| (some.len() as u64, 0))
             }
             Records::Events(all) => {
                 let outcome = if keep.len() == all.len() {
-                    store.ingest(all, now).await
+                    store.ingest(all, &by, now).await
                 } else {
                     let some: Vec<Event> = keep.iter().map(|&i| all[i].clone()).collect();
-                    store.ingest(&some, now).await
+                    store.ingest(&some, &by, now).await
                 };
                 outcome.map(|o| (o.stored as u64, o.duplicates.len() as u64))
             }

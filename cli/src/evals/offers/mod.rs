@@ -52,7 +52,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::marketing::offers::{load_engine, OfferEngine};
 use sextant_services::marketing::training::{train_offers, OfferTraining};
 use sextant_services::pipeline::Pipeline;
-use sextant_store::Store;
+use sextant_store::{Actor, Store};
 use sextant_vectors::{EdgeStore, VectorStore};
 
 /// Epochs of the embedding model: fewer than the service's default, enough for neighbours.
@@ -369,7 +369,13 @@ pub async fn eval_offers(args: &EvalOffersArgs) -> anyhow::Result<OfferEval> {
 
     eprintln!("training the offer model");
     let stage = Instant::now();
-    let offer_model = train_offers(store.as_ref(), vectors.as_ref(), args.seed, ACTOR).await?;
+    let offer_model = train_offers(
+        store.as_ref(),
+        vectors.as_ref(),
+        args.seed,
+        &Actor::system(ACTOR),
+    )
+    .await?;
     let engine = load_engine(store.as_ref())
         .await?
         .context("no active offer model after training")?;

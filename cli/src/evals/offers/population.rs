@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 use sextant_domain::{BehaviourKind, Event, Holding, ProductId};
-use sextant_store::{Store, INGEST_CALL_MAX_EVENTS};
+use sextant_store::{Actor, Store, INGEST_CALL_MAX_EVENTS};
 use sextant_synth::CustomerBundle;
 
 use super::{Member, CHUNK_CUSTOMERS, VIEWS_DAYS};
@@ -75,7 +75,9 @@ pub(super) async fn store_population(
         })
         .await?;
         let customers: Vec<_> = bundles.iter().map(|b| b.customer.clone()).collect();
-        store.put_customers(&customers, now).await?;
+        store
+            .put_customers(&customers, &Actor::system("eval"), now)
+            .await?;
         let mut holdings = Vec::new();
         let mut events = Vec::new();
         for bundle in bundles {
@@ -87,9 +89,11 @@ pub(super) async fn store_population(
             events.extend(bundle.behaviour.into_iter().map(Event::Behaviour));
         }
         for batch in events.chunks(INGEST_CALL_MAX_EVENTS) {
-            store.ingest(batch, now).await?;
+            store.ingest(batch, &Actor::system("eval"), now).await?;
         }
-        store.upsert_holdings(&holdings, now).await?;
+        store
+            .upsert_holdings(&holdings, &Actor::system("eval"), now)
+            .await?;
         start = end;
     }
     Ok((members, generated))

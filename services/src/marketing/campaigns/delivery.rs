@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{CustomerId, EventId, MarketingChannel};
-use sextant_store::{CampaignEvent, PAGE_MAX};
+use sextant_store::{Actor, CampaignEvent, PAGE_MAX};
 use utoipa::ToSchema;
 
 use super::{schedule_status, stored};
@@ -187,6 +187,7 @@ pub async fn record_events(
     ctx: &Context,
     id: &str,
     batch: &CampaignEventBatch,
+    by: &Actor,
 ) -> Result<CampaignEventsAccepted> {
     let campaign = stored(ctx, id).await?;
     if CampaignStatus::parse(&campaign.status) == Some(CampaignStatus::Draft) {
@@ -204,7 +205,7 @@ pub async fn record_events(
         ));
     }
     let events = parse_events(batch)?;
-    let outcome = ctx.store.record_campaign_events(id, &events).await?;
+    let outcome = ctx.store.record_campaign_events(id, &events, by).await?;
     Ok(CampaignEventsAccepted {
         stored: outcome.stored,
         duplicates: outcome.duplicates.len(),

@@ -9,7 +9,9 @@ use sextant_advisor::suitability;
 use sextant_domain::{CustomerId, RiskTolerance};
 use sextant_marketing::holdout::{self, Arm};
 use sextant_marketing::propensity::CustomerSignals;
-use sextant_store::{CampaignLaunch, CampaignMember, Idempotent, MarketingRow, StoredCampaign};
+use sextant_store::{
+    Actor, CampaignLaunch, CampaignMember, Idempotent, MarketingRow, StoredCampaign,
+};
 use utoipa::ToSchema;
 
 use super::{named_audience, CampaignSpec, Checked};
@@ -237,7 +239,7 @@ fn not_draft() -> ServiceError {
 /// Launches a draft campaign under an Idempotency-Key: the launch summary (created), or the
 /// answer given the first time the key was used. The same key with another campaign is
 /// refused; so is a second launch under another key.
-pub async fn launch(ctx: &Context, keyed: &Keyed, actor: &str, id: &str) -> Result<Answer> {
+pub async fn launch(ctx: &Context, keyed: &Keyed, by: &Actor, id: &str) -> Result<Answer> {
     if let Some(earlier) = keyed.earlier(ctx.store.as_ref()).await? {
         return Ok(earlier);
     }
@@ -272,11 +274,11 @@ pub async fn launch(ctx: &Context, keyed: &Keyed, actor: &str, id: &str) -> Resu
             &CampaignLaunch {
                 campaign_id: id.to_owned(),
                 launched_at: now,
-                actor: actor.to_owned(),
                 summary: answer.body.clone(),
                 members,
             },
             &keyed.record(&answer, now),
+            by,
         )
         .await?;
     if matches!(outcome, Idempotent::AlreadyAccepted) {

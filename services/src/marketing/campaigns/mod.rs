@@ -13,7 +13,7 @@ pub mod report;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{MarketingChannel, ProductId};
-use sextant_store::{StoredAudience, StoredCampaign, PAGE_MAX};
+use sextant_store::{Actor, StoredAudience, StoredCampaign, PAGE_MAX};
 use utoipa::ToSchema;
 
 use super::status::{CampaignStatus, Move};
@@ -279,7 +279,7 @@ pub(crate) async fn named_audience(ctx: &Context, spec: &CampaignSpec) -> Result
 pub async fn create(
     ctx: &Context,
     mut spec: CampaignSpec,
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<CampaignView> {
     let checked = spec.check()?;
@@ -307,13 +307,13 @@ pub async fn create(
         product_id,
         channel: checked.channel.as_str().to_owned(),
         spec: serde_json::to_value(&spec).map_err(ServiceError::internal)?,
-        created_by: actor.to_owned(),
+        created_by: by.id.clone(),
         created_at: now,
         updated_at: now,
         launched_at: None,
         launch: None,
     };
-    ctx.store.create_campaign(&campaign).await?;
+    ctx.store.create_campaign(&campaign, by).await?;
     Ok(CampaignView::new(&campaign, now))
 }
 
@@ -348,14 +348,14 @@ pub async fn apply(
     ctx: &Context,
     id: &str,
     movement: Move,
-    actor: &str,
+    by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<CampaignView> {
     let from = movement.from_names();
     let to = movement.to().as_str();
     let moved = ctx
         .store
-        .set_campaign_status(id, &from, to, actor, now)
+        .set_campaign_status(id, &from, to, by, now)
         .await?;
     let campaign = stored(ctx, id).await?;
     if !moved {
