@@ -66,6 +66,13 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Master keys of before a rotation, still accepted until `sextant keys rotate` is done.
     pub previous_master_key_files: Vec<PathBuf>,
+    /// File holding the audit key (Ed25519, PKCS#8 base64) that signs the audit trail's
+    /// checkpoints; never inside `data_dir`, and best not beside the master key. Its public
+    /// key is written beside it (`.pub`) when it is created.
+    pub audit_key_file: Option<PathBuf>,
+    /// Audit entries between signed checkpoints (default 1,000): a rewrite of the trail by
+    /// someone without the audit key can hide at most this many entries after the last one.
+    pub audit_checkpoint_every: i64,
     /// Timeouts, connection cap and rate limits (`[limits]` in `sextant.toml`).
     pub limits: Limits,
     /// HTTPS (`[tls]`): with both files set the server speaks only TLS.
@@ -153,6 +160,8 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             previous_master_key_files: Vec::new(),
+            audit_key_file: None,
+            audit_checkpoint_every: sextant_store::audit::CHECKPOINT_EVERY,
             limits: Limits::default(),
             tls: Tls::default(),
         }

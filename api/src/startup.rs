@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sextant_services::Context;
+use sextant_store::audit::CheckpointSigner;
 use sextant_store::crypto::{Keyring, MasterKey};
 use sextant_store::{SeaStore, Store};
 
@@ -15,12 +16,17 @@ use crate::config::Config;
 /// The master key file used when none is configured: beside the data directory, never in
 /// it, so a copy of the data folder does not carry its key.
 pub fn default_master_key_file(config: &Config) -> PathBuf {
+    beside_data_dir(config, ".master-key")
+}
+
+/// `DATA_DIR<suffix>`: a file next to the data directory, not in it.
+fn beside_data_dir(config: &Config, suffix: &str) -> PathBuf {
     let mut name = config
         .data_dir
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_else(|| "sextant-data".into());
-    name.push(".master-key");
+    name.push(suffix);
     config.data_dir.with_file_name(name)
 }
 
@@ -96,11 +102,63 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-/// The store the configuration names, its schema brought up to date.
+/// The audit key file used when none is configured: beside the data directory, like the
+/// development master key.
+pub fn default_audit_key_file(config: &Config) -> PathBuf {
+    beside_data_dir(config, ".audit-key")
+}
+
+/// The audit key file the configuration names, or the default one.
+pub fn audit_key_file(config: &Config) -> PathBuf {
+    config
+        .audit_key_file
+        .clone()
+        .unwrap_or_else(|| default_audit_key_file(config))
+}
+
+/// The public key file beside an audit key file (`KEY.pub`).
+pub fn audit_public_key_file(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_os_string();
+    name.push(".pub");
+    PathBuf::from(name)
+}
+
+/// The signer of the audit trail's checkpoints, from [`audit_key_file`]; a missing key
+/// file is created (mode 0600) with its public key beside it.
+pub fn audit_signer(config: &Config) -> anyhow::Result<CheckpointSigner> {
+    let path = audit_key_file(config);
+    if !path.exists() {
+        let (private, public) = CheckpointSigner::generate();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        writeln!(create_private(&path)?, "{private}")?;
+        std::fs::write(audit_public_key_file(&path), format!("{public}\n"))?;
+        if config.audit_key_file.is_none() {
+            tracing::warn!(
+                path = %path.display(),
+                "created an audit key file beside the data directory; configure \
+                 audit_key_file (kept apart from the database) for anything but development"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read the audit key file {}: {e}", path.display()))?;
+    anyhow::ensure!(
+        config.audit_checkpoint_every >= 1,
+        "audit_checkpoint_every must be at least 1"
+    );
+    CheckpointSigner::from_base64(&text, config.audit_checkpoint_every)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The store the configuration names, its schema brought up to date, its audit trail
+/// checkpointed with the audit key.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
     let keyring = Arc::new(keyring(config)?);
-    let store = SeaStore::open(url.as_deref(), &config.data_dir, keyring)
+    let signer = Some(Arc::new(audit_signer(config)?));
+    let store = SeaStore::open_signed(url.as_deref(), &config.data_dir, keyring, signer)
         .await
         .map_err(|e| match &url {
             Some(_) => anyhow::anyhow!("cannot open the database at SEXTANT_DATABASE_URL: {e}"),

@@ -158,6 +158,27 @@ pub mod audit {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod audit_checkpoint {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_checkpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub hash: String,
+        pub every: i64,
+        pub key_id: String,
+        pub signature: String,
+        pub signed_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod behaviour_event {
     use sea_orm::entity::prelude::*;
 

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The binary cargo built beside this test (`target/<profile>/sextant`).
 fn sextant() -> Command {
@@ -24,6 +24,9 @@ fn sextant() -> Command {
         .env_remove("SEXTANT_JWT_HS256_SECRET")
         .env_remove("SEXTANT_JWT_RS256_PUBLIC_KEY")
         .env_remove("SEXTANT_JWT_JWKS_FILE")
+        .env_remove("SEXTANT_MASTER_KEY")
+        .env_remove("SEXTANT_MASTER_KEY_FILE")
+        .env_remove("SEXTANT_AUDIT_KEY_FILE")
         .env("SEXTANT_LOG", "warn");
     command
 }
@@ -268,6 +271,18 @@ fn serve_fails_closed_without_a_key() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no audit key is configured"), "{err}");
+    let out = sextant()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env(
+            "SEXTANT_MASTER_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .env("SEXTANT_AUDIT_KEY_FILE", "audit.key")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no token key is configured"), "{err}");
     let (code, _, err) = run(&["serve", "--dev", "--addr", "0.0.0.0:0"], work.path());
     assert_eq!(code, 1);
@@ -278,6 +293,7 @@ fn serve_fails_closed_without_a_key() {
             "SEXTANT_MASTER_KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         )
+        .env("SEXTANT_AUDIT_KEY_FILE", "audit.key")
         .env("SEXTANT_JWT_HS256_SECRET", "")
         .current_dir(work.path())
         .output()
@@ -641,6 +657,8 @@ fn credit_train_saves_a_model_file_with_its_metadata() {
 fn the_audit_trail_verifies_and_names_a_tampered_entry() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
+    // Checkpoints every 2 entries, so that a small import has several.
+    std::fs::write(dir.join("sextant.toml"), "audit_checkpoint_every = 2\n").unwrap();
     let (code, _, err) = run(
         &[
             "generate",
@@ -662,7 +680,7 @@ fn the_audit_trail_verifies_and_names_a_tampered_entry() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for file in ["data/sextant.db", "data.master-key"] {
+        for file in ["data/sextant.db", "data.master-key", "data.audit-key"] {
             let mode = std::fs::metadata(dir.join(file))
                 .unwrap()
                 .permissions()
@@ -688,26 +706,107 @@ fn the_audit_trail_verifies_and_names_a_tampered_entry() {
     let head = intact["head"].as_str().unwrap().to_owned();
     let (code, _) = verify(&["--expect-head", &head]);
     assert_eq!(code, 0);
+    let checkpoints = intact["checkpoints_verified"].as_u64().unwrap();
+    assert!(checkpoints >= 2, "{intact}");
+    // The public key alone verifies (compliance need not hold the private key).
+    std::fs::copy(dir.join("data.audit-key.pub"), dir.join("audit.pub")).unwrap();
+    let (code, report) = verify(&["--public-key", "audit.pub"]);
+    assert_eq!(
+        (code, &report["checkpoints_verified"]),
+        (0, &json!(checkpoints))
+    );
 
-    // Change one recorded value behind Sextant's back, as someone with the file could.
+    // Behind Sextant's back, as someone with the file could: change one value; then
+    // rewrite the whole chain so that every hash matches again; then delete the checkpoints.
     let db = dir.join("data/sextant.db");
+    let sql = |statements: Vec<String>| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use sea_orm::ConnectionTrait;
+            let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=rw", db.display()))
+                .await
+                .unwrap();
+            for s in statements {
+                conn.execute_unprepared(&s).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        });
+    };
+    sql(vec![
+        "UPDATE audit_log SET actor = 'someone-else' WHERE id = 1".into(),
+    ]);
+    let (code, broken) = verify(&[]);
+    assert_eq!(code, 2, "{broken}");
+    assert_eq!(broken["intact"], false);
+    assert_eq!(broken["first_break_seq"], 1);
+    assert!(broken["first_break"].as_str().unwrap().contains("changed"));
+
+    sql(rechained(&db));
+    let (code, rewritten) = verify(&[]);
+    assert_eq!(code, 2, "{rewritten}");
+    assert_eq!(rewritten["first_break_seq"], 2, "the first checkpoint");
+    assert!(
+        rewritten["first_break"]
+            .as_str()
+            .unwrap()
+            .contains("rewritten"),
+        "{rewritten}"
+    );
+
+    sql(vec!["DELETE FROM audit_checkpoints".into()]);
+    let (code, deleted) = verify(&[]);
+    assert_eq!(code, 2, "{deleted}");
+    assert!(
+        deleted["first_break"].as_str().unwrap().contains("missing"),
+        "{deleted}"
+    );
+}
+
+/// The UPDATEs that re-chain an SQLite audit trail from its first entry: every hash
+/// recomputed over the rows as they are, as a forger who knows the format would.
+fn rechained(db: &Path) -> Vec<String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         use sea_orm::ConnectionTrait;
-        let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=rw", db.display()))
+        let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", db.display()))
             .await
             .unwrap();
-        conn.execute_unprepared("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1")
+        let rows = conn
+            .query_all(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT id, at_ms, actor, role, action, subject, request_id, outcome, detail \
+                 FROM audit_log ORDER BY id",
+            ))
             .await
             .unwrap();
+        let mut prev = String::new();
+        let mut updates = Vec::new();
+        for row in rows {
+            let get = |c: &str| row.try_get::<String>("", c).unwrap();
+            let seq: i64 = row.try_get("", "id").unwrap();
+            let at_ms: i64 = row.try_get("", "at_ms").unwrap();
+            let entry = sextant_store::NewAuditEntry {
+                actor: get("actor"),
+                role: get("role"),
+                action: get("action"),
+                object: get("subject"),
+                request_id: get("request_id"),
+                outcome: get("outcome"),
+                detail: get("detail"),
+            };
+            let hash = sextant_store::audit::entry_hash(seq, at_ms, &entry, &prev);
+            updates.push(format!(
+                "UPDATE audit_log SET prev_hash = '{prev}', hash = '{hash}' WHERE id = {seq}"
+            ));
+            prev = hash;
+        }
         conn.close().await.unwrap();
-    });
-    let (code, broken) = verify(&[]);
-    assert_eq!(code, 2, "{broken}");
-    assert_eq!(broken["intact"], false);
-    assert_eq!(broken["first_break_seq"], 1);
-    assert!(broken["first_break"].as_str().unwrap().contains("changed"));
+        updates
+    })
 }

@@ -31,6 +31,12 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<i32> {
          personal data is encrypted under a key kept apart from the data, or run \
          `sextant serve --dev` on a loopback address for local development"
     );
+    anyhow::ensure!(
+        args.dev || config.audit_key_file.is_some(),
+        "no audit key is configured: set audit_key_file (a file kept apart from the \
+         database) so that the audit trail's checkpoints are signed with a key its writers \
+         do not hold, or run `sextant serve --dev` on a loopback address"
+    );
     let ctx = open_context(&config).await?;
     let app = build(&config, ctx, args.dev).await?;
     println!(

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_marketing::Migration),
             Box::new(m0006_audit_chain::Migration),
             Box::new(m0007_encryption::Migration),
+            Box::new(m0008_audit_checkpoints::Migration),
         ]
     }
 }
@@ -78,3 +79,4 @@ mod m0004_credit;
 mod m0005_marketing;
 mod m0006_audit_chain;
 mod m0007_encryption;
+mod m0008_audit_checkpoints;

@@ -39,6 +39,7 @@ impl AdviceStore for SeaStore {
         let detail = json!({ "advice_id": id, "kind": a.kind, "engine_version": a.engine_version });
         audit(
             &txn,
+            self.signer(),
             by,
             "advice.record",
             a.customer_id.as_str(),
@@ -119,6 +120,7 @@ impl AdviceStore for SeaStore {
             let object = id.to_string();
             audit(
                 &txn,
+                self.signer(),
                 by,
                 "advice.decide",
                 &object,
@@ -156,7 +158,16 @@ impl AdviceStore for SeaStore {
         .await?;
         if inserted == 1 {
             let detail = json!({ "wealth_manager": wealth_manager });
-            audit(&txn, by, "client.assign", customer.as_str(), detail, now).await?;
+            audit(
+                &txn,
+                self.signer(),
+                by,
+                "client.assign",
+                customer.as_str(),
+                detail,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(())
@@ -180,7 +191,16 @@ impl AdviceStore for SeaStore {
             .rows_affected;
         if removed > 0 {
             let detail = json!({ "wealth_manager": wealth_manager });
-            audit(&txn, by, "client.unassign", customer.as_str(), detail, now).await?;
+            audit(
+                &txn,
+                self.signer(),
+                by,
+                "client.unassign",
+                customer.as_str(),
+                detail,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(())

@@ -3,6 +3,8 @@
 //! of the change they record; on PostgreSQL a transaction-scoped advisory lock keeps
 //! concurrent appends in one line, on SQLite the store's single writer does.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -10,9 +12,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
-use super::SeaStore;
-use crate::audit::{chained, AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
-use crate::entity::audit;
+use super::{SeaStore, Signer};
+use crate::audit::{
+    chained, AuditEntry, AuditFilter, AuditStore, Checkpoint, CheckpointSigner, NewAuditEntry,
+};
+use crate::entity::{audit, audit_checkpoint};
 use crate::StoreError;
 
 /// Key of the PostgreSQL advisory lock that serialises appends.
@@ -21,18 +25,21 @@ const APPEND_LOCK: i64 = 0x5345_5854_4155_4454; // "SEXTAUDT"
 /// Appends `entry` after the current last entry, inside the caller's transaction.
 pub(crate) async fn append(
     db: &impl ConnectionTrait,
+    signer: Signer<'_>,
     entry: NewAuditEntry,
     now: DateTime<Utc>,
 ) -> Result<AuditEntry, StoreError> {
-    let mut appended = append_all(db, vec![entry], now).await?;
+    let mut appended = append_all(db, signer, vec![entry], now).await?;
     Ok(appended.pop().expect("one entry in, one out"))
 }
 
 /// Appends `entries` in order after the current last entry, inside the caller's
 /// transaction: one read of the last entry and one insert per statement's worth, for the
-/// group commits that record many changes at once.
+/// group commits that record many changes at once. With a signer, every entry due a
+/// checkpoint gets its signed checkpoint in the same transaction.
 pub(crate) async fn append_all(
     db: &impl ConnectionTrait,
+    signer: Signer<'_>,
     entries: Vec<NewAuditEntry>,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
@@ -74,7 +81,29 @@ pub(crate) async fn append_all(
         .exec_without_returning(db)
         .await?;
     }
+    if let Some(signer) = signer {
+        let due = appended.iter().filter(|e| signer.due(e.seq));
+        let checkpoints: Vec<_> = due
+            .map(|e| checkpoint_row(signer.sign(e.seq, &e.hash, now.timestamp_millis())))
+            .collect();
+        if !checkpoints.is_empty() {
+            audit_checkpoint::Entity::insert_many(checkpoints)
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
     Ok(appended)
+}
+
+fn checkpoint_row(c: Checkpoint) -> audit_checkpoint::ActiveModel {
+    audit_checkpoint::ActiveModel {
+        seq: Set(c.seq),
+        hash: Set(c.hash),
+        every: Set(c.every),
+        key_id: Set(c.key_id),
+        signature: Set(c.signature),
+        signed_at_ms: Set(c.signed_at_ms),
+    }
 }
 
 /// Entries per INSERT: 11 columns x 1,000 rows = 11,000 bound parameters, under SQLite's
@@ -108,7 +137,7 @@ impl AuditStore for SeaStore {
     ) -> Result<AuditEntry, StoreError> {
         let _guard = self.lock_writes().await;
         let txn = self.db.begin().await?;
-        let appended = append(&txn, entry.clone(), at).await?;
+        let appended = append(&txn, self.signer(), entry.clone(), at).await?;
         txn.commit().await?;
         Ok(appended)
     }
@@ -141,5 +170,67 @@ impl AuditStore for SeaStore {
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(stored).collect())
+    }
+
+    async fn sign_missing_checkpoints(&self, signer: &CheckpointSigner) -> Result<u64, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let head = audit::Entity::find()
+            .order_by_desc(audit::Column::Id)
+            .one(&txn)
+            .await?
+            .map_or(0, |row| row.id);
+        let signed: HashSet<i64> = audit_checkpoint::Entity::find()
+            .select_only()
+            .column(audit_checkpoint::Column::Seq)
+            .into_tuple::<i64>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        let due: Vec<i64> = (1..=head / signer.every())
+            .map(|k| k * signer.every())
+            .filter(|seq| !signed.contains(seq))
+            .collect();
+        let now_ms = Utc::now().timestamp_millis();
+        for chunk in due.chunks(ROWS_PER_STATEMENT) {
+            let rows = audit::Entity::find()
+                .filter(audit::Column::Id.is_in(chunk.iter().copied()))
+                .all(&txn)
+                .await?;
+            let checkpoints = rows
+                .iter()
+                .map(|row| checkpoint_row(signer.sign(row.id, &row.hash, now_ms)));
+            audit_checkpoint::Entity::insert_many(checkpoints)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(due.len() as u64)
+    }
+
+    async fn audit_checkpoints(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Checkpoint>, StoreError> {
+        use audit_checkpoint::Column as C;
+        let rows = audit_checkpoint::Entity::find()
+            .filter(C::Seq.gt(after))
+            .order_by_asc(C::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Checkpoint {
+                seq: r.seq,
+                hash: r.hash,
+                every: r.every,
+                key_id: r.key_id,
+                signature: r.signature,
+                signed_at_ms: r.signed_at_ms,
+            })
+            .collect())
     }
 }

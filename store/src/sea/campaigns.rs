@@ -19,7 +19,7 @@ use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{
     audience_from, campaign_event_hash, campaign_from, corrupt, ms_to_time, profile_from,
 };
-use super::{audit, col, text, SeaStore, IDS_PER_LOOKUP};
+use super::{audit, col, text, SeaStore, Signer, IDS_PER_LOOKUP};
 use crate::entity::{
     audience, campaign, campaign_event, campaign_member, campaign_status_change, customer, holding,
     profile, risk_assessment,
@@ -45,7 +45,7 @@ async fn log_status(
     db: &impl ConnectionTrait,
     campaign_id: &str,
     (from, to): (&str, &str),
-    by: &Actor,
+    (signer, by): (Signer<'_>, &Actor),
     at: DateTime<Utc>,
     (action, mut detail): (&str, serde_json::Map<String, serde_json::Value>),
 ) -> Result<(), StoreError> {
@@ -61,7 +61,7 @@ async fn log_status(
     .await?;
     detail.insert("from".into(), from.into());
     detail.insert("to".into(), to.into());
-    audit(db, by, action, campaign_id, detail.into(), at).await
+    audit(db, signer, by, action, campaign_id, detail.into(), at).await
 }
 
 async fn insert_members(
@@ -267,7 +267,16 @@ impl CampaignStore for SeaStore {
         .await
         .map_err(taken(format!("audience {} version {version}", a.id)))?;
         let detail = json!({ "version": version, "kind": a.kind });
-        audit(&txn, by, "audience.version", &a.id, detail, a.created_at).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "audience.version",
+            &a.id,
+            detail,
+            a.created_at,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -361,7 +370,16 @@ impl CampaignStore for SeaStore {
             )));
         }
         let detail = json!({ "product_id": c.product_id.as_str(), "channel": c.channel });
-        audit(&txn, by, "campaign.create", &c.id, detail, c.created_at).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "campaign.create",
+            &c.id,
+            detail,
+            c.created_at,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -429,7 +447,7 @@ impl CampaignStore for SeaStore {
         }
         let status = (before.status.as_str(), to);
         let action = ("campaign.status", serde_json::Map::new());
-        log_status(&txn, id, status, by, at, action).await?;
+        log_status(&txn, id, status, (self.signer(), by), at, action).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -471,7 +489,15 @@ impl CampaignStore for SeaStore {
                 detail.insert("members".into(), launch.members.len().into());
                 let status = ("draft", "running");
                 let (id, at) = (&launch.campaign_id, launch.launched_at);
-                log_status(&txn, id, status, by, at, ("campaign.launch", detail)).await?;
+                log_status(
+                    &txn,
+                    id,
+                    status,
+                    (self.signer(), by),
+                    at,
+                    ("campaign.launch", detail),
+                )
+                .await?;
                 insert_members(&txn, &launch.campaign_id, &launch.members, at_ms).await?;
                 if claim_key(&txn, idempotency).await? {
                     txn.commit().await?;
@@ -609,7 +635,16 @@ impl CampaignStore for SeaStore {
         if outcome.stored > 0 {
             let detail =
                 json!({ "stored": outcome.stored, "duplicates": outcome.duplicates.len() });
-            audit(&txn, by, "campaign.events", campaign_id, detail, now).await?;
+            audit(
+                &txn,
+                self.signer(),
+                by,
+                "campaign.events",
+                campaign_id,
+                detail,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(outcome)

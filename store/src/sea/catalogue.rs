@@ -154,7 +154,16 @@ impl CatalogueStore for SeaStore {
             .exec_without_returning(&txn)
             .await?;
         let detail = serde_json::json!({ "version": version });
-        audit(&txn, by, "product.version", id, detail, v.created_at).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "product.version",
+            id,
+            detail,
+            v.created_at,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -219,6 +228,7 @@ impl CatalogueStore for SeaStore {
             created_at: model.created_at,
             actor: &model.actor,
             by,
+            signer: self.signer(),
             columns: vec![
                 ("metrics", text(&model.metrics.to_string())),
                 (

@@ -14,6 +14,7 @@ use super::idempotency::{answer_under_key, claim_key};
 use super::registry::{NewVersion, CREDIT_MODELS};
 use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
 use super::{audit, customers, profiles, text, SeaStore};
+use crate::audit::CheckpointSigner;
 use crate::entity::{credit_decision, credit_model, instalment_plan};
 use crate::{
     Actor, CreditStore, Idempotent, IdempotentResponse, NewAuditEntry, NewCreditDecision,
@@ -55,6 +56,7 @@ impl DecisionWriter {
     pub(super) fn start(
         db: sea_orm::DatabaseConnection,
         write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+        signer: Option<std::sync::Arc<CheckpointSigner>>,
     ) -> DecisionWriter {
         let (queue, mut waiting) = tokio::sync::mpsc::channel::<Pending>(GROUP_COMMIT_QUEUE);
         tokio::spawn(async move {
@@ -78,7 +80,8 @@ impl DecisionWriter {
                     .exec_without_returning(&txn)
                     .await?;
                     let entries = batch.iter().map(|(d, by, _)| decision_entry(d, by));
-                    audit::append_all(&txn, entries.collect(), Utc::now()).await?;
+                    audit::append_all(&txn, signer.as_deref(), entries.collect(), Utc::now())
+                        .await?;
                     txn.commit().await?;
                     Ok::<(), StoreError>(())
                 }
@@ -122,6 +125,7 @@ impl CreditStore for SeaStore {
             created_at: model.created_at,
             actor: &model.actor,
             by,
+            signer: self.signer(),
             columns: vec![
                 ("kind", text(&model.kind)),
                 ("metrics", text(&model.metrics.to_string())),
@@ -169,7 +173,7 @@ impl CreditStore for SeaStore {
                     .exec_without_returning(&txn)
                     .await?;
                 let entry = decision_entry(decision, by);
-                audit::append(&txn, entry, decision.created_at).await?;
+                audit::append(&txn, self.signer(), entry, decision.created_at).await?;
                 txn.commit().await?;
                 return Ok(Idempotent::Written);
             }
@@ -239,7 +243,7 @@ impl CreditStore for SeaStore {
                     "plan_id": plan.id, "quote_id": plan.quote_id, "months": plan.months,
                 });
                 let entry = by.entry("credit.accept", plan.customer_id.as_str(), detail);
-                audit::append(&txn, entry, plan.created_at).await?;
+                audit::append(&txn, self.signer(), entry, plan.created_at).await?;
                 txn.commit().await?;
                 return Ok(Idempotent::Written);
             }

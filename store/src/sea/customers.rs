@@ -22,7 +22,9 @@ use super::rows::{
     behaviour_from, consents_of, content_hash, customer_from, customer_model, holding_from,
     holding_model, last_per_key, ms_to_time, payment_from, product_from,
 };
-use super::{audit, existing, text, text_opt, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::{
+    audit, existing, text, text_opt, SeaStore, Signer, IDS_PER_LOOKUP, ROWS_PER_STATEMENT,
+};
 use crate::crypto::{seal, Keyring};
 use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
 use crate::{
@@ -212,7 +214,7 @@ async fn record_consent_changes(
     txn: &impl ConnectionTrait,
     id: &CustomerId,
     changes: &[(ConsentScope, bool)],
-    by: &Actor,
+    (signer, by): (Signer<'_>, &Actor),
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -235,6 +237,7 @@ async fn record_consent_changes(
         .collect();
     audit(
         txn,
+        signer,
         by,
         "customer.consents",
         id.as_str(),
@@ -446,13 +449,22 @@ impl CustomerStore for SeaStore {
         .await?;
         let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
         let changes = consent_diff(&old_consents, &c.consents);
-        record_consent_changes(&txn, &c.id, &changes, by, now).await?;
+        record_consent_changes(&txn, &c.id, &changes, (self.signer(), by), now).await?;
         let action = if before.is_none() {
             "customer.create"
         } else {
             "customer.replace"
         };
-        audit(&txn, by, action, c.id.as_str(), serde_json::json!({}), now).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            action,
+            c.id.as_str(),
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(before.is_none())
     }
@@ -518,6 +530,7 @@ impl CustomerStore for SeaStore {
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
         audit(
             &txn,
+            self.signer(),
             by,
             "customer.import",
             ids.first().copied().unwrap_or_default(),
@@ -567,7 +580,7 @@ impl CustomerStore for SeaStore {
                 ..Default::default()
             };
             customer::Entity::update(update).exec(&txn).await?;
-            record_consent_changes(&txn, id, &changed, by, now).await?;
+            record_consent_changes(&txn, id, &changed, (self.signer(), by), now).await?;
         }
         txn.commit().await?;
         Ok(Some(consents))
@@ -692,7 +705,16 @@ impl CustomerStore for SeaStore {
                 "stored": outcome.stored, "duplicates": outcome.duplicates.len(),
                 "customers": customer_ids.len(),
             });
-            audit(&txn, by, "events.ingest", "events", detail, now).await?;
+            audit(
+                &txn,
+                self.signer(),
+                by,
+                "events.ingest",
+                "events",
+                detail,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(outcome)
@@ -759,6 +781,7 @@ impl CustomerStore for SeaStore {
         }
         audit(
             &txn,
+            self.signer(),
             by,
             "customer.holdings",
             id.as_str(),
@@ -823,7 +846,16 @@ impl CustomerStore for SeaStore {
             "positions": holdings.len(), "customers": customer_ids.len(), "ids": customer_ids,
         });
         let first = customer_ids.first().copied().unwrap_or_default();
-        audit(&txn, by, "holdings.import", first, detail, now).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "holdings.import",
+            first,
+            detail,
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

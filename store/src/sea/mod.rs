@@ -31,6 +31,7 @@ use sea_orm_migration::MigratorTrait;
 use sextant_domain::Product;
 use tokio::sync::Mutex;
 
+use crate::audit::CheckpointSigner;
 use crate::crypto::Keyring;
 use crate::entity::product;
 use crate::migration::Migrator;
@@ -51,7 +52,12 @@ pub struct SeaStore {
     decisions: credit::DecisionWriter,
     /// The master keys and the customers' unwrapped data keys.
     keyring: Arc<Keyring>,
+    /// Signs a checkpoint of the audit trail every so many entries; none, no checkpoints.
+    signer: Option<Arc<CheckpointSigner>>,
 }
+
+/// The audit trail's checkpoint signer, for the functions that append to it.
+pub(crate) type Signer<'a> = Option<&'a CheckpointSigner>;
 
 impl SeaStore {
     /// Opens (creating if needed) the database and brings its schema up to date.
@@ -63,6 +69,17 @@ impl SeaStore {
         database_url: Option<&str>,
         data_dir: &Path,
         keyring: Arc<Keyring>,
+    ) -> Result<SeaStore, StoreError> {
+        SeaStore::open_signed(database_url, data_dir, keyring, None).await
+    }
+
+    /// [`SeaStore::open`], with the audit trail checkpointed by `signer` (see
+    /// [`crate::audit::CheckpointSigner`]).
+    pub async fn open_signed(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        keyring: Arc<Keyring>,
+        signer: Option<Arc<CheckpointSigner>>,
     ) -> Result<SeaStore, StoreError> {
         let url = match database_url {
             Some(url) => url.to_owned(),
@@ -100,10 +117,15 @@ impl SeaStore {
         Migrator::up(&db, None).await?;
         let write_lock = is_sqlite.then(|| Arc::new(Mutex::new(())));
         let store = SeaStore {
-            decisions: credit::DecisionWriter::start(db.clone(), write_lock.clone()),
+            decisions: credit::DecisionWriter::start(
+                db.clone(),
+                write_lock.clone(),
+                signer.clone(),
+            ),
             write_lock,
             db,
             keyring,
+            signer,
         };
         store
             .seed_catalogue(&sextant_domain::default_catalogue(), Utc::now())
@@ -117,6 +139,10 @@ impl SeaStore {
             Some(lock) => Some(lock.lock().await),
             None => None,
         }
+    }
+
+    fn signer(&self) -> Signer<'_> {
+        self.signer.as_deref()
     }
 
     fn backend(&self) -> DbBackend {
@@ -177,13 +203,14 @@ impl Store for SeaStore {
 /// Appends one entry to the audit trail, inside the caller's transaction.
 async fn audit(
     db: &impl ConnectionTrait,
+    signer: Signer<'_>,
     by: &Actor,
     action: &str,
     object: &str,
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    audit::append(db, by.entry(action, object, detail), now).await?;
+    audit::append(db, signer, by.entry(action, object, detail), now).await?;
     Ok(())
 }
 

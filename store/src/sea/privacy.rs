@@ -43,6 +43,7 @@ impl PrivacyStore for SeaStore {
         if existed {
             audit(
                 &txn,
+                self.signer(),
                 by,
                 "customer.erase",
                 id.as_str(),
@@ -86,7 +87,16 @@ impl PrivacyStore for SeaStore {
         if !rows.is_empty() {
             let master = self.keyring.current_id();
             let detail = serde_json::json!({ "rewrapped": rows.len() });
-            audit(&txn, by, "keys.rewrap", master, detail, Utc::now()).await?;
+            audit(
+                &txn,
+                self.signer(),
+                by,
+                "keys.rewrap",
+                master,
+                detail,
+                Utc::now(),
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(rows.len() as u64)

@@ -104,7 +104,16 @@ impl ProfileStore for SeaStore {
                 .await?;
         }
         let detail = json!({ "profiles": profiles.len() });
-        audit(&txn, by, "profiles.write", "profiles", detail, Utc::now()).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "profiles.write",
+            "profiles",
+            detail,
+            Utc::now(),
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -137,6 +146,7 @@ impl ProfileStore for SeaStore {
         if deleted > 0 {
             audit(
                 &txn,
+                self.signer(),
                 by,
                 "profile.delete",
                 id.as_str(),
@@ -187,7 +197,16 @@ impl ProfileStore for SeaStore {
         }
         let detail = json!({ "segments": segments.len(), "assigned": assignments.len() });
         let at = Utc::now();
-        audit(&txn, by, "segments.replace", "segments", detail, at).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "segments.replace",
+            "segments",
+            detail,
+            at,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -236,7 +255,16 @@ impl ProfileStore for SeaStore {
             .as_object()
             .map_or(Vec::new(), |a| a.keys().collect());
         let detail = json!({ "questions": questions });
-        audit(&txn, by, "risk.answers", id.as_str(), detail, now).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "risk.answers",
+            id.as_str(),
+            detail,
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -263,7 +291,16 @@ impl ProfileStore for SeaStore {
         .exec(&txn)
         .await?;
         let detail = json!({ "source": a.willingness_source });
-        audit(&txn, by, "risk.assess", id.as_str(), detail, a.assessed_at).await?;
+        audit(
+            &txn,
+            self.signer(),
+            by,
+            "risk.assess",
+            id.as_str(),
+            detail,
+            a.assessed_at,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -319,6 +356,7 @@ impl ProfileStore for SeaStore {
             let detail = json!({ "assessments": assessments.len() });
             audit(
                 &txn,
+                self.signer(),
                 by,
                 "risk.assess_many",
                 "assessments",

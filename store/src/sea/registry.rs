@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Alias, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use super::{audit, col};
+use super::{audit, col, Signer};
 use crate::{Actor, StoreError};
 
 /// A family of models: the table of versions and the table of activations.
@@ -36,8 +36,9 @@ pub(super) struct NewVersion<'a> {
     pub created_at: DateTime<Utc>,
     /// Who made the model (the version's `actor` column).
     pub actor: &'a str,
-    /// Who stores it, for the audit trail.
+    /// Who stores it, and the checkpoint signer, for the audit trail.
     pub by: &'a Actor,
+    pub signer: Signer<'a>,
     pub columns: Vec<(&'static str, SimpleExpr)>,
 }
 
@@ -72,7 +73,7 @@ impl Registry {
         let (by, at) = (model.by, model.created_at);
         if stored > 0 {
             let action = format!("{}.store", self.name);
-            audit(db, by, &action, model.version, json!({}), at).await?;
+            audit(db, model.signer, by, &action, model.version, json!({}), at).await?;
         }
         if activate {
             let activation = Query::insert()
@@ -86,7 +87,7 @@ impl Registry {
                 .to_owned();
             db.execute(backend.build(&activation)).await?;
             let action = format!("{}.activate", self.name);
-            audit(db, by, &action, model.version, json!({}), at).await?;
+            audit(db, model.signer, by, &action, model.version, json!({}), at).await?;
         }
         Ok(())
     }

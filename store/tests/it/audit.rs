@@ -167,3 +167,68 @@ async fn every_change_is_on_record_with_role_and_request() {
         assert_eq!(verify(&entries, None), Ok(()), "{backend}");
     }
 }
+
+/// Every fourth entry carries a checkpoint signed in its own transaction, whichever path
+/// appended it (single changes, staff reads, group-committed credit decisions); the public
+/// key alone verifies them, and a checkpoint that names another hash is caught.
+#[tokio::test]
+async fn signed_checkpoints_vouch_for_the_trail() {
+    use sextant_store::audit::{CheckpointBreak, CheckpointVerifier};
+    for (backend, test) in all_stores().await {
+        let store = test.store.clone();
+        store
+            .put_customer(&customer("c1"), &by(), Utc::now())
+            .await
+            .unwrap();
+        for i in 0..9 {
+            let entry = NewAuditEntry {
+                actor: format!("staff-{i}"),
+                action: "customer.read".into(),
+                object: "c1".into(),
+                ..NewAuditEntry::default()
+            };
+            store.record_audit(&entry, Utc::now()).await.unwrap();
+        }
+        let entries = store
+            .audit_entries(&AuditFilter::default(), 0, 1_000)
+            .await
+            .unwrap();
+        let head = entries.last().unwrap().seq;
+        let checkpoints = store.audit_checkpoints(0, 100).await.unwrap();
+        let seqs: Vec<i64> = checkpoints.iter().map(|c| c.seq).collect();
+        let due: Vec<i64> = (1..=head / CHECKPOINT_EVERY)
+            .map(|k| k * CHECKPOINT_EVERY)
+            .collect();
+        assert_eq!(seqs, due, "{backend}");
+        let verifier = CheckpointVerifier::new(&[audit_key().1.clone()]).unwrap();
+        let hash_at = |seq: i64| {
+            entries
+                .iter()
+                .find(|e| e.seq == seq)
+                .map(|e| e.hash.clone())
+        };
+        assert_eq!(
+            verifier.verify(&checkpoints, head, CHECKPOINT_EVERY, hash_at),
+            Ok(due.len() as u64),
+            "{backend}"
+        );
+        let mut forged = checkpoints.clone();
+        forged[0].hash = entries[0].hash.clone();
+        assert_eq!(
+            verifier.verify(&forged, head, CHECKPOINT_EVERY, hash_at),
+            Err(CheckpointBreak::BadSignature {
+                seq: CHECKPOINT_EVERY
+            }),
+            "{backend}"
+        );
+        // Nothing is missing, so nothing is signed again.
+        assert_eq!(
+            store
+                .sign_missing_checkpoints(&audit_signer())
+                .await
+                .unwrap(),
+            0,
+            "{backend}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ use sextant_domain::{
     KycStatus, Mcc, MerchantId, Occupation, PaymentEvent, PaymentKind, PaymentStatus, ProductId,
     Region,
 };
+use sextant_store::audit::CheckpointSigner;
 use sextant_store::{ScratchDatabase, SeaStore, Store};
 
 /// A store on a fresh database: SQLite in a temporary folder, or a new PostgreSQL database.
@@ -17,10 +18,11 @@ pub struct TestStore {
 
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
-    let store = SeaStore::open(
+    let store = SeaStore::open_signed(
         None,
         dir.path(),
         std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        Some(audit_signer()),
     )
     .await
     .unwrap();
@@ -28,6 +30,19 @@ pub async fn sqlite_store() -> TestStore {
         store: Arc::new(store),
         _dir: dir,
     }
+}
+
+/// Entries between the test stores' signed audit checkpoints.
+pub const CHECKPOINT_EVERY: i64 = 4;
+
+/// The audit key of every test store (one per test process), and its public key.
+pub fn audit_key() -> &'static (String, String) {
+    static KEY: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    KEY.get_or_init(CheckpointSigner::generate)
+}
+
+pub fn audit_signer() -> Arc<CheckpointSigner> {
+    Arc::new(CheckpointSigner::from_base64(&audit_key().0, CHECKPOINT_EVERY).unwrap())
 }
 
 pub fn postgres_admin_url() -> Option<String> {
@@ -44,10 +59,11 @@ pub async fn postgres_store(admin_url: &str) -> TestStore {
     let scratch = ScratchDatabase::create(admin_url, &name)
         .await
         .expect("SEXTANT_TEST_POSTGRES_URL is reachable");
-    let store = SeaStore::open(
+    let store = SeaStore::open_signed(
         Some(&scratch.url),
         std::path::Path::new("."),
         std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        Some(audit_signer()),
     )
     .await
     .unwrap();

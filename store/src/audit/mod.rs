@@ -5,9 +5,16 @@
 //! [`verify`] names it. The head (last `seq` and hash) can be written down elsewhere and
 //! checked later ([`verify`] with `expect_head`): rewriting the whole chain then shows too.
 
+mod checkpoint;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+pub use checkpoint::{
+    key_id, message, Checkpoint, CheckpointBreak, CheckpointSigner, CheckpointVerifier,
+    CHECKPOINT_EVERY,
+};
 
 use crate::StoreError;
 
@@ -120,6 +127,18 @@ pub trait AuditStore: Send + Sync {
         after: i64,
         limit: u64,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Signs a checkpoint at every entry due one that has none (a trail that began before
+    /// checkpoints, or an interval changed); how many were signed. An explicit act of
+    /// whoever holds the audit key: appends never fill gaps by themselves.
+    async fn sign_missing_checkpoints(&self, signer: &CheckpointSigner) -> Result<u64, StoreError>;
+
+    /// Signed checkpoints with `seq > after`, in `seq` order, at most `limit`.
+    async fn audit_checkpoints(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Checkpoint>, StoreError>;
 }
 
 /// The hash of an entry: SHA-256 over the previous hash and every field, each
