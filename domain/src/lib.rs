@@ -22,7 +22,9 @@ pub use event::{
 };
 pub use ids::{CustomerId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};
-pub use pan::{contains_card_number, find_card_number, find_pan, find_pan_in_value, PanRule};
+pub use pan::{
+    contains_card_number, find_card_number, find_pan, find_pan_in_value, may_hold_pan, PanRule,
+};
 pub use product::{default_catalogue, Holding, Product, ProductKind, RiskLevel, RiskTolerance};
 
 /// Declares a closed set of snake_case names with `as_str`, `parse` and `ALL`.

@@ -13,9 +13,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
-use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, OsRng, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::StoreError;
@@ -206,15 +207,27 @@ fn wrap(master: &MasterKey, customer: &str, key: &[u8]) -> String {
     seal_with(&master.cipher, &aad(customer, "data_key"), key)
 }
 
+/// Bytes of a nonce, and of a tag, in a sealed value (`nonce || ciphertext || tag`).
+const NONCE_BYTES: usize = 12;
+const TAG_BYTES: usize = 16;
+
 fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8]) -> String {
-    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-    let sealed = cipher
-        .encrypt(&nonce, Payload { msg: plain, aad })
+    // A random 96-bit nonce per value, from the thread's CSPRNG (ChaCha, seeded and reseeded
+    // from the operating system): a system call per value cost more than the encryption.
+    // Two allocations per value (this runs three times per ingested payment).
+    let mut bytes = Vec::with_capacity(NONCE_BYTES + plain.len() + TAG_BYTES);
+    bytes.resize(NONCE_BYTES, 0);
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.extend_from_slice(plain);
+    let (nonce, body) = bytes.split_at_mut(NONCE_BYTES);
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, body)
         .expect("AES-GCM encrypts any message below 64 GiB");
-    let mut out = Vec::with_capacity(nonce.len() + sealed.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
-    format!("{SEALED_PREFIX}{}", B64.encode(out))
+    bytes.extend_from_slice(&tag);
+    let mut out = String::with_capacity(SEALED_PREFIX.len() + bytes.len().div_ceil(3) * 4);
+    out.push_str(SEALED_PREFIX);
+    B64.encode_string(&bytes, &mut out);
+    out
 }
 
 fn open_with(cipher: &Aes256Gcm, aad: &[u8], sealed: &str) -> Result<Vec<u8>, StoreError> {
@@ -238,7 +251,22 @@ fn open_with(cipher: &Aes256Gcm, aad: &[u8], sealed: &str) -> Result<Vec<u8>, St
 
 /// Seals `plain` under the customer's key, bound to the customer and the field.
 pub fn seal(key: &DataKey, customer: &str, field: &str, plain: &str) -> String {
-    seal_with(&key.0, &aad(customer, field), plain.as_bytes())
+    with_aad(customer, field, |aad| {
+        seal_with(&key.0, aad, plain.as_bytes())
+    })
+}
+
+/// Runs `f` on the associated data of (customer, field), built on the stack when it fits.
+fn with_aad<T>(customer: &str, field: &str, f: impl FnOnce(&[u8]) -> T) -> T {
+    const ON_STACK: usize = 128;
+    let len = customer.len() + 1 + field.len();
+    if len > ON_STACK {
+        return f(&aad(customer, field));
+    }
+    let mut buf = [0u8; ON_STACK];
+    buf[..customer.len()].copy_from_slice(customer.as_bytes());
+    buf[customer.len() + 1..len].copy_from_slice(field.as_bytes());
+    f(&buf[..len])
 }
 
 /// Opens what [`seal`] sealed for this customer and field.
@@ -248,7 +276,7 @@ pub fn open(
     field: &str,
     sealed: &str,
 ) -> Result<String, StoreError> {
-    let bytes = open_with(&key.0, &aad(customer, field), sealed)?;
+    let bytes = with_aad(customer, field, |aad| open_with(&key.0, aad, sealed))?;
     String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("a sealed text is not UTF-8".into()))
 }
 

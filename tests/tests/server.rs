@@ -6,23 +6,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The binary cargo built beside this test.
-fn sextant() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin: PathBuf = dir.join(format!("sextant{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing", bin.display());
-    let mut command = Command::new(bin);
-    command
-        .env_remove("SEXTANT_DATABASE_URL")
-        .env_remove("SEXTANT_JWT_HS256_SECRET")
-        .env("SEXTANT_LOG", "warn");
-    command
-}
+mod support;
+use support::sextant;
 
 struct Server {
     child: Child,

@@ -341,7 +341,8 @@ pub async fn stop(
 pub struct ContactsQuery {
     /// Continue after this customer id (the `next` of the previous page).
     pub after: Option<String>,
-    /// Page size, default 500; a value outside 1..=500 is clamped into it, not refused.
+    /// Page size (1..=500, default 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 
@@ -359,6 +360,13 @@ pub async fn contacts(
 ) -> Result<Json<ContactList>, AppError> {
     caller.require(CHANNELS)?;
     let q = query(q)?;
+    if q.limit.is_some_and(|l| !(1..=PAGE_MAX).contains(&l)) {
+        return Err(AppError::Validation(vec![ItemProblem::field(
+            "limit",
+            "out_of_range",
+            format!("limit must lie in 1..={PAGE_MAX}"),
+        )]));
+    }
     let list = delivery::contacts(&state.ctx, &id, q.after.as_deref(), q.limit, Utc::now()).await?;
     Ok(Json(list))
 }

@@ -642,8 +642,7 @@ impl CustomerStore for SeaStore {
         // concurrent batches then take row locks in one order and cannot deadlock.
         let mut order: Vec<usize> = (0..events.len()).collect();
         order.sort_by(|&a, &b| events[a].event_id().cmp(events[b].event_id()));
-        let customers: Vec<&str> = events.iter().map(|e| e.customer_id().as_str()).collect();
-        let keys = keys::load_or_create(&txn, &self.keyring, &customers, now).await?;
+        let keys = keys::load_or_create(&txn, &self.keyring, &customer_ids, now).await?;
         let mut payment_rows = Vec::new();
         let mut behaviour_rows = Vec::new();
         for (event, &hash) in order.iter().map(|&i| (&events[i], &hashes[i])) {

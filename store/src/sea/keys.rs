@@ -34,12 +34,14 @@ pub(crate) async fn load(
     let mut set = KeySet::default();
     let mut missing: Vec<&str> = Vec::new();
     for &c in customers {
+        if set.0.contains_key(c) {
+            continue;
+        }
         match keyring.cached(c) {
             Some(key) => {
                 set.0.insert(c.to_owned(), key);
             }
-            None if !set.0.contains_key(c) => missing.push(c),
-            None => {}
+            None => missing.push(c),
         }
     }
     missing.sort_unstable();

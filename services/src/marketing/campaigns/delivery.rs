@@ -45,7 +45,7 @@ pub struct ContactList {
 }
 
 /// The customers to contact now: treatment members after `after`, a page of at most
-/// `limit` (bounded by [`PAGE_MAX`]), consent on the channel checked again. A conflict
+/// `limit` (1..=[`PAGE_MAX`]; the route refuses others), consent on the channel checked again. A conflict
 /// unless the campaign is running and inside its schedule.
 pub async fn contacts(
     ctx: &Context,
