@@ -155,9 +155,18 @@ pub fn audit_signer(config: &Config) -> anyhow::Result<CheckpointSigner> {
 /// The store the configuration names, its schema brought up to date, its audit trail
 /// checkpointed with the audit key.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with(config, Some(Arc::new(audit_signer(config)?))).await
+}
+
+/// [`open_store`] with the given checkpoint signer: `None` only for work that appends
+/// nothing to the audit trail (`sextant audit verify` needs the public key alone, and must
+/// not create a private one).
+pub async fn open_store_with(
+    config: &Config,
+    signer: Option<Arc<CheckpointSigner>>,
+) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.as_ref().map(|s| s.expose().to_owned());
     let keyring = Arc::new(keyring(config)?);
-    let signer = Some(Arc::new(audit_signer(config)?));
     let store = SeaStore::open_signed(url.as_deref(), &config.data_dir, keyring, signer)
         .await
         .map_err(|e| match &url {

@@ -687,13 +687,18 @@ fn the_audit_trail_verifies_and_names_a_tampered_entry() {
     assert_eq!(code, 0);
     let checkpoints = intact["checkpoints_verified"].as_u64().unwrap();
     assert!(checkpoints >= 2, "{intact}");
-    // The public key alone verifies (compliance need not hold the private key).
+    // The public key alone verifies (compliance need not hold the private key), and
+    // verifying never creates a private key where there is none.
     std::fs::copy(dir.join("data.audit-key.pub"), dir.join("audit.pub")).unwrap();
+    let private = std::fs::read(dir.join("data.audit-key")).unwrap();
+    std::fs::remove_file(dir.join("data.audit-key")).unwrap();
     let (code, report) = verify(&["--public-key", "audit.pub"]);
     assert_eq!(
         (code, &report["checkpoints_verified"]),
         (0, &json!(checkpoints))
     );
+    assert!(!dir.join("data.audit-key").exists());
+    std::fs::write(dir.join("data.audit-key"), private).unwrap();
 
     // Behind Sextant's back, as someone with the file could: change one value; then
     // rewrite the whole chain so that every hash matches again; then delete the checkpoints.

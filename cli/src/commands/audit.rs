@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sextant_api::config::Config;
-use sextant_api::startup::{audit_key_file, audit_public_key_file, audit_signer, open_store};
+use sextant_api::startup::{
+    audit_key_file, audit_public_key_file, audit_signer, open_store, open_store_with,
+};
 use sextant_store::audit::{Checkpoint, CheckpointVerifier, Tamper, Verifier};
 use sextant_store::AuditFilter;
 
@@ -128,7 +130,8 @@ async fn verify(args: VerifyArgs, mut config: Config) -> anyhow::Result<i32> {
         })
         .transpose()?;
     let keys = CheckpointVerifier::new(&public_keys(&args, &config)?)?;
-    let store = open_store(&config).await?;
+    // Read only: no signer, so verifying never needs (or creates) the private audit key.
+    let store = open_store_with(&config, None).await?;
     let checkpoints = all_checkpoints(store.as_ref()).await?;
     let mut named: HashMap<i64, String> =
         checkpoints.iter().map(|c| (c.seq, String::new())).collect();
