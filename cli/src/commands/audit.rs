@@ -12,7 +12,7 @@ use sextant_api::config::Config;
 use sextant_api::startup::{
     audit_key_file, audit_public_key_file, audit_signer, open_store, open_store_with,
 };
-use sextant_store::audit::{Checkpoint, CheckpointVerifier, Tamper, Verifier};
+use sextant_store::audit::{Checkpoint, CheckpointVerifier, Verifier};
 use sextant_store::AuditFilter;
 
 use crate::output::{emit, Report};
@@ -146,7 +146,7 @@ async fn verify(args: VerifyArgs, mut config: Config) -> anyhow::Result<i32> {
         after = last.seq;
         for entry in &page {
             if let Err(tamper) = verifier.check(entry) {
-                broken = Some((seq_of(&tamper), tamper.to_string()));
+                broken = Some((tamper.seq(), tamper.to_string()));
                 break 'pages;
             }
             if let Some(hash) = named.get_mut(&entry.seq) {
@@ -161,7 +161,7 @@ async fn verify(args: VerifyArgs, mut config: Config) -> anyhow::Result<i32> {
     if broken.is_none() {
         match verifier.finish() {
             Ok(h) => head = h,
-            Err(tamper) => broken = Some((seq_of(&tamper), tamper.to_string())),
+            Err(tamper) => broken = Some((tamper.seq(), tamper.to_string())),
         }
     }
     let mut checkpoints_verified = 0;
@@ -189,15 +189,6 @@ async fn verify(args: VerifyArgs, mut config: Config) -> anyhow::Result<i32> {
     };
     emit(&report, args.json)?;
     Ok(if report.intact { 0 } else { 2 })
-}
-
-fn seq_of(t: &Tamper) -> i64 {
-    match t {
-        Tamper::Changed { seq }
-        | Tamper::Missing { seq }
-        | Tamper::Unlinked { seq }
-        | Tamper::HeadNotFound { seq } => *seq,
-    }
 }
 
 async fn all_checkpoints(store: &dyn sextant_store::Store) -> anyhow::Result<Vec<Checkpoint>> {

@@ -182,6 +182,18 @@ pub enum Tamper {
     HeadNotFound { seq: i64 },
 }
 
+impl Tamper {
+    /// The entry where the chain breaks.
+    pub fn seq(&self) -> i64 {
+        match self {
+            Tamper::Changed { seq }
+            | Tamper::Missing { seq }
+            | Tamper::Unlinked { seq }
+            | Tamper::HeadNotFound { seq } => *seq,
+        }
+    }
+}
+
 impl std::fmt::Display for Tamper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -14,7 +14,7 @@ use serde_json::json;
 use sextant_domain::CustomerId;
 
 use super::rows::{corrupt, stored_advice};
-use super::{audit, SeaStore};
+use super::SeaStore;
 use crate::entity::{advice, advice_decision, wealth_manager_client};
 use crate::{Actor, AdviceStore, NewAdvice, StoreError, StoredAdvice, StoredDecision, PAGE_MAX};
 
@@ -37,16 +37,15 @@ impl AdviceStore for SeaStore {
         .await?;
         let id = result.last_insert_id;
         let detail = json!({ "advice_id": id, "kind": a.kind, "engine_version": a.engine_version });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "advice.record",
-            a.customer_id.as_str(),
-            detail,
-            a.created_at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(
+                &txn,
+                "advice.record",
+                a.customer_id.as_str(),
+                detail,
+                a.created_at,
+            )
+            .await?;
         txn.commit().await?;
         Ok(id)
     }
@@ -118,16 +117,9 @@ impl AdviceStore for SeaStore {
         if inserted == 1 {
             let detail = json!({ "decision": decision.decision });
             let object = id.to_string();
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "advice.decide",
-                &object,
-                detail,
-                decision.decided_at,
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "advice.decide", &object, detail, decision.decided_at)
+                .await?;
         }
         txn.commit().await?;
         Ok(inserted == 1)
@@ -158,16 +150,9 @@ impl AdviceStore for SeaStore {
         .await?;
         if inserted == 1 {
             let detail = json!({ "wealth_manager": wealth_manager });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "client.assign",
-                customer.as_str(),
-                detail,
-                now,
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "client.assign", customer.as_str(), detail, now)
+                .await?;
         }
         txn.commit().await?;
         Ok(())
@@ -191,16 +176,9 @@ impl AdviceStore for SeaStore {
             .rows_affected;
         if removed > 0 {
             let detail = json!({ "wealth_manager": wealth_manager });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "client.unassign",
-                customer.as_str(),
-                detail,
-                now,
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "client.unassign", customer.as_str(), detail, now)
+                .await?;
         }
         txn.commit().await?;
         Ok(())

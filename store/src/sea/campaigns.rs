@@ -19,7 +19,7 @@ use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{
     audience_from, campaign_event_hash, campaign_from, corrupt, ms_to_time, profile_from,
 };
-use super::{audit, col, text, SeaStore, Signer, IDS_PER_LOOKUP};
+use super::{col, text, Recorder, SeaStore, IDS_PER_LOOKUP};
 use crate::entity::{
     audience, campaign, campaign_event, campaign_member, campaign_status_change, customer, holding,
     profile, risk_assessment,
@@ -45,15 +45,16 @@ async fn log_status(
     db: &impl ConnectionTrait,
     campaign_id: &str,
     (from, to): (&str, &str),
-    (signer, by): (Signer<'_>, &Actor),
+    record: Recorder<'_>,
     at: DateTime<Utc>,
-    (action, mut detail): (&str, serde_json::Map<String, serde_json::Value>),
+    action: &str,
+    mut detail: serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), StoreError> {
     campaign_status_change::Entity::insert(campaign_status_change::ActiveModel {
         campaign_id: Set(campaign_id.to_owned()),
         from_status: Set(from.to_owned()),
         to_status: Set(to.to_owned()),
-        actor: Set(by.id.clone()),
+        actor: Set(record.by.id.clone()),
         at_ms: Set(at.timestamp_millis()),
         ..Default::default()
     })
@@ -61,7 +62,9 @@ async fn log_status(
     .await?;
     detail.insert("from".into(), from.into());
     detail.insert("to".into(), to.into());
-    audit(db, signer, by, action, campaign_id, detail.into(), at).await
+    record
+        .record(db, action, campaign_id, detail.into(), at)
+        .await
 }
 
 async fn insert_members(
@@ -267,16 +270,9 @@ impl CampaignStore for SeaStore {
         .await
         .map_err(taken(format!("audience {} version {version}", a.id)))?;
         let detail = json!({ "version": version, "kind": a.kind });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "audience.version",
-            &a.id,
-            detail,
-            a.created_at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "audience.version", &a.id, detail, a.created_at)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -370,16 +366,9 @@ impl CampaignStore for SeaStore {
             )));
         }
         let detail = json!({ "product_id": c.product_id.as_str(), "channel": c.channel });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "campaign.create",
-            &c.id,
-            detail,
-            c.created_at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "campaign.create", &c.id, detail, c.created_at)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -446,8 +435,9 @@ impl CampaignStore for SeaStore {
             return Ok(false);
         }
         let status = (before.status.as_str(), to);
-        let action = ("campaign.status", serde_json::Map::new());
-        log_status(&txn, id, status, (self.signer(), by), at, action).await?;
+        let record = self.recorder(by);
+        let detail = serde_json::Map::new();
+        log_status(&txn, id, status, record, at, "campaign.status", detail).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -489,15 +479,8 @@ impl CampaignStore for SeaStore {
                 detail.insert("members".into(), launch.members.len().into());
                 let status = ("draft", "running");
                 let (id, at) = (&launch.campaign_id, launch.launched_at);
-                log_status(
-                    &txn,
-                    id,
-                    status,
-                    (self.signer(), by),
-                    at,
-                    ("campaign.launch", detail),
-                )
-                .await?;
+                let record = self.recorder(by);
+                log_status(&txn, id, status, record, at, "campaign.launch", detail).await?;
                 insert_members(&txn, &launch.campaign_id, &launch.members, at_ms).await?;
                 if claim_key(&txn, idempotency).await? {
                     txn.commit().await?;
@@ -635,16 +618,9 @@ impl CampaignStore for SeaStore {
         if outcome.stored > 0 {
             let detail =
                 json!({ "stored": outcome.stored, "duplicates": outcome.duplicates.len() });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "campaign.events",
-                campaign_id,
-                detail,
-                now,
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "campaign.events", campaign_id, detail, now)
+                .await?;
         }
         txn.commit().await?;
         Ok(outcome)

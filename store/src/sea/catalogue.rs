@@ -18,7 +18,7 @@ use super::rows::{
     built_in_version, corrupt, ms_to_time, offer_model_from, product_model, product_version_from,
     product_version_model,
 };
-use super::{audit, campaigns, customers, profiles, text, SeaStore};
+use super::{campaigns, customers, profiles, text, SeaStore};
 use crate::entity::{behaviour_event, offer_model, product, product_version};
 use crate::{
     Actor, CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoreError,
@@ -154,16 +154,9 @@ impl CatalogueStore for SeaStore {
             .exec_without_returning(&txn)
             .await?;
         let detail = serde_json::json!({ "version": version });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "product.version",
-            id,
-            detail,
-            v.created_at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "product.version", id, detail, v.created_at)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -227,8 +220,7 @@ impl CatalogueStore for SeaStore {
             version: &model.version,
             created_at: model.created_at,
             actor: &model.actor,
-            by,
-            signer: self.signer(),
+            record: self.recorder(by),
             columns: vec![
                 ("metrics", text(&model.metrics.to_string())),
                 (

@@ -124,8 +124,7 @@ impl CreditStore for SeaStore {
             version: &model.version,
             created_at: model.created_at,
             actor: &model.actor,
-            by,
-            signer: self.signer(),
+            record: self.recorder(by),
             columns: vec![
                 ("kind", text(&model.kind)),
                 ("metrics", text(&model.metrics.to_string())),

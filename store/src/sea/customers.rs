@@ -22,9 +22,7 @@ use super::rows::{
     behaviour_from, consents_of, content_hash, customer_from, customer_model, holding_from,
     holding_model, last_per_key, ms_to_time, payment_from, product_from,
 };
-use super::{
-    audit, existing, text, text_opt, SeaStore, Signer, IDS_PER_LOOKUP, ROWS_PER_STATEMENT,
-};
+use super::{existing, text, text_opt, Recorder, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use crate::crypto::{seal, Keyring};
 use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
 use crate::{
@@ -214,7 +212,7 @@ async fn record_consent_changes(
     txn: &impl ConnectionTrait,
     id: &CustomerId,
     changes: &[(ConsentScope, bool)],
-    (signer, by): (Signer<'_>, &Actor),
+    record: Recorder<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -225,7 +223,7 @@ async fn record_consent_changes(
         .map(|(scope, granted)| consent_change::ActiveModel {
             customer_id: Set(id.to_string()),
             changed_at_ms: Set(now.timestamp_millis()),
-            actor: Set(by.id.clone()),
+            actor: Set(record.by.id.clone()),
             scope: Set(scope.name()),
             granted: Set(*granted),
             ..Default::default()
@@ -235,16 +233,9 @@ async fn record_consent_changes(
         .iter()
         .map(|(s, g)| (s.name(), serde_json::Value::Bool(*g)))
         .collect();
-    audit(
-        txn,
-        signer,
-        by,
-        "customer.consents",
-        id.as_str(),
-        detail.into(),
-        now,
-    )
-    .await
+    record
+        .record(txn, "customer.consents", id.as_str(), detail.into(), now)
+        .await
 }
 
 /// Stored content hashes of `ids` in `table`.
@@ -449,22 +440,15 @@ impl CustomerStore for SeaStore {
         .await?;
         let old_consents = before.as_ref().map(consents_of).unwrap_or_default();
         let changes = consent_diff(&old_consents, &c.consents);
-        record_consent_changes(&txn, &c.id, &changes, (self.signer(), by), now).await?;
+        record_consent_changes(&txn, &c.id, &changes, self.recorder(by), now).await?;
         let action = if before.is_none() {
             "customer.create"
         } else {
             "customer.replace"
         };
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            action,
-            c.id.as_str(),
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, action, c.id.as_str(), serde_json::json!({}), now)
+            .await?;
         txn.commit().await?;
         Ok(before.is_none())
     }
@@ -528,16 +512,15 @@ impl CustomerStore for SeaStore {
         }
         // One entry per batch: who was loaded, in the same transaction as the load.
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "customer.import",
-            ids.first().copied().unwrap_or_default(),
-            serde_json::json!({ "customers": ids.len(), "ids": ids }),
-            now,
-        )
-        .await?;
+        self.recorder(by)
+            .record(
+                &txn,
+                "customer.import",
+                ids.first().copied().unwrap_or_default(),
+                serde_json::json!({ "customers": ids.len(), "ids": ids }),
+                now,
+            )
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -580,7 +563,7 @@ impl CustomerStore for SeaStore {
                 ..Default::default()
             };
             customer::Entity::update(update).exec(&txn).await?;
-            record_consent_changes(&txn, id, &changed, (self.signer(), by), now).await?;
+            record_consent_changes(&txn, id, &changed, self.recorder(by), now).await?;
         }
         txn.commit().await?;
         Ok(Some(consents))
@@ -704,16 +687,9 @@ impl CustomerStore for SeaStore {
                 "stored": outcome.stored, "duplicates": outcome.duplicates.len(),
                 "customers": customer_ids.len(),
             });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "events.ingest",
-                "events",
-                detail,
-                now,
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "events.ingest", "events", detail, now)
+                .await?;
         }
         txn.commit().await?;
         Ok(outcome)
@@ -778,16 +754,15 @@ impl CustomerStore for SeaStore {
             .exec(&txn)
             .await?;
         }
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "customer.holdings",
-            id.as_str(),
-            serde_json::json!({ "positions": holdings.len() }),
-            now,
-        )
-        .await?;
+        self.recorder(by)
+            .record(
+                &txn,
+                "customer.holdings",
+                id.as_str(),
+                serde_json::json!({ "positions": holdings.len() }),
+                now,
+            )
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -845,16 +820,9 @@ impl CustomerStore for SeaStore {
             "positions": holdings.len(), "customers": customer_ids.len(), "ids": customer_ids,
         });
         let first = customer_ids.first().copied().unwrap_or_default();
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "holdings.import",
-            first,
-            detail,
-            now,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "holdings.import", first, detail, now)
+            .await?;
         txn.commit().await?;
         Ok(())
     }

@@ -145,6 +145,13 @@ impl SeaStore {
         self.signer.as_deref()
     }
 
+    fn recorder<'a>(&'a self, by: &'a Actor) -> Recorder<'a> {
+        Recorder {
+            signer: self.signer(),
+            by,
+        }
+    }
+
     fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
@@ -200,18 +207,27 @@ impl Store for SeaStore {
     }
 }
 
-/// Appends one entry to the audit trail, inside the caller's transaction.
-async fn audit(
-    db: &impl ConnectionTrait,
-    signer: Signer<'_>,
-    by: &Actor,
-    action: &str,
-    object: &str,
-    detail: serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    audit::append(db, signer, by.entry(action, object, detail), now).await?;
-    Ok(())
+/// Who makes a change, with the trail's checkpoint signer: what a change needs to record
+/// itself in the audit trail.
+#[derive(Clone, Copy)]
+pub(crate) struct Recorder<'a> {
+    pub signer: Signer<'a>,
+    pub by: &'a Actor,
+}
+
+impl Recorder<'_> {
+    /// Appends the entry for `action` on `object`, inside the caller's transaction.
+    async fn record(
+        &self,
+        db: &impl ConnectionTrait,
+        action: &str,
+        object: &str,
+        detail: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        audit::append(db, self.signer, self.by.entry(action, object, detail), at).await?;
+        Ok(())
+    }
 }
 
 /// Which of `ids` exist in `table.column`.

@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use sextant_domain::CustomerId;
 
-use super::{audit, keys, SeaStore};
+use super::{keys, SeaStore};
 use crate::crypto::{is_sealed, seal};
 use crate::privacy::{PrivacyStore, ERASED_TABLES};
 use crate::{Actor, StoreError};
@@ -41,16 +41,15 @@ impl PrivacyStore for SeaStore {
             .to_owned();
         let existed = txn.execute(backend.build(&delete)).await?.rows_affected() > 0;
         if existed {
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "customer.erase",
-                id.as_str(),
-                serde_json::json!({ "data_key_destroyed": shredded, "rows_deleted": deleted }),
-                now,
-            )
-            .await?;
+            self.recorder(by)
+                .record(
+                    &txn,
+                    "customer.erase",
+                    id.as_str(),
+                    serde_json::json!({ "data_key_destroyed": shredded, "rows_deleted": deleted }),
+                    now,
+                )
+                .await?;
         }
         txn.commit().await?;
         Ok(existed)
@@ -87,16 +86,9 @@ impl PrivacyStore for SeaStore {
         if !rows.is_empty() {
             let master = self.keyring.current_id();
             let detail = serde_json::json!({ "rewrapped": rows.len() });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "keys.rewrap",
-                master,
-                detail,
-                Utc::now(),
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "keys.rewrap", master, detail, Utc::now())
+                .await?;
         }
         txn.commit().await?;
         Ok(rows.len() as u64)

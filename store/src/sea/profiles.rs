@@ -15,7 +15,7 @@ use sextant_domain::CustomerId;
 
 use super::customers::{history, HISTORY_PAGE_MAX};
 use super::rows::{assessment_from, last_per_key, profile_from, profile_model};
-use super::{audit, col, text, SeaStore, IDS_PER_LOOKUP};
+use super::{col, text, SeaStore, IDS_PER_LOOKUP};
 use crate::entity::{profile, risk_answer, risk_assessment, segment};
 use crate::{
     Actor, ProfileStore, RefreshInputs, StoreError, StoredAssessment, StoredProfile, StoredSegment,
@@ -104,16 +104,9 @@ impl ProfileStore for SeaStore {
                 .await?;
         }
         let detail = json!({ "profiles": profiles.len() });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "profiles.write",
-            "profiles",
-            detail,
-            Utc::now(),
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "profiles.write", "profiles", detail, Utc::now())
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -144,16 +137,9 @@ impl ProfileStore for SeaStore {
             .await?
             .rows_affected;
         if deleted > 0 {
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "profile.delete",
-                id.as_str(),
-                json!({}),
-                Utc::now(),
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "profile.delete", id.as_str(), json!({}), Utc::now())
+                .await?;
         }
         txn.commit().await?;
         Ok(())
@@ -197,16 +183,9 @@ impl ProfileStore for SeaStore {
         }
         let detail = json!({ "segments": segments.len(), "assigned": assignments.len() });
         let at = Utc::now();
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "segments.replace",
-            "segments",
-            detail,
-            at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "segments.replace", "segments", detail, at)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -255,16 +234,9 @@ impl ProfileStore for SeaStore {
             .as_object()
             .map_or(Vec::new(), |a| a.keys().collect());
         let detail = json!({ "questions": questions });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "risk.answers",
-            id.as_str(),
-            detail,
-            now,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "risk.answers", id.as_str(), detail, now)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -291,16 +263,9 @@ impl ProfileStore for SeaStore {
         .exec(&txn)
         .await?;
         let detail = json!({ "source": a.willingness_source });
-        audit(
-            &txn,
-            self.signer(),
-            by,
-            "risk.assess",
-            id.as_str(),
-            detail,
-            a.assessed_at,
-        )
-        .await?;
+        self.recorder(by)
+            .record(&txn, "risk.assess", id.as_str(), detail, a.assessed_at)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -354,16 +319,9 @@ impl ProfileStore for SeaStore {
         }
         if !assessments.is_empty() {
             let detail = json!({ "assessments": assessments.len() });
-            audit(
-                &txn,
-                self.signer(),
-                by,
-                "risk.assess_many",
-                "assessments",
-                detail,
-                Utc::now(),
-            )
-            .await?;
+            self.recorder(by)
+                .record(&txn, "risk.assess_many", "assessments", detail, Utc::now())
+                .await?;
         }
         txn.commit().await?;
         Ok(())

@@ -7,8 +7,8 @@ use sea_orm::sea_query::{Alias, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use super::{audit, col, Signer};
-use crate::{Actor, StoreError};
+use super::{col, Recorder};
+use crate::StoreError;
 
 /// A family of models: the table of versions and the table of activations.
 pub(super) struct Registry {
@@ -36,9 +36,8 @@ pub(super) struct NewVersion<'a> {
     pub created_at: DateTime<Utc>,
     /// Who made the model (the version's `actor` column).
     pub actor: &'a str,
-    /// Who stores it, and the checkpoint signer, for the audit trail.
-    pub by: &'a Actor,
-    pub signer: Signer<'a>,
+    /// Who stores it, for the audit trail.
+    pub record: Recorder<'a>,
     pub columns: Vec<(&'static str, SimpleExpr)>,
 }
 
@@ -70,10 +69,12 @@ impl Registry {
             .to_owned();
         let backend = db.get_database_backend();
         let stored = db.execute(backend.build(&insert)).await?.rows_affected();
-        let (by, at) = (model.by, model.created_at);
+        let (record, at) = (model.record, model.created_at);
         if stored > 0 {
             let action = format!("{}.store", self.name);
-            audit(db, model.signer, by, &action, model.version, json!({}), at).await?;
+            record
+                .record(db, &action, model.version, json!({}), at)
+                .await?;
         }
         if activate {
             let activation = Query::insert()
@@ -87,7 +88,9 @@ impl Registry {
                 .to_owned();
             db.execute(backend.build(&activation)).await?;
             let action = format!("{}.activate", self.name);
-            audit(db, model.signer, by, &action, model.version, json!({}), at).await?;
+            record
+                .record(db, &action, model.version, json!({}), at)
+                .await?;
         }
         Ok(())
     }
