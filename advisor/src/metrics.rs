@@ -98,6 +98,20 @@ pub fn max_drawdown(r: &[f64]) -> f64 {
     worst
 }
 
+/// The drawdown after each return: how far wealth stands below its running peak (0 at a
+/// peak, 0.2 twenty per cent below it). Its maximum is [`max_drawdown`].
+pub fn drawdowns(r: &[f64]) -> Vec<f64> {
+    let mut wealth = 1.0;
+    let mut peak = 1.0_f64;
+    r.iter()
+        .map(|x| {
+            wealth *= 1.0 + x;
+            peak = peak.max(wealth);
+            1.0 - wealth / peak
+        })
+        .collect()
+}
+
 /// Annualised Sharpe ratio `(mean(r) * frequency - risk_free) / (sd(r) * sqrt(frequency))`,
 /// sample standard deviation (ddof 1), as PyPortfolioOpt's `portfolio_performance` on
 /// `returns.mean() * frequency` and `returns.cov() * frequency`.
@@ -209,6 +223,16 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-3)
+    }
+
+    #[test]
+    fn drawdowns_peak_at_the_max_drawdown() {
+        let r = [0.1, -0.2, 0.05, -0.1, 0.3];
+        let path = drawdowns(&r);
+        let worst = path.iter().copied().fold(0.0, f64::max);
+        assert!((worst - max_drawdown(&r)).abs() < 1e-12);
+        assert_eq!(path[0], 0.0);
+        assert!(path.iter().all(|d| (0.0..1.0).contains(d)));
     }
 
     #[test]

@@ -348,6 +348,18 @@ impl Default for Simulation {
 /// The return model, stated with every proposal.
 pub const RETURN_MODEL: &str = "monthly log-returns independent and normal with mean (ln(1+mu) - sigma^2/2)/12 and variance sigma^2/12 for the glide path's portfolio of that month (mu, sigma: its expected annual return and volatility), so expected annual growth is 1+mu; contributions at the start of each month; no fees beyond those in mu, no inflation";
 
+/// Percentiles of simulated wealth at the end of a month of the horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WealthBand {
+    /// Months from now (12, 24, ..., and the horizon).
+    pub month: u32,
+    pub p10: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p90: f64,
+}
+
 /// A proposal for a goal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalProposal {
@@ -360,6 +372,8 @@ pub struct GoalProposal {
     pub final_wealth_p10: f64,
     pub final_wealth_p50: f64,
     pub final_wealth_p90: f64,
+    /// Percentiles of wealth at the end of every year and of the horizon: the fan chart.
+    pub wealth_bands: Vec<WealthBand>,
     /// Total paid in over the horizon.
     pub total_contributions: f64,
     /// Smallest monthly contribution reaching `target_probability` (None when even ten
@@ -438,6 +452,13 @@ pub fn propose(
         final_wealth_p10: quantile(0.1),
         final_wealth_p50: quantile(0.5),
         final_wealth_p90: quantile(0.9),
+        wealth_bands: wealth_bands(
+            goal,
+            goal.monthly_contribution,
+            &monthly,
+            simulation.paths,
+            simulation.seed,
+        ),
         total_contributions: goal.initial_amount
             + goal.monthly_contribution * f64::from(goal.horizon_months),
         contribution_for_target_probability: contribution,
@@ -473,6 +494,49 @@ fn simulate(
                     let z: f64 = StandardNormal.sample(&mut rng);
                     (wealth + contribution) * (mean + sd * z).exp()
                 })
+        })
+        .collect()
+}
+
+/// The same paths as [`simulate`] (same seed, same draws), with wealth taken at the end of
+/// every year and of the horizon.
+fn wealth_bands(
+    goal: &Goal,
+    contribution: f64,
+    monthly: &[(f64, f64)],
+    paths: usize,
+    seed: u64,
+) -> Vec<WealthBand> {
+    let last = monthly.len();
+    let marks: Vec<usize> = (1..=last).filter(|m| m % 12 == 0 || *m == last).collect();
+    let mut at: Vec<Vec<f64>> = vec![Vec::with_capacity(paths); marks.len()];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..paths {
+        let mut wealth = goal.initial_amount;
+        let mut next = 0;
+        for (m, (mean, sd)) in monthly.iter().enumerate() {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            wealth = (wealth + contribution) * (mean + sd * z).exp();
+            if marks.get(next) == Some(&(m + 1)) {
+                at[next].push(wealth);
+                next += 1;
+            }
+        }
+    }
+    marks
+        .iter()
+        .zip(at)
+        .map(|(month, mut values)| {
+            values.sort_by(f64::total_cmp);
+            let q = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+            WealthBand {
+                month: u32::try_from(*month).expect("horizons are bounded"),
+                p10: q(0.1),
+                p25: q(0.25),
+                p50: q(0.5),
+                p75: q(0.75),
+                p90: q(0.9),
+            }
         })
         .collect()
 }
@@ -624,6 +688,19 @@ mod tests {
         assert!(
             p.final_wealth_p10 <= p.final_wealth_p50 && p.final_wealth_p50 <= p.final_wealth_p90
         );
+        let end = p.wealth_bands.last().expect("a band at the horizon");
+        assert_eq!(end.month, 24);
+        assert_eq!(p.wealth_bands.len(), 2, "years 1 and 2");
+        assert!(
+            end.p10 == p.final_wealth_p10
+                && end.p50 == p.final_wealth_p50
+                && end.p90 == p.final_wealth_p90,
+            "the fan chart ends at the final percentiles"
+        );
+        assert!(p
+            .wealth_bands
+            .iter()
+            .all(|b| b.p10 <= b.p25 && b.p25 <= b.p50 && b.p50 <= b.p75 && b.p75 <= b.p90));
     }
 
     #[test]

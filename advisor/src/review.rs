@@ -134,6 +134,8 @@ pub struct Review {
     /// Annualised from the history.
     pub sortino: f64,
     pub max_drawdown: f64,
+    /// Drawdown at the end of every week (5 trading days) of the history, oldest first.
+    pub weekly_drawdowns: Vec<f64>,
     pub beta: f64,
     pub tail: Vec<TailRisk>,
     /// Share of the portfolio's variance each position contributes.
@@ -271,6 +273,11 @@ pub fn review(
         sharpe: performance.sharpe,
         sortino: metrics::sortino_ratio(&series, settings.risk_free, TRADING_DAYS),
         max_drawdown,
+        weekly_drawdowns: metrics::drawdowns(&series)
+            .into_iter()
+            .skip(4)
+            .step_by(5)
+            .collect(),
         beta: metrics::beta(&series, &benchmark),
         tail,
         risk_contributions: held

@@ -105,7 +105,7 @@ impl From<StoreError> for AppError {
 }
 
 impl AppError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
             AppError::Unauthenticated(why) => (
                 StatusCode::UNAUTHORIZED,

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod card_data;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod limits;
 pub mod metrics;
@@ -180,6 +181,7 @@ pub fn app(state: AppState) -> Router {
     // Layers run outside in: observe, headers, request line, rate limits, deadlines.
     api.route("/openapi.json", get(routes::system::openapi))
         .route("/docs", get(routes::system::docs))
+        .merge(console::router())
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(routes::events::BODY_MAX_BYTES))
@@ -326,10 +328,14 @@ fn new_request_id() -> String {
 /// script and style only; Strict-Transport-Security when served over TLS.
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let docs = request.uri().path() == "/docs";
+    let console = request.uri().path().starts_with("/console");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let policy = if docs {
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    } else if console {
+        // The console's own script and style only; forms post to the console alone.
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     } else {
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     };

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use commands::{
     audit, bench as bench_command, credit, demo, eval, generate, import, keys, marketing,
-    portfolio, profile, serve, token,
+    portfolio, profile, serve, staff, token,
 };
 use sextant_api::config::Config;
 
@@ -68,6 +68,9 @@ enum Command {
     /// The master key that wraps customers' data keys: `generate`, `rotate`.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Staff accounts of the console: `add`, `passwd`, `disable`, `enable`, `list`.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -93,12 +96,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Profile(args) => profile::run(args, config).await,
         Command::Train(command) => profile::train(command, config).await,
         Command::Eval(command) => eval::run(command).await,
-        Command::Bench(command) => bench_command::run(command).await,
+        Command::Bench(command) => bench_command::run(command, config).await,
         Command::Portfolio(command) => portfolio::run(command).await,
         Command::Credit(command) => credit::run(command, config).await,
         Command::Marketing(command) => marketing::run(command, config).await,
         Command::Audit(command) => audit::run(command, config).await,
         Command::Keys(command) => keys::run(command, config).await,
+        Command::Staff(command) => staff::run(command, config).await,
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Engines {
     pub(crate) offers: RwLock<Option<Arc<OfferEngine>>>,
     /// Set while a background reload of `offers` runs.
     pub(crate) offers_reloading: AtomicBool,
+    /// The segments explorer's map, with when it was computed (see
+    /// [`crate::segments::MAP_MAX_AGE`]).
+    pub(crate) segment_map: RwLock<Option<(DateTime<Utc>, Arc<crate::segments::EmbeddingMap>)>>,
 }
 
 impl Context {

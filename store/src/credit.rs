@@ -70,8 +70,49 @@ pub struct QuoteInputs {
     pub newest_event_at: Option<DateTime<Utc>>,
 }
 
+/// What a search of credit decisions asks for; absent parts match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionFilter {
+    pub customer: Option<CustomerId>,
+    /// `approved` or `declined`.
+    pub outcome: Option<String>,
+    /// `instalment_quote` or `loan_application`.
+    pub kind: Option<String>,
+    /// Decided at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Decided before.
+    pub to: Option<DateTime<Utc>>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+}
+
+/// A model version in the registry (credit or offer models), without its artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredModel {
+    /// `credit_model` or `offer_model`.
+    pub family: &'static str,
+    pub version: String,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+    pub metrics: serde_json::Value,
+    /// Whether it is the one in use now.
+    pub active: bool,
+    /// When it was activated and by whom, oldest first.
+    pub activations: Vec<(DateTime<Utc>, String)>,
+}
+
 #[async_trait]
 pub trait CreditStore: Send + Sync {
+    /// Decisions matching `filter`, newest first, `limit` (at most [`crate::PAGE_MAX`]) from
+    /// `offset`; and how many match in all.
+    async fn search_credit_decisions(
+        &self,
+        filter: &DecisionFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<NewCreditDecision>, u64), StoreError>;
+    /// The credit and offer model registries: every version, newest first.
+    async fn model_registry(&self) -> Result<Vec<RegisteredModel>, StoreError>;
     /// Stores a model version (kept if already there) and, when `activate`, makes it the one
     /// that decides.
     async fn put_credit_model(

@@ -11,6 +11,7 @@
 //! | catalogue and offers | [`CatalogueStore`] | product versions, offer models, offer behaviour |
 //! | audiences and campaigns | [`CampaignStore`] | audience versions, campaigns, members, delivery events |
 //! | idempotency | [`IdempotencyStore`] | the answers given under an `Idempotency-Key` |
+//! | staff | [`StaffStore`] | console accounts (role, password hash, lock-out) and sessions |
 //!
 //! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
 //! paths read in one call each ([`ProfileStore::refresh_inputs`],
@@ -33,6 +34,7 @@ mod privacy;
 mod profiles;
 mod scratch;
 mod sea;
+mod staff;
 
 use async_trait::async_trait;
 
@@ -46,8 +48,8 @@ pub use catalogue::{
     CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,
 };
 pub use credit::{
-    CreditStore, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
-    StoredCreditModel,
+    CreditStore, DecisionFilter, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
+    RegisteredModel, StoredCreditModel,
 };
 pub use customers::{
     ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoredCustomer,
@@ -58,6 +60,7 @@ pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
 pub use scratch::ScratchDatabase;
 pub use sea::SeaStore;
+pub use staff::{LiveSession, LockPolicy, StaffAccount, StaffSession, StaffStore};
 
 /// Events per call of [`CustomerStore::ingest`]: large enough for import throughput, small
 /// enough that one transaction stays short.
@@ -75,7 +78,7 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        IdempotencyStore, PrivacyStore, ProfileStore, Store,
+        IdempotencyStore, PrivacyStore, ProfileStore, StaffStore, Store,
     };
 }
 
@@ -91,6 +94,7 @@ pub trait Store:
     + IdempotencyStore
     + AuditStore
     + PrivacyStore
+    + StaffStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

@@ -2,6 +2,7 @@
 
 mod advice;
 mod common;
+mod console;
 mod credit;
 mod http;
 mod marketing;

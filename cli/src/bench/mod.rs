@@ -22,6 +22,7 @@ use crate::commands::generate::{self, BEHAVIOUR_FILE, CUSTOMERS_FILE, PAYMENTS_F
 use crate::commands::import::{self, FileKind};
 use crate::output::Report;
 
+pub mod console;
 mod credit;
 /// A store for a benchmark's or an evaluation's throwaway database: its master key is a
 /// random one that lives only as long as the process, as the database does.

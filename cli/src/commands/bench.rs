@@ -67,13 +67,23 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Server time of every staff console page on a demo's data, against p95 < 100 ms.
+    Console {
+        #[command(flatten)]
+        options: bench::console::ConsoleBenchOptions,
+        #[arg(long)]
+        json: bool,
+    },
     /// The open-loop load generator `bench credit` and `bench marketing` run as a separate
     /// process; prints one JSON report.
     #[command(hide = true)]
     Loadgen(loadgen::LoadOptions),
 }
 
-pub async fn run(command: BenchCommand) -> anyhow::Result<i32> {
+pub async fn run(
+    command: BenchCommand,
+    config: sextant_api::config::Config,
+) -> anyhow::Result<i32> {
     match command {
         BenchCommand::Profile {
             customers,
@@ -124,6 +134,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<i32> {
         }
         BenchCommand::Marketing { options, json } => {
             emit(&marketing::marketing(&options).await?, json)?;
+        }
+        BenchCommand::Console { options, json } => {
+            emit(&bench::console::console(&options, config).await?, json)?;
         }
         BenchCommand::Loadgen(options) => {
             let report = blocking(move || loadgen::run(&options)).await?;

@@ -12,4 +12,5 @@ pub mod marketing;
 pub mod portfolio;
 pub mod profile;
 pub mod serve;
+pub mod staff;
 pub mod token;

@@ -9,7 +9,7 @@ use sextant_store::NewAdvice;
 
 use super::views::{
     model_view, AssumptionView, GlideStepView, GoalBody, GoalView, ModelPortfolios,
-    PortfolioProposal,
+    PortfolioProposal, WealthBandView,
 };
 use super::{engine_version, risk_level};
 use crate::{Context, Result, ServiceError};
@@ -164,6 +164,18 @@ pub async fn goal(
         final_wealth_p10_minor: minor(proposal.final_wealth_p10),
         final_wealth_p50_minor: minor(proposal.final_wealth_p50),
         final_wealth_p90_minor: minor(proposal.final_wealth_p90),
+        wealth_bands: proposal
+            .wealth_bands
+            .iter()
+            .map(|b| WealthBandView {
+                month: b.month,
+                p10_minor: minor(b.p10),
+                p25_minor: minor(b.p25),
+                p50_minor: minor(b.p50),
+                p75_minor: minor(b.p75),
+                p90_minor: minor(b.p90),
+            })
+            .collect(),
         total_contributions_minor: minor(proposal.total_contributions),
         contribution_for_target_probability_minor: proposal
             .contribution_for_target_probability

@@ -94,6 +94,17 @@ pub struct GlideStepView {
     pub volatility: f64,
 }
 
+/// Percentiles of simulated wealth `month` months from now, in minor units.
+#[derive(Serialize, ToSchema)]
+pub struct WealthBandView {
+    pub month: u32,
+    pub p10_minor: i64,
+    pub p25_minor: i64,
+    pub p50_minor: i64,
+    pub p75_minor: i64,
+    pub p90_minor: i64,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct GoalView {
     pub advice_id: i64,
@@ -105,6 +116,8 @@ pub struct GoalView {
     pub final_wealth_p10_minor: i64,
     pub final_wealth_p50_minor: i64,
     pub final_wealth_p90_minor: i64,
+    /// Percentiles of simulated wealth at the end of every year and of the horizon.
+    pub wealth_bands: Vec<WealthBandView>,
     pub total_contributions_minor: i64,
     /// Smallest monthly contribution that reaches `target_probability`; absent when no
     /// reasonable contribution does.
@@ -162,6 +175,8 @@ pub struct ReviewView {
     pub sharpe: f64,
     pub sortino: f64,
     pub max_drawdown: f64,
+    /// Drawdown (share below the running peak) at the end of every week of the history.
+    pub weekly_drawdowns: Vec<f64>,
     /// Against global equity.
     pub beta: f64,
     pub tail: Vec<TailView>,
@@ -328,6 +343,7 @@ pub(crate) fn review_view(
         sharpe: r.sharpe,
         sortino: r.sortino,
         max_drawdown: r.max_drawdown,
+        weekly_drawdowns: r.weekly_drawdowns.clone(),
         beta: r.beta,
         tail: r
             .tail

@@ -9,6 +9,7 @@
 //! - [`views`]: what these answer.
 
 pub mod decisions;
+pub mod fairness;
 pub mod operations;
 pub mod views;
 

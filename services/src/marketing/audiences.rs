@@ -55,6 +55,12 @@ pub fn schema() -> &'static Schema {
     })
 }
 
+/// The registration, risk and consent fields a rule may use (profile features come after
+/// them, by their catalogue names).
+pub fn base_field_names() -> impl Iterator<Item = &'static str> {
+    BASE_FIELDS.iter().map(|(name, _)| *name)
+}
+
 /// The rule's problem as the API reports it: the field that holds the rule, and where.
 pub fn rule_problem(field: &str, e: &RuleError) -> ItemProblem {
     ItemProblem {

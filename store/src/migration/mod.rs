@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_audit_chain::Migration),
             Box::new(m0007_encryption::Migration),
             Box::new(m0008_audit_checkpoints::Migration),
+            Box::new(m0009_staff::Migration),
         ]
     }
 }
@@ -80,3 +81,4 @@ mod m0005_marketing;
 mod m0006_audit_chain;
 mod m0007_encryption;
 mod m0008_audit_checkpoints;
+mod m0009_staff;

@@ -17,8 +17,9 @@ use super::{audit, customers, profiles, text, SeaStore};
 use crate::audit::CheckpointSigner;
 use crate::entity::{credit_decision, credit_model, instalment_plan};
 use crate::{
-    Actor, CreditStore, Idempotent, IdempotentResponse, NewAuditEntry, NewCreditDecision,
-    NewInstalmentPlan, OutcomeCounts, QuoteInputs, StoreError, StoredCreditModel, PAGE_MAX,
+    Actor, CreditStore, DecisionFilter, Idempotent, IdempotentResponse, NewAuditEntry,
+    NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs, RegisteredModel, StoreError,
+    StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
@@ -189,6 +190,54 @@ impl CreditStore for SeaStore {
             .await?
             .map(stored_decision)
             .transpose()
+    }
+
+    async fn search_credit_decisions(
+        &self,
+        filter: &DecisionFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<NewCreditDecision>, u64), StoreError> {
+        use credit_decision::Column as D;
+        let mut query = credit_decision::Entity::find();
+        if let Some(customer) = &filter.customer {
+            query = query.filter(D::CustomerId.eq(customer.as_str()));
+        }
+        if let Some(outcome) = &filter.outcome {
+            query = query.filter(D::Outcome.eq(outcome.as_str()));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(D::Kind.eq(kind.as_str()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(D::CreatedAtMs.gte(from.timestamp_millis()));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(D::CreatedAtMs.lt(to.timestamp_millis()));
+        }
+        let total = query.clone().count(&self.db).await?;
+        let order = if filter.oldest_first {
+            sea_orm::Order::Asc
+        } else {
+            sea_orm::Order::Desc
+        };
+        let rows = query
+            .order_by(D::CreatedAtMs, order.clone())
+            .order_by(D::Id, order)
+            .offset(offset)
+            .limit(limit.min(PAGE_MAX))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(stored_decision)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    async fn model_registry(&self) -> Result<Vec<RegisteredModel>, StoreError> {
+        let mut models = CREDIT_MODELS.list(&self.db).await?;
+        models.extend(super::registry::OFFER_MODELS.list(&self.db).await?);
+        Ok(models)
     }
 
     async fn credit_decisions_for(

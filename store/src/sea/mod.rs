@@ -15,6 +15,7 @@ mod privacy;
 mod profiles;
 mod registry;
 mod rows;
+mod staff;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -225,7 +226,23 @@ impl Recorder<'_> {
         detail: serde_json::Value,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        audit::append(db, self.signer, self.by.entry(action, object, detail), at).await?;
+        self.record_outcome(db, action, object, "ok", detail, at)
+            .await
+    }
+
+    /// The same, for an attempt that was refused (`outcome` says how, e.g. `denied`).
+    async fn record_outcome(
+        &self,
+        db: &impl ConnectionTrait,
+        action: &str,
+        object: &str,
+        outcome: &str,
+        detail: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut entry = self.by.entry(action, object, detail);
+        entry.outcome = outcome.to_owned();
+        audit::append(db, self.signer, entry, at).await?;
         Ok(())
     }
 }

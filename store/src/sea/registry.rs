@@ -113,6 +113,59 @@ impl Registry {
         }
     }
 
+    /// Every version (newest first) with its figures and the activations of it, oldest
+    /// first; artifacts are not read.
+    pub(super) async fn list(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Vec<crate::RegisteredModel>, StoreError> {
+        let backend = db.get_database_backend();
+        let versions = Query::select()
+            .columns([
+                col("version"),
+                col("created_at_ms"),
+                col("actor"),
+                col("metrics"),
+            ])
+            .from(Alias::new(self.models))
+            .order_by(col("created_at_ms"), Order::Desc)
+            .limit(crate::PAGE_MAX)
+            .to_owned();
+        let activations = Query::select()
+            .columns([col("version"), col("activated_at_ms"), col("actor")])
+            .from(Alias::new(self.activations))
+            .order_by(col("id"), Order::Asc)
+            .to_owned();
+        let mut log: Vec<(String, DateTime<Utc>, String)> = Vec::new();
+        for row in db.query_all(backend.build(&activations)).await? {
+            log.push((
+                row.try_get("", "version")?,
+                super::rows::ms_to_time(row.try_get("", "activated_at_ms")?)?,
+                row.try_get("", "actor")?,
+            ));
+        }
+        let active = log.last().map(|(v, _, _)| v.clone());
+        let mut out = Vec::new();
+        for row in db.query_all(backend.build(&versions)).await? {
+            let version: String = row.try_get("", "version")?;
+            let metrics: String = row.try_get("", "metrics")?;
+            out.push(crate::RegisteredModel {
+                family: self.name,
+                active: active.as_deref() == Some(version.as_str()),
+                activations: log
+                    .iter()
+                    .filter(|(v, _, _)| *v == version)
+                    .map(|(_, at, by)| (*at, by.clone()))
+                    .collect(),
+                created_at: super::rows::ms_to_time(row.try_get("", "created_at_ms")?)?,
+                actor: row.try_get("", "actor")?,
+                metrics: super::rows::json(&metrics, "model metrics")?,
+                version,
+            });
+        }
+        Ok(out)
+    }
+
     /// The error for an activation whose version is not stored.
     pub(super) fn missing(&self, version: &str) -> StoreError {
         StoreError::Corrupt(format!(

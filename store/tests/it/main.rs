@@ -8,3 +8,4 @@ mod customers_and_credit;
 mod hot_paths;
 mod marketing;
 mod privacy;
+mod staff;

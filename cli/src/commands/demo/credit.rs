@@ -23,6 +23,8 @@ pub struct DemoCredit {
     pub quote_amount_minor: i64,
     pub quotes_approved: usize,
     pub quotes_declined: usize,
+    /// Quotes recorded as real ones (searchable and replayable in the console).
+    pub quotes_recorded: usize,
     /// Customers per band (`none` above the last cut-off).
     pub bands: Vec<(String, usize)>,
     /// How often each reason code was given, most frequent first.
@@ -41,8 +43,13 @@ fn instalment(amount_minor: i64) -> CreditRequest {
     }
 }
 
-/// Asks for an instalment quote of `amount_minor` for every profiled customer (decided, not
-/// recorded), tallies outcomes and reasons, then records one real quote and replays it.
+/// Quotes recorded as real ones (the first customers in id order), so that compliance
+/// officers find decisions to search, replay and report on; the rest are decided only.
+const RECORDED_QUOTES: usize = 2_000;
+
+/// Asks for an instalment quote of `amount_minor` for every profiled customer, records the
+/// first [`RECORDED_QUOTES`] as real quotes, tallies outcomes and reasons, then records one
+/// more quote and replays it.
 pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredit> {
     let lender = ctx.lender().await?;
     let today = Utc::now().date_naive();
@@ -63,14 +70,33 @@ pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredi
             let Some(customer) = ctx.store.customer(&profile.customer_id).await? else {
                 continue;
             };
-            let inputs = lender.inputs(
-                &customer.customer,
-                &profile.features,
-                profile.as_of,
-                instalment(amount_minor),
-                today,
-            );
-            let decision = decide_with(&lender.model, &inputs)?;
+            let decision = if report.customers < RECORDED_QUOTES {
+                let quote_id = sextant_services::new_id("cq");
+                let (decision, record) = decide_for(
+                    ctx,
+                    &Actor::system("demo"),
+                    &profile.customer_id,
+                    instalment(amount_minor),
+                    "instalment_quote",
+                    &quote_id,
+                    Some(Duration::minutes(QUOTE_TTL_MINUTES)),
+                )
+                .await?;
+                ctx.store
+                    .record_credit_decision(&record, None, &Actor::system("demo"))
+                    .await?;
+                report.quotes_recorded += 1;
+                decision
+            } else {
+                let inputs = lender.inputs(
+                    &customer.customer,
+                    &profile.features,
+                    profile.as_of,
+                    instalment(amount_minor),
+                    today,
+                );
+                decide_with(&lender.model, &inputs)?
+            };
             report.customers += 1;
             *bands
                 .entry(decision.band.clone().unwrap_or_else(|| "none".into()))
@@ -129,6 +155,10 @@ impl Report for DemoCredit {
             d.model_version,
             d.quotes_approved,
             d.quotes_declined
+        );
+        println!(
+            "  {} of those quotes recorded as real ones (the console's credit decisions)",
+            d.quotes_recorded
         );
         let bands: Vec<String> = d.bands.iter().map(|(b, n)| format!("{b} {n}")).collect();
         println!("  risk bands: {}", bands.join(", "));

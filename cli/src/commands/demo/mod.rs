@@ -18,7 +18,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::advice::advise_everyone;
 use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
-use sextant_services::Context;
+use sextant_services::{staff, Context};
 use sextant_store::Actor;
 
 use crate::commands::generate::{
@@ -65,8 +65,9 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
     ensure_imported(&config, &ctx, &dir).await?;
     ensure_models(&ctx, &model, &dir, population.seed).await?;
     let app = build(&config, ctx, true).await?;
-    walk(&app.state().ctx).await?;
-    print_ready(&app);
+    walk(&app.state().ctx, &dir.join(TRUTH_FILE)).await?;
+    let logins = staff_logins(&app.state().ctx).await?;
+    print_ready(&app, &logins);
     if !args.no_serve {
         app.run_until_stopped().await?;
     }
@@ -191,7 +192,7 @@ async fn ensure_models(
 
 /// Advice for everyone, the credit check and the marketing walk, each checked for the
 /// breaches that must never happen.
-async fn walk(ctx: &Context) -> anyhow::Result<()> {
+async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<()> {
     println!("advising every profiled customer");
     let report = advise_everyone(ctx, WEALTH_MANAGER, CLIENTS, &Actor::system("demo")).await?;
     println!(
@@ -225,7 +226,7 @@ async fn walk(ctx: &Context) -> anyhow::Result<()> {
     }
     if ctx.store.active_offer_model().await?.is_some() {
         println!("checking every customer's offers, then a segment and a campaign with a holdout");
-        let report = marketing::walk(ctx).await?;
+        let report = marketing::walk(ctx, truth).await?;
         report.print_table();
         anyhow::ensure!(
             report.suitability_breaches + report.consent_breaches + report.held_offered == 0,
@@ -239,10 +240,37 @@ async fn walk(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_ready(app: &Application) {
+/// The console's demo accounts, one per staff role, each given a new random password on
+/// every run (the demo keeps no password anywhere but the terminal).
+async fn staff_logins(ctx: &Context) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+    use rand::distributions::{Alphanumeric, DistString};
+    let by = Actor::system("demo");
+    let now = chrono::Utc::now();
+    let mut logins = Vec::new();
+    for (role, username) in [
+        ("marketer", "marketing-team"),
+        ("wealth_manager", WEALTH_MANAGER),
+        ("compliance", "compliance"),
+        ("admin", "admin"),
+    ] {
+        let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
+        let store = ctx.store.as_ref();
+        if store.staff(username).await?.is_some() {
+            staff::set_password(store, username, &password, &by, now).await?;
+            staff::set_disabled(store, username, false, &by, now).await?;
+        } else {
+            staff::add(store, username, role, &password, &by, now).await?;
+        }
+        logins.push((role, username, password));
+    }
+    Ok(logins)
+}
+
+fn print_ready(app: &Application, logins: &[(&str, &str, String)]) {
     let base = format!("http://{}", app.local_addr());
     println!();
     println!("Sextant demo is ready");
+    println!("  console      {base}/console");
     println!("  API docs     {base}/docs");
     println!("  OpenAPI      {base}/openapi.json");
     println!("  health       {base}/healthz");
@@ -261,6 +289,11 @@ fn print_ready(app: &Application) {
             role.as_str(),
             mint_dev_token(role, sub, 12 * 3600)
         );
+    }
+    println!();
+    println!("Console logins ({base}/console), new passwords each run:");
+    for (role, username, password) in logins {
+        println!("  {role:<15} {username:<15} {password}");
     }
     println!();
     println!(
