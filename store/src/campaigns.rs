@@ -105,6 +105,8 @@ pub struct MemberOutcome {
     pub reached: bool,
     /// Any `converted` event.
     pub converted: bool,
+    /// When the first `converted` event happened (ms since the epoch).
+    pub converted_at_ms: Option<i64>,
 }
 
 /// Everything marketing reads about a customer when it evaluates an audience, in one page.

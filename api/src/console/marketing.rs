@@ -654,6 +654,21 @@ fn report_section(r: &CampaignReport) -> Markup {
                     }
                 }
                 @if let Some(q) = r.qini_coefficient { p { "Qini coefficient: " (format!("{q:.4}")) } }
+                @if !r.conversions_by_day.is_empty() {
+                    (charts::line_chart(&LineChart {
+                        label: "Cumulative conversion rate of each arm by day since the launch",
+                        x_label: "days since the launch",
+                        y_label: "members converted",
+                        x_fmt: charts::plain,
+                        y_fmt: charts::percent,
+                        series: vec![
+                            Series { name: "treatment".into(), points: r.conversions_by_day.iter().map(|d| (f64::from(d.day), d.treatment_rate)).collect(), dashed: false },
+                            Series { name: "holdout".into(), points: r.conversions_by_day.iter().map(|d| (f64::from(d.day), d.holdout_rate)).collect(), dashed: true },
+                        ],
+                        bands: vec![],
+                        y_zero: true,
+                    }))
+                }
             } @else {
                 (notice("Uplift appears once both arms have members (after the launch)."))
             }

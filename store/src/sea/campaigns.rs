@@ -642,6 +642,10 @@ impl CampaignStore for SeaStore {
                 Expr::cust("MAX(CASE WHEN e.kind = 'converted' THEN 1 ELSE 0 END)"),
                 col("converted"),
             )
+            .expr_as(
+                Expr::cust("MIN(CASE WHEN e.kind = 'converted' THEN e.occurred_at_ms END)"),
+                col("converted_at_ms"),
+            )
             .from_as(campaign_member::Entity, m.clone())
             .join_as(
                 JoinType::LeftJoin,
@@ -671,6 +675,7 @@ impl CampaignStore for SeaStore {
                     score: row.try_get("", "score")?,
                     reached: row.try_get::<i32>("", "reached")? == 1,
                     converted: row.try_get::<i32>("", "converted")? == 1,
+                    converted_at_ms: row.try_get("", "converted_at_ms")?,
                 })
             })
             .collect()

@@ -56,6 +56,53 @@ pub struct CampaignReport {
     /// Members ordered by their launch score; incremental conversions of the top fraction.
     pub qini: Vec<QiniPointView>,
     pub qini_coefficient: Option<f64>,
+    /// Cumulative conversion rate of each arm by day since the launch (absent before it).
+    pub conversions_by_day: Vec<ConversionDayView>,
+}
+
+/// Conversions up to the end of `day` days after the launch, as a share of each arm.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversionDayView {
+    pub day: u32,
+    pub treatment_rate: f64,
+    pub holdout_rate: f64,
+}
+
+/// Days shown at most (a campaign's conversions after a quarter are not its own).
+const CONVERSION_DAYS_MAX: i64 = 90;
+
+/// Cumulative conversion rate per arm by whole day since `launched_ms`.
+fn conversions_by_day(
+    outcomes: &[sextant_store::MemberOutcome],
+    launched_ms: i64,
+) -> Vec<ConversionDayView> {
+    const DAY_MS: i64 = 86_400_000;
+    let last = outcomes
+        .iter()
+        .filter_map(|o| o.converted_at_ms)
+        .map(|at| ((at - launched_ms).max(0) / DAY_MS).min(CONVERSION_DAYS_MAX))
+        .max();
+    let Some(last) = last else {
+        return Vec::new();
+    };
+    let size = |arm: &str| outcomes.iter().filter(|o| o.arm == arm).count().max(1) as f64;
+    let (treated, held) = (size("treatment"), size("holdout"));
+    (0..=last)
+        .map(|day| {
+            let by = launched_ms + (day + 1) * DAY_MS;
+            let count = |arm: &str| {
+                outcomes
+                    .iter()
+                    .filter(|o| o.arm == arm && o.converted_at_ms.is_some_and(|at| at < by))
+                    .count() as f64
+            };
+            ConversionDayView {
+                day: u32::try_from(day).expect("bounded by CONVERSION_DAYS_MAX"),
+                treatment_rate: count("treatment") / treated,
+                holdout_rate: count("holdout") / held,
+            }
+        })
+        .collect()
 }
 
 /// Reach, conversion, uplift and the Qini curve of a campaign.
@@ -123,7 +170,12 @@ pub async fn report(ctx: &Context, id: &str) -> Result<CampaignReport> {
     } else {
         (Vec::new(), None)
     };
+    let conversions_by_day = campaign
+        .launched_at
+        .map(|at| conversions_by_day(&outcomes, at.timestamp_millis()))
+        .unwrap_or_default();
     Ok(CampaignReport {
+        conversions_by_day,
         campaign_id: campaign.id.clone(),
         status: campaign.status.clone(),
         treatment,
@@ -132,4 +184,43 @@ pub async fn report(ctx: &Context, id: &str) -> Result<CampaignReport> {
         qini,
         qini_coefficient,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sextant_store::MemberOutcome;
+
+    use super::conversions_by_day;
+
+    fn member(arm: &str, converted_at_ms: Option<i64>) -> MemberOutcome {
+        MemberOutcome {
+            customer_id: "c".into(),
+            arm: arm.into(),
+            score: 0.5,
+            reached: arm == "treatment",
+            converted: converted_at_ms.is_some(),
+            converted_at_ms,
+        }
+    }
+
+    #[test]
+    fn conversion_rates_accumulate_by_day_since_the_launch() {
+        const DAY: i64 = 86_400_000;
+        let launch = 1_000 * DAY;
+        let outcomes = [
+            member("treatment", Some(launch + DAY / 2)),
+            member("treatment", Some(launch + 2 * DAY + 1)),
+            member("treatment", None),
+            member("treatment", None),
+            member("holdout", Some(launch + DAY + 5)),
+            member("holdout", None),
+        ];
+        let days = conversions_by_day(&outcomes, launch);
+        let rates: Vec<(u32, f64, f64)> = days
+            .iter()
+            .map(|d| (d.day, d.treatment_rate, d.holdout_rate))
+            .collect();
+        assert_eq!(rates, [(0, 0.25, 0.0), (1, 0.25, 0.5), (2, 0.5, 0.5)]);
+        assert!(conversions_by_day(&[member("treatment", None)], launch).is_empty());
+    }
 }
