@@ -179,6 +179,11 @@ fn time_page(
             answer.status()
         );
         let body = answer.into_string()?;
+        // A fragment that is an error message measured nothing the page promises.
+        anyhow::ensure!(
+            !body.contains("class=\"error\""),
+            "GET {path} answered an error: {body}"
+        );
         let elapsed = started.elapsed().as_secs_f64() * 1e3;
         if i >= WARMUP {
             times.push(elapsed);
@@ -275,7 +280,8 @@ pub async fn console(
         ),
         (
             "audience preview",
-            "/console/audiences/preview?rule=savings_rate+%3E%3D+0.1+and+consent.email".into(),
+            "/console/audiences/preview?rule=savings_rate+%3E%3D+0.1+and+consent.email+%3D+true"
+                .into(),
             false,
         ),
         ("catalogue", "/console/catalogue".into(), false),
