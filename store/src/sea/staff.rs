@@ -110,32 +110,13 @@ impl StaffStore for SeaStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         use staff_account::Column as C;
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
-        let changed = staff_account::Entity::update_many()
-            .col_expr(C::PasswordHash, Expr::value(password_hash))
-            .col_expr(C::FailedAttempts, Expr::value(0i64))
-            .col_expr(C::LockedUntilMs, Expr::value(Option::<i64>::None))
-            .col_expr(C::UpdatedAtMs, Expr::value(now.timestamp_millis()))
-            .filter(C::Username.eq(username))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            return Ok(false);
-        }
-        let ended = end_sessions(&txn, username).await?;
-        self.recorder(by)
-            .record(
-                &txn,
-                "staff.passwd",
-                username,
-                json!({ "sessions_ended": ended }),
-                now,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(true)
+        let columns = vec![
+            (C::PasswordHash, Expr::value(password_hash)),
+            (C::FailedAttempts, Expr::value(0i64)),
+            (C::LockedUntilMs, Expr::value(Option::<i64>::None)),
+        ];
+        self.change_account(username, columns, true, "staff.passwd", by, now)
+            .await
     }
 
     async fn set_staff_disabled(
@@ -145,40 +126,14 @@ impl StaffStore for SeaStore {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        use staff_account::Column as C;
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
-        let changed = staff_account::Entity::update_many()
-            .col_expr(C::Disabled, Expr::value(disabled))
-            .col_expr(C::UpdatedAtMs, Expr::value(now.timestamp_millis()))
-            .filter(C::Username.eq(username))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            return Ok(false);
-        }
-        let ended = if disabled {
-            end_sessions(&txn, username).await?
-        } else {
-            0
-        };
+        let columns = vec![(staff_account::Column::Disabled, Expr::value(disabled))];
         let action = if disabled {
             "staff.disable"
         } else {
             "staff.enable"
         };
-        self.recorder(by)
-            .record(
-                &txn,
-                action,
-                username,
-                json!({ "sessions_ended": ended }),
-                now,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(true)
+        self.change_account(username, columns, disabled, action, by, now)
+            .await
     }
 
     async fn staff_sign_in_failed(
@@ -326,6 +281,53 @@ impl StaffStore for SeaStore {
             .await?;
         self.recorder(by)
             .record(&txn, "staff.sign_out", &row.username, json!({}), now)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
+
+impl SeaStore {
+    /// Sets `columns` of an account (and its update time), ends its sessions when asked,
+    /// and records `action`, in one transaction; `false` when there is no such account.
+    async fn change_account(
+        &self,
+        username: &str,
+        columns: Vec<(staff_account::Column, sea_orm::sea_query::SimpleExpr)>,
+        end_its_sessions: bool,
+        action: &str,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use staff_account::Column as C;
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let mut update = staff_account::Entity::update_many()
+            .col_expr(C::UpdatedAtMs, Expr::value(now.timestamp_millis()));
+        for (column, value) in columns {
+            update = update.col_expr(column, value);
+        }
+        let changed = update
+            .filter(C::Username.eq(username))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let ended = if end_its_sessions {
+            end_sessions(&txn, username).await?
+        } else {
+            0
+        };
+        self.recorder(by)
+            .record(
+                &txn,
+                action,
+                username,
+                json!({ "sessions_ended": ended }),
+                now,
+            )
             .await?;
         txn.commit().await?;
         Ok(true)
