@@ -113,15 +113,18 @@ fn verify(password: &str, hash: &str) -> bool {
 /// A password that no one has, hashed once: what an unknown username is checked against.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        hash_password(&format!("{bytes:02x?}")).expect("a random decoy hashes")
-    })
+    DECOY.get_or_init(|| hash_password(&random_token()).expect("a random decoy hashes"))
 }
 
-/// A random 256-bit token, hex.
-fn random_token() -> String {
+/// A random password of 24 letters and digits (about 143 bits), for accounts made by the
+/// demo and the benches.
+pub fn random_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24)
+}
+
+/// A random 256-bit token, hex (sessions, CSRF tokens).
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -159,6 +162,26 @@ pub async fn add(
         ));
     }
     Ok(account)
+}
+
+/// The account with this password, enabled: created, or given the password (which ends its
+/// sessions) and enabled again. For the demo's and the benches' own accounts.
+pub async fn reset_or_add(
+    store: &dyn Store,
+    name: &str,
+    role_name: &str,
+    password: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if store.staff(name).await?.is_some() {
+        set_password(store, name, password, by, now).await?;
+        set_disabled(store, name, false, by, now).await
+    } else {
+        add(store, name, role_name, password, by, now)
+            .await
+            .map(drop)
+    }
 }
 
 /// Sets a new password (clearing any lock and ending the account's sessions).

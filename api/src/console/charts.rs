@@ -25,13 +25,8 @@ pub type Format = fn(f64) -> String;
 
 pub fn plain(v: f64) -> String {
     if v.abs() >= 1000.0 {
-        super::layout::grouped(v.abs().round() as u64).pipe(|s| {
-            if v < 0.0 {
-                format!("-{s}")
-            } else {
-                s
-            }
-        })
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}{}", super::layout::grouped(v.abs().round() as u64))
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -42,13 +37,6 @@ pub fn plain(v: f64) -> String {
 pub fn percent(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl Pipe for String {}
 
 /// About `count` round tick values covering `[low, high]`.
 fn ticks(low: f64, high: f64, count: usize) -> Vec<f64> {

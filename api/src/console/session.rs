@@ -311,12 +311,7 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuer
 }
 
 fn login_form(state: &AppState, next: &str, problem: Option<&str>, status: StatusCode) -> Response {
-    let token = {
-        use rand::RngCore;
-        let mut bytes = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let token = staff::random_token();
     let page = layout::bare(
         "Sign in",
         html! {

@@ -102,11 +102,6 @@ struct Session {
     cookie: String,
 }
 
-fn random_password() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24)
-}
-
 fn hidden(page: &str, field: &str) -> anyhow::Result<String> {
     let marker = format!("name=\"{field}\" value=\"");
     let start = page
@@ -220,17 +215,12 @@ pub async fn console(
     let store = ctx.store.clone();
     let by = Actor::system("bench-console");
     let now = Utc::now();
-    let (admin_password, manager_password) = (random_password(), random_password());
+    let (admin_password, manager_password) = (staff::random_password(), staff::random_password());
     for (username, role, password) in [
         ("bench-admin", "admin", &admin_password),
         ("bench-wm", "wealth_manager", &manager_password),
     ] {
-        if store.staff(username).await?.is_some() {
-            staff::set_password(store.as_ref(), username, password, &by, now).await?;
-            staff::set_disabled(store.as_ref(), username, false, &by, now).await?;
-        } else {
-            staff::add(store.as_ref(), username, role, password, &by, now).await?;
-        }
+        staff::reset_or_add(store.as_ref(), username, role, password, &by, now).await?;
     }
     let clients = store.clients_of(DEMO_MANAGER).await?;
     anyhow::ensure!(

@@ -240,10 +240,9 @@ async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The console's demo accounts, one per staff role, each given a new random password on
+/// The console's demo accounts, one per staff role, each given a new random password (24 letters and digits) on
 /// every run (the demo keeps no password anywhere but the terminal).
 async fn staff_logins(ctx: &Context) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
-    use rand::distributions::{Alphanumeric, DistString};
     let by = Actor::system("demo");
     let now = chrono::Utc::now();
     let mut logins = Vec::new();
@@ -253,14 +252,8 @@ async fn staff_logins(ctx: &Context) -> anyhow::Result<Vec<(&'static str, &'stat
         ("compliance", "compliance"),
         ("admin", "admin"),
     ] {
-        let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
-        let store = ctx.store.as_ref();
-        if store.staff(username).await?.is_some() {
-            staff::set_password(store, username, &password, &by, now).await?;
-            staff::set_disabled(store, username, false, &by, now).await?;
-        } else {
-            staff::add(store, username, role, &password, &by, now).await?;
-        }
+        let password = staff::random_password();
+        staff::reset_or_add(ctx.store.as_ref(), username, role, &password, &by, now).await?;
         logins.push((role, username, password));
     }
     Ok(logins)
