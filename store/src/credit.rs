@@ -40,6 +40,9 @@ pub struct NewCreditDecision {
     pub inputs: serde_json::Value,
     /// The decision as returned.
     pub output: serde_json::Value,
+    /// The applicant's age when decided (also in `inputs`): kept apart so that fairness is
+    /// reported by age without reading every decision. Never a model input.
+    pub applicant_age_years: Option<u32>,
 }
 
 /// A plan created by accepting a quote.
@@ -86,6 +89,15 @@ pub struct DecisionFilter {
     pub oldest_first: bool,
 }
 
+/// How many decisions had one outcome at one applicant age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgeOutcomeCount {
+    /// `None` for decisions that recorded no age.
+    pub age_years: Option<u32>,
+    pub outcome: String,
+    pub decisions: u64,
+}
+
 /// A model version in the registry (credit or offer models), without its artifact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisteredModel {
@@ -111,6 +123,12 @@ pub trait CreditStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<NewCreditDecision>, u64), StoreError>;
+    /// Decisions matching `filter`, counted by applicant age and outcome (in the database:
+    /// no decision is read).
+    async fn outcomes_by_age(
+        &self,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<AgeOutcomeCount>, StoreError>;
     /// The credit and offer model registries: every version, newest first.
     async fn model_registry(&self) -> Result<Vec<RegisteredModel>, StoreError>;
     /// Stores a model version (kept if already there) and, when `activate`, makes it the one

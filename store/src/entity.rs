@@ -395,6 +395,7 @@ pub mod credit_decision {
         pub outcome: String,
         pub inputs: String,
         pub output: String,
+        pub applicant_age_years: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

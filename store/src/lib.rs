@@ -48,8 +48,8 @@ pub use catalogue::{
     CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,
 };
 pub use credit::{
-    CreditStore, DecisionFilter, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
-    RegisteredModel, StoredCreditModel,
+    AgeOutcomeCount, CreditStore, DecisionFilter, NewCreditDecision, NewInstalmentPlan,
+    OutcomeCounts, QuoteInputs, RegisteredModel, StoredCreditModel,
 };
 pub use customers::{
     ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoredCustomer,

@@ -296,8 +296,8 @@ async fn fairness_page(
         "fairness",
         "Fairness of credit decisions",
         html! {
-            p { "Approval rate by age band over " (grouped(report.decisions_read)) " decisions on record"
-                @if report.truncated { " (the newest " (grouped(fairness::MAX_DECISIONS)) ")" } ". Age is never a model input; it is read from each decision's recorded applicant only to group outcomes. A band whose approval rate is under " (pct(fairness::FOUR_FIFTHS, 0)) " of the best band's is flagged (the four-fifths rule), when it has at least " (fairness::MIN_FLAG_DECISIONS) " decisions." }
+            p { "Approval rate by age band over " (grouped(report.decisions)) " decisions on record"
+                @if report.without_age > 0 { " (" (grouped(report.without_age)) " of them recorded no age)" } ". Age is never a model input; each decision records the applicant's age only to group outcomes. A band whose approval rate is under " (pct(fairness::FOUR_FIFTHS, 0)) " of the best band's is flagged (the four-fifths rule), when it has at least " (fairness::MIN_FLAG_DECISIONS) " decisions." }
             p class="notice" { "By sex: Sextant does not collect sex at registration, so this report cannot group by it. Run " code { "sextant credit fairness --data FILE --sex COLUMN" } " on a data set that has it." }
             (charts::bar_chart("Approval rate by age band", "approval rate", charts::percent, &bars))
             table {

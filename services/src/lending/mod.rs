@@ -167,6 +167,7 @@ pub async fn decide_for(
         outcome: decision.outcome.name().to_owned(),
         inputs: serde_json::to_value(&inputs).map_err(ServiceError::internal)?,
         output: serde_json::to_value(&decision).map_err(ServiceError::internal)?,
+        applicant_age_years: Some(inputs.applicant.age_years),
     };
     Ok((decision, record))
 }

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_encryption::Migration),
             Box::new(m0008_audit_checkpoints::Migration),
             Box::new(m0009_staff::Migration),
+            Box::new(m0010_decision_age::Migration),
         ]
     }
 }
@@ -82,3 +83,4 @@ mod m0006_audit_chain;
 mod m0007_encryption;
 mod m0008_audit_checkpoints;
 mod m0009_staff;
+mod m0010_decision_age;

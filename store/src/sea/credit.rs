@@ -6,7 +6,7 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, Select, TransactionTrait,
 };
 use sextant_domain::CustomerId;
 
@@ -17,14 +17,14 @@ use super::{audit, customers, profiles, text, SeaStore};
 use crate::audit::CheckpointSigner;
 use crate::entity::{credit_decision, credit_model, instalment_plan};
 use crate::{
-    Actor, CreditStore, DecisionFilter, Idempotent, IdempotentResponse, NewAuditEntry,
-    NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs, RegisteredModel, StoreError,
-    StoredCreditModel, PAGE_MAX,
+    Actor, AgeOutcomeCount, CreditStore, DecisionFilter, Idempotent, IdempotentResponse,
+    NewAuditEntry, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
+    RegisteredModel, StoreError, StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
 const GROUP_COMMIT_QUEUE: usize = 4_096;
-/// Most decisions one transaction commits: 11 columns x 256 rows stays far below SQLite's
+/// Most decisions one transaction commits: 12 columns x 256 rows stays far below SQLite's
 /// and PostgreSQL's bound-parameter limits.
 const GROUP_COMMIT_MAX: usize = 256;
 
@@ -199,22 +199,7 @@ impl CreditStore for SeaStore {
         limit: u64,
     ) -> Result<(Vec<NewCreditDecision>, u64), StoreError> {
         use credit_decision::Column as D;
-        let mut query = credit_decision::Entity::find();
-        if let Some(customer) = &filter.customer {
-            query = query.filter(D::CustomerId.eq(customer.as_str()));
-        }
-        if let Some(outcome) = &filter.outcome {
-            query = query.filter(D::Outcome.eq(outcome.as_str()));
-        }
-        if let Some(kind) = &filter.kind {
-            query = query.filter(D::Kind.eq(kind.as_str()));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(D::CreatedAtMs.gte(from.timestamp_millis()));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(D::CreatedAtMs.lt(to.timestamp_millis()));
-        }
+        let query = decisions_matching(filter);
         let total = query.clone().count(&self.db).await?;
         let order = if filter.oldest_first {
             sea_orm::Order::Asc
@@ -232,6 +217,37 @@ impl CreditStore for SeaStore {
             .map(stored_decision)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
+    }
+
+    async fn outcomes_by_age(
+        &self,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<AgeOutcomeCount>, StoreError> {
+        use credit_decision::Column as D;
+        decisions_matching(filter)
+            .select_only()
+            .column(D::ApplicantAgeYears)
+            .column(D::Outcome)
+            .column_as(D::Id.count(), "decisions")
+            .group_by(D::ApplicantAgeYears)
+            .group_by(D::Outcome)
+            .into_tuple::<(Option<i64>, String, i64)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|(age, outcome, decisions)| {
+                Ok(AgeOutcomeCount {
+                    age_years: age
+                        .map(|a| {
+                            u32::try_from(a)
+                                .map_err(|_| StoreError::Corrupt(format!("applicant age {a}")))
+                        })
+                        .transpose()?,
+                    outcome,
+                    decisions: u64::try_from(decisions).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     async fn model_registry(&self) -> Result<Vec<RegisteredModel>, StoreError> {
@@ -344,4 +360,26 @@ impl CreditStore for SeaStore {
         txn.commit().await?;
         Ok(Some(inputs))
     }
+}
+
+/// The decisions a filter selects; absent parts match everything.
+fn decisions_matching(filter: &DecisionFilter) -> Select<credit_decision::Entity> {
+    use credit_decision::Column as D;
+    let mut query = credit_decision::Entity::find();
+    if let Some(customer) = &filter.customer {
+        query = query.filter(D::CustomerId.eq(customer.as_str()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(D::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(D::Kind.eq(kind.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(D::CreatedAtMs.gte(from.timestamp_millis()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(D::CreatedAtMs.lt(to.timestamp_millis()));
+    }
+    query
 }

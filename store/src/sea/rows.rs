@@ -461,6 +461,9 @@ pub(super) fn stored_decision(
         expires_at: row.expires_at_ms.map(ms_to_time).transpose()?,
         inputs: json(&row.inputs, "credit decision inputs")?,
         output: json(&row.output, "credit decision output")?,
+        applicant_age_years: row
+            .applicant_age_years
+            .and_then(|age| u32::try_from(age).ok()),
         id: row.id,
         kind: row.kind,
         actor: row.actor,
@@ -511,6 +514,7 @@ pub(super) fn decision_row(d: &NewCreditDecision) -> credit_decision::ActiveMode
         outcome: Set(d.outcome.clone()),
         inputs: Set(d.inputs.to_string()),
         output: Set(d.output.to_string()),
+        applicant_age_years: Set(d.applicant_age_years.map(i64::from)),
     }
 }
 

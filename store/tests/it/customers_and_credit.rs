@@ -415,6 +415,92 @@ fn decision(id: &str, customer_id: &str) -> sextant_store::NewCreditDecision {
         outcome: "approved".into(),
         inputs: serde_json::json!({"x": 0.1 + 0.2}),
         output: serde_json::json!({"plans": [3, 6]}),
+        applicant_age_years: Some(35),
+    }
+}
+
+#[tokio::test]
+async fn decisions_are_searched_and_counted_by_age_on_every_backend() {
+    use sextant_store::{AgeOutcomeCount, DecisionFilter};
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        // Ten decisions a minute apart: c1 the even ones, approved when i % 3 != 0, aged
+        // 30 + i % 2 (one without an age).
+        for i in 0..10i64 {
+            let mut d = decision(&format!("cq_{i}"), if i % 2 == 0 { "c1" } else { "c2" });
+            d.created_at = Utc
+                .timestamp_millis_opt(1_790_000_000_000 + i * 60_000)
+                .unwrap();
+            d.outcome = if i % 3 == 0 { "declined" } else { "approved" }.into();
+            d.applicant_age_years = (i != 9).then_some(30 + (i % 2) as u32);
+            store.record_credit_decision(&d, None, &by()).await.unwrap();
+        }
+        let ids = |page: &[sextant_store::NewCreditDecision]| {
+            page.iter().map(|d| d.id.clone()).collect::<Vec<_>>()
+        };
+        let (page, total) = store
+            .search_credit_decisions(&DecisionFilter::default(), 2, 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            (ids(&page), total),
+            (vec!["cq_7".into(), "cq_6".into(), "cq_5".into()], 10),
+            "{backend}: newest first, paged"
+        );
+        let filter = DecisionFilter {
+            customer: Some(CustomerId::parse("c1").unwrap()),
+            outcome: Some("approved".into()),
+            from: Some(
+                Utc.timestamp_millis_opt(1_790_000_000_000 + 60_000)
+                    .unwrap(),
+            ),
+            to: Some(
+                Utc.timestamp_millis_opt(1_790_000_000_000 + 8 * 60_000)
+                    .unwrap(),
+            ),
+            oldest_first: true,
+            ..DecisionFilter::default()
+        };
+        let (page, total) = store.search_credit_decisions(&filter, 0, 50).await.unwrap();
+        assert_eq!(
+            (ids(&page), total),
+            (vec!["cq_2".into(), "cq_4".into()], 2),
+            "{backend}: every part of the filter applies"
+        );
+
+        let mut counts = store
+            .outcomes_by_age(&DecisionFilter::default())
+            .await
+            .unwrap();
+        counts.sort_by(|a, b| (a.age_years, &a.outcome).cmp(&(b.age_years, &b.outcome)));
+        let count = |age: Option<u32>, outcome: &str, decisions: u64| AgeOutcomeCount {
+            age_years: age,
+            outcome: outcome.into(),
+            decisions,
+        };
+        assert_eq!(
+            counts,
+            [
+                count(None, "declined", 1),
+                count(Some(30), "approved", 3),
+                count(Some(30), "declined", 2),
+                count(Some(31), "approved", 3),
+                count(Some(31), "declined", 1),
+            ],
+            "{backend}"
+        );
+        let c2 = store
+            .outcomes_by_age(&DecisionFilter {
+                customer: Some(CustomerId::parse("c2").unwrap()),
+                ..DecisionFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            c2.iter().map(|c| c.decisions).sum::<u64>(),
+            5,
+            "{backend}: filtered"
+        );
     }
 }
 
