@@ -39,6 +39,8 @@ pub(crate) struct Engines {
     /// The segments explorer's map, with when it was computed (see
     /// [`crate::segments::MAP_MAX_AGE`]).
     pub(crate) segment_map: RwLock<Option<(DateTime<Utc>, Arc<crate::segments::EmbeddingMap>)>>,
+    /// Every customer's marketing row, for audience previews.
+    pub(crate) audience_index: crate::marketing::audience_index::AudienceIndex,
 }
 
 impl Context {
@@ -66,5 +68,25 @@ impl Context {
     /// needs a tokio runtime, and is done once per process.
     pub fn start_background_work(&self) {
         self.pipeline.start_worker();
+        // The first audience preview would otherwise pay for reading every customer.
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match ctx
+                .engines
+                .audience_index
+                .for_each(ctx.store.as_ref(), |_| {})
+                .await
+            {
+                Ok((rows, _)) => tracing::info!(
+                    rows,
+                    ms = started.elapsed().as_millis() as u64,
+                    "audience index loaded"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "audience index not loaded; the first preview loads it")
+                }
+            }
+        });
     }
 }

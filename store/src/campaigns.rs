@@ -140,6 +140,14 @@ pub trait CampaignStore: Send + Sync {
         after: Option<&CustomerId>,
         limit: u64,
     ) -> Result<Vec<MarketingRow>, StoreError>;
+    /// The rows of these customers (any number), in id order; an unknown or erased
+    /// customer has none.
+    async fn marketing_rows_of(&self, ids: &[CustomerId]) -> Result<Vec<MarketingRow>, StoreError>;
+    /// The position of the marketing change feed now (see [`crate::MarketingChanges`]): a
+    /// reader takes it, then reads every row, then asks what changed since.
+    fn marketing_head(&self) -> u64;
+    /// Whose marketing rows changed since position `since`, as far as this process saw.
+    fn marketing_changes(&self, since: u64) -> crate::MarketingChanges;
 
     /// Creates a campaign in `draft`; `Conflict` when the id exists.
     async fn create_campaign(

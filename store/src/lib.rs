@@ -23,6 +23,7 @@ mod advice;
 pub mod audit;
 mod campaigns;
 mod catalogue;
+mod changes;
 mod credit;
 pub mod crypto;
 mod customers;
@@ -47,6 +48,7 @@ pub use campaigns::{
 pub use catalogue::{
     CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,
 };
+pub use changes::{MarketingChanges, CHANGE_FEED_CAPACITY};
 pub use credit::{
     AgeOutcomeCount, CreditStore, DecisionFilter, NewCreditDecision, NewInstalmentPlan,
     OutcomeCounts, QuoteInputs, RegisteredModel, StoredCreditModel,

@@ -185,12 +185,7 @@ async fn preview_rule(
         Err(_) => return Ok(rule_check(&q.rule)),
     };
     let ctx = &state.ctx;
-    let preview = audiences::preview(
-        ctx.store.as_ref(),
-        ctx.vectors.as_ref(),
-        &Definition::Rule(rule),
-    )
-    .await?;
+    let preview = audiences::preview(ctx, &Definition::Rule(rule)).await?;
     Ok(preview_fragment(&preview))
 }
 

@@ -194,9 +194,7 @@ pub async fn preview(
     let request: PreviewRequest = json_body(&body)?;
     let definition = request.definition()?;
     let ctx = &state.ctx;
-    Ok(Json(
-        audiences::preview(ctx.store.as_ref(), ctx.vectors.as_ref(), &definition).await?,
-    ))
+    Ok(Json(audiences::preview(ctx, &definition).await?))
 }
 
 // ---------------------------------------------------------------------------------------------

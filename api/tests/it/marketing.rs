@@ -135,6 +135,66 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
     let stored_preview = send(&app, "GET", "/v1/audiences/adults/preview", &m, &[], None).await;
     assert_eq!(stored_preview.body["size"].as_u64(), Some(size));
 
+    // Previews are current to the last write: a withdrawn consent, an erasure and a new
+    // customer each show in the next one (the first three sampled stay: they seed the
+    // lookalike below).
+    let evaluated = preview.body["evaluated"].as_u64().unwrap();
+    let sampled: Vec<String> = preview.body["sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let admin = token(Role::Admin, "a");
+    let withdrawn = send(
+        &app,
+        "PATCH",
+        &format!("/v1/customers/{}/consents", sampled[8]),
+        &admin,
+        &[],
+        Some(json!({"marketing": {"email": false}})),
+    )
+    .await;
+    assert!(withdrawn.status.is_success(), "{}", withdrawn.text);
+    let erased = send(
+        &app,
+        "DELETE",
+        &format!("/v1/customers/{}", sampled[9]),
+        &admin,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(erased.status, 204, "{}", erased.text);
+    let added = send(
+        &app,
+        "PUT",
+        "/v1/customers/zz-new-saver",
+        &token(Role::Service, "app"),
+        &[],
+        Some(crate::common::customer_json("zz-new-saver")),
+    )
+    .await;
+    assert!(added.status.is_success(), "{}", added.text);
+    let fresh = send(&app, "GET", "/v1/audiences/adults/preview", &m, &[], None).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    assert_eq!(
+        (
+            fresh.body["size"].as_u64(),
+            fresh.body["evaluated"].as_u64()
+        ),
+        (Some(size - 2 + 1), Some(evaluated)),
+        "one customer opted out, one erased, one added: {}",
+        fresh.text
+    );
+    let fresh_sample = fresh.body["sample"].to_string();
+    assert!(
+        !fresh_sample.contains(&format!("\"{}\"", sampled[8]))
+            && !fresh_sample.contains(&format!("\"{}\"", sampled[9])),
+        "{fresh_sample}"
+    );
+    let size = size - 1;
+
     // A lookalike of three seeds, by size.
     let seeds: Vec<String> = preview.body["sample"].as_array().unwrap()[..3]
         .iter()

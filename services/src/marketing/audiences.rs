@@ -368,28 +368,46 @@ pub async fn select(
     }
 }
 
-/// Size, reach and a sample of an audience.
-pub async fn preview(
-    store: &dyn Store,
-    vectors: &dyn VectorStore,
-    definition: &Definition,
-) -> Result<Preview> {
+/// Size, reach and a sample of an audience, evaluated over the audience index (every
+/// customer's row in memory, current to the last committed write: see
+/// [`super::audience_index`]).
+pub async fn preview(ctx: &Context, definition: &Definition) -> Result<Preview> {
     let started = std::time::Instant::now();
+    let similarity: Option<std::collections::HashMap<String, f32>> = match definition {
+        Definition::Rule(_) => None,
+        Definition::Lookalike(spec) => Some(
+            lookalike(ctx.vectors.as_ref(), spec)
+                .await?
+                .into_iter()
+                .collect(),
+        ),
+    };
+    let today = Utc::now();
     let mut size = 0u64;
     let mut reachable = Reachable::default();
     let mut sample: Vec<(String, f32)> = Vec::new();
-    let evaluated = select(store, vectors, definition, Utc::now(), |row, similarity| {
-        size += 1;
-        reachable.add(row);
-        sample.push((
-            row.customer.id.as_str().to_owned(),
-            similarity.unwrap_or(0.0),
-        ));
-        if sample.len() > 4 * SAMPLE_SIZE {
-            keep_best(&mut sample);
-        }
-    })
-    .await?;
+    let (evaluated, _) = ctx
+        .engines
+        .audience_index
+        .for_each(ctx.store.as_ref(), |row| {
+            let member = match (definition, &similarity) {
+                (Definition::Rule(rule), _) => {
+                    rule.matches(&CustomerRow::new(row, today)).then_some(0.0)
+                }
+                (Definition::Lookalike(_), Some(similar)) => {
+                    similar.get(row.customer.id.as_str()).copied()
+                }
+                (Definition::Lookalike(_), None) => None,
+            };
+            let Some(similarity) = member else { return };
+            size += 1;
+            reachable.add(row);
+            sample.push((row.customer.id.as_str().to_owned(), similarity));
+            if sample.len() > 4 * SAMPLE_SIZE {
+                keep_best(&mut sample);
+            }
+        })
+        .await?;
     keep_best(&mut sample);
     Ok(Preview {
         size,
@@ -572,5 +590,5 @@ pub async fn preview_stored(ctx: &Context, id: &str, version: Option<u32>) -> Re
         .await?
         .ok_or(ServiceError::NotFound)?;
     let definition = Definition::from_stored(&stored)?;
-    preview(ctx.store.as_ref(), ctx.vectors.as_ref(), &definition).await
+    preview(ctx, &definition).await
 }

@@ -3,11 +3,13 @@
 //!
 //! - [`catalogue`]: the catalogue's product versions as marketing edits them;
 //! - [`audiences`]: the fields a rule may use, rule segments and lookalikes, previews;
+//! - [`audience_index`]: every customer's marketing row in memory, kept current, for previews;
 //! - [`campaigns`]: specification, launch (once, under an Idempotency-Key), status moves,
 //!   contacts, delivery events, the uplift report; [`status`] owns the statuses' moves;
 //! - [`offers`]: the offer engine and a customer's offers, every filter applied;
 //! - [`training`]: the offer model trained on the stored population.
 
+pub mod audience_index;
 pub mod audiences;
 pub mod campaigns;
 pub mod catalogue;

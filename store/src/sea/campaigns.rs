@@ -696,15 +696,92 @@ impl CampaignStore for SeaStore {
             .limit(limit.min(MARKETING_PAGE_MAX))
             .all(&self.db)
             .await?;
-        let customers: Vec<Customer> =
-            super::customers::customers_from(&self.db, &self.keyring, rows).await?;
-        let (Some(first), Some(last)) = (customers.first(), customers.last()) else {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return Ok(Vec::new());
         };
-        let (first, last) = (first.id.to_string(), last.id.to_string());
+        let among = Among::Range(first.id.clone(), last.id.clone());
+        self.assemble_marketing_rows(rows, &among).await
+    }
 
+    async fn marketing_rows_of(&self, ids: &[CustomerId]) -> Result<Vec<MarketingRow>, StoreError> {
+        let mut ids: Vec<&str> = ids.iter().map(CustomerId::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let rows = customer::Entity::find()
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .order_by_asc(customer::Column::Id)
+                .all(&self.db)
+                .await?;
+            let among = Among::Ids(chunk.iter().map(|id| (*id).to_owned()).collect());
+            out.extend(self.assemble_marketing_rows(rows, &among).await?);
+        }
+        Ok(out)
+    }
+
+    fn marketing_head(&self) -> u64 {
+        self.changes.head()
+    }
+
+    fn marketing_changes(&self, since: u64) -> crate::MarketingChanges {
+        self.changes.since(since)
+    }
+
+    async fn memberships(&self, customer: &CustomerId) -> Result<Vec<Membership>, StoreError> {
+        memberships(&self.db, customer).await
+    }
+
+    async fn campaign_status_log(&self, id: &str) -> Result<Vec<CampaignStatusChange>, StoreError> {
+        use campaign_status_change::Column as S;
+        campaign_status_change::Entity::find()
+            .filter(S::CampaignId.eq(id))
+            .order_by_asc(S::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(CampaignStatusChange {
+                    at: ms_to_time(row.at_ms)?,
+                    from: row.from_status,
+                    to: row.to_status,
+                    actor: row.actor,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Which customers a marketing look-up covers: a contiguous id range (a page) or a list.
+enum Among {
+    Range(String, String),
+    Ids(Vec<String>),
+}
+
+impl Among {
+    fn on(&self, column: impl ColumnTrait) -> SimpleExpr {
+        match self {
+            Among::Range(first, last) => column.between(first.as_str(), last.as_str()),
+            Among::Ids(ids) => column.is_in(ids.iter().map(String::as_str)),
+        }
+    }
+}
+
+impl SeaStore {
+    /// The customers' rows with their profiles, newest risk levels and holdings: three
+    /// queries over `among`, whatever the number of customers.
+    async fn assemble_marketing_rows(
+        &self,
+        rows: Vec<customer::Model>,
+        among: &Among,
+    ) -> Result<Vec<MarketingRow>, StoreError> {
+        let customers: Vec<Customer> =
+            super::customers::customers_from(&self.db, &self.keyring, rows).await?;
+        if customers.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut profiles: HashMap<String, StoredProfile> = profile::Entity::find()
-            .filter(profile::Column::CustomerId.between(first.as_str(), last.as_str()))
+            .filter(among.on(profile::Column::CustomerId))
             .all(&self.db)
             .await?
             .into_iter()
@@ -715,7 +792,7 @@ impl CampaignStore for SeaStore {
         let newest = Query::select()
             .expr(Expr::col(R::Id).max())
             .from(risk_assessment::Entity)
-            .and_where(Expr::col(R::CustomerId).between(first.as_str(), last.as_str()))
+            .and_where(among.on(R::CustomerId))
             .group_by_col(R::CustomerId)
             .to_owned();
         let levels: HashMap<String, i32> = risk_assessment::Entity::find()
@@ -734,7 +811,7 @@ impl CampaignStore for SeaStore {
             .select_only()
             .column(holding::Column::CustomerId)
             .column(holding::Column::ProductId)
-            .filter(holding::Column::CustomerId.between(first.as_str(), last.as_str()))
+            .filter(among.on(holding::Column::CustomerId))
             .order_by_asc(holding::Column::CustomerId)
             .order_by_asc(holding::Column::ProductId)
             .into_tuple::<(String, String)>()
@@ -762,28 +839,6 @@ impl CampaignStore for SeaStore {
                     held: held.remove(id).unwrap_or_default(),
                     risk_level,
                     customer,
-                })
-            })
-            .collect()
-    }
-    async fn memberships(&self, customer: &CustomerId) -> Result<Vec<Membership>, StoreError> {
-        memberships(&self.db, customer).await
-    }
-
-    async fn campaign_status_log(&self, id: &str) -> Result<Vec<CampaignStatusChange>, StoreError> {
-        use campaign_status_change::Column as S;
-        campaign_status_change::Entity::find()
-            .filter(S::CampaignId.eq(id))
-            .order_by_asc(S::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Ok(CampaignStatusChange {
-                    at: ms_to_time(row.at_ms)?,
-                    from: row.from_status,
-                    to: row.to_status,
-                    actor: row.actor,
                 })
             })
             .collect()

@@ -450,6 +450,7 @@ impl CustomerStore for SeaStore {
             .record(&txn, action, c.id.as_str(), serde_json::json!({}), now)
             .await?;
         txn.commit().await?;
+        self.changes.note([&c.id]);
         Ok(before.is_none())
     }
 
@@ -522,6 +523,7 @@ impl CustomerStore for SeaStore {
             )
             .await?;
         txn.commit().await?;
+        self.changes.note(customers.iter().map(|c| &c.id));
         Ok(())
     }
 
@@ -566,6 +568,9 @@ impl CustomerStore for SeaStore {
             record_consent_changes(&txn, id, &changed, self.recorder(by), now).await?;
         }
         txn.commit().await?;
+        if !changed.is_empty() {
+            self.changes.note([id]);
+        }
         Ok(Some(consents))
     }
 
@@ -764,6 +769,7 @@ impl CustomerStore for SeaStore {
             )
             .await?;
         txn.commit().await?;
+        self.changes.note([id]);
         Ok(())
     }
 
@@ -824,6 +830,7 @@ impl CustomerStore for SeaStore {
             .record(&txn, "holdings.import", first, detail, now)
             .await?;
         txn.commit().await?;
+        self.changes.note(holdings.iter().map(|h| &h.customer_id));
         Ok(())
     }
 

@@ -55,6 +55,8 @@ pub struct SeaStore {
     keyring: Arc<Keyring>,
     /// Signs a checkpoint of the audit trail every so many entries; none, no checkpoints.
     signer: Option<Arc<CheckpointSigner>>,
+    /// Customers whose marketing rows changed, noted after each commit.
+    changes: crate::changes::ChangeFeed,
 }
 
 /// The audit trail's checkpoint signer, for the functions that append to it.
@@ -127,6 +129,7 @@ impl SeaStore {
             db,
             keyring,
             signer,
+            changes: Default::default(),
         };
         store
             .seed_catalogue(&sextant_domain::default_catalogue(), Utc::now())

@@ -52,6 +52,7 @@ impl PrivacyStore for SeaStore {
                 .await?;
         }
         txn.commit().await?;
+        self.changes.note([id]);
         Ok(existed)
     }
 

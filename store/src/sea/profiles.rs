@@ -108,6 +108,7 @@ impl ProfileStore for SeaStore {
             .record(&txn, "profiles.write", "profiles", detail, Utc::now())
             .await?;
         txn.commit().await?;
+        self.changes.note(profiles.iter().map(|p| &p.customer_id));
         Ok(())
     }
 
@@ -142,6 +143,7 @@ impl ProfileStore for SeaStore {
                 .await?;
         }
         txn.commit().await?;
+        self.changes.note([id]);
         Ok(())
     }
 
@@ -187,6 +189,7 @@ impl ProfileStore for SeaStore {
             .record(&txn, "segments.replace", "segments", detail, at)
             .await?;
         txn.commit().await?;
+        self.changes.note_everything();
         Ok(())
     }
 
@@ -267,6 +270,7 @@ impl ProfileStore for SeaStore {
             .record(&txn, "risk.assess", id.as_str(), detail, a.assessed_at)
             .await?;
         txn.commit().await?;
+        self.changes.note([id]);
         Ok(())
     }
     async fn profile(&self, id: &CustomerId) -> Result<Option<StoredProfile>, StoreError> {
@@ -324,6 +328,7 @@ impl ProfileStore for SeaStore {
                 .await?;
         }
         txn.commit().await?;
+        self.changes.note(assessments.iter().map(|(id, _)| id));
         Ok(())
     }
 

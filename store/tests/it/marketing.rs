@@ -963,6 +963,70 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
         );
         let tail = store.marketing_rows(Some(&cid("c3")), 100).await.unwrap();
         assert_eq!(tail.len(), 2, "{backend}");
+
+        // By id: the same rows, in id order, an unknown id without one.
+        let some = store
+            .marketing_rows_of(&[cid("c3"), cid("zz"), cid("c2"), cid("c3")])
+            .await
+            .unwrap();
+        assert_eq!(some, rows[1..3].to_vec(), "{backend}");
+
+        // The change feed names the customers each committed write touched.
+        use sextant_store::{ConsentScope, MarketingChanges};
+        let changed_by = |since: u64| match store.marketing_changes(since) {
+            MarketingChanges::Customers { ids, head } => {
+                (ids.iter().map(|c| c.to_string()).collect::<Vec<_>>(), head)
+            }
+            MarketingChanges::Everything { .. } => panic!("{backend}: a short feed lists ids"),
+        };
+        let start = store.marketing_head();
+        assert_eq!(changed_by(start), (vec![], start), "{backend}");
+        store
+            .set_consents(
+                &cid("c4"),
+                &[(ConsentScope::Profiling, false)],
+                &by(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        store
+            .put_profiles(&[profile("c1", 0.75)], &by())
+            .await
+            .unwrap();
+        store
+            .record_assessment(&cid("c5"), &assessment(2), &by())
+            .await
+            .unwrap();
+        store
+            .replace_holdings(&cid("c3"), &[], &by(), Utc::now())
+            .await
+            .unwrap();
+        store
+            .erase_customer(&cid("c2"), &by(), Utc::now())
+            .await
+            .unwrap();
+        let (ids, head) = changed_by(start);
+        assert_eq!(ids, ["c1", "c2", "c3", "c4", "c5"], "{backend}");
+        assert_eq!(changed_by(head), (vec![], head), "{backend}");
+        let reread = store
+            .marketing_rows_of(&[cid("c2"), cid("c3")])
+            .await
+            .unwrap();
+        assert_eq!(reread.len(), 1, "{backend}: c2 is erased");
+        assert!(reread[0].held.is_empty(), "{backend}");
+        // New segments touch everyone's profile: the feed says so instead of listing them.
+        store
+            .replace_segments(&[], &[(cid("c1"), 1)], &by())
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.marketing_changes(head),
+                MarketingChanges::Everything { .. }
+            ),
+            "{backend}"
+        );
     }
 }
 

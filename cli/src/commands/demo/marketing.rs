@@ -168,13 +168,7 @@ async fn simulate_responses(
 pub async fn walk(ctx: &Context, truth: &std::path::Path) -> anyhow::Result<DemoMarketing> {
     let offers = check_offers(ctx).await?;
     let rule = parse_rule("rule", SEGMENT_RULE)?;
-    let segment_size = preview(
-        ctx.store.as_ref(),
-        ctx.vectors.as_ref(),
-        &Definition::Rule(rule),
-    )
-    .await?
-    .size;
+    let segment_size = preview(ctx, &Definition::Rule(rule)).await?.size;
     let now = Utc::now();
     let audience_id = audiences::audience_id(&format!("demo-savers-{}", now.timestamp_millis()))?;
     let audience = AudienceRequest {
