@@ -100,6 +100,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(profiles::risk_profile))
         .routes(routes!(profiles::similar))
         .routes(routes!(profiles::segments))
+        .routes(routes!(profiles::segment_map))
         .routes(routes!(advice::model_portfolios))
         .routes(routes!(advice::portfolio))
         .routes(routes!(advice::goal))

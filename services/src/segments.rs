@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use sextant_domain::CustomerId;
+use utoipa::ToSchema;
 
 use crate::{Context, Result};
 
@@ -15,21 +16,29 @@ pub const MAP_MAX_AGE: chrono::Duration = chrono::Duration::minutes(10);
 /// Power-iteration steps per component (converges far sooner on embeddings of this size).
 const POWER_STEPS: usize = 200;
 
-#[derive(Debug, Clone, Serialize)]
+/// One customer on the map.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MapPoint {
     pub customer_id: String,
+    /// Coordinate on the first principal component of the embeddings.
     pub x: f64,
+    /// Coordinate on the second principal component.
     pub y: f64,
+    /// The customer's k-means segment; null when not yet assigned.
     pub segment: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Customers' embeddings projected onto their first two principal components.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EmbeddingMap {
-    /// When the projection was computed.
+    /// When the projection was computed (RFC 3339); it is kept for 10 minutes.
+    #[schema(value_type = String)]
     pub computed_at: chrono::DateTime<chrono::Utc>,
+    /// Up to 2,000 customers, spread over the id range.
     pub points: Vec<MapPoint>,
     /// Share of the sample's variance along each axis.
     pub explained_variance: [f64; 2],
+    /// Dimensions of the embeddings projected.
     pub dimensions: usize,
 }
 

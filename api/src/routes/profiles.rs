@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sextant_profiling::risk;
 use sextant_services::profiles::{self, CurrentProfile};
 use sextant_services::records::format_timestamp;
+use sextant_services::segments::EmbeddingMap;
 use sextant_store::{StoredAssessment, StoredSegment};
 use utoipa::{IntoParams, ToSchema};
 
@@ -336,6 +337,24 @@ pub async fn similar(
             .map(|(customer_id, score)| Neighbour { customer_id, score })
             .collect(),
     }))
+}
+
+/// Readers of the population's shape: marketing and oversight, not a wealth manager (whose
+/// view is their own book).
+const ANALYSTS: &[Role] = &[Role::Marketer, Role::Compliance, Role::Admin];
+
+/// A 2-D map of the customers' embeddings (their first two principal components, computed by
+/// the service on a sample of up to 2,000 customers and kept for 10 minutes), each point with
+/// its segment: the segments explorer's picture, for analysts' own tools.
+#[utoipa::path(get, path = "/v1/segments/map", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = EmbeddingMap), (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem)))]
+pub async fn segment_map(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<EmbeddingMap>, AppError> {
+    caller.require(ANALYSTS)?;
+    let map = sextant_services::segments::current_map(&state.ctx).await?;
+    Ok(Json(map.as_ref().clone()))
 }
 
 #[derive(Serialize, ToSchema)]

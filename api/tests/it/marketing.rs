@@ -195,6 +195,35 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
     );
     let size = size - 1;
 
+    // The segments explorer's map, for analysts: every point projected, with its segment.
+    let map = send(&app, "GET", "/v1/segments/map", &m, &[], None).await;
+    assert_eq!(map.status, 200, "{}", map.text);
+    let points = map.body["points"].as_array().unwrap();
+    assert!(points.len() as u64 > evaluated / 2, "{}", map.text);
+    assert!(
+        points
+            .iter()
+            .all(|p| p["x"].is_f64() && p["y"].is_f64() && p["segment"].is_u64()),
+        "{}",
+        map.text
+    );
+    let variance: Vec<f64> = map.body["explained_variance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        variance[0] >= variance[1] && variance[1] > 0.0,
+        "{variance:?}"
+    );
+    let manager = token(Role::WealthManager, "wm-1");
+    let refused = send(&app, "GET", "/v1/segments/map", &manager, &[], None).await;
+    assert_eq!(
+        refused.status, 403,
+        "a wealth manager's view is their own book"
+    );
+
     // A lookalike of three seeds, by size.
     let seeds: Vec<String> = preview.body["sample"].as_array().unwrap()[..3]
         .iter()

@@ -275,6 +275,7 @@ fn print_ready(app: &Application, logins: &[(&str, &str, String)]) {
         (Role::Service, "payment-app"),
         (Role::Marketer, "marketing-team"),
         (Role::WealthManager, WEALTH_MANAGER),
+        (Role::Compliance, "compliance"),
         (Role::Admin, "admin"),
     ] {
         println!(
