@@ -113,11 +113,14 @@ describe('a marketer', { skip: skipUnlessLogins('marketer') }, () => {
     assert.equal(response.status(), 422);
     await page.getByRole('alert').getByText(/line 1, column \d+/).first().waitFor();
     await checkA11y(page, 'marketer-rule-refused');
+    const refusal = await page.locator('[data-refused]').innerText();
+    assert.equal(refusal.match(/line 1, column \d+/g).length, 1, `the position is given once: ${refusal}`);
 
     await page.locator('#audience-id').fill(id);
     await page.locator('#audience-name').fill('Savers found in the console test');
     await page.locator('#rule').fill('savings_rate >= 0.05 and consent.email = true');
     await page.locator('#rule-check').getByText('The rule is valid.').waitFor();
+    assert.equal(await page.locator('[data-refused]').isVisible(), false, 'the old refusal is hidden once the rule changes');
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.locator('#rule-preview').getByText('Audience size').waitFor();
     const size = Number((await page.locator('#rule-preview dd').first().innerText()).replaceAll(',', ''));

@@ -330,12 +330,17 @@ async fn save_audience(
         Err(ServiceError::Invalid(problems)) => {
             let list = state.ctx.store.audiences(None).await?;
             let problem = html! {
-                div role="alert" {
+                // `data-refused`: the script hides it once the rule is edited, so a fixed rule
+                // is not shown beside the old refusal.
+                div role="alert" data-refused {
                     p class="error" { "The audience was not saved:" }
                     ul class="problems" {
                         @for p in &problems {
+                            // A rule error's message already starts with its line and column.
                             li { (p.field.as_deref().unwrap_or("")) ": " (p.message)
-                                @if let (Some(l), Some(c)) = (p.line, p.column) { " (line " (l) ", column " (c) ")" } }
+                                @if let (Some(l), Some(c)) = (p.line, p.column) {
+                                    @if !p.message.starts_with("line ") { " (line " (l) ", column " (c) ")" }
+                                } }
                         }
                     }
                 }

@@ -29,6 +29,10 @@ function liveEditor(editor) {
   const preview = document.getElementById(editor.dataset.preview);
   if (!rule || !check) return;
   const run = debounce(() => {
+    // A refused save describes the rule as it was: hide it once the rule changes.
+    document.querySelectorAll("[data-refused]").forEach((box) => {
+      box.hidden = true;
+    });
     const q = "?rule=" + encodeURIComponent(rule.value);
     fragment("/console/audiences/check" + q, check);
     if (preview && editor.dataset.livePreview === "1") {
