@@ -1,0 +1,341 @@
+//! Each typology on a hand-built history: it fires, and it stays quiet on the near miss.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sextant_domain::{
+    AmountMinor, Card, Channel, CountryCode, Currency, CustomerId, Direction, EventId, Mcc,
+    MerchantId, PaymentEvent, PaymentKind, PaymentStatus,
+};
+
+use crate::{evaluate, CustomerState, Params, Span, Typology};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+/// A completed payment of `kind` (its required direction), in CZ, `minutes` after the start.
+fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> PaymentEvent {
+    let direction = kind.required_direction().unwrap_or(Direction::Debit);
+    PaymentEvent {
+        event_id: EventId::parse(&format!("e-{minutes}-{amount_minor}")).unwrap(),
+        customer_id: CustomerId::parse("c1").unwrap(),
+        occurred_at: start() + Duration::minutes(minutes),
+        amount: AmountMinor::new(amount_minor).unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
+        direction,
+        kind,
+        channel: Channel::Online,
+        merchant_id: None,
+        mcc: (kind == PaymentKind::Purchase).then(|| Mcc::parse("5411").unwrap()),
+        country: CountryCode::parse("CZ").unwrap(),
+        card: None,
+        status: PaymentStatus::Completed,
+        balance_after_minor: None,
+    }
+}
+
+fn card_purchase(minutes: i64, amount_minor: i64, merchant: &str) -> PaymentEvent {
+    PaymentEvent {
+        merchant_id: Some(MerchantId::parse(merchant).unwrap()),
+        card: Some(Card::parse("411111", "1111").unwrap()),
+        ..pay(minutes, PaymentKind::Purchase, amount_minor)
+    }
+}
+
+const DAY: i64 = 24 * 60;
+
+/// Thirty days of 40 EUR of groceries a day: a usual day of 40 EUR.
+fn steady_month(state: &mut CustomerState, params: &Params) {
+    for day in 0..30 {
+        evaluate(state, &pay(day * DAY, PaymentKind::Purchase, 4_000), params);
+    }
+}
+
+fn fired(hits: &[crate::Hit], typology: Typology) -> bool {
+    hits.iter().any(|h| h.typology == typology)
+}
+
+#[test]
+fn a_steady_month_fires_nothing() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    for day in 0..30 {
+        let hits = evaluate(
+            &mut state,
+            &pay(day * DAY, PaymentKind::Purchase, 4_000),
+            &params,
+        );
+        assert!(hits.is_empty(), "day {day}: {hits:?}");
+    }
+    assert_eq!(state.window(Span::Days30).debit_minor, 30 * 4_000);
+    let baseline = state.baseline_daily_debit_minor(&params).unwrap();
+    assert!((baseline - 4_000.0).abs() < 1.0, "{baseline}");
+}
+
+#[test]
+fn velocity_spike_against_the_customers_own_day() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    // 600 EUR out the next day: 15 times the usual 40 EUR, above the 500 EUR floor.
+    let hits = evaluate(
+        &mut state,
+        &pay(30 * DAY + 60, PaymentKind::TransferOut, 60_000),
+        &params,
+    );
+    assert!(fired(&hits, Typology::VelocitySpike), "{hits:?}");
+    assert!(hits[0].reason.contains("600.00 EUR"), "{}", hits[0].reason);
+
+    // Near miss: 150 EUR is four times the usual day, and under the floor.
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    let hits = evaluate(
+        &mut state,
+        &pay(30 * DAY + 60, PaymentKind::TransferOut, 15_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::VelocitySpike), "{hits:?}");
+}
+
+#[test]
+fn card_testing_is_many_small_cards_at_several_merchants_in_minutes() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    let mut last = Vec::new();
+    for (i, merchant) in ["m-1", "m-2", "m-3", "m-4", "m-5"].iter().enumerate() {
+        last = evaluate(&mut state, &card_purchase(i as i64, 100, merchant), &params);
+    }
+    assert!(fired(&last, Typology::CardTesting), "{last:?}");
+
+    // Near misses: the same five at one merchant; five at five merchants over an hour.
+    let mut state = CustomerState::default();
+    for i in 0..5 {
+        last = evaluate(&mut state, &card_purchase(i, 100, "m-1"), &params);
+    }
+    assert!(
+        !fired(&last, Typology::CardTesting),
+        "one merchant: {last:?}"
+    );
+    let mut state = CustomerState::default();
+    for (i, merchant) in ["m-1", "m-2", "m-3", "m-4", "m-5"].iter().enumerate() {
+        last = evaluate(
+            &mut state,
+            &card_purchase(i as i64 * 15, 100, merchant),
+            &params,
+        );
+    }
+    assert!(!fired(&last, Typology::CardTesting), "spread out: {last:?}");
+}
+
+#[test]
+fn declined_attempts_count_as_card_testing() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    let mut last = Vec::new();
+    for (i, merchant) in ["m-1", "m-2", "m-3", "m-4", "m-5"].iter().enumerate() {
+        let mut p = card_purchase(i as i64, 150, merchant);
+        p.status = PaymentStatus::Failed;
+        last = evaluate(&mut state, &p, &params);
+    }
+    assert!(fired(&last, Typology::CardTesting), "{last:?}");
+    assert_eq!(state.window(Span::Minutes10).failed_count, 5);
+}
+
+#[test]
+fn account_takeover_is_a_new_country_with_an_unusual_amount() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    let mut abroad = pay(30 * DAY + 60, PaymentKind::Purchase, 90_000);
+    abroad.country = CountryCode::parse("BR").unwrap();
+    let hits = evaluate(&mut state, &abroad, &params);
+    assert!(fired(&hits, Typology::AccountTakeover), "{hits:?}");
+
+    // Near miss: the same amount at home; a small amount abroad.
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    let hits = evaluate(
+        &mut state,
+        &pay(30 * DAY + 60, PaymentKind::Purchase, 90_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let mut small = pay(30 * DAY + 60, PaymentKind::Purchase, 5_000);
+    small.country = CountryCode::parse("BR").unwrap();
+    let hits = evaluate(&mut state, &small, &params);
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+}
+
+#[test]
+fn pass_through_is_most_of_the_money_out_again_within_two_days() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    evaluate(
+        &mut state,
+        &pay(0, PaymentKind::TransferIn, 500_000),
+        &params,
+    );
+    let hits = evaluate(
+        &mut state,
+        &pay(20 * 60, PaymentKind::TransferOut, 450_000),
+        &params,
+    );
+    assert!(fired(&hits, Typology::PassThrough), "{hits:?}");
+
+    // Near miss: half goes out; or all of it, three days later.
+    let mut state = CustomerState::default();
+    evaluate(
+        &mut state,
+        &pay(0, PaymentKind::TransferIn, 500_000),
+        &params,
+    );
+    let hits = evaluate(
+        &mut state,
+        &pay(20 * 60, PaymentKind::TransferOut, 250_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::PassThrough), "{hits:?}");
+    let mut state = CustomerState::default();
+    evaluate(
+        &mut state,
+        &pay(0, PaymentKind::TransferIn, 500_000),
+        &params,
+    );
+    let hits = evaluate(
+        &mut state,
+        &pay(3 * DAY, PaymentKind::TransferOut, 500_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::PassThrough), "{hits:?}");
+}
+
+#[test]
+fn structuring_is_several_amounts_just_under_the_threshold_in_a_week() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    let mut last = Vec::new();
+    for (day, amount) in [(0, 950_000), (2, 990_000), (4, 920_000)] {
+        last = evaluate(
+            &mut state,
+            &pay(day * DAY, PaymentKind::Atm, amount),
+            &params,
+        );
+    }
+    assert!(fired(&last, Typology::Structuring), "{last:?}");
+
+    // Near misses: one of the three at the threshold itself; the three over two weeks.
+    let mut state = CustomerState::default();
+    for (day, amount) in [(0, 950_000), (2, 1_000_000), (4, 920_000)] {
+        last = evaluate(
+            &mut state,
+            &pay(day * DAY, PaymentKind::Atm, amount),
+            &params,
+        );
+    }
+    assert!(!fired(&last, Typology::Structuring), "{last:?}");
+    let mut state = CustomerState::default();
+    for (day, amount) in [(0, 950_000), (5, 990_000), (10, 920_000)] {
+        last = evaluate(
+            &mut state,
+            &pay(day * DAY, PaymentKind::Atm, amount),
+            &params,
+        );
+    }
+    assert!(!fired(&last, Typology::Structuring), "{last:?}");
+}
+
+#[test]
+fn dormant_reactivated_is_a_large_payment_after_months_of_silence() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
+    let hits = evaluate(
+        &mut state,
+        &pay(200 * DAY, PaymentKind::TransferOut, 300_000),
+        &params,
+    );
+    let dormant = hits
+        .iter()
+        .find(|h| h.typology == Typology::DormantReactivated)
+        .expect("fires");
+    assert!(dormant.reason.contains("after 200 days"), "{hits:?}");
+
+    // Near misses: after 150 days; a small amount after 200.
+    let mut state = CustomerState::default();
+    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
+    let hits = evaluate(
+        &mut state,
+        &pay(150 * DAY, PaymentKind::TransferOut, 300_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::DormantReactivated), "{hits:?}");
+    let mut state = CustomerState::default();
+    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
+    let hits = evaluate(
+        &mut state,
+        &pay(200 * DAY, PaymentKind::Purchase, 2_000),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::DormantReactivated), "{hits:?}");
+}
+
+#[test]
+fn high_risk_jurisdictions_and_round_transfers() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    let mut p = pay(0, PaymentKind::Purchase, 1_000);
+    p.country = CountryCode::parse("KP").unwrap();
+    assert!(fired(
+        &evaluate(&mut state, &p, &params),
+        Typology::HighRiskJurisdiction
+    ));
+    p.country = CountryCode::parse("DE").unwrap();
+    assert!(!fired(
+        &evaluate(&mut state, &p, &params),
+        Typology::HighRiskJurisdiction
+    ));
+
+    let hits = evaluate(
+        &mut state,
+        &pay(10, PaymentKind::TransferOut, 700_000),
+        &params,
+    );
+    assert!(fired(&hits, Typology::RoundAmountTransfer), "{hits:?}");
+    let hits = evaluate(
+        &mut state,
+        &pay(20, PaymentKind::TransferOut, 700_050),
+        &params,
+    );
+    assert!(
+        !fired(&hits, Typology::RoundAmountTransfer),
+        "not round: {hits:?}"
+    );
+    let hits = evaluate(
+        &mut state,
+        &pay(30, PaymentKind::TransferOut, 300_000),
+        &params,
+    );
+    assert!(
+        !fired(&hits, Typology::RoundAmountTransfer),
+        "under the minimum: {hits:?}"
+    );
+}
+
+#[test]
+fn a_customer_paying_hundreds_of_merchants_keeps_a_bounded_memory() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    for i in 0..500 {
+        evaluate(
+            &mut state,
+            &card_purchase(i * 60, 2_500, &format!("m-{i}")),
+            &params,
+        );
+    }
+    assert_eq!(
+        state.merchants.distinct_since(i64::MIN),
+        crate::state::Recent::CAPACITY
+    );
+    assert!(
+        state.merchants.last_seen("m-499").is_some() && state.merchants.last_seen("m-0").is_none()
+    );
+}
