@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use commands::{
     audit, bench as bench_command, credit, demo, eval, generate, import, keys, marketing,
-    portfolio, profile, serve, staff, token,
+    monitoring, portfolio, profile, serve, staff, token,
 };
 use sextant_api::config::Config;
 
@@ -62,6 +62,10 @@ enum Command {
     /// Marketing analytics on delimited files (`--json` for one JSON object).
     #[command(subcommand)]
     Marketing(marketing::MarketingCommand),
+    /// Transaction monitoring: `scan` replays the stored payments through the typology
+    /// detectors (`--json` for one JSON object).
+    #[command(subcommand)]
+    Monitoring(monitoring::MonitoringCommand),
     /// The audit trail: `verify` checks its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -100,6 +104,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Portfolio(command) => portfolio::run(command).await,
         Command::Credit(command) => credit::run(command, config).await,
         Command::Marketing(command) => marketing::run(command, config).await,
+        Command::Monitoring(command) => monitoring::run(command, config).await,
         Command::Audit(command) => audit::run(command, config).await,
         Command::Keys(command) => keys::run(command, config).await,
         Command::Staff(command) => staff::run(command, config).await,

@@ -113,6 +113,8 @@ pub struct CustomerState {
     pub last_seen_ms: Option<i64>,
     /// Payments seen in all.
     pub payments: u64,
+    /// When each typology last raised an alert (by [`crate::Typology::index`]).
+    pub last_alert_ms: [Option<i64>; crate::typology::COUNT],
 }
 
 impl Default for CustomerState {
@@ -127,6 +129,7 @@ impl Default for CustomerState {
             first_seen_ms: None,
             last_seen_ms: None,
             payments: 0,
+            last_alert_ms: [None; crate::typology::COUNT],
         }
     }
 }
@@ -146,6 +149,8 @@ pub fn tally_of(p: &PaymentEvent, params: &Params) -> Tally {
         };
     }
     let debit = p.direction == Direction::Debit;
+    let only = |yes: bool| if yes { amount } else { 0 };
+    let moved_out = matches!(p.kind, PaymentKind::TransferOut | PaymentKind::Atm);
     let near_threshold = matches!(p.kind, PaymentKind::Atm | PaymentKind::TransferOut)
         && params.is_near_threshold(amount);
     Tally {
@@ -153,6 +158,9 @@ pub fn tally_of(p: &PaymentEvent, params: &Params) -> Tally {
         debit_minor: if debit { amount } else { 0 },
         credit_count: u32::from(!debit),
         credit_minor: if debit { 0 } else { amount },
+        discretionary_minor: only(moved_out || p.kind == PaymentKind::Purchase),
+        transfer_in_minor: only(p.kind == PaymentKind::TransferIn),
+        moved_out_minor: only(moved_out),
         small_card_count: u32::from(small_card),
         near_threshold_count: u32::from(near_threshold),
         failed_count: 0,
@@ -193,8 +201,9 @@ impl CustomerState {
         }
     }
 
-    /// The customer's own usual day of spending: what went out over the 30 days before the
-    /// last 24 hours, per day. `None` until there are [`Params::baseline_min_days`] of history.
+    /// The customer's own usual day of discretionary spending (purchases, cash, transfers
+    /// out): over the 30 days before the last 24 hours, per day. `None` until there are
+    /// [`Params::baseline_min_days`] of history.
     pub fn baseline_daily_debit_minor(&self, params: &Params) -> Option<f64> {
         let history_ms = self.history_ms();
         if history_ms < i64::from(params.baseline_min_days) * DAY_MS {
@@ -203,7 +212,8 @@ impl CustomerState {
         // The daily buckets before the last 24 hours that the 30-day window covers: the
         // first day counts whole.
         let days = ((history_ms - DAY_MS) / DAY_MS + 1).clamp(1, 29) as f64;
-        let before = self.window(Span::Days30).debit_minor - self.window(Span::Hours24).debit_minor;
+        let before = self.window(Span::Days30).discretionary_minor
+            - self.window(Span::Hours24).discretionary_minor;
         Some(before.max(0) as f64 / days)
     }
 }

@@ -339,3 +339,54 @@ fn a_customer_paying_hundreds_of_merchants_keeps_a_bounded_memory() {
         state.merchants.last_seen("m-499").is_some() && state.merchants.last_seen("m-0").is_none()
     );
 }
+
+#[test]
+fn rent_and_salary_are_not_spikes_or_pass_through() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    // Salary in, then rent and a loan repayment out the same day: ordinary.
+    let mut last = evaluate(
+        &mut state,
+        &pay(30 * DAY, PaymentKind::Salary, 300_000),
+        &params,
+    );
+    last.extend(evaluate(
+        &mut state,
+        &pay(30 * DAY + 60, PaymentKind::Bill, 150_000),
+        &params,
+    ));
+    last.extend(evaluate(
+        &mut state,
+        &pay(30 * DAY + 120, PaymentKind::LoanRepayment, 120_000),
+        &params,
+    ));
+    assert!(last.is_empty(), "{last:?}");
+}
+
+#[test]
+fn a_spike_raises_one_alert_until_its_day_is_over() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    let first = evaluate(
+        &mut state,
+        &pay(30 * DAY + 60, PaymentKind::TransferOut, 60_000),
+        &params,
+    );
+    assert!(fired(&first, Typology::VelocitySpike), "{first:?}");
+    // More of it the same day joins the same episode.
+    let more = evaluate(
+        &mut state,
+        &pay(30 * DAY + 120, PaymentKind::Purchase, 30_000),
+        &params,
+    );
+    assert!(!fired(&more, Typology::VelocitySpike), "{more:?}");
+    // The next day, a new spike alerts again.
+    let next = evaluate(
+        &mut state,
+        &pay(31 * DAY + 180, PaymentKind::TransferOut, 90_000),
+        &params,
+    );
+    assert!(fired(&next, Typology::VelocitySpike), "{next:?}");
+}

@@ -35,7 +35,43 @@ pub enum Typology {
     RoundAmountTransfer,
 }
 
+/// How many typologies there are.
+pub const COUNT: usize = 8;
+
 impl Typology {
+    pub const ALL: [Typology; COUNT] = [
+        Typology::VelocitySpike,
+        Typology::CardTesting,
+        Typology::AccountTakeover,
+        Typology::PassThrough,
+        Typology::Structuring,
+        Typology::DormantReactivated,
+        Typology::HighRiskJurisdiction,
+        Typology::RoundAmountTransfer,
+    ];
+
+    pub fn index(self) -> usize {
+        Typology::ALL
+            .iter()
+            .position(|t| *t == self)
+            .expect("every typology is in ALL")
+    }
+
+    /// After an alert, how long the same typology stays quiet for the customer: the
+    /// payments that keep it firing meanwhile belong to the same episode. Typologies about
+    /// one payment (a jurisdiction, a round amount) alert on each.
+    pub fn cooldown_ms(self) -> i64 {
+        match self {
+            Typology::VelocitySpike | Typology::AccountTakeover => DAY_MS,
+            Typology::CardTesting => DAY_MS / 24,
+            Typology::PassThrough => 2 * DAY_MS,
+            Typology::Structuring => 7 * DAY_MS,
+            Typology::DormantReactivated
+            | Typology::HighRiskJurisdiction
+            | Typology::RoundAmountTransfer => 0,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Typology::VelocitySpike => "velocity_spike",
@@ -67,8 +103,10 @@ struct Before {
     baseline_daily_minor: Option<f64>,
 }
 
-/// Adds the payment to the customer's state and returns the typologies it fires, strongest
-/// first. Constant time: every detector reads window totals.
+/// Adds the payment to the customer's state and returns the alerts it raises, strongest
+/// first: the typologies that fire, less those still in their cooldown from an earlier alert
+/// of the customer's ([`Typology::cooldown_ms`]). Constant time: every detector reads window
+/// totals.
 pub fn evaluate(state: &mut CustomerState, p: &PaymentEvent, params: &Params) -> Vec<Hit> {
     let before = Before {
         last_seen_ms: state.last_seen_ms,
@@ -89,6 +127,15 @@ pub fn evaluate(state: &mut CustomerState, p: &PaymentEvent, params: &Params) ->
     .into_iter()
     .flatten()
     .collect();
+    let at = p.occurred_at.timestamp_millis();
+    hits.retain(|hit| {
+        let last = &mut state.last_alert_ms[hit.typology.index()];
+        let quiet = last.is_some_and(|last| at - last < hit.typology.cooldown_ms());
+        if !quiet {
+            *last = Some(at);
+        }
+        !quiet
+    });
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     hits
 }
@@ -113,17 +160,21 @@ fn completed_debit(p: &PaymentEvent) -> bool {
 }
 
 fn velocity_spike(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Option<Hit> {
-    if !completed_debit(p) {
+    let discretionary = matches!(
+        p.kind,
+        PaymentKind::Purchase | PaymentKind::Atm | PaymentKind::TransferOut
+    );
+    if !completed_debit(p) || !discretionary {
         return None;
     }
     let baseline = state.baseline_daily_debit_minor(params)?;
-    let day = state.window(Span::Hours24).debit_minor as f64;
+    let day = state.window(Span::Hours24).discretionary_minor as f64;
     let threshold = (params.velocity_factor * baseline).max(params.velocity_min_minor as f64);
     (day >= threshold).then(|| Hit {
         typology: Typology::VelocitySpike,
         score: past(day, threshold),
         reason: format!(
-            "{} went out in the last 24 hours, {:.1} times the customer's usual day ({})",
+            "{} spent or moved out in the last 24 hours, {:.1} times the customer's usual day ({})",
             money(p, day),
             day / baseline.max(1.0),
             money(p, baseline)
@@ -176,15 +227,21 @@ fn pass_through(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Opt
     if !completed_debit(p) {
         return None;
     }
+    if !matches!(p.kind, PaymentKind::TransferOut | PaymentKind::Atm) {
+        return None;
+    }
     let window = state.window(Span::Hours48);
-    let (came_in, went_out) = (window.credit_minor as f64, window.debit_minor as f64);
+    let (came_in, went_out) = (
+        window.transfer_in_minor as f64,
+        window.moved_out_minor as f64,
+    );
     let fires = came_in >= params.pass_through_min_minor as f64
         && went_out >= params.pass_through_share * came_in;
     fires.then(|| Hit {
         typology: Typology::PassThrough,
         score: past(went_out / came_in, params.pass_through_share).min(1.0),
         reason: format!(
-            "{} came in and {} ({:.0}%) went out again within 48 hours",
+            "{} came in by transfer and {} ({:.0}%) went out again by transfer or cash within 48 hours",
             money(p, came_in),
             money(p, went_out),
             100.0 * went_out / came_in

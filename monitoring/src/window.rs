@@ -12,6 +12,14 @@ pub struct Tally {
     /// Completed payments into the account.
     pub credit_count: u32,
     pub credit_minor: i64,
+    /// Of the debits, what the customer chose to spend or move: purchases, cash and
+    /// transfers out (not bills, repayments, instalments or investments, which recur and
+    /// would make every rent day a spike).
+    pub discretionary_minor: i64,
+    /// Of the credits, transfers in (not salary or refunds): what a mule receives.
+    pub transfer_in_minor: i64,
+    /// Of the debits, transfers out and cash: how a mule passes money on.
+    pub moved_out_minor: i64,
     /// Card purchases at or under the card-testing amount.
     pub small_card_count: u32,
     /// ATM withdrawals and transfers out just under the reporting threshold.
@@ -26,6 +34,9 @@ impl Tally {
         self.debit_minor += other.debit_minor;
         self.credit_count += other.credit_count;
         self.credit_minor += other.credit_minor;
+        self.discretionary_minor += other.discretionary_minor;
+        self.transfer_in_minor += other.transfer_in_minor;
+        self.moved_out_minor += other.moved_out_minor;
         self.small_card_count += other.small_card_count;
         self.near_threshold_count += other.near_threshold_count;
         self.failed_count += other.failed_count;
@@ -36,6 +47,9 @@ impl Tally {
         self.debit_minor -= other.debit_minor;
         self.credit_count -= other.credit_count;
         self.credit_minor -= other.credit_minor;
+        self.discretionary_minor -= other.discretionary_minor;
+        self.transfer_in_minor -= other.transfer_in_minor;
+        self.moved_out_minor -= other.moved_out_minor;
         self.small_card_count -= other.small_card_count;
         self.near_threshold_count -= other.near_threshold_count;
         self.failed_count -= other.failed_count;

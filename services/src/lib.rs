@@ -9,6 +9,7 @@
 //! - [`advice`]: model portfolios, proposals, goal plans, reviews, rebalancing;
 //! - [`lending`]: quotes, acceptance, loan applications, decision records, replay;
 //! - [`marketing`]: the catalogue, audiences, campaigns, offers;
+//! - [`monitoring`]: the typology detectors replayed over the stored payments (begun);
 //! - [`portfolio`]: analysts' optimisation, frontier and allocation jobs;
 //! - [`idempotency`]: keys, request hashes and replayed answers for every route that moves
 //!   money or launches something;
@@ -25,6 +26,7 @@ mod error;
 pub mod idempotency;
 pub mod lending;
 pub mod marketing;
+pub mod monitoring;
 pub mod pipeline;
 pub mod portfolio;
 pub mod privacy;

@@ -794,3 +794,91 @@ fn rechained(db: &Path) -> Vec<String> {
         updates
     })
 }
+
+#[test]
+fn the_monitoring_scan_finds_the_typologies_planted_in_stored_payments() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, _, err) = run(
+        &[
+            "generate",
+            "--customers",
+            "30",
+            "--months",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            "pop",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    // Planted: a stolen card tried at five merchants in five minutes (c0000001), and three
+    // withdrawals just under 10,000 EUR within a week (c0000002).
+    std::fs::create_dir(dir.join("planted")).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..5 {
+        lines.push(json!({
+            "type": "payment", "event_id": format!("planted-card-{i}"), "customer_id": "c0000001",
+            "occurred_at": format!("2026-11-01T03:0{i}:00Z"), "amount_minor": 150, "currency": "EUR",
+            "direction": "debit", "kind": "purchase", "channel": "online",
+            "merchant_id": format!("m-planted-{i}"), "mcc": "5999", "country": "CZ",
+            "card": {"bin": "411111", "last4": "0004"}
+        }));
+    }
+    for (i, day) in ["03", "05", "07"].iter().enumerate() {
+        lines.push(json!({
+            "type": "payment", "event_id": format!("planted-atm-{i}"), "customer_id": "c0000002",
+            "occurred_at": format!("2026-11-{day}T10:00:00Z"), "amount_minor": 950_000 + i as i64 * 10_000,
+            "currency": "EUR", "direction": "debit", "kind": "atm", "channel": "in_store", "country": "CZ"
+        }));
+    }
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("planted/payments.jsonl"), text).unwrap();
+    for folder in ["pop", "planted"] {
+        let (code, _, err) = run(&["import", folder, "--data-dir", "data"], dir);
+        assert_eq!(code, 0, "{folder}: {err}");
+    }
+
+    let (code, out, err) = run(&["monitoring", "scan", "--data-dir", "data", "--json"], dir);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["customers"], 30, "{out}");
+    let typology = |name: &str| {
+        report["by_typology"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["typology"] == name)
+            .unwrap()
+            .clone()
+    };
+    let card = typology("card_testing");
+    assert_eq!(
+        (card["alerts"].as_u64(), card["customers"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert!(
+        card["example"]
+            .as_str()
+            .unwrap()
+            .contains("5 card purchases"),
+        "{out}"
+    );
+    let structuring = typology("structuring");
+    assert_eq!(
+        structuring["alerts"].as_u64(),
+        Some(1),
+        "one episode, one alert: {out}"
+    );
+    assert!(
+        err.contains("scanned 30 customers"),
+        "progress on standard error: {err}"
+    );
+
+    let (code, table, _) = run(&["monitoring", "scan", "--data-dir", "data"], dir);
+    assert_eq!(code, 0);
+    assert!(table.contains("| card_testing | 1 | 1 |"), "{table}");
+}

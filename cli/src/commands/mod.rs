@@ -9,6 +9,7 @@ pub mod generate;
 pub mod import;
 pub mod keys;
 pub mod marketing;
+pub mod monitoring;
 pub mod portfolio;
 pub mod profile;
 pub mod serve;
