@@ -25,6 +25,9 @@ pub struct Params {
     pub baseline_min_days: u32,
     /// Velocity spike: 24 hours' spending at least this many times the usual day ...
     pub velocity_factor: f64,
+    /// ... and at least this many times the largest day of the month before (a customer
+    /// whose spending is lumpy is not spiking when one day is large) ...
+    pub velocity_largest_day_factor: f64,
     /// ... and at least this much (small spenders' spikes are noise).
     pub velocity_min_minor: i64,
     /// Card testing: purchases at or under this amount count ...
@@ -66,7 +69,8 @@ impl Default for Params {
         Params {
             baseline_min_days: 14,
             velocity_factor: 5.0,
-            velocity_min_minor: 50_000,
+            velocity_largest_day_factor: 2.0,
+            velocity_min_minor: 100_000,
             card_testing_max_minor: 200,
             card_testing_min_payments: 5,
             card_testing_min_merchants: 3,

@@ -193,6 +193,16 @@ impl CustomerState {
         self.windows[i].total()
     }
 
+    /// The most the customer spent or moved out (discretionary) in one calendar day over the
+    /// 30 days before yesterday: the usual day's ceiling, which lumpy spenders need.
+    pub fn largest_day_before_minor(&self) -> i64 {
+        let i = Span::ALL
+            .iter()
+            .position(|s| *s == Span::Days30)
+            .expect("every span has a window");
+        self.windows[i].max_before(2, |t| t.discretionary_minor)
+    }
+
     /// How long the customer has been known, as of the newest payment.
     pub fn history_ms(&self) -> i64 {
         match (self.first_seen_ms, self.last_seen_ms) {

@@ -74,26 +74,35 @@ fn a_steady_month_fires_nothing() {
 #[test]
 fn velocity_spike_against_the_customers_own_day() {
     let params = Params::default();
-    let mut state = CustomerState::default();
-    steady_month(&mut state, &params);
-    // 600 EUR out the next day: 15 times the usual 40 EUR, above the 500 EUR floor.
-    let hits = evaluate(
-        &mut state,
-        &pay(30 * DAY + 60, PaymentKind::TransferOut, 60_000),
-        &params,
-    );
+    let spend = |amount_minor: i64, lumpy: bool| {
+        let mut state = CustomerState::default();
+        steady_month(&mut state, &params);
+        if lumpy {
+            evaluate(
+                &mut state,
+                &pay(20 * DAY + 60, PaymentKind::Purchase, 70_000),
+                &params,
+            );
+        }
+        evaluate(
+            &mut state,
+            &pay(30 * DAY + 60, PaymentKind::TransferOut, amount_minor),
+            &params,
+        )
+    };
+    // 1,200 EUR out the next day: 30 times the usual 40 EUR, above the 1,000 EUR floor.
+    let hits = spend(120_000, false);
     assert!(fired(&hits, Typology::VelocitySpike), "{hits:?}");
-    assert!(hits[0].reason.contains("600.00 EUR"), "{}", hits[0].reason);
-
-    // Near miss: 150 EUR is four times the usual day, and under the floor.
-    let mut state = CustomerState::default();
-    steady_month(&mut state, &params);
-    let hits = evaluate(
-        &mut state,
-        &pay(30 * DAY + 60, PaymentKind::TransferOut, 15_000),
-        &params,
-    );
+    assert!(hits[0].reason.contains("1200.00 EUR"), "{}", hits[0].reason);
+    // Near misses: 900 EUR is under the floor; 1,200 EUR from a customer who spent 700 EUR
+    // on one day of the month before is under twice their largest day.
+    let hits = spend(90_000, false);
     assert!(!fired(&hits, Typology::VelocitySpike), "{hits:?}");
+    let hits = spend(120_000, true);
+    assert!(
+        !fired(&hits, Typology::VelocitySpike),
+        "lumpy, not spiking: {hits:?}"
+    );
 }
 
 #[test]
@@ -371,7 +380,7 @@ fn a_spike_raises_one_alert_until_its_day_is_over() {
     steady_month(&mut state, &params);
     let first = evaluate(
         &mut state,
-        &pay(30 * DAY + 60, PaymentKind::TransferOut, 60_000),
+        &pay(30 * DAY + 60, PaymentKind::TransferOut, 120_000),
         &params,
     );
     assert!(fired(&first, Typology::VelocitySpike), "{first:?}");
@@ -385,7 +394,7 @@ fn a_spike_raises_one_alert_until_its_day_is_over() {
     // The next day, a new spike alerts again.
     let next = evaluate(
         &mut state,
-        &pay(31 * DAY + 180, PaymentKind::TransferOut, 90_000),
+        &pay(31 * DAY + 180, PaymentKind::TransferOut, 300_000),
         &params,
     );
     assert!(fired(&next, Typology::VelocitySpike), "{next:?}");

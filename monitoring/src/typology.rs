@@ -169,7 +169,9 @@ fn velocity_spike(state: &CustomerState, p: &PaymentEvent, params: &Params) -> O
     }
     let baseline = state.baseline_daily_debit_minor(params)?;
     let day = state.window(Span::Hours24).discretionary_minor as f64;
-    let threshold = (params.velocity_factor * baseline).max(params.velocity_min_minor as f64);
+    let threshold = (params.velocity_factor * baseline)
+        .max(params.velocity_largest_day_factor * state.largest_day_before_minor() as f64)
+        .max(params.velocity_min_minor as f64);
     (day >= threshold).then(|| Hit {
         typology: Typology::VelocitySpike,
         score: past(day, threshold),

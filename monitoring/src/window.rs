@@ -116,6 +116,15 @@ impl Window {
         self.total.add(tally);
     }
 
+    /// The largest of `value` over the window's buckets, leaving out the newest `skip`.
+    pub fn max_before(&self, skip: usize, value: impl Fn(&Tally) -> i64) -> i64 {
+        let len = self.ring.len() as i64;
+        (skip as i64..len)
+            .map(|back| value(&self.ring[self.slot(self.head - back)]))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The window's total as of the newest event (call [`Window::advance`] first to read it
     /// at a later time).
     pub fn total(&self) -> &Tally {
