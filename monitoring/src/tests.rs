@@ -50,6 +50,18 @@ fn steady_month(state: &mut CustomerState, params: &Params) {
     }
 }
 
+/// The alerts of the last of `payments`, replayed on a new customer with the default
+/// parameters.
+fn last_hits(payments: impl IntoIterator<Item = PaymentEvent>) -> Vec<crate::Hit> {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    let mut last = Vec::new();
+    for p in payments {
+        last = evaluate(&mut state, &p, &params);
+    }
+    last
+}
+
 fn fired(hits: &[crate::Hit], typology: Typology) -> bool {
     hits.iter().any(|h| h.typology == typology)
 }
@@ -107,31 +119,17 @@ fn velocity_spike_against_the_customers_own_day() {
 
 #[test]
 fn card_testing_is_many_small_cards_at_several_merchants_in_minutes() {
-    let params = Params::default();
-    let mut state = CustomerState::default();
-    let mut last = Vec::new();
-    for (i, merchant) in ["m-1", "m-2", "m-3", "m-4", "m-5"].iter().enumerate() {
-        last = evaluate(&mut state, &card_purchase(i as i64, 100, merchant), &params);
-    }
+    let merchants = ["m-1", "m-2", "m-3", "m-4", "m-5"];
+    let last = last_hits((0..5).map(|i| card_purchase(i, 100, merchants[i as usize])));
     assert!(fired(&last, Typology::CardTesting), "{last:?}");
 
     // Near misses: the same five at one merchant; five at five merchants over an hour.
-    let mut state = CustomerState::default();
-    for i in 0..5 {
-        last = evaluate(&mut state, &card_purchase(i, 100, "m-1"), &params);
-    }
+    let last = last_hits((0..5).map(|i| card_purchase(i, 100, "m-1")));
     assert!(
         !fired(&last, Typology::CardTesting),
         "one merchant: {last:?}"
     );
-    let mut state = CustomerState::default();
-    for (i, merchant) in ["m-1", "m-2", "m-3", "m-4", "m-5"].iter().enumerate() {
-        last = evaluate(
-            &mut state,
-            &card_purchase(i as i64 * 15, 100, merchant),
-            &params,
-        );
-    }
+    let last = last_hits((0..5).map(|i| card_purchase(i * 15, 100, merchants[i as usize])));
     assert!(!fired(&last, Typology::CardTesting), "spread out: {last:?}");
 }
 
@@ -176,92 +174,46 @@ fn account_takeover_is_a_new_country_with_an_unusual_amount() {
 
 #[test]
 fn pass_through_is_most_of_the_money_out_again_within_two_days() {
-    let params = Params::default();
-    let mut state = CustomerState::default();
-    evaluate(
-        &mut state,
-        &pay(0, PaymentKind::TransferIn, 500_000),
-        &params,
-    );
-    let hits = evaluate(
-        &mut state,
-        &pay(20 * 60, PaymentKind::TransferOut, 450_000),
-        &params,
-    );
+    let in_then_out = |minutes: i64, out_minor: i64| {
+        last_hits([
+            pay(0, PaymentKind::TransferIn, 500_000),
+            pay(minutes, PaymentKind::TransferOut, out_minor),
+        ])
+    };
+    let hits = in_then_out(20 * 60, 450_000);
     assert!(fired(&hits, Typology::PassThrough), "{hits:?}");
 
     // Near miss: half goes out; or all of it, three days later.
-    let mut state = CustomerState::default();
-    evaluate(
-        &mut state,
-        &pay(0, PaymentKind::TransferIn, 500_000),
-        &params,
-    );
-    let hits = evaluate(
-        &mut state,
-        &pay(20 * 60, PaymentKind::TransferOut, 250_000),
-        &params,
-    );
+    let hits = in_then_out(20 * 60, 250_000);
     assert!(!fired(&hits, Typology::PassThrough), "{hits:?}");
-    let mut state = CustomerState::default();
-    evaluate(
-        &mut state,
-        &pay(0, PaymentKind::TransferIn, 500_000),
-        &params,
-    );
-    let hits = evaluate(
-        &mut state,
-        &pay(3 * DAY, PaymentKind::TransferOut, 500_000),
-        &params,
-    );
+    let hits = in_then_out(3 * DAY, 500_000);
     assert!(!fired(&hits, Typology::PassThrough), "{hits:?}");
 }
 
 #[test]
 fn structuring_is_several_amounts_just_under_the_threshold_in_a_week() {
-    let params = Params::default();
-    let mut state = CustomerState::default();
-    let mut last = Vec::new();
-    for (day, amount) in [(0, 950_000), (2, 990_000), (4, 920_000)] {
-        last = evaluate(
-            &mut state,
-            &pay(day * DAY, PaymentKind::Atm, amount),
-            &params,
-        );
-    }
+    let withdrawals = |series: [(i64, i64); 3]| {
+        last_hits(series.map(|(day, amount)| pay(day * DAY, PaymentKind::Atm, amount)))
+    };
+    let last = withdrawals([(0, 950_000), (2, 990_000), (4, 920_000)]);
     assert!(fired(&last, Typology::Structuring), "{last:?}");
 
     // Near misses: one of the three at the threshold itself; the three over two weeks.
-    let mut state = CustomerState::default();
-    for (day, amount) in [(0, 950_000), (2, 1_000_000), (4, 920_000)] {
-        last = evaluate(
-            &mut state,
-            &pay(day * DAY, PaymentKind::Atm, amount),
-            &params,
-        );
-    }
+    let last = withdrawals([(0, 950_000), (2, 1_000_000), (4, 920_000)]);
     assert!(!fired(&last, Typology::Structuring), "{last:?}");
-    let mut state = CustomerState::default();
-    for (day, amount) in [(0, 950_000), (5, 990_000), (10, 920_000)] {
-        last = evaluate(
-            &mut state,
-            &pay(day * DAY, PaymentKind::Atm, amount),
-            &params,
-        );
-    }
+    let last = withdrawals([(0, 950_000), (5, 990_000), (10, 920_000)]);
     assert!(!fired(&last, Typology::Structuring), "{last:?}");
 }
 
 #[test]
 fn dormant_reactivated_is_a_large_payment_after_months_of_silence() {
-    let params = Params::default();
-    let mut state = CustomerState::default();
-    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
-    let hits = evaluate(
-        &mut state,
-        &pay(200 * DAY, PaymentKind::TransferOut, 300_000),
-        &params,
-    );
+    let after_silence = |days: i64, kind: PaymentKind, amount_minor: i64| {
+        last_hits([
+            pay(0, PaymentKind::Purchase, 4_000),
+            pay(days * DAY, kind, amount_minor),
+        ])
+    };
+    let hits = after_silence(200, PaymentKind::TransferOut, 300_000);
     let dormant = hits
         .iter()
         .find(|h| h.typology == Typology::DormantReactivated)
@@ -269,21 +221,9 @@ fn dormant_reactivated_is_a_large_payment_after_months_of_silence() {
     assert!(dormant.reason.contains("after 200 days"), "{hits:?}");
 
     // Near misses: after 150 days; a small amount after 200.
-    let mut state = CustomerState::default();
-    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
-    let hits = evaluate(
-        &mut state,
-        &pay(150 * DAY, PaymentKind::TransferOut, 300_000),
-        &params,
-    );
+    let hits = after_silence(150, PaymentKind::TransferOut, 300_000);
     assert!(!fired(&hits, Typology::DormantReactivated), "{hits:?}");
-    let mut state = CustomerState::default();
-    evaluate(&mut state, &pay(0, PaymentKind::Purchase, 4_000), &params);
-    let hits = evaluate(
-        &mut state,
-        &pay(200 * DAY, PaymentKind::Purchase, 2_000),
-        &params,
-    );
+    let hits = after_silence(200, PaymentKind::Purchase, 2_000);
     assert!(!fired(&hits, Typology::DormantReactivated), "{hits:?}");
 }
 

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use sextant_domain::CustomerId;
-use sextant_store::{MarketingChanges, MarketingRow, Store, MARKETING_PAGE_MAX};
+use sextant_store::{MarketingChanges, MarketingRow, Store};
 use tokio::sync::Mutex;
 
 use crate::Result;
@@ -73,18 +73,10 @@ impl AudienceIndex {
 async fn load(store: &dyn Store) -> Result<Loaded> {
     let head = store.marketing_head();
     let mut rows = BTreeMap::new();
-    let mut after: Option<CustomerId> = None;
-    loop {
-        let page = store
-            .marketing_rows(after.as_ref(), MARKETING_PAGE_MAX)
-            .await?;
-        let full = page.len() as u64 == MARKETING_PAGE_MAX;
-        after = page.last().map(|row| row.customer.id.clone());
+    super::audiences::for_each_page(store, |page| {
         rows.extend(page.into_iter().map(|row| (row.customer.id.clone(), row)));
-        if !full {
-            break;
-        }
-    }
+    })
+    .await?;
     Ok(Loaded { head, rows })
 }
 

@@ -285,6 +285,15 @@ pub async fn lookalike(
 
 /// Calls `visit` with every customer, a page at a time, in id order.
 pub async fn for_each_row(store: &dyn Store, mut visit: impl FnMut(&MarketingRow)) -> Result<u64> {
+    for_each_page(store, |page| page.iter().for_each(&mut visit)).await
+}
+
+/// Calls `visit` with every page of customers' rows, in id order, and returns how many
+/// rows there were.
+pub async fn for_each_page(
+    store: &dyn Store,
+    mut visit: impl FnMut(Vec<MarketingRow>),
+) -> Result<u64> {
     let mut after: Option<CustomerId> = None;
     let mut seen = 0u64;
     loop {
@@ -294,10 +303,9 @@ pub async fn for_each_row(store: &dyn Store, mut visit: impl FnMut(&MarketingRow
         let Some(last) = page.last() else { break };
         after = Some(last.customer.id.clone());
         seen += page.len() as u64;
-        for row in &page {
-            visit(row);
-        }
-        if (page.len() as u64) < MARKETING_PAGE_MAX {
+        let full = page.len() as u64 == MARKETING_PAGE_MAX;
+        visit(page);
+        if !full {
             break;
         }
     }
