@@ -62,7 +62,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "monitoring"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -80,7 +80,8 @@ impl Modify for BearerAuth {
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        advice, audit, credit, customers, events, marketing, portfolio, products, profiles, system,
+        advice, audit, credit, customers, events, marketing, monitoring, portfolio, products,
+        profiles, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -120,6 +121,14 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credit::apply))
         .routes(routes!(credit::decision))
         .routes(routes!(credit::decisions_of))
+        .routes(routes!(monitoring::assess_payment))
+        .routes(routes!(monitoring::assessment))
+        .routes(routes!(monitoring::replay))
+        .routes(routes!(monitoring::list_cases))
+        .routes(routes!(monitoring::case))
+        .routes(routes!(monitoring::assign))
+        .routes(routes!(monitoring::comment))
+        .routes(routes!(monitoring::close))
         .routes(routes!(marketing::catalogue))
         .routes(routes!(marketing::put_product))
         .routes(routes!(marketing::product_versions))
@@ -249,7 +258,10 @@ async fn record_staff_reads(
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
     let watched = request.method() == axum::http::Method::GET
-        && (path.starts_with("/v1/customers/") || path == "/v1/audit");
+        && (path.starts_with("/v1/customers/")
+            || path == "/v1/audit"
+            || path.starts_with("/v1/monitoring/")
+            || path.starts_with("/v1/payments/assessments/"));
     let staff = watched
         .then(|| {
             let header = request.headers().get(header::AUTHORIZATION)?;
@@ -276,14 +288,17 @@ async fn record_staff_reads(
     let mut response = next.run(request).await;
     if let Some(caller) = staff {
         if response.status().is_success() {
-            let object = path
-                .strip_prefix("/v1/customers/")
-                .and_then(|rest| rest.split('/').next())
-                .unwrap_or("audit_trail");
-            let action = if path == "/v1/audit" {
-                "audit.read"
+            let (action, object) = if path == "/v1/audit" {
+                ("audit.read", "audit_trail")
+            } else if let Some(rest) = path.strip_prefix("/v1/customers/") {
+                ("customer.read", rest.split('/').next().unwrap_or_default())
             } else {
-                "customer.read"
+                // A case or an assessment: named by its id, the listing by its route.
+                let id = path
+                    .strip_prefix("/v1/monitoring/cases/")
+                    .or_else(|| path.strip_prefix("/v1/payments/assessments/"))
+                    .and_then(|rest| rest.split('/').next());
+                ("monitoring.read", id.unwrap_or("monitoring_cases"))
             };
             let detail = serde_json::json!({ "route": route });
             let entry = caller.actor().entry(action, object, detail);

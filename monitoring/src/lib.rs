@@ -8,6 +8,7 @@
 //! paying in several currencies is summed without conversion until currencies are converted
 //! at ingestion.
 
+pub mod decision;
 pub mod state;
 pub mod typology;
 pub mod window;
@@ -15,11 +16,14 @@ pub mod window;
 #[cfg(test)]
 mod tests;
 
+use serde::{Deserialize, Serialize};
+
+pub use decision::{decide, Decision, Verdict, POLICY_VERSION};
 pub use state::{CustomerState, Span};
-pub use typology::{evaluate, Hit, Typology};
+pub use typology::{detect, evaluate, Hit, Typology};
 
 /// Every detector's parameters, with the defaults a bank would start from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// History needed before the customer's own baseline is trusted.
     pub baseline_min_days: u32,

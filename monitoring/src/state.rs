@@ -2,6 +2,7 @@
 //! merchants and countries they recently paid, and when they were first and last active.
 //! Updating it is constant time per payment, whatever the customer's history.
 
+use serde::{Deserialize, Serialize};
 use sextant_domain::{Direction, PaymentEvent, PaymentKind, PaymentStatus};
 
 use crate::window::{Tally, Window};
@@ -69,7 +70,7 @@ impl Span {
 /// Keys seen recently (merchants, countries), each with when it was last seen; at most
 /// `CAPACITY`, the least recently seen dropped first, so a customer paying hundreds of
 /// merchants costs the same as one paying a few.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recent {
     seen: Vec<(String, i64)>,
 }
@@ -103,7 +104,7 @@ impl Recent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerState {
     windows: [Window; Span::ALL.len()],
     pub merchants: Recent,

@@ -339,3 +339,28 @@ fn a_spike_raises_one_alert_until_its_day_is_over() {
     );
     assert!(fired(&next, Typology::VelocitySpike), "{next:?}");
 }
+
+/// An assessment records the state it decided on and is replayed from it: the state must
+/// come back from JSON exactly, and decide the next payment as the original does.
+#[test]
+fn a_state_survives_json_and_decides_the_same() {
+    let params = Params::default();
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    for i in 0..4 {
+        crate::evaluate(
+            &mut state,
+            &card_purchase(43_200 + i, 100, &format!("m-{i}")),
+            &params,
+        );
+    }
+    let text = serde_json::to_string(&state).unwrap();
+    assert!(text.len() < 8_000, "{} bytes", text.len());
+    let back: CustomerState = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, state);
+    let next = card_purchase(43_205, 100, "m-9");
+    let decided = |mut s: CustomerState| crate::decide(crate::detect(&mut s, &next, &params));
+    let (original, replayed) = (decided(state), decided(back));
+    assert_eq!(original, replayed);
+    assert!(fired(&original.hits, Typology::CardTesting));
+}

@@ -4,7 +4,7 @@
 //! Not yet here: fan-in/fan-out by counterparty and the device half of account takeover
 //! (payments carry no counterparty or device yet).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sextant_domain::{Direction, PaymentEvent, PaymentKind, PaymentStatus};
 
 use crate::state::{CustomerState, Span};
@@ -12,7 +12,7 @@ use crate::Params;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Typology {
     /// Spending over 24 hours far above the customer's own usual day.
@@ -87,7 +87,7 @@ impl Typology {
 }
 
 /// A detector that fired on a payment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
     pub typology: Typology,
     /// How strongly, 0..=1 (1: far past the detector's threshold).
@@ -104,10 +104,27 @@ struct Before {
 }
 
 /// Adds the payment to the customer's state and returns the alerts it raises, strongest
-/// first: the typologies that fire, less those still in their cooldown from an earlier alert
-/// of the customer's ([`Typology::cooldown_ms`]). Constant time: every detector reads window
-/// totals.
+/// first: the typologies that fire ([`detect`]), less those still in their cooldown from an
+/// earlier alert of the customer's ([`Typology::cooldown_ms`]).
 pub fn evaluate(state: &mut CustomerState, p: &PaymentEvent, params: &Params) -> Vec<Hit> {
+    let mut hits = detect(state, p, params);
+    let at = p.occurred_at.timestamp_millis();
+    hits.retain(|hit| {
+        let last = &mut state.last_alert_ms[hit.typology.index()];
+        let quiet = last.is_some_and(|last| at - last < hit.typology.cooldown_ms());
+        if !quiet {
+            *last = Some(at);
+        }
+        !quiet
+    });
+    hits
+}
+
+/// Adds the payment to the customer's state and returns every typology that fires on it,
+/// strongest first, cooldowns aside: what a decision on this one payment needs (an attack
+/// still under way is blocked even though its alert was raised already). Constant time:
+/// every detector reads window totals.
+pub fn detect(state: &mut CustomerState, p: &PaymentEvent, params: &Params) -> Vec<Hit> {
     let before = Before {
         last_seen_ms: state.last_seen_ms,
         country_known: state.countries.last_seen(p.country.as_str()).is_some(),
@@ -127,15 +144,6 @@ pub fn evaluate(state: &mut CustomerState, p: &PaymentEvent, params: &Params) ->
     .into_iter()
     .flatten()
     .collect();
-    let at = p.occurred_at.timestamp_millis();
-    hits.retain(|hit| {
-        let last = &mut state.last_alert_ms[hit.typology.index()];
-        let quiet = last.is_some_and(|last| at - last < hit.typology.cooldown_ms());
-        if !quiet {
-            *last = Some(at);
-        }
-        !quiet
-    });
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     hits
 }

@@ -3,8 +3,13 @@
 //! clears the buckets that fall out (at most the ring's length, a constant). The price is
 //! granularity: a window counts the events of the last `span`, give or take one bucket.
 
+use serde::{Deserialize, Serialize};
+
 /// What one bucket (and a window's total) holds about a customer's payments.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Written as an array of its ten numbers in field order: a customer's state holds 134 of
+/// them, recorded with every payment assessment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "[i64; 10]", into = "[i64; 10]")]
 pub struct Tally {
     /// Completed payments out of the account.
     pub debit_count: u32,
@@ -26,6 +31,41 @@ pub struct Tally {
     pub near_threshold_count: u32,
     /// Payments that failed.
     pub failed_count: u32,
+}
+
+impl From<Tally> for [i64; 10] {
+    fn from(t: Tally) -> Self {
+        [
+            i64::from(t.debit_count),
+            t.debit_minor,
+            i64::from(t.credit_count),
+            t.credit_minor,
+            t.discretionary_minor,
+            t.transfer_in_minor,
+            t.moved_out_minor,
+            i64::from(t.small_card_count),
+            i64::from(t.near_threshold_count),
+            i64::from(t.failed_count),
+        ]
+    }
+}
+
+impl From<[i64; 10]> for Tally {
+    fn from(a: [i64; 10]) -> Self {
+        let count = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        Tally {
+            debit_count: count(a[0]),
+            debit_minor: a[1],
+            credit_count: count(a[2]),
+            credit_minor: a[3],
+            discretionary_minor: a[4],
+            transfer_in_minor: a[5],
+            moved_out_minor: a[6],
+            small_card_count: count(a[7]),
+            near_threshold_count: count(a[8]),
+            failed_count: count(a[9]),
+        }
+    }
 }
 
 impl Tally {
@@ -57,7 +97,7 @@ impl Tally {
 }
 
 /// One sliding window: `buckets` buckets of `bucket_ms` each.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     bucket_ms: i64,
     ring: Box<[Tally]>,

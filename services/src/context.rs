@@ -41,6 +41,7 @@ pub(crate) struct Engines {
     pub(crate) segment_map: RwLock<Option<(DateTime<Utc>, Arc<crate::segments::EmbeddingMap>)>>,
     /// Every customer's marketing row, for audience previews.
     pub(crate) audience_index: crate::marketing::audience_index::AudienceIndex,
+    pub(crate) monitor: Arc<crate::monitoring::Monitor>,
 }
 
 impl Context {
@@ -66,6 +67,11 @@ impl Context {
 
     /// Starts the background work a serving process needs (the pipeline's refresh worker);
     /// needs a tokio runtime, and is done once per process.
+    /// Transaction monitoring's live state: what ingestion and payment assessments share.
+    pub fn monitor(&self) -> Arc<crate::monitoring::Monitor> {
+        self.engines.monitor.clone()
+    }
+
     pub fn start_background_work(&self) {
         self.pipeline.start_worker();
         // The first audience preview would otherwise pay for reading every customer.

@@ -103,8 +103,10 @@ pub async fn set_consents(
     Ok(consents)
 }
 
-/// Stores a batch of events all or nothing (see [`IngestOutcome`]); the customers' profiles
-/// follow in the background, and a read recomputes if it gets there first.
+/// Stores a batch of events all or nothing (see [`IngestOutcome`]); the new payments are
+/// then evaluated by transaction monitoring, which files the alerts they raise. The
+/// customers' profiles follow in the background, and a read recomputes if it gets there
+/// first.
 pub async fn ingest(
     ctx: &Context,
     events: &[Event],
@@ -112,6 +114,15 @@ pub async fn ingest(
     now: DateTime<Utc>,
 ) -> Result<IngestOutcome> {
     let outcome = ctx.store.ingest(events, by, now).await?;
+    // Stored is stored: a monitoring failure is logged, never turned into a refusal of
+    // events already committed (the scan finds what it missed).
+    if let Err(e) = ctx
+        .monitor()
+        .observe(ctx.store.as_ref(), events, &outcome.duplicates, by, now)
+        .await
+    {
+        tracing::error!(error = %e, "stored payments were not evaluated by monitoring");
+    }
     let mut touched: Vec<CustomerId> = events.iter().map(|e| e.customer_id().clone()).collect();
     touched.sort_unstable();
     touched.dedup();

@@ -38,8 +38,23 @@ pub const AUDIENCE_ID_PATTERN: &str = "^[a-z0-9_-]{1,64}$";
 /// At least one character outside Unicode's White_Space, the set `str::trim` removes.
 pub const NOT_BLANK_PATTERN: &str =
     "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+/// Staff usernames (`staff::username`).
+pub const STAFF_USERNAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,63}$";
 /// No character of Unicode's Cc category, what `char::is_control` refuses.
 pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// How a monitoring case is closed.
+pub fn case_disposition() -> Schema {
+    one_of(
+        "fraud, laundering_reported or false_positive",
+        crate::monitoring::cases::DISPOSITIONS,
+    )
+}
+
+/// A monitoring case's status.
+pub fn case_status() -> Schema {
+    one_of("open or closed", ["open", "closed"])
+}
 
 /// A string that is one of `values`.
 fn one_of<V: Into<Value>>(description: &str, values: impl IntoIterator<Item = V>) -> Schema {

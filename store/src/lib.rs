@@ -12,6 +12,7 @@
 //! | audiences and campaigns | [`CampaignStore`] | audience versions, campaigns, members, delivery events |
 //! | idempotency | [`IdempotencyStore`] | the answers given under an `Idempotency-Key` |
 //! | staff | [`StaffStore`] | console accounts (role, password hash, lock-out) and sessions |
+//! | monitoring | [`MonitoringStore`] | alerts on payments, cases with their notes and dispositions, payment assessments |
 //!
 //! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
 //! paths read in one call each ([`ProfileStore::refresh_inputs`],
@@ -31,6 +32,7 @@ mod entity;
 mod error;
 mod idempotency;
 mod migration;
+mod monitoring;
 mod privacy;
 mod profiles;
 mod scratch;
@@ -58,6 +60,10 @@ pub use customers::{
 };
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
+pub use monitoring::{
+    AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStore, NewAlert, NewPaymentAssessment,
+    StoredAlert, StoredCase,
+};
 pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
 pub use scratch::ScratchDatabase;
@@ -80,7 +86,7 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        IdempotencyStore, PrivacyStore, ProfileStore, StaffStore, Store,
+        IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, StaffStore, Store,
     };
 }
 
@@ -97,6 +103,7 @@ pub trait Store:
     + AuditStore
     + PrivacyStore
     + StaffStore
+    + MonitoringStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

@@ -8,7 +8,9 @@ use sextant_domain::CustomerId;
 use crate::{Actor, StoreError};
 
 /// Tables emptied of an erased customer's rows. Their credit decisions (kept for the
-/// retention the law asks of lenders, pseudonymous), consent history (the proof of lawful
+/// retention the law asks of lenders, pseudonymous), monitoring alerts, cases and payment
+/// assessments (kept for the five years anti-money-laundering law asks, pseudonymous: ids,
+/// amounts and typologies, no personal text), consent history (the proof of lawful
 /// processing), staff decisions on advice and the audit trail stay; whatever personal text
 /// lingers in the database's free pages, log or backups was sealed under the destroyed key.
 pub const ERASED_TABLES: &[&str] = &[

@@ -881,4 +881,45 @@ fn the_monitoring_scan_finds_the_typologies_planted_in_stored_payments() {
     let (code, table, _) = run(&["monitoring", "scan", "--data-dir", "data"], dir);
     assert_eq!(code, 0);
     assert!(table.contains("| card_testing | 1 | 1 |"), "{table}");
+
+    // The import evaluated each payment as it was stored: its alerts, filed into one case per
+    // customer, are exactly what the scan counts afterwards.
+    let server = serve(dir);
+    let (_, token, _) = run(&["token", "--role", "compliance", "--sub", "ana"], dir);
+    let (status, cases) = get(
+        &format!("{}/v1/monitoring/cases?limit=500", server.base),
+        token.trim(),
+    );
+    assert_eq!(status, 200, "{cases}");
+    assert_eq!(cases["total"], report["customers_alerted"], "{cases}");
+    let filed: u64 = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["alerts"].as_u64().unwrap())
+        .sum();
+    let scanned: u64 = report["by_typology"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["alerts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(filed, scanned, "live alerts equal the scan's: {cases}");
+    let (status, mine) = get(
+        &format!("{}/v1/monitoring/cases?customer_id=c0000001", server.base),
+        token.trim(),
+    );
+    assert_eq!(status, 200);
+    let case_id = mine["cases"][0]["case_id"].as_str().unwrap();
+    let (_, case) = get(
+        &format!("{}/v1/monitoring/cases/{case_id}", server.base),
+        token.trim(),
+    );
+    let card = case["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["source"] == "card_testing")
+        .unwrap_or_else(|| panic!("{case}"));
+    assert_eq!(card["event_id"], "planted-card-4", "{case}");
 }

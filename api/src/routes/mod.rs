@@ -8,6 +8,7 @@ pub mod credit;
 pub mod customers;
 pub mod events;
 pub mod marketing;
+pub mod monitoring;
 pub mod portfolio;
 pub mod products;
 pub mod profiles;
@@ -172,6 +173,7 @@ mod tests {
     use serde_json::Value;
     use sextant_services::schema::{
         AUDIENCE_ID_PATTERN, ID_PATTERN, NOT_BLANK_PATTERN, NO_CONTROL_PATTERN,
+        STAFF_USERNAME_PATTERN,
     };
     use sextant_store::PAGE_MAX;
 
@@ -254,6 +256,7 @@ mod tests {
             AUDIENCE_ID_PATTERN,
             NOT_BLANK_PATTERN,
             NO_CONTROL_PATTERN,
+            STAFF_USERNAME_PATTERN,
             "^[!-~]{1,255}$",
             "^[A-Z]{2}$",
             "^[0-9]{4}$",

@@ -6,5 +6,6 @@ mod console;
 mod credit;
 mod http;
 mod marketing;
+mod monitoring;
 mod profiles;
 mod trust;

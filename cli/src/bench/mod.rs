@@ -1,7 +1,8 @@
 //! Benchmarks that print tables. `sextant bench portfolio` (in [`portfolio`]) compares the
 //! optimisers with PyPortfolioOpt; `sextant bench profile` the profiling pipeline with polars;
 //! `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
-//! and through `POST /v1/events` (batches of 500) into SQLite over loopback.
+//! with transaction monitoring off and on, and through `POST /v1/events` (batches of 500,
+//! monitored as served) into SQLite over loopback.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
 use sextant_api::config::Limits;
 use sextant_api::{AppState, Application};
+use sextant_services::monitoring::Monitor;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
 use sextant_store::{ScratchDatabase, SeaStore, Store};
@@ -46,6 +48,8 @@ pub use profile::{profile, ProfileOptions};
 pub struct IngestRow {
     /// `sextant import` or `POST /v1/events`.
     pub path: String,
+    /// Whether each stored payment was evaluated by transaction monitoring.
+    pub monitoring: bool,
     pub backend: String,
     pub events: u64,
     pub seconds: f64,
@@ -71,9 +75,10 @@ pub struct IngestOptions {
     pub http_clients: usize,
 }
 
-fn row(path: &str, backend: &str, events: u64, seconds: f64) -> IngestRow {
+fn row(path: &str, monitoring: bool, backend: &str, events: u64, seconds: f64) -> IngestRow {
     IngestRow {
         path: path.into(),
+        monitoring,
         backend: backend.into(),
         events,
         seconds,
@@ -81,8 +86,14 @@ fn row(path: &str, backend: &str, events: u64, seconds: f64) -> IngestRow {
     }
 }
 
-async fn import_events(store: Arc<dyn Store>, population: &Path) -> anyhow::Result<(u64, f64)> {
-    let report = import::import(store, population, |_, _, _| {}).await?;
+async fn import_events(
+    store: Arc<dyn Store>,
+    population: &Path,
+    monitoring: bool,
+) -> anyhow::Result<(u64, f64)> {
+    let monitor = Monitor::default();
+    let monitor = monitoring.then_some(&monitor);
+    let report = import::import_monitored(store, monitor, population, |_, _, _| {}).await?;
     anyhow::ensure!(
         report.error_count == 0,
         "the generated population did not import cleanly: {:?}",
@@ -119,29 +130,38 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
         skipped: Vec::new(),
     };
 
-    let sqlite: Arc<dyn Store> = scratch_store(None, &work.path().join("sqlite-import")).await?;
-    let (events, seconds) = import_events(sqlite, &population).await?;
-    bench
-        .rows
-        .push(row("sextant import", "sqlite", events, seconds));
+    for monitoring in [false, true] {
+        let folder = format!("sqlite-import-{monitoring}");
+        let sqlite: Arc<dyn Store> = scratch_store(None, &work.path().join(folder)).await?;
+        let (events, seconds) = import_events(sqlite, &population, monitoring).await?;
+        bench
+            .rows
+            .push(row("sextant import", monitoring, "sqlite", events, seconds));
+    }
 
-    match &options.postgres_admin_url {
-        Some(admin) => match postgres_import(admin, &population).await {
-            Ok((events, seconds)) => {
-                bench
-                    .rows
-                    .push(row("sextant import", "postgres", events, seconds))
-            }
-            Err(e) => bench.skipped.push(format!("postgres import: {e:#}")),
-        },
-        None => bench
-            .skipped
-            .push("postgres import: no --postgres-url".into()),
+    for monitoring in [false, true] {
+        match &options.postgres_admin_url {
+            Some(admin) => match postgres_import(admin, &population, monitoring).await {
+                Ok((events, seconds)) => bench.rows.push(row(
+                    "sextant import",
+                    monitoring,
+                    "postgres",
+                    events,
+                    seconds,
+                )),
+                Err(e) => bench.skipped.push(format!("postgres import: {e:#}")),
+            },
+            None if monitoring => {}
+            None => bench
+                .skipped
+                .push("postgres import: no --postgres-url".into()),
+        }
     }
 
     let (events, seconds) = http_ingest(work.path(), &population, options).await?;
     bench.rows.push(row(
         &format!("POST /v1/events ({} per batch)", options.http_batch),
+        true,
         "sqlite",
         events,
         seconds,
@@ -150,14 +170,18 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
 }
 
 /// Imports into a fresh database on the server behind `admin_url`, dropped afterwards.
-async fn postgres_import(admin_url: &str, population: &Path) -> anyhow::Result<(u64, f64)> {
+async fn postgres_import(
+    admin_url: &str,
+    population: &Path,
+    monitoring: bool,
+) -> anyhow::Result<(u64, f64)> {
     let name = format!("sextant_bench_{}", std::process::id());
     let scratch = ScratchDatabase::create(admin_url, &name)
         .await
         .context("cannot reach PostgreSQL")?;
     let result = async {
         let store: Arc<dyn Store> = scratch_store(Some(&scratch.url), Path::new(".")).await?;
-        import_events(store, population).await
+        import_events(store, population, monitoring).await
     }
     .await;
     let _ = scratch.remove().await;
@@ -256,13 +280,18 @@ impl Report for IngestBench {
             bench.customers, bench.months
         );
         println!(
-            "{:<34} {:<9} {:>11} {:>9} {:>12}",
-            "path", "backend", "events", "seconds", "events/s"
+            "{:<34} {:<11} {:<9} {:>11} {:>9} {:>12}",
+            "path", "monitoring", "backend", "events", "seconds", "events/s"
         );
         for r in &bench.rows {
             println!(
-                "{:<34} {:<9} {:>11} {:>9.2} {:>12.0}",
-                r.path, r.backend, r.events, r.seconds, r.events_per_second
+                "{:<34} {:<11} {:<9} {:>11} {:>9.2} {:>12.0}",
+                r.path,
+                if r.monitoring { "on" } else { "off" },
+                r.backend,
+                r.events,
+                r.seconds,
+                r.events_per_second
             );
         }
         for s in &bench.skipped {

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_audit_checkpoints::Migration),
             Box::new(m0009_staff::Migration),
             Box::new(m0010_decision_age::Migration),
+            Box::new(m0011_monitoring::Migration),
         ]
     }
 }
@@ -84,3 +85,4 @@ mod m0007_encryption;
 mod m0008_audit_checkpoints;
 mod m0009_staff;
 mod m0010_decision_age;
+mod m0011_monitoring;

@@ -11,25 +11,42 @@ use sea_orm::{
 use sextant_domain::CustomerId;
 
 use super::idempotency::{answer_under_key, claim_key};
+use super::monitoring::assessment_row;
 use super::registry::{NewVersion, CREDIT_MODELS};
 use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
 use super::{audit, customers, profiles, text, SeaStore};
 use crate::audit::CheckpointSigner;
-use crate::entity::{credit_decision, credit_model, instalment_plan};
+use crate::entity::{credit_decision, credit_model, instalment_plan, payment_assessment};
 use crate::{
     Actor, AgeOutcomeCount, CreditStore, DecisionFilter, Idempotent, IdempotentResponse,
-    NewAuditEntry, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
-    RegisteredModel, StoreError, StoredCreditModel, PAGE_MAX,
+    NewAuditEntry, NewCreditDecision, NewInstalmentPlan, NewPaymentAssessment, OutcomeCounts,
+    QuoteInputs, RegisteredModel, StoreError, StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
 const GROUP_COMMIT_QUEUE: usize = 4_096;
-/// Most decisions one transaction commits: 12 columns x 256 rows stays far below SQLite's
+/// Most records one transaction commits: 12 columns x 256 rows stays far below SQLite's
 /// and PostgreSQL's bound-parameter limits.
 const GROUP_COMMIT_MAX: usize = 256;
 
+/// What the writer commits: credit decisions and payment assessments, both recorded on the
+/// checkout path before they are answered.
+pub(super) enum Recorded {
+    Credit(NewCreditDecision),
+    Assessment(NewPaymentAssessment),
+}
+
+impl Recorded {
+    fn entry(&self, by: &Actor) -> NewAuditEntry {
+        match self {
+            Recorded::Credit(d) => decision_entry(d, by),
+            Recorded::Assessment(a) => super::monitoring::assessment_entry(a, by),
+        }
+    }
+}
+
 type Pending = (
-    NewCreditDecision,
+    Recorded,
     Actor,
     tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 );
@@ -75,12 +92,31 @@ impl DecisionWriter {
                         None => None,
                     };
                     let txn = db.begin().await?;
-                    credit_decision::Entity::insert_many(
-                        batch.iter().map(|(d, _, _)| decision_row(d)),
-                    )
-                    .exec_without_returning(&txn)
-                    .await?;
-                    let entries = batch.iter().map(|(d, by, _)| decision_entry(d, by));
+                    let credit: Vec<_> = batch
+                        .iter()
+                        .filter_map(|(r, _, _)| match r {
+                            Recorded::Credit(d) => Some(decision_row(d)),
+                            Recorded::Assessment(_) => None,
+                        })
+                        .collect();
+                    if !credit.is_empty() {
+                        credit_decision::Entity::insert_many(credit)
+                            .exec_without_returning(&txn)
+                            .await?;
+                    }
+                    let assessments: Vec<_> = batch
+                        .iter()
+                        .filter_map(|(r, _, _)| match r {
+                            Recorded::Assessment(a) => Some(assessment_row(a)),
+                            Recorded::Credit(_) => None,
+                        })
+                        .collect();
+                    if !assessments.is_empty() {
+                        payment_assessment::Entity::insert_many(assessments)
+                            .exec_without_returning(&txn)
+                            .await?;
+                    }
+                    let entries = batch.iter().map(|(r, by, _)| r.entry(by));
                     audit::append_all(&txn, signer.as_deref(), entries.collect(), Utc::now())
                         .await?;
                     txn.commit().await?;
@@ -95,14 +131,10 @@ impl DecisionWriter {
         DecisionWriter { queue }
     }
 
-    pub(super) async fn record(
-        &self,
-        decision: NewCreditDecision,
-        by: Actor,
-    ) -> Result<(), StoreError> {
+    pub(super) async fn record(&self, record: Recorded, by: Actor) -> Result<(), StoreError> {
         let (done, committed) = tokio::sync::oneshot::channel();
         self.queue
-            .send((decision, by, done))
+            .send((record, by, done))
             .await
             .map_err(|_| StoreError::Unavailable("the decision writer has stopped".into()))?;
         committed
@@ -162,7 +194,9 @@ impl CreditStore for SeaStore {
         by: &Actor,
     ) -> Result<Idempotent, StoreError> {
         let Some(record) = idempotency else {
-            self.decisions.record(decision.clone(), by.clone()).await?;
+            self.decisions
+                .record(Recorded::Credit(decision.clone()), by.clone())
+                .await?;
             return Ok(Idempotent::Written);
         };
         {

@@ -1,6 +1,6 @@
 //! The sea-orm implementation of every storage area, for SQLite and PostgreSQL alike: one
 //! file per area (`customers`, `profiles`, `advice`, `credit`, `catalogue`, `campaigns`,
-//! `idempotency`), the conversions between rows and domain values in `rows`, and the
+//! `idempotency`, `monitoring`), the conversions between rows and domain values in `rows`, and the
 //! versioned-model write that credit and offer models share in `registry`.
 
 mod advice;
@@ -11,6 +11,7 @@ mod credit;
 mod customers;
 mod idempotency;
 mod keys;
+mod monitoring;
 mod privacy;
 mod profiles;
 mod registry;
@@ -49,7 +50,8 @@ pub struct SeaStore {
     /// SQLite allows one writer; taking this lock before a write transaction avoids
     /// SQLITE_BUSY on lock upgrades. PostgreSQL needs none.
     write_lock: Option<Arc<Mutex<()>>>,
-    /// Group commit of credit decisions: the checkout path records one per quote.
+    /// Group commit of credit decisions and payment assessments: the checkout path records
+    /// one per quote or payment.
     decisions: credit::DecisionWriter,
     /// The master keys and the customers' unwrapped data keys.
     keyring: Arc<Keyring>,

@@ -7,5 +7,6 @@ mod common;
 mod customers_and_credit;
 mod hot_paths;
 mod marketing;
+mod monitoring;
 mod privacy;
 mod staff;

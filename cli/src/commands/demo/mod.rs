@@ -123,7 +123,8 @@ async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::
         return Ok(());
     }
     println!("importing {}", dir.display());
-    let report = import_with_progress(ctx.store.clone(), dir).await?;
+    let monitor = ctx.monitor();
+    let report = import_with_progress(ctx.store.clone(), Some(&monitor), dir).await?;
     anyhow::ensure!(
         report.error_count == 0,
         "the generated population did not import cleanly"

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use sextant_api::config::Config;
 use sextant_api::startup::open_store;
+use sextant_services::monitoring::Monitor;
 use sextant_store::Store;
 
-pub use reader::{import, FileKind, ImportReport};
+pub use reader::{import, import_monitored, FileKind, ImportReport};
 
 use crate::progress;
 
@@ -20,26 +21,35 @@ pub struct ImportArgs {
     path: PathBuf,
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Store the payments without evaluating them by transaction monitoring (a backfill
+    /// whose alerts `sextant monitoring scan` counts instead, or a measurement of what
+    /// monitoring costs).
+    #[arg(long)]
+    without_monitoring: bool,
 }
 
 pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     let store = open_store(&config).await?;
-    let report = import_with_progress(store, &args.path).await?;
+    let monitor = Monitor::default();
+    let monitor = (!args.without_monitoring).then_some(&monitor);
+    let report = import_with_progress(store, monitor, &args.path).await?;
     Ok(if report.error_count > 0 { 1 } else { 0 })
 }
 
-/// Imports `path` with a progress bar, then prints a table per file and the rejected lines
-/// (file, line, column, field, code) on standard error.
+/// Imports `path` with a progress bar (payments evaluated by `monitor`, when given), then
+/// prints a table per file and the rejected lines (file, line, column, field, code) on
+/// standard error.
 pub async fn import_with_progress(
     store: Arc<dyn Store>,
+    monitor: Option<&Monitor>,
     path: &Path,
 ) -> anyhow::Result<ImportReport> {
     let bar = progress::bar(
         0,
         "import {msg:10} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     );
-    let report = import(store, path, |kind, done, total| {
+    let report = import_monitored(store, monitor, path, |kind, done, total| {
         bar.set_message(kind.name());
         bar.set_length(total);
         bar.set_position(done);

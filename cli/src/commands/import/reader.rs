@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use sextant_domain::{Customer, Event, Holding};
+use sextant_services::monitoring::Monitor;
 use sextant_services::records::{parse_customer, parse_event, parse_holding, RecordError};
 use sextant_store::{Actor, Store, StoreError, INGEST_CALL_MAX_EVENTS};
 use tokio::sync::mpsc;
@@ -155,9 +156,21 @@ pub fn plan(path: &Path) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
     Ok(files)
 }
 
-/// Imports every file of `path`; `on_progress(kind, bytes_read, bytes_total)` follows along.
+/// Imports every file of `path` without transaction monitoring; `on_progress(kind,
+/// bytes_read, bytes_total)` follows along.
 pub async fn import(
     store: Arc<dyn Store>,
+    path: &Path,
+    on_progress: impl FnMut(FileKind, u64, u64),
+) -> anyhow::Result<ImportReport> {
+    import_monitored(store, None, path, on_progress).await
+}
+
+/// Imports every file of `path`; with `monitor`, each batch of payments is evaluated by
+/// transaction monitoring once stored, as the API's ingestion does.
+pub async fn import_monitored(
+    store: Arc<dyn Store>,
+    monitor: Option<&Monitor>,
     path: &Path,
     mut on_progress: impl FnMut(FileKind, u64, u64),
 ) -> anyhow::Result<ImportReport> {
@@ -179,6 +192,7 @@ pub async fn import(
             file_report.rejected += errors.len() as u64;
             let (stored, duplicates, rejected) = write(
                 store.as_ref(),
+                monitor,
                 batch.records,
                 &batch.lines,
                 &file,
@@ -204,6 +218,7 @@ pub async fn import(
 /// errors and the rest is written again without them. Returns (stored, duplicates, rejected).
 async fn write(
     store: &dyn Store,
+    monitor: Option<&Monitor>,
     records: Records,
     lines: &[u64],
     file: &Path,
@@ -233,12 +248,20 @@ async fn write(
                     .map(|()| (some.len() as u64, 0))
             }
             Records::Events(all) => {
-                let outcome = if keep.len() == all.len() {
-                    store.ingest(all, &by, now).await
+                let some: Vec<Event>;
+                let events = if keep.len() == all.len() {
+                    &all[..]
                 } else {
-                    let some: Vec<Event> = keep.iter().map(|&i| all[i].clone()).collect();
-                    store.ingest(&some, &by, now).await
+                    some = keep.iter().map(|&i| all[i].clone()).collect();
+                    &some[..]
                 };
+                let outcome = store.ingest(events, &by, now).await;
+                if let (Ok(o), Some(monitor)) = (&outcome, monitor) {
+                    monitor
+                        .observe(store, events, &o.duplicates, &by, now)
+                        .await
+                        .context("transaction monitoring of the stored payments")?;
+                }
                 outcome.map(|o| (o.stored as u64, o.duplicates.len() as u64))
             }
         };

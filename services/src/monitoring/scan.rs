@@ -1,7 +1,8 @@
-//! Transaction monitoring over the stored payments (issue 14, begun): every customer's
-//! payments replayed in time order through `sextant_monitoring`'s detectors, counting what
-//! each typology would have raised. Nothing is stored yet: this is the detectors' alert
-//! volume on a population, the figure a bank sizes its review team by.
+//! Transaction monitoring over the stored payments: every customer's payments replayed in
+//! time order through `sextant_monitoring`'s detectors, counting what each typology raises.
+//! Nothing is stored: this is the detectors' alert volume on a population (the figure a bank
+//! sizes its review team by), and on data imported with monitoring it equals the alerts
+//! filed live.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,0 +1,185 @@
+//! Transaction monitoring: the payment app's question before it authorises a payment
+//! (`POST /v1/payments/assess`), the recorded assessments and their replay, and the cases
+//! compliance works. The use cases are `sextant_services::monitoring`. Customers never see
+//! their scores: only the payment app, compliance and admins reach these routes.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use sextant_services::idempotency::request_hash;
+use sextant_services::monitoring::assess::{self, AssessmentView, ReplayView};
+use sextant_services::monitoring::cases::{
+    self, AssignRequest, CaseDetail, CaseList, CaseQuery, CloseRequest, CommentRequest,
+};
+use sextant_services::records::PaymentRecord;
+
+use super::{
+    answer, body_bytes, idempotency_key, json_body, keyed, query, IDEMPOTENCY_KEY_PARAM,
+    OPAQUE_ID_PARAM,
+};
+use crate::auth::{Caller, Role};
+use crate::error::{AppError, Problem};
+use crate::AppState;
+
+/// Who may ask for a decision on a payment: the payment app, and admins.
+const ASSESSORS: &[Role] = &[Role::Service, Role::Admin];
+/// Who reads assessments and works cases.
+const ANALYSTS: &[Role] = &[Role::Compliance, Role::Admin];
+
+/// Allow, review or block a payment before it is authorised, with the score, the typologies
+/// that fired and their reasons; recorded before it is answered, and replayable. The
+/// payment is not stored: send it to `/v1/events` once made. An Idempotency-Key is
+/// optional; with one, a retry gets the first answer.
+#[utoipa::path(post, path = "/v1/payments/assess", tag = "monitoring", security(("bearer" = [])),
+    request_body = PaymentRecord,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
+    responses((status = 201, body = AssessmentView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn assess_payment(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    caller.require(ASSESSORS)?;
+    let key = idempotency_key(&headers)?;
+    let body = body_bytes(body)?;
+    let payment: PaymentRecord = json_body(&body)?;
+    let keyed = key.map(|key| keyed(&caller, key, request_hash("assess", &body)));
+    answer(assess::assess(&state.ctx, keyed.as_ref(), &caller.actor(), &payment).await?)
+}
+
+/// A recorded payment assessment, as it was answered.
+#[utoipa::path(get, path = "/v1/payments/assessments/{assessment_id}", tag = "monitoring",
+    security(("bearer" = [])),
+    params(("assessment_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = AssessmentView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn assessment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AssessmentView>, AppError> {
+    caller.require(ANALYSTS)?;
+    Ok(Json(assess::assessment(&state.ctx, &id).await?))
+}
+
+/// Decides a recorded assessment again from its recorded payment, customer state and
+/// parameters, and says whether the answer is byte for byte the one given.
+#[utoipa::path(get, path = "/v1/payments/assessments/{assessment_id}/replay", tag = "monitoring",
+    security(("bearer" = [])),
+    params(("assessment_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = ReplayView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "decided under a policy this release no longer has")))]
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ReplayView>, AppError> {
+    caller.require(ANALYSTS)?;
+    Ok(Json(assess::replay(&state.ctx, &id).await?))
+}
+
+/// Monitoring cases, the most recently updated first: one open case per customer collects
+/// their alerts until an analyst closes it.
+#[utoipa::path(get, path = "/v1/monitoring/cases", tag = "monitoring", security(("bearer" = [])),
+    params(CaseQuery),
+    responses((status = 200, body = CaseList), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<CaseQuery>, QueryRejection>,
+) -> Result<Json<CaseList>, AppError> {
+    caller.require(ANALYSTS)?;
+    let q = query(params)?;
+    Ok(Json(cases::list(&state.ctx, &q).await?))
+}
+
+/// A case with its alerts and its history of assignments, comments and closing.
+#[utoipa::path(get, path = "/v1/monitoring/cases/{case_id}", tag = "monitoring",
+    security(("bearer" = [])),
+    params(("case_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = CaseDetail), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CaseDetail>, AppError> {
+    caller.require(ANALYSTS)?;
+    Ok(Json(cases::detail(&state.ctx, &id).await?))
+}
+
+/// Assigns an open case to an analyst (an enabled compliance or admin staff account), or
+/// unassigns it with `null`.
+#[utoipa::path(post, path = "/v1/monitoring/cases/{case_id}/assign", tag = "monitoring",
+    security(("bearer" = [])), request_body = AssignRequest,
+    params(("case_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = CaseDetail), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the case is closed"),
+        (status = 422, body = Problem)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CaseDetail>, AppError> {
+    caller.require(ANALYSTS)?;
+    let body = body_bytes(body)?;
+    let request: AssignRequest = json_body(&body)?;
+    Ok(Json(
+        cases::assign(&state.ctx, &id, &request, &caller.actor()).await?,
+    ))
+}
+
+/// Adds a comment to a case's history.
+#[utoipa::path(post, path = "/v1/monitoring/cases/{case_id}/comments", tag = "monitoring",
+    security(("bearer" = [])), request_body = CommentRequest,
+    params(("case_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = CaseDetail), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CaseDetail>, AppError> {
+    caller.require(ANALYSTS)?;
+    let body = body_bytes(body)?;
+    let request: CommentRequest = json_body(&body)?;
+    Ok(Json(
+        cases::comment(&state.ctx, &id, &request, &caller.actor()).await?,
+    ))
+}
+
+/// Closes a case with a disposition (fraud, laundering_reported, false_positive) and why;
+/// the disposition labels the customer's alerts for the model and the rule backtests. A
+/// new alert afterwards opens a new case.
+#[utoipa::path(post, path = "/v1/monitoring/cases/{case_id}/close", tag = "monitoring",
+    security(("bearer" = [])), request_body = CloseRequest,
+    params(("case_id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = OPAQUE_ID_PARAM)),
+    responses((status = 200, body = CaseDetail), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the case is closed already"),
+        (status = 422, body = Problem)))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CaseDetail>, AppError> {
+    caller.require(ANALYSTS)?;
+    let body = body_bytes(body)?;
+    let request: CloseRequest = json_body(&body)?;
+    Ok(Json(
+        cases::close(&state.ctx, &id, &request, &caller.actor()).await?,
+    ))
+}

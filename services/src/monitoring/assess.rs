@@ -1,0 +1,260 @@
+//! `POST /v1/payments/assess`: before it authorises a payment, the payment app asks whether
+//! to allow it, put it in front of an analyst (review) or block it. The customer's state as of
+//! their newest stored payment is copied, the payment is added to the copy (the live state
+//! changes only when the payment is stored), every detector is read, and the policy decides
+//! ([`sextant_monitoring::decide`]). The assessment is recorded with the payment, the state
+//! and the parameters before it is answered, so a replay decides it again byte for byte; a
+//! review or a block also raises alerts into the customer's case.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sextant_monitoring::{decide, detect, CustomerState, Decision, Params, POLICY_VERSION};
+use sextant_store::{Actor, NewAlert, NewPaymentAssessment};
+use utoipa::ToSchema;
+
+use crate::idempotency::{settle, Answer, Keyed, CREATED};
+use crate::records::{format_timestamp, PaymentRecord};
+use crate::{new_id, Context, ItemProblem, Result, ServiceError};
+
+/// One detector that fired on the payment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FiredView {
+    /// velocity_spike, card_testing, account_takeover, pass_through, structuring,
+    /// dormant_reactivated, high_risk_jurisdiction or round_amount_transfer.
+    pub typology: String,
+    /// 0..=1: 0.5 at the detector's threshold, 1 at twice it or more.
+    pub score: f64,
+    /// In plain words, for the payment app's risk screen and the analyst.
+    pub reason: String,
+}
+
+/// The decision on a payment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AssessmentView {
+    /// Opaque: quote it to compliance, or replay it.
+    pub assessment_id: String,
+    pub customer_id: String,
+    pub event_id: String,
+    /// allow, review (authorise, and an analyst looks) or block.
+    pub verdict: String,
+    /// 0..=1: how likely the payment is fraud or laundering, by the detectors that fired.
+    pub score: f64,
+    /// Strongest first; empty when nothing fired.
+    pub fired: Vec<FiredView>,
+    /// The reasons, strongest first, in plain words.
+    pub reasons: Vec<String>,
+    pub policy_version: String,
+    /// RFC 3339.
+    pub assessed_at: String,
+}
+
+/// A recorded assessment replayed from its recorded inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReplayView {
+    pub assessment_id: String,
+    /// Whether the replay answered byte for byte what was answered.
+    pub identical: bool,
+    pub recorded: AssessmentView,
+    pub replayed: AssessmentView,
+}
+
+/// What an assessment is decided from, recorded with it.
+#[derive(Serialize, Deserialize)]
+struct Inputs {
+    payment: PaymentRecord,
+    /// The customer's state before the payment.
+    state: CustomerState,
+    params: Params,
+    policy_version: String,
+}
+
+fn view(
+    id: &str,
+    payment: &PaymentRecord,
+    decision: &Decision,
+    assessed_at: chrono::DateTime<Utc>,
+) -> AssessmentView {
+    AssessmentView {
+        assessment_id: id.to_owned(),
+        customer_id: payment.customer_id.clone(),
+        event_id: payment.event_id.clone(),
+        verdict: decision.verdict.as_str().to_owned(),
+        score: decision.score,
+        fired: decision
+            .hits
+            .iter()
+            .map(|h| FiredView {
+                typology: h.typology.name().to_owned(),
+                score: h.score,
+                reason: h.reason.clone(),
+            })
+            .collect(),
+        reasons: decision.hits.iter().map(|h| h.reason.clone()).collect(),
+        policy_version: POLICY_VERSION.to_owned(),
+        assessed_at: format_timestamp(assessed_at),
+    }
+}
+
+/// Decides `payment` from the customer's state before it.
+fn decide_on(
+    payment: &PaymentRecord,
+    mut state: CustomerState,
+    params: &Params,
+) -> Result<Decision> {
+    let domain = payment.clone().into_domain().map_err(|errors| {
+        ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| ItemProblem::field(&e.field, e.code, e.message))
+                .collect(),
+        )
+    })?;
+    Ok(decide(detect(&mut state, &domain, params)))
+}
+
+/// Assesses a payment before it is authorised; recorded before it is answered. With an
+/// Idempotency-Key, a retry gets the first answer.
+pub async fn assess(
+    ctx: &Context,
+    keyed: Option<&Keyed>,
+    by: &Actor,
+    payment: &PaymentRecord,
+) -> Result<Answer> {
+    if let Some(keyed) = keyed {
+        if let Some(earlier) = keyed.earlier(ctx.store.as_ref()).await? {
+            return Ok(earlier);
+        }
+    }
+    let domain = payment.clone().into_domain().map_err(|errors| {
+        ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| ItemProblem::field(&e.field, e.code, e.message))
+                .collect(),
+        )
+    })?;
+    ctx.store
+        .customer(&domain.customer_id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "customer_id",
+                "unknown_customer",
+                "no customer is registered under this id",
+            )
+        })?;
+    let monitor = ctx.monitor();
+    let state = monitor
+        .state_of(ctx.store.as_ref(), &domain.customer_id)
+        .await?;
+    let params = monitor.params().clone();
+    let decision = decide_on(payment, state.clone(), &params)?;
+    let id = new_id("pa");
+    // To the millisecond, as stored: the replay prints the stored time.
+    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
+        .expect("now is in range");
+    let answered = view(&id, payment, &decision, now);
+    let output = serde_json::to_value(&answered).map_err(ServiceError::internal)?;
+    let alerting = decision.verdict != sextant_monitoring::Verdict::Allow;
+    let inputs = serde_json::to_value(Inputs {
+        payment: payment.clone(),
+        state,
+        params,
+        policy_version: POLICY_VERSION.to_owned(),
+    })
+    .map_err(ServiceError::internal)?;
+    let record = NewPaymentAssessment {
+        id: id.clone(),
+        customer_id: domain.customer_id.clone(),
+        created_at: now,
+        actor: by.id.clone(),
+        policy_version: POLICY_VERSION.to_owned(),
+        verdict: answered.verdict.clone(),
+        score: decision.score,
+        inputs,
+        output: output.clone(),
+    };
+    let answer = Answer {
+        status: CREATED,
+        body: output,
+    };
+    let idempotency = keyed.map(|k| k.record(&answer, now));
+    let written = ctx
+        .store
+        .record_payment_assessment(&record, idempotency.as_ref(), by)
+        .await?;
+    if alerting && matches!(written, sextant_store::Idempotent::Written) {
+        // Filed beside the answer: the payment app waits for the decision, not the case.
+        let alerts: Vec<NewAlert> = decision
+            .hits
+            .iter()
+            .map(|h| NewAlert {
+                id: new_id("al"),
+                customer_id: domain.customer_id.clone(),
+                source: h.typology.name().to_owned(),
+                score: h.score,
+                reason: format!("{} ({} on assessment {id})", h.reason, answered.verdict),
+                event_id: None,
+                assessment_id: Some(id.clone()),
+                occurred_at: domain.occurred_at,
+                raised_at: now,
+            })
+            .collect();
+        let store = ctx.store.clone();
+        let by = by.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.record_alerts(&alerts, &by).await {
+                tracing::error!(error = %e, "alerts of a payment assessment were not filed");
+            }
+        });
+    }
+    settle(written, answer, || {
+        ServiceError::internal("an assessment is never accepted under another key")
+    })
+}
+
+/// A recorded assessment, as answered.
+pub async fn assessment(ctx: &Context, id: &str) -> Result<AssessmentView> {
+    let record = ctx
+        .store
+        .payment_assessment(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    serde_json::from_value(record.output)
+        .map_err(|e| ServiceError::internal(format!("stored assessment {id}: {e}")))
+}
+
+/// Decides a recorded assessment again from its recorded inputs.
+pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
+    let record = ctx
+        .store
+        .payment_assessment(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let corrupt =
+        |e: serde_json::Error| ServiceError::internal(format!("stored assessment {id}: {e}"));
+    let inputs: Inputs = serde_json::from_value(record.inputs).map_err(corrupt)?;
+    let recorded: AssessmentView =
+        serde_json::from_value(record.output.clone()).map_err(corrupt)?;
+    if inputs.policy_version != POLICY_VERSION {
+        return Err(ServiceError::conflict(
+            "policy_retired",
+            "assessment_id",
+            format!(
+                "decided under {}; this release decides under {POLICY_VERSION}",
+                inputs.policy_version
+            ),
+        ));
+    }
+    let decision = decide_on(&inputs.payment, inputs.state, &inputs.params)?;
+    let replayed = view(id, &inputs.payment, &decision, record.created_at);
+    let again = serde_json::to_value(&replayed).map_err(ServiceError::internal)?;
+    let identical = crate::idempotency::canonical_json(&again)
+        == crate::idempotency::canonical_json(&record.output);
+    Ok(ReplayView {
+        assessment_id: id.to_owned(),
+        identical,
+        recorded,
+        replayed,
+    })
+}

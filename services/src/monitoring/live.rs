@@ -1,0 +1,244 @@
+//! Monitoring as payments land: each customer's windowed state kept in memory, every new
+//! payment evaluated by the typology detectors after it is stored, and the alerts filed
+//! into cases.
+//!
+//! A customer's state is rebuilt from the stored payments (the last [`LOOKBACK_DAYS`]) the
+//! first time they are seen, when they were evicted to keep memory bounded
+//! ([`Monitor::with_capacity`]), or when a payment arrives more than [`LATE_MS`] older than
+//! their newest: the replay raises, for the new payments only, exactly what evaluating them
+//! in time order would have. A payment that was stored already (a duplicate) is not
+//! evaluated again, and the store files an alert once per payment and typology.
+//!
+//! Observations are serialised (one lock), so two batches of one customer never interleave.
+//! A second process writing payments (an import beside a running server) is not seen by
+//! this one's states until they are rebuilt.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sextant_domain::{CustomerId, Event, PaymentEvent};
+use sextant_monitoring::{evaluate, CustomerState, Hit, Params};
+use sextant_store::{Actor, AlertsFiled, NewAlert, Store};
+use tokio::sync::Mutex;
+
+use crate::{new_id, Result};
+
+/// How far back a rebuilt state reads: the 30-day windows, the month before them that a
+/// customer's usual day is measured on, and the dormancy the dormant-account detector looks
+/// for, with room to spare.
+pub const LOOKBACK_DAYS: i64 = 400;
+
+/// A payment this much older than the customer's newest is not added in place (the windows
+/// have moved on): the customer's state is rebuilt with it in its place.
+pub const LATE_MS: i64 = 60 * 60 * 1_000;
+
+/// Customers whose state is kept by default: about 13 KiB each, so about 260 MiB.
+pub const DEFAULT_CAPACITY: usize = 20_000;
+
+struct Kept {
+    state: CustomerState,
+    used: u64,
+}
+
+#[derive(Default)]
+struct States {
+    kept: HashMap<CustomerId, Kept>,
+    clock: u64,
+}
+
+impl States {
+    fn put(&mut self, id: CustomerId, state: CustomerState, capacity: usize) {
+        self.clock += 1;
+        let used = self.clock;
+        self.kept.insert(id, Kept { state, used });
+        if self.kept.len() > capacity {
+            // Evict the least recently used tenth at once: amortised constant time.
+            let mut ages: Vec<u64> = self.kept.values().map(|k| k.used).collect();
+            let cut = (capacity / 10).max(1).min(ages.len() - 1);
+            let (_, nth, _) = ages.select_nth_unstable(cut);
+            let oldest_kept = *nth;
+            self.kept.retain(|_, k| k.used >= oldest_kept);
+        }
+    }
+}
+
+/// What one observation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// New payments evaluated.
+    pub payments: u64,
+    /// Customers whose state was rebuilt from the store.
+    pub rebuilt: u64,
+    pub alerts: AlertsFiled,
+}
+
+/// The alert a detector's hit on a stored payment raises.
+fn alert_of(p: &PaymentEvent, hit: Hit, now: DateTime<Utc>) -> NewAlert {
+    NewAlert {
+        id: new_id("al"),
+        customer_id: p.customer_id.clone(),
+        source: hit.typology.name().to_owned(),
+        score: hit.score,
+        reason: hit.reason,
+        event_id: Some(p.event_id.to_string()),
+        assessment_id: None,
+        occurred_at: p.occurred_at,
+        raised_at: now,
+    }
+}
+
+pub struct Monitor {
+    params: Params,
+    capacity: usize,
+    states: Mutex<States>,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor::with_capacity(Params::default(), DEFAULT_CAPACITY)
+    }
+}
+
+impl Monitor {
+    pub fn with_capacity(params: Params, capacity: usize) -> Monitor {
+        Monitor {
+            params,
+            capacity: capacity.max(1),
+            states: Mutex::new(States::default()),
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Customers whose state is in memory now.
+    pub async fn kept(&self) -> usize {
+        self.states.lock().await.kept.len()
+    }
+
+    /// Evaluates the payments of `events` that were just stored (those not at the indices
+    /// in `duplicates`) and files the alerts they raise.
+    pub async fn observe(
+        &self,
+        store: &dyn Store,
+        events: &[Event],
+        duplicates: &[usize],
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Observed> {
+        let skip: HashSet<usize> = duplicates.iter().copied().collect();
+        let mut by_customer: HashMap<&CustomerId, Vec<&PaymentEvent>> = HashMap::new();
+        for (i, event) in events.iter().enumerate() {
+            if let (Event::Payment(p), false) = (event, skip.contains(&i)) {
+                by_customer.entry(&p.customer_id).or_default().push(p);
+            }
+        }
+        if by_customer.is_empty() {
+            return Ok(Observed::default());
+        }
+        let mut observed = Observed::default();
+        let mut alerts: Vec<NewAlert> = Vec::new();
+        let mut states = self.states.lock().await;
+        let mut rebuild: Vec<CustomerId> = Vec::new();
+        for (id, payments) in &mut by_customer {
+            payments.sort_by(|a, b| {
+                (a.occurred_at, a.event_id.as_str()).cmp(&(b.occurred_at, b.event_id.as_str()))
+            });
+            observed.payments += payments.len() as u64;
+            let in_place = states.kept.get(*id).is_some_and(|k| {
+                let newest = k.state.last_seen_ms.unwrap_or(i64::MIN);
+                payments[0].occurred_at.timestamp_millis() >= newest.saturating_sub(LATE_MS)
+            });
+            if !in_place {
+                rebuild.push((*id).clone());
+                continue;
+            }
+            let mut kept = states.kept.remove(*id).expect("checked above");
+            for p in payments.iter() {
+                for hit in evaluate(&mut kept.state, p, &self.params) {
+                    alerts.push(alert_of(p, hit, now));
+                }
+            }
+            states.put((*id).clone(), kept.state, self.capacity);
+        }
+        if !rebuild.is_empty() {
+            observed.rebuilt = rebuild.len() as u64;
+            let earliest = rebuild
+                .iter()
+                .flat_map(|id| by_customer[id].iter().map(|p| p.occurred_at))
+                .min()
+                .expect("every customer rebuilt has payments");
+            let since = earliest - Duration::days(LOOKBACK_DAYS);
+            // A customer whose only payments in the lookback are the ones just stored (a
+            // new customer, an import) is built from those, without reading them back.
+            let counts: HashMap<CustomerId, u64> = store
+                .payment_counts_since(&rebuild, since)
+                .await?
+                .into_iter()
+                .collect();
+            let (only_new, older): (Vec<CustomerId>, Vec<CustomerId>) =
+                rebuild.into_iter().partition(|id| {
+                    counts.get(id).copied().unwrap_or(0) == by_customer[id].len() as u64
+                });
+            for id in only_new {
+                let mut state = CustomerState::default();
+                for p in &by_customer[&id] {
+                    for hit in evaluate(&mut state, p, &self.params) {
+                        alerts.push(alert_of(p, hit, now));
+                    }
+                }
+                states.put(id, state, self.capacity);
+            }
+            let stored = if older.is_empty() {
+                Vec::new()
+            } else {
+                store.payments_since(&older, since).await?
+            };
+            let fresh: HashSet<&str> = older
+                .iter()
+                .flat_map(|id| by_customer[id].iter().map(|p| p.event_id.as_str()))
+                .collect();
+            let mut replayed: Vec<(CustomerId, CustomerState)> = Vec::new();
+            for p in &stored {
+                if replayed.last().is_none_or(|(id, _)| *id != p.customer_id) {
+                    replayed.push((p.customer_id.clone(), CustomerState::default()));
+                }
+                let state = &mut replayed.last_mut().expect("pushed above").1;
+                let found = evaluate(state, p, &self.params);
+                if fresh.contains(p.event_id.as_str()) {
+                    alerts.extend(found.into_iter().map(|hit| alert_of(p, hit, now)));
+                }
+            }
+            for (id, state) in replayed {
+                states.put(id, state, self.capacity);
+            }
+        }
+        drop(states);
+        observed.alerts = store.record_alerts(&alerts, by).await?;
+        Ok(observed)
+    }
+
+    /// The customer's state as of their newest stored payment (rebuilt if not in memory),
+    /// for a decision on a payment not yet made.
+    pub async fn state_of(&self, store: &dyn Store, id: &CustomerId) -> Result<CustomerState> {
+        let mut states = self.states.lock().await;
+        if states.kept.contains_key(id) {
+            states.clock += 1;
+            let clock = states.clock;
+            let kept = states.kept.get_mut(id).expect("present");
+            kept.used = clock;
+            return Ok(kept.state.clone());
+        }
+        let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
+        let stored = store
+            .payments_since(std::slice::from_ref(id), since)
+            .await?;
+        let mut state = CustomerState::default();
+        for p in &stored {
+            evaluate(&mut state, p, &self.params);
+        }
+        states.put(id.clone(), state.clone(), self.capacity);
+        Ok(state)
+    }
+}

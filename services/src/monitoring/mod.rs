@@ -1,0 +1,11 @@
+//! Transaction monitoring (issue 14): payments evaluated as they land ([`live`]), decisions
+//! on payments before they are authorised ([`assess`]), the cases compliance works
+//! ([`cases`]), and the replay of a population's stored payments ([`scan`]).
+
+pub mod assess;
+pub mod cases;
+pub mod live;
+pub mod scan;
+
+pub use live::{Monitor, Observed};
+pub use scan::{scan, ScanReport, TypologyAlerts};
