@@ -217,6 +217,28 @@ describe('a wealth manager', { skip: skipUnlessLogins('wealth_manager') }, () =>
 });
 
 describe('a compliance officer', { skip: skipUnlessLogins('compliance') }, () => {
+  test('lands on the monitoring cases, opens one, assigns it and comments', async () => {
+    const page = await newPage(browser);
+    const issues = watchPage(page);
+    await signIn(page, 'compliance');
+    assert.match(page.url(), /\/console\/cases$/);
+    await visit(page, '/console/cases', 'compliance-cases');
+    await page.locator('tbody tr td:nth-child(1) a').first().click();
+    await page.waitForLoadState();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await checkA11y(page, 'compliance-case');
+    const { username } = login('compliance');
+    await page.locator('#w-assignee').selectOption(username);
+    await submit(page, 'Assign');
+    await page.getByText(`assigned to ${username}`).waitFor();
+    await page.locator('#w-comment').fill('Looked at the payments: asking the customer.');
+    await submit(page, 'Add comment');
+    await page.getByText('asking the customer').waitFor();
+    await shot(page, 'compliance-case-worked');
+    issues.assertNone();
+    await page.context().close();
+  });
+
   test('searches decisions, replays one, and reads fairness, models and the audit trail', async () => {
     const page = await newPage(browser);
     const issues = watchPage(page);

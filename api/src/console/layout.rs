@@ -20,6 +20,11 @@ pub const SECTIONS: &[(&str, &str, &[Role])] = &[
     ),
     ("clients", "Clients", &[Role::WealthManager, Role::Admin]),
     (
+        "cases",
+        "Monitoring cases",
+        &[Role::Compliance, Role::Admin],
+    ),
+    (
         "decisions",
         "Credit decisions",
         &[Role::Compliance, Role::Admin],

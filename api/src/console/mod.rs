@@ -5,12 +5,14 @@
 //!
 //! - [`session`]: sign-in, sessions, CSRF, the role checks;
 //! - [`layout`]: the page frame, money and paging helpers; [`charts`]: SVG charts;
-//! - [`marketing`], [`wealth`], [`compliance`], [`segments`]: the pages of each role.
+//! - [`marketing`], [`wealth`], [`compliance`], [`monitoring`], [`segments`]: the pages of
+//!   each role.
 
 mod charts;
 mod compliance;
 mod layout;
 mod marketing;
+mod monitoring;
 mod segments;
 pub mod session;
 mod wealth;
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(marketing::routes())
         .merge(wealth::routes())
         .merge(compliance::routes())
+        .merge(monitoring::routes())
         .merge(segments::routes())
 }
 
@@ -48,7 +51,7 @@ async fn home(staff: Staff) -> Redirect {
     let to = match staff.role {
         Role::Marketer | Role::Admin => "/console/campaigns",
         Role::WealthManager => "/console/clients",
-        Role::Compliance => "/console/decisions",
+        Role::Compliance => "/console/cases",
         Role::Customer | Role::Service => "/console/login",
     };
     Redirect::to(to)

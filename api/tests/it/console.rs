@@ -367,3 +367,123 @@ async fn the_console_enforces_the_apis_roles() {
         "{csp}"
     );
 }
+
+#[tokio::test]
+async fn a_compliance_officer_works_a_monitoring_case_in_the_console() {
+    let app = spawn_app().await;
+    add(&app, "ana", "compliance").await;
+    add(&app, "mia", "marketer").await;
+    app.put_customer("c-1").await;
+    // Six 1-euro card payments at three merchants in six minutes: card testing.
+    let events: Vec<serde_json::Value> = (0..6)
+        .map(|i| {
+            serde_json::json!({
+                "type": "payment", "event_id": format!("t-{i}"), "customer_id": "c-1",
+                "occurred_at": format!("2026-05-20T10:0{i}:00Z"), "amount_minor": 100,
+                "currency": "EUR", "direction": "debit", "kind": "purchase", "channel": "online",
+                "merchant_id": format!("m-{}", i % 3), "mcc": "5999", "country": "CZ",
+                "card": {"bin": "411111", "last4": "1234"}
+            })
+        })
+        .collect();
+    let service = crate::common::token(sextant_api::auth::Role::Service, "app");
+    let sent = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&service),
+            Some(crate::common::batch(&events)),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+
+    let (answer, session) = sign_in(&app, "ana", PASSWORD).await;
+    assert_eq!(
+        answer.headers.get("location").unwrap(),
+        "/console",
+        "signed in"
+    );
+    let session = session.unwrap();
+    let home = send(&app, "GET", "/console", &session, None).await;
+    assert_eq!(home.headers.get("location").unwrap(), "/console/cases");
+    let list = send(&app, "GET", "/console/cases", &session, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let start = list
+        .text
+        .find("href=\"/console/cases/case_")
+        .expect("a case listed")
+        + 6;
+    let path = list.text[start..].split('"').next().unwrap().to_owned();
+    let page = send(&app, "GET", &path, &session, None).await;
+    assert!(page.text.contains("card_testing"), "{}", page.text);
+    assert!(page.text.contains("t-4"), "raised on the fifth payment");
+    let csrf = hidden(&page.text, "csrf");
+
+    // A marketer cannot open it; a form without the token changes nothing.
+    let (_, marketer) = sign_in(&app, "mia", PASSWORD).await;
+    let refused = send(&app, "GET", &path, &marketer.unwrap(), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let forged = send(
+        &app,
+        "POST",
+        &format!("{path}/assign"),
+        &session,
+        Some("assignee=ana"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    for (action, form) in [
+        ("assign", format!("csrf={csrf}&assignee=ana")),
+        ("comment", format!("csrf={csrf}&text=card+reported+stolen")),
+    ] {
+        let done = send(
+            &app,
+            "POST",
+            &format!("{path}/{action}"),
+            &session,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            done.text
+        );
+    }
+    let closed = send(
+        &app,
+        "POST",
+        &format!("{path}/close"),
+        &session,
+        Some(&format!("csrf={csrf}&disposition=fraud&note=confirmed")),
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+    assert!(closed.text.contains("Case closed."));
+    assert!(closed.text.contains("closed (fraud)"), "{}", closed.text);
+    assert!(closed.text.contains("card reported stolen"));
+    let again = send(
+        &app,
+        "POST",
+        &format!("{path}/close"),
+        &session,
+        Some(&format!("csrf={csrf}&disposition=false_positive&note=no")),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "closed once");
+    let closed_list = send(&app, "GET", "/console/cases?status=closed", &session, None).await;
+    assert!(closed_list.text.contains(&path));
+
+    let trail = app
+        .store
+        .audit_entries(&AuditFilter::default(), 0, 500)
+        .await
+        .unwrap();
+    let reads = trail
+        .iter()
+        .filter(|e| e.entry.action == "monitoring.read" && e.entry.actor == "ana")
+        .count();
+    assert!(reads >= 3, "every page read is recorded: {reads}");
+}

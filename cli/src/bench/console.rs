@@ -243,6 +243,14 @@ pub async fn console(
         .first()
         .context("no credit decision on record: run `sextant demo` first")?;
     let customers_profiled = ctx.vectors.count().await?;
+    let (cases, _) = store
+        .cases(&sextant_store::CaseFilter::default(), 0, 1)
+        .await?;
+    let case = cases
+        .first()
+        .context("no monitoring case: run `sextant demo` first (its import raises alerts)")?
+        .id
+        .clone();
 
     let state = AppState::with_limits(ctx, Authenticator::development(), Limits::unthrottled());
     let app = Application::build("127.0.0.1:0".parse()?, state).await?;
@@ -283,6 +291,8 @@ pub async fn console(
         ("segments and map", "/console/segments".into(), false),
         ("client book", "/console/clients".into(), true),
         ("client", format!("/console/clients/{client}"), true),
+        ("monitoring cases", "/console/cases".into(), false),
+        ("monitoring case", format!("/console/cases/{case}"), false),
         ("credit decisions", "/console/decisions".into(), false),
         (
             "decisions, declined, page 3",

@@ -5,6 +5,7 @@
 
 mod credit;
 mod marketing;
+mod monitoring;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -225,6 +226,13 @@ async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<()> {
             "a recorded quote did not replay identically"
         );
     }
+    println!("transaction monitoring: the import's alerts against the planted fraud, and one payment assessed");
+    let report = monitoring::walk(ctx, truth).await?;
+    report.print_table();
+    anyhow::ensure!(
+        report.replay_identical,
+        "a recorded payment assessment did not replay identically"
+    );
     if ctx.store.active_offer_model().await?.is_some() {
         println!("checking every customer's offers, then a segment and a campaign with a holdout");
         let report = marketing::walk(ctx, truth).await?;

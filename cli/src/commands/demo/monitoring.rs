@@ -1,0 +1,131 @@
+//! The demo's transaction monitoring: what the import's live evaluation filed (alerts and
+//! cases) against the fraud and laundering the population planted, then one payment
+//! assessed as the payment app would ask, recorded and replayed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sextant_services::monitoring::assess;
+use sextant_services::records::{CardRecord, PaymentRecord, PaymentTag};
+use sextant_services::Context;
+use sextant_store::{Actor, CaseFilter, PAGE_MAX};
+
+use crate::output::Report;
+
+#[derive(Debug, Default, Serialize)]
+pub struct DemoMonitoring {
+    pub alerts: u64,
+    pub cases: u64,
+    /// Planted schemes: (scheme, customers, customers with a case).
+    pub planted: Vec<(String, u64, u64)>,
+    /// Customers with a case and nothing planted (what a review team would close).
+    pub clean_customers_with_a_case: u64,
+    pub assessment_id: String,
+    pub verdict: String,
+    pub score: f64,
+    pub replay_identical: bool,
+}
+
+#[derive(Deserialize)]
+struct TruthLine {
+    customer_id: String,
+    #[serde(default)]
+    fraud_scheme: Option<String>,
+}
+
+pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring> {
+    let mut report = DemoMonitoring::default();
+    let mut with_case = HashSet::new();
+    let filter = CaseFilter::default();
+    let mut offset = 0;
+    loop {
+        let (page, total) = ctx.store.cases(&filter, offset, PAGE_MAX).await?;
+        offset += page.len() as u64;
+        report.cases = total;
+        for c in &page {
+            report.alerts += c.alerts;
+            with_case.insert(c.customer_id.to_string());
+        }
+        if page.is_empty() || offset >= total {
+            break;
+        }
+    }
+    let mut planted: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut planted_customers = HashSet::new();
+    let mut first_card_tester = None;
+    for line in std::fs::read_to_string(truth)?.lines() {
+        let t: TruthLine = serde_json::from_str(line)?;
+        if let Some(scheme) = t.fraud_scheme {
+            let row = planted.entry(scheme.clone()).or_default();
+            row.0 += 1;
+            row.1 += u64::from(with_case.contains(&t.customer_id));
+            if scheme == "card_testing" && first_card_tester.is_none() {
+                first_card_tester = Some(t.customer_id.clone());
+            }
+            planted_customers.insert(t.customer_id);
+        }
+    }
+    report.clean_customers_with_a_case = with_case.difference(&planted_customers).count() as u64;
+    report.planted = planted.into_iter().map(|(s, (n, c))| (s, n, c)).collect();
+
+    // One more small card payment abroad by a customer whose card was tested (or the first
+    // customer), as the payment app would ask before authorising it.
+    let customer = first_card_tester.unwrap_or_else(|| "c0000001".into());
+    let payment = PaymentRecord {
+        tag: PaymentTag::Payment,
+        event_id: format!("demo-assess-{}", Utc::now().timestamp_millis()),
+        customer_id: customer,
+        occurred_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        amount_minor: 120,
+        currency: "EUR".into(),
+        direction: "debit".into(),
+        kind: "purchase".into(),
+        channel: "online".into(),
+        merchant_id: Some("m5999-demo".into()),
+        mcc: Some("5999".into()),
+        country: "US".into(),
+        card: Some(CardRecord {
+            bin: "416598".into(),
+            last4: "0001".into(),
+        }),
+        status: None,
+        balance_after_minor: None,
+    };
+    let answer = assess::assess(ctx, None, &Actor::system("demo"), &payment).await?;
+    let view: assess::AssessmentView = serde_json::from_value(answer.body)?;
+    let replayed = assess::replay(ctx, &view.assessment_id).await?;
+    report.assessment_id = view.assessment_id;
+    report.verdict = view.verdict;
+    report.score = view.score;
+    report.replay_identical = replayed.identical;
+    Ok(report)
+}
+
+impl Report for DemoMonitoring {
+    fn print_table(&self) {
+        println!(
+            "  {} alerts filed into {} cases as the payments were imported",
+            self.alerts, self.cases
+        );
+        let planted: Vec<String> = self
+            .planted
+            .iter()
+            .map(|(s, n, c)| format!("{s} {c}/{n}"))
+            .collect();
+        println!(
+            "  planted (ground truth), customers with a case: {}; customers with a case and nothing planted: {}",
+            planted.join(", "),
+            self.clean_customers_with_a_case
+        );
+        println!(
+            "  payment assessment {}: {} (score {:.3}); `GET /v1/payments/assessments/{}/replay`: {}",
+            self.assessment_id,
+            self.verdict,
+            self.score,
+            self.assessment_id,
+            if self.replay_identical { "identical" } else { "DIFFERENT" }
+        );
+    }
+}
