@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use decision::{decide, Decision, Verdict, POLICY_VERSION};
 pub use state::{CustomerState, Span};
-pub use typology::{detect, evaluate, Hit, Typology};
+pub use typology::{cool_down, detect, evaluate, Hit, Typology};
 
 /// Every detector's parameters, with the defaults a bank would start from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -107,8 +107,13 @@ struct Before {
 /// first: the typologies that fire ([`detect`]), less those still in their cooldown from an
 /// earlier alert of the customer's ([`Typology::cooldown_ms`]).
 pub fn evaluate(state: &mut CustomerState, p: &PaymentEvent, params: &Params) -> Vec<Hit> {
-    let mut hits = detect(state, p, params);
-    let at = p.occurred_at.timestamp_millis();
+    let hits = detect(state, p, params);
+    cool_down(state, p.occurred_at.timestamp_millis(), hits)
+}
+
+/// Of the hits [`detect`] found on a payment made at `at`, those not in their typology's
+/// cooldown from an earlier alert of the customer's; they start a new cooldown.
+pub fn cool_down(state: &mut CustomerState, at: i64, mut hits: Vec<Hit>) -> Vec<Hit> {
     hits.retain(|hit| {
         let last = &mut state.last_alert_ms[hit.typology.index()];
         let quiet = last.is_some_and(|last| at - last < hit.typology.cooldown_ms());

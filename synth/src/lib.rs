@@ -15,10 +15,12 @@
 //! How it works: a persona and latent traits are drawn (`persona.rs`, `latent.rs`); planners
 //! lay out intended payments (`plan.rs`, `income.rs`, `commitments.rs`, `spending.rs`); the ledger runs the balance and
 //! decides failures (`ledger.rs`); the truth is derived from latents and outcomes (`truth.rs`);
-//! holdings and app behaviour follow from the truth (`holdings.rs`, `behaviour.rs`).
+//! holdings and app behaviour follow from the truth (`holdings.rs`, `behaviour.rs`); last, a
+//! few customers get an episode of fraud or money laundering (`fraud.rs`).
 
 mod behaviour;
 mod commitments;
+mod fraud;
 mod holdings;
 mod income;
 mod latent;
@@ -42,6 +44,7 @@ use sextant_domain::{
     BehaviourEvent, Card, Customer, CustomerId, Holding, PaymentEvent, ProductId, RiskTolerance,
 };
 
+pub use fraud::{FraudTruth, Scheme};
 pub use persona::Persona;
 
 use crate::latent::Latents;
@@ -155,6 +158,9 @@ pub struct GroundTruth {
     /// Every product of `default_catalogue()`, in catalogue order, with how likely the customer
     /// would adopt it (0..1).
     pub product_affinities: Vec<(ProductId, f64)>,
+    /// The fraud or laundering planted in the customer's payments, if any (about 2.5% of
+    /// customers, in windows of three months or more).
+    pub fraud: Option<FraudTruth>,
 }
 
 /// One generated customer and everything about them.
@@ -180,6 +186,7 @@ enum Stream {
     Payments = 2,
     Truth = 3,
     Behaviour = 4,
+    Fraud = 5,
 }
 
 fn stream(seed: u64, index: u64, which: Stream) -> ChaCha8Rng {
@@ -244,6 +251,18 @@ pub fn generate_customer(config: &Config, index: u64) -> CustomerBundle {
     let mut rng = stream(config.seed, index, Stream::Behaviour);
     let behaviour = behaviour::generate(&ctx, &customer_id, number, &truth, &stats, &mut rng);
 
+    // Last, from its own stream: everything above is the same with or without an episode.
+    let mut payments = payments;
+    let mut rng = stream(config.seed, index, Stream::Fraud);
+    let fraud = fraud::plant(
+        &customer_id,
+        number,
+        &cards,
+        &window,
+        &mut payments,
+        &mut rng,
+    );
+
     let product_affinities = ctx
         .tables
         .products
@@ -264,6 +283,7 @@ pub fn generate_customer(config: &Config, index: u64) -> CustomerBundle {
             defaulted_next_12m: truth.defaulted_next_12m,
             monthly_income_minor: latents.income_minor,
             product_affinities,
+            fraud,
         },
     }
 }

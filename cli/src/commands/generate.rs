@@ -39,6 +39,12 @@ struct TruthRecord<'a> {
     defaulted_next_12m: bool,
     monthly_income_minor: i64,
     product_affinities: BTreeMap<&'a str, f64>,
+    /// The fraud or laundering scheme planted in the customer's payments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fraud_scheme: Option<&'static str>,
+    /// Its payments' event ids, in time order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fraud_event_ids: Vec<&'a str>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,6 +109,12 @@ fn render(bundle: &CustomerBundle, out: &mut Buffers) {
                 .product_affinities
                 .iter()
                 .map(|(id, score)| (id.as_str(), *score))
+                .collect(),
+            fraud_scheme: t.fraud.as_ref().map(|f| f.scheme.as_str()),
+            fraud_event_ids: t
+                .fraud
+                .iter()
+                .flat_map(|f| f.event_ids.iter().map(|e| e.as_str()))
                 .collect(),
         },
     );

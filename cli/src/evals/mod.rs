@@ -7,5 +7,6 @@ pub mod berka;
 pub mod credit_file;
 pub mod credit_population;
 pub mod fairness;
+pub mod monitoring_population;
 pub mod offers;
 pub mod profiling;

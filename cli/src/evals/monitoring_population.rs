@@ -1,0 +1,281 @@
+//! `sextant monitoring eval-population`: transaction monitoring scored against the fraud and
+//! laundering the synthetic population plants (`sextant_synth::Scheme`), with no database:
+//! each customer's payments go through the detectors in time order, as they would land.
+//!
+//! Two readings. **Live**: the alerts as filed (each typology's cooldown applied): how many
+//! planted episodes raise at least one alert on one of their payments, and how many clean
+//! customers of each persona are alerted (the false positives a review team works).
+//! **At a fixed alert rate**: every payment scored by the decision policy, the threshold set
+//! so that at most `alert_rate` of payments are alerted: recall per scheme (episodes with a
+//! payment at or above the threshold; planted payments caught) and precision.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sextant_monitoring::{cool_down, decide, detect, CustomerState, Params};
+use sextant_synth::{generate_customer, Config, Persona, Scheme};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemeRecall {
+    pub scheme: &'static str,
+    pub episodes: u64,
+    /// Episodes with at least one alert (as filed) on one of their payments.
+    pub caught_live: u64,
+    pub recall_live: f64,
+    /// Episodes with a payment scored at or above the threshold.
+    pub caught_at_rate: u64,
+    pub recall_at_rate: f64,
+    pub planted_payments: u64,
+    pub planted_payments_alerted_at_rate: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonaFalsePositives {
+    pub persona: &'static str,
+    pub customers: u64,
+    /// Customers with no planted episode.
+    pub clean_customers: u64,
+    /// Clean customers with at least one alert as filed.
+    pub clean_alerted_live: u64,
+    pub false_positive_rate_live: f64,
+    /// Alerts as filed on clean customers, per 1,000 clean customers a day.
+    pub alerts_per_1000_customers_per_day_live: f64,
+    /// Clean customers with a payment at or above the threshold.
+    pub clean_alerted_at_rate: u64,
+    pub false_positive_rate_at_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationEval {
+    pub customers: u64,
+    pub months: u32,
+    pub seed: u64,
+    pub payments: u64,
+    pub days: f64,
+    pub episodes: u64,
+    /// The share of payments the fixed-rate reading may alert.
+    pub alert_rate: f64,
+    /// The policy score at or above which a payment is alerted in that reading.
+    pub score_threshold: f64,
+    /// The share actually alerted (ties and payments scored 0 can keep it under the rate).
+    pub payments_alerted_share: f64,
+    /// Planted payments among the payments alerted at the rate.
+    pub precision_at_rate: f64,
+    /// Alerts as filed, per 1,000 customers a day, all customers.
+    pub alerts_per_1000_customers_per_day_live: f64,
+    pub by_scheme: Vec<SchemeRecall>,
+    pub by_persona: Vec<PersonaFalsePositives>,
+    pub seconds: f64,
+}
+
+/// One payment's reading.
+struct Scored {
+    customer: u32,
+    score: f32,
+    planted: bool,
+}
+
+#[derive(Default)]
+struct Customer {
+    persona: usize,
+    scheme: Option<Scheme>,
+    alerts_live: u64,
+    planted_alerted_live: bool,
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+/// Generates `customers` (seeded) and scores monitoring on them; `progress(done)` follows.
+pub fn eval_population(
+    customers: u64,
+    months: u32,
+    seed: u64,
+    alert_rate: f64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<PopulationEval> {
+    anyhow::ensure!(
+        alert_rate > 0.0 && alert_rate < 1.0,
+        "--alert-rate must lie strictly between 0 and 1"
+    );
+    let started = std::time::Instant::now();
+    let config = Config::new(customers, months, seed);
+    config.validate()?;
+    let params = Params::default();
+    let mut scored: Vec<Scored> = Vec::new();
+    let mut people: Vec<Customer> = Vec::with_capacity(customers as usize);
+    let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
+    for index in 0..customers {
+        let bundle = generate_customer(&config, index);
+        let planted: std::collections::HashSet<&str> = bundle
+            .truth
+            .fraud
+            .iter()
+            .flat_map(|f| f.event_ids.iter().map(|e| e.as_str()))
+            .collect();
+        let mut person = Customer {
+            persona: Persona::ALL
+                .iter()
+                .position(|p| *p == bundle.truth.persona)
+                .expect("every persona is in ALL"),
+            scheme: bundle.truth.fraud.as_ref().map(|f| f.scheme),
+            ..Customer::default()
+        };
+        let mut state = CustomerState::default();
+        for p in &bundle.payments {
+            let at = p.occurred_at.timestamp_millis();
+            (first_ms, last_ms) = (first_ms.min(at), last_ms.max(at));
+            let hits = detect(&mut state, p, &params);
+            let score = decide(hits.clone()).score;
+            let alerts = cool_down(&mut state, at, hits);
+            let is_planted = planted.contains(p.event_id.as_str());
+            person.alerts_live += alerts.len() as u64;
+            person.planted_alerted_live |= is_planted && !alerts.is_empty();
+            scored.push(Scored {
+                customer: index as u32,
+                score: score as f32,
+                planted: is_planted,
+            });
+        }
+        people.push(person);
+        if (index + 1) % 1_000 == 0 {
+            progress(index + 1);
+        }
+    }
+    let payments = scored.len() as u64;
+    // The threshold: the score of the payment at the alert rate's rank, never 0 (a payment
+    // nothing fired on is never an alert).
+    let mut scores: Vec<f32> = scored.iter().map(|s| s.score).collect();
+    let rank =
+        ((alert_rate * payments as f64).floor() as usize).min(scores.len().saturating_sub(1));
+    let threshold = if scores.is_empty() {
+        f32::MAX
+    } else {
+        let (_, at, _) = scores.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+        at.max(f32::MIN_POSITIVE)
+    };
+    let mut alerted_at_rate = vec![false; people.len()];
+    let mut planted_alerted_at_rate = vec![false; people.len()];
+    let (mut alerted, mut alerted_planted) = (0u64, 0u64);
+    let mut by_scheme: BTreeMap<usize, SchemeRecall> = Scheme::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                i,
+                SchemeRecall {
+                    scheme: s.as_str(),
+                    episodes: 0,
+                    caught_live: 0,
+                    recall_live: 0.0,
+                    caught_at_rate: 0,
+                    recall_at_rate: 0.0,
+                    planted_payments: 0,
+                    planted_payments_alerted_at_rate: 0,
+                },
+            )
+        })
+        .collect();
+    let scheme_index = |s: Scheme| Scheme::ALL.iter().position(|x| *x == s).expect("in ALL");
+    for s in &scored {
+        let hit = s.score >= threshold;
+        let c = s.customer as usize;
+        alerted += u64::from(hit);
+        alerted_at_rate[c] |= hit;
+        if s.planted {
+            alerted_planted += u64::from(hit);
+            planted_alerted_at_rate[c] |= hit;
+            if let Some(scheme) = people[c].scheme {
+                let row = by_scheme
+                    .get_mut(&scheme_index(scheme))
+                    .expect("every scheme");
+                row.planted_payments += 1;
+                row.planted_payments_alerted_at_rate += u64::from(hit);
+            }
+        }
+    }
+    let days = if last_ms > first_ms {
+        (last_ms - first_ms) as f64 / 86_400_000.0
+    } else {
+        0.0
+    };
+    let per_day = |alerts: u64, customers: u64| {
+        if customers == 0 || days <= 0.0 {
+            0.0
+        } else {
+            1_000.0 * alerts as f64 / customers as f64 / days
+        }
+    };
+    let mut personas: Vec<PersonaFalsePositives> = Persona::ALL
+        .iter()
+        .map(|p| PersonaFalsePositives {
+            persona: p.as_str(),
+            customers: 0,
+            clean_customers: 0,
+            clean_alerted_live: 0,
+            false_positive_rate_live: 0.0,
+            alerts_per_1000_customers_per_day_live: 0.0,
+            clean_alerted_at_rate: 0,
+            false_positive_rate_at_rate: 0.0,
+        })
+        .collect();
+    let mut clean_alerts = vec![0u64; personas.len()];
+    let mut episodes = 0;
+    let mut alerts_live = 0;
+    for (c, person) in people.iter().enumerate() {
+        alerts_live += person.alerts_live;
+        let row = &mut personas[person.persona];
+        row.customers += 1;
+        match person.scheme {
+            Some(scheme) => {
+                episodes += 1;
+                let r = by_scheme
+                    .get_mut(&scheme_index(scheme))
+                    .expect("every scheme");
+                r.episodes += 1;
+                r.caught_live += u64::from(person.planted_alerted_live);
+                r.caught_at_rate += u64::from(planted_alerted_at_rate[c]);
+            }
+            None => {
+                row.clean_customers += 1;
+                row.clean_alerted_live += u64::from(person.alerts_live > 0);
+                row.clean_alerted_at_rate += u64::from(alerted_at_rate[c]);
+                clean_alerts[person.persona] += person.alerts_live;
+            }
+        }
+    }
+    for (row, alerts) in personas.iter_mut().zip(clean_alerts) {
+        row.false_positive_rate_live = ratio(row.clean_alerted_live, row.clean_customers);
+        row.false_positive_rate_at_rate = ratio(row.clean_alerted_at_rate, row.clean_customers);
+        row.alerts_per_1000_customers_per_day_live = per_day(alerts, row.clean_customers);
+    }
+    let by_scheme = by_scheme
+        .into_values()
+        .map(|mut r| {
+            r.recall_live = ratio(r.caught_live, r.episodes);
+            r.recall_at_rate = ratio(r.caught_at_rate, r.episodes);
+            r
+        })
+        .collect();
+    Ok(PopulationEval {
+        customers,
+        months,
+        seed,
+        payments,
+        days,
+        episodes,
+        alert_rate,
+        score_threshold: f64::from(threshold),
+        payments_alerted_share: ratio(alerted, payments),
+        precision_at_rate: ratio(alerted_planted, alerted),
+        alerts_per_1000_customers_per_day_live: per_day(alerts_live, customers),
+        by_scheme,
+        by_persona: personas,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
