@@ -93,6 +93,18 @@ impl Context {
                     tracing::warn!(error = %e, "audience index not loaded; the first preview loads it")
                 }
             }
+            let started = std::time::Instant::now();
+            match ctx.engines.monitor.warm(ctx.store.as_ref(), |_| {}).await {
+                Ok(customers) => tracing::info!(
+                    customers,
+                    ms = started.elapsed().as_millis() as u64,
+                    "monitoring states built"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "monitoring states not built; each customer's is built when first needed"
+                ),
+            }
         });
     }
 }

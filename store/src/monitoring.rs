@@ -111,8 +111,10 @@ pub struct NewPaymentAssessment {
     /// `allow`, `review` or `block`.
     pub verdict: String,
     pub score: f64,
-    /// The payment as sent, the customer's state before it and the parameters.
-    pub inputs: serde_json::Value,
+    /// The payment as sent, the customer's state before it and the parameters: JSON text,
+    /// written as the service serialised it (a state is about 5 KiB of numbers; no tree of
+    /// values is built for it on the checkout path).
+    pub inputs: String,
     /// The assessment as answered.
     pub output: serde_json::Value,
 }
@@ -165,6 +167,15 @@ pub trait MonitoringStore: Send + Sync {
         customers: &[CustomerId],
         since: DateTime<Utc>,
     ) -> Result<Vec<(CustomerId, u64)>, StoreError>;
+    /// Registered customers' ids after `after`, in id order, at most `limit` (at most
+    /// [`crate::MARKETING_PAGE_MAX`]): how monitoring pages through everyone when it warms up.
+    async fn customer_ids_after(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<CustomerId>, StoreError>;
+    /// Whether a customer is registered (an index look-up; nothing is decrypted).
+    async fn customer_registered(&self, id: &CustomerId) -> Result<bool, StoreError>;
     /// Records an assessment (group-committed with credit decisions); with an idempotency
     /// record, only if its key is new (see [`Idempotent`]), and the two commit together.
     async fn record_payment_assessment(

@@ -38,6 +38,7 @@ pub async fn scratch_store(
 
 pub mod loadgen;
 pub mod marketing;
+pub mod monitoring;
 mod portfolio;
 mod profile;
 pub use credit::{credit, CreditBenchOptions};

@@ -59,6 +59,14 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Payment-assessment latency at a constant offered rate (open loop, load generator in a
+    /// separate process) and import throughput with transaction monitoring off and on.
+    Monitoring {
+        #[command(flatten)]
+        options: bench::monitoring::MonitoringBenchOptions,
+        #[arg(long)]
+        json: bool,
+    },
     /// Offers latency at a constant offered rate (open loop, load generator in a separate
     /// process), lookalike audience time and campaign launch time, against the aims.
     Marketing {
@@ -128,6 +136,9 @@ pub async fn run(
                 http_clients: 4,
             };
             emit(&bench::ingest(&options).await?, json)?;
+        }
+        BenchCommand::Monitoring { options, json } => {
+            emit(&bench::monitoring::monitoring(&options).await?, json)?;
         }
         BenchCommand::Credit { options, json } => {
             emit(&bench::credit(&options).await?, json)?;

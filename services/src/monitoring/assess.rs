@@ -133,16 +133,13 @@ pub async fn assess(
                 .collect(),
         )
     })?;
-    ctx.store
-        .customer(&domain.customer_id)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::invalid(
-                "customer_id",
-                "unknown_customer",
-                "no customer is registered under this id",
-            )
-        })?;
+    if !ctx.store.customer_registered(&domain.customer_id).await? {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "unknown_customer",
+            "no customer is registered under this id",
+        ));
+    }
     let monitor = ctx.monitor();
     let state = monitor
         .state_of(ctx.store.as_ref(), &domain.customer_id)
@@ -156,7 +153,7 @@ pub async fn assess(
     let answered = view(&id, payment, &decision, now);
     let output = serde_json::to_value(&answered).map_err(ServiceError::internal)?;
     let alerting = decision.verdict != sextant_monitoring::Verdict::Allow;
-    let inputs = serde_json::to_value(Inputs {
+    let inputs = serde_json::to_string(&Inputs {
         payment: payment.clone(),
         state,
         params,
@@ -233,7 +230,7 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
         .ok_or(ServiceError::NotFound)?;
     let corrupt =
         |e: serde_json::Error| ServiceError::internal(format!("stored assessment {id}: {e}"));
-    let inputs: Inputs = serde_json::from_value(record.inputs).map_err(corrupt)?;
+    let inputs: Inputs = serde_json::from_str(&record.inputs).map_err(corrupt)?;
     let recorded: AssessmentView =
         serde_json::from_value(record.output.clone()).map_err(corrupt)?;
     if inputs.policy_version != POLICY_VERSION {

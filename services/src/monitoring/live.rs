@@ -4,14 +4,17 @@
 //!
 //! A customer's state is rebuilt from the stored payments (the last [`LOOKBACK_DAYS`]) the
 //! first time they are seen, when they were evicted to keep memory bounded
-//! ([`Monitor::with_capacity`]), or when a payment arrives more than [`LATE_MS`] older than
-//! their newest: the replay raises, for the new payments only, exactly what evaluating them
-//! in time order would have. A payment that was stored already (a duplicate) is not
-//! evaluated again, and the store files an alert once per payment and typology.
+//! ([`Monitor::with_capacity`]), when a payment arrives more than [`LATE_MS`] older than
+//! their newest, or when the kept state already holds one of the payments (it was built
+//! from the store, for a decision or by [`Monitor::warm`], after they were committed): the
+//! replay raises, for the new payments only, exactly what evaluating them in time order
+//! would have. A payment that was stored already (a duplicate) is not evaluated again, and
+//! the store files an alert once per payment and typology.
 //!
-//! Observations are serialised (one lock), so two batches of one customer never interleave.
-//! A second process writing payments (an import beside a running server) is not seen by
-//! this one's states until they are rebuilt.
+//! Observations are serialised (one lock), so two batches of one customer never interleave;
+//! building a state for a decision or a warm-up reads the store without the lock. A second
+//! process writing payments (an import beside a running server) is not seen by this one's
+//! states until they are rebuilt.
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +34,9 @@ pub const LOOKBACK_DAYS: i64 = 400;
 /// A payment this much older than the customer's newest is not added in place (the windows
 /// have moved on): the customer's state is rebuilt with it in its place.
 pub const LATE_MS: i64 = 60 * 60 * 1_000;
+
+/// Customers read per page when warming up.
+const WARM_PAGE: u64 = 500;
 
 /// Customers whose state is kept by default: about 13 KiB each, so about 260 MiB.
 pub const DEFAULT_CAPACITY: usize = 20_000;
@@ -146,9 +152,14 @@ impl Monitor {
                 (a.occurred_at, a.event_id.as_str()).cmp(&(b.occurred_at, b.event_id.as_str()))
             });
             observed.payments += payments.len() as u64;
+            // In place only when the kept state does not hold any of these payments already
+            // (it was built from the store after they were committed): otherwise rebuilt.
             let in_place = states.kept.get(*id).is_some_and(|k| {
                 let newest = k.state.last_seen_ms.unwrap_or(i64::MIN);
                 payments[0].occurred_at.timestamp_millis() >= newest.saturating_sub(LATE_MS)
+                    && !payments
+                        .iter()
+                        .any(|p| k.state.recent_ids.contains(p.event_id.as_str()))
             });
             if !in_place {
                 rebuild.push((*id).clone());
@@ -219,26 +230,86 @@ impl Monitor {
         Ok(observed)
     }
 
-    /// The customer's state as of their newest stored payment (rebuilt if not in memory),
-    /// for a decision on a payment not yet made.
+    /// The customer's state as of their newest stored payment, for a decision on a payment
+    /// not yet made. One not in memory is built from the store without holding up anyone
+    /// else, and kept unless an observation kept one meanwhile.
     pub async fn state_of(&self, store: &dyn Store, id: &CustomerId) -> Result<CustomerState> {
-        let mut states = self.states.lock().await;
-        if states.kept.contains_key(id) {
-            states.clock += 1;
-            let clock = states.clock;
-            let kept = states.kept.get_mut(id).expect("present");
-            kept.used = clock;
-            return Ok(kept.state.clone());
+        {
+            let mut states = self.states.lock().await;
+            if states.kept.contains_key(id) {
+                states.clock += 1;
+                let clock = states.clock;
+                let kept = states.kept.get_mut(id).expect("present");
+                kept.used = clock;
+                return Ok(kept.state.clone());
+            }
         }
         let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
-        let stored = store
-            .payments_since(std::slice::from_ref(id), since)
-            .await?;
-        let mut state = CustomerState::default();
-        for p in &stored {
-            evaluate(&mut state, p, &self.params);
+        let mut built = self.build(store, std::slice::from_ref(id), since).await?;
+        let state = built.pop().map(|(_, s)| s).unwrap_or_default();
+        let mut states = self.states.lock().await;
+        if !states.kept.contains_key(id) {
+            states.put(id.clone(), state.clone(), self.capacity);
         }
-        states.put(id.clone(), state.clone(), self.capacity);
         Ok(state)
+    }
+
+    /// States of `ids` built from their stored payments since `since` (customers without
+    /// any are left out).
+    async fn build(
+        &self,
+        store: &dyn Store,
+        ids: &[CustomerId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(CustomerId, CustomerState)>> {
+        let stored = store.payments_since(ids, since).await?;
+        let mut built: Vec<(CustomerId, CustomerState)> = Vec::new();
+        for p in &stored {
+            if built.last().is_none_or(|(id, _)| *id != p.customer_id) {
+                built.push((p.customer_id.clone(), CustomerState::default()));
+            }
+            let state = &mut built.last_mut().expect("pushed above").1;
+            evaluate(state, p, &self.params);
+        }
+        Ok(built)
+    }
+
+    /// Builds the states of every registered customer (up to the capacity) from the store,
+    /// a page at a time, so that the first decisions after a start do not each read a
+    /// history; a state an observation kept meanwhile is left as it is. Returns how many
+    /// customers have a state in memory; `progress` gets the customers read so far.
+    pub async fn warm(&self, store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<usize> {
+        let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
+        let mut after: Option<CustomerId> = None;
+        let mut read = 0u64;
+        loop {
+            let ids = store.customer_ids_after(after.as_ref(), WARM_PAGE).await?;
+            let Some(last) = ids.last() else { break };
+            after = Some(last.clone());
+            read += ids.len() as u64;
+            let missing: Vec<CustomerId> = {
+                let states = self.states.lock().await;
+                ids.iter()
+                    .filter(|id| !states.kept.contains_key(*id))
+                    .cloned()
+                    .collect()
+            };
+            let built = self.build(store, &missing, since).await?;
+            let mut states = self.states.lock().await;
+            for (id, state) in built {
+                if states.kept.len() >= self.capacity {
+                    return Ok(states.kept.len());
+                }
+                if !states.kept.contains_key(&id) {
+                    states.put(id, state, self.capacity);
+                }
+            }
+            drop(states);
+            progress(read);
+            if (ids.len() as u64) < WARM_PAGE {
+                break;
+            }
+        }
+        Ok(self.kept().await)
     }
 }

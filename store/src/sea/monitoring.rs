@@ -18,7 +18,8 @@ use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{json, ms_to_time, payment_from};
 use super::{audit, keys, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use crate::entity::{
-    monitoring_alert, monitoring_case, monitoring_case_note, payment_assessment, payment_event,
+    customer, monitoring_alert, monitoring_case, monitoring_case_note, payment_assessment,
+    payment_event,
 };
 use crate::{
     Actor, AlertsFiled, CaseChange, CaseFilter, CaseNote, Idempotent, IdempotentResponse,
@@ -45,7 +46,7 @@ pub(super) fn assessment_row(a: &NewPaymentAssessment) -> payment_assessment::Ac
         policy_version: Set(a.policy_version.clone()),
         verdict: Set(a.verdict.clone()),
         score: Set(a.score),
-        inputs: Set(a.inputs.to_string()),
+        inputs: Set(a.inputs.clone()),
         output: Set(a.output.to_string()),
     }
 }
@@ -54,13 +55,13 @@ fn assessment_from(row: payment_assessment::Model) -> Result<NewPaymentAssessmen
     Ok(NewPaymentAssessment {
         customer_id: customer(&row.customer_id, "payment assessment")?,
         created_at: ms_to_time(row.created_at_ms)?,
-        inputs: json(&row.inputs, "payment assessment inputs")?,
         output: json(&row.output, "payment assessment output")?,
         id: row.id,
         actor: row.actor,
         policy_version: row.policy_version,
         verdict: row.verdict,
         score: row.score,
+        inputs: row.inputs,
     })
 }
 
@@ -451,6 +452,36 @@ impl MonitoringStore for SeaStore {
             }
         }
         Ok(out)
+    }
+
+    async fn customer_ids_after(
+        &self,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        let mut query = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id);
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after.as_str()));
+        }
+        let ids: Vec<String> = query
+            .order_by_asc(customer::Column::Id)
+            .limit(limit.min(crate::MARKETING_PAGE_MAX))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        ids.iter().map(|id| customer(id, "registered")).collect()
+    }
+
+    async fn customer_registered(&self, id: &CustomerId) -> Result<bool, StoreError> {
+        let found: Option<String> = customer::Entity::find_by_id(id.as_str().to_owned())
+            .select_only()
+            .column(customer::Column::Id)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn record_payment_assessment(

@@ -240,7 +240,7 @@ async fn states_are_rebuilt_from_payments_and_assessments_read_back_as_recorded(
             policy_version: "monitoring-policy-1".into(),
             verdict: "block".into(),
             score: 0.912345,
-            inputs: serde_json::json!({"payment": {"amount_minor": 100}, "state": [1, 2, 3]}),
+            inputs: r#"{"payment":{"amount_minor":100},"state":[1,2,3]}"#.into(),
             output: serde_json::json!({"verdict": "block", "score": 0.912345}),
         };
         store
