@@ -85,6 +85,62 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
     u / (positives * negatives as f64)
 }
 
+/// Area under the precision-recall curve as average precision: the mean, over the
+/// positives, of the precision at each one's rank, scores sorted high to low with tied scores
+/// taken as one step (scikit-learn's `average_precision_score`). NaN without positives.
+///
+/// # Panics
+/// If `scores` and `labels` differ in length.
+pub fn average_precision(scores: &[f64], labels: &[bool]) -> f64 {
+    assert_eq!(
+        scores.len(),
+        labels.len(),
+        "average_precision: lengths differ"
+    );
+    let positives = labels.iter().filter(|&&l| l).count();
+    if positives == 0 {
+        return f64::NAN;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut seen, mut hits, mut area) = (0usize, 0usize, 0.0);
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && scores[order[end]] == scores[order[start]] {
+            end += 1;
+        }
+        let found = order[start..end].iter().filter(|&&i| labels[i]).count();
+        seen += end - start;
+        hits += found;
+        area += found as f64 / positives as f64 * (hits as f64 / seen as f64);
+        start = end;
+    }
+    area
+}
+
+/// The share of positives among the `share` of rows scored highest (at least one row):
+/// recall when that share of payments is alerted. NaN without positives.
+///
+/// # Panics
+/// If `scores` and `labels` differ in length.
+pub fn recall_at_share(scores: &[f64], labels: &[bool], share: f64) -> f64 {
+    assert_eq!(
+        scores.len(),
+        labels.len(),
+        "recall_at_share: lengths differ"
+    );
+    let positives = labels.iter().filter(|&&l| l).count();
+    if positives == 0 || scores.is_empty() {
+        return f64::NAN;
+    }
+    let k = ((share * scores.len() as f64).floor() as usize).clamp(1, scores.len());
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let caught = order[..k].iter().filter(|&&i| labels[i]).count();
+    caught as f64 / positives as f64
+}
+
 /// Kolmogorov-Smirnov statistic: the largest gap between the score distributions of the
 /// positives and the negatives (0 = no separation, 1 = perfect). NaN when a class is absent.
 pub fn ks_statistic(scores: &[f64], labels: &[bool]) -> f64 {
@@ -479,5 +535,16 @@ mod tests {
             let negated: Vec<f64> = scores.iter().map(|s| -s).collect();
             prop_assert!((roc_auc(&negated, &labels) - (1.0 - auc)).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn average_precision_and_recall_at_a_share() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5];
+        let labels = [true, false, true, false, false];
+        // Precision 1 at the first positive, 2/3 at the second.
+        assert!((average_precision(&scores, &labels) - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert_eq!(recall_at_share(&scores, &labels, 0.2), 0.5);
+        assert_eq!(recall_at_share(&scores, &labels, 0.6), 1.0);
+        assert!(average_precision(&scores, &[false; 5]).is_nan());
     }
 }

@@ -26,6 +26,7 @@ pub mod credit;
 pub mod embedding;
 mod error;
 pub mod evaluation;
+pub mod fraud;
 pub mod gbm;
 pub mod linear;
 pub mod matrix;

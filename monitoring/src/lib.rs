@@ -9,6 +9,7 @@
 //! at ingestion.
 
 pub mod decision;
+pub mod features;
 pub mod state;
 pub mod typology;
 pub mod window;

@@ -365,3 +365,10 @@ fn a_state_survives_json_and_decides_the_same() {
     assert_eq!(original, replayed);
     assert!(fired(&original.hits, Typology::CardTesting));
 }
+
+#[test]
+fn an_empty_window_has_no_largest_bucket() {
+    let window = crate::window::Window::new(60_000, 10);
+    assert_eq!(window.max_before(0, |t| t.debit_minor), 0);
+    assert_eq!(CustomerState::default().largest_day_before_minor(), 0);
+}

@@ -158,6 +158,9 @@ impl Window {
 
     /// The largest of `value` over the window's buckets, leaving out the newest `skip`.
     pub fn max_before(&self, skip: usize, value: impl Fn(&Tally) -> i64) -> i64 {
+        if self.head == i64::MIN {
+            return 0; // nothing added yet
+        }
         let len = self.ring.len() as i64;
         (skip as i64..len)
             .map(|back| value(&self.ring[self.slot(self.head - back)]))

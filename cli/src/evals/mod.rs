@@ -7,6 +7,7 @@ pub mod berka;
 pub mod credit_file;
 pub mod credit_population;
 pub mod fairness;
+pub mod monitoring_file;
 pub mod monitoring_population;
 pub mod offers;
 pub mod profiling;

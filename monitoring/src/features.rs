@@ -1,0 +1,180 @@
+//! The features a model reads about one payment: the payment itself (amount, kind, channel,
+//! hour), what was new about it (country, merchant or counterparty, time since the last
+//! payment), the customer's windows after it (counts, sums, small card payments, failures,
+//! distinct merchants and countries, money in and out), its size against the customer's own
+//! days, and the score of every typology. Computed in the same constant-time step as the
+//! detectors, so scoring a payment costs what detecting does.
+
+use chrono::Timelike;
+use sextant_domain::{Channel, Direction, PaymentEvent, PaymentKind, PaymentStatus};
+
+use crate::state::{CustomerState, Span};
+use crate::typology::{detect, Hit, Typology, COUNT};
+use crate::Params;
+
+/// How many features a payment has.
+pub const WIDTH: usize = 42 + COUNT;
+
+/// The features' names, in row order.
+pub fn names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "log_amount",
+        "is_debit",
+        "kind_purchase",
+        "kind_atm",
+        "kind_transfer_out",
+        "kind_transfer_in",
+        "channel_online",
+        "channel_cross_border",
+        "has_card",
+        "failed",
+        "new_country",
+        "new_merchant",
+        "log_hours_since_last",
+        "log_history_days",
+        "amount_to_usual_day",
+        "day_to_usual_day",
+        "day_to_largest_day",
+        "hour_of_day",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for span in [Span::Minutes10, Span::Hour1, Span::Hours24, Span::Days7] {
+        for what in [
+            "debits",
+            "log_debit_amount",
+            "small_card",
+            "failed",
+            "credits",
+        ] {
+            names.push(format!("{what}_{}", span.name()));
+        }
+    }
+    names.extend(
+        [
+            "log_transfer_in_48h",
+            "log_moved_out_48h",
+            "moved_out_to_in_48h",
+            "near_threshold_7d",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    for typology in Typology::ALL {
+        names.push(format!("typology_{}", typology.name()));
+    }
+    debug_assert_eq!(names.len(), WIDTH);
+    names
+}
+
+fn log1p(minor: i64) -> f64 {
+    (1.0 + minor.max(0) as f64 / 100.0).ln()
+}
+
+fn flag(yes: bool) -> f64 {
+    if yes {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Adds the payment to the state, like [`detect`], and returns the hits with the payment's
+/// feature row (NaN where a value does not exist yet, such as a ratio to a usual day the
+/// customer does not have).
+pub fn detect_with_features(
+    state: &mut CustomerState,
+    p: &PaymentEvent,
+    params: &Params,
+) -> (Vec<Hit>, [f64; WIDTH]) {
+    let at = p.occurred_at.timestamp_millis();
+    let known_before = state.payments > 0;
+    let new_country = known_before && state.countries.last_seen(p.country.as_str()).is_none();
+    let new_merchant = known_before
+        && p.merchant_id
+            .as_ref()
+            .is_some_and(|m| state.merchants.last_seen(m.as_str()).is_none());
+    let since_last = state
+        .last_seen_ms
+        .map(|last| (at - last).max(0) as f64 / 3.6e6);
+    let usual = state.baseline_daily_debit_minor(params);
+    let largest = state.largest_day_before_minor();
+    let hits = detect(state, p, params);
+
+    let mut row = [f64::NAN; WIDTH];
+    let amount = p.amount.get();
+    let day = state.window(Span::Hours24).discretionary_minor as f64;
+    let head = [
+        log1p(amount),
+        flag(p.direction == Direction::Debit),
+        flag(p.kind == PaymentKind::Purchase),
+        flag(p.kind == PaymentKind::Atm),
+        flag(p.kind == PaymentKind::TransferOut),
+        flag(p.kind == PaymentKind::TransferIn),
+        flag(p.channel == Channel::Online),
+        flag(p.channel == Channel::CrossBorder),
+        flag(p.card.is_some()),
+        flag(p.status == PaymentStatus::Failed),
+        flag(new_country),
+        flag(new_merchant),
+        since_last.map_or(f64::NAN, |h| (1.0 + h).ln()),
+        (1.0 + state.history_ms() as f64 / 8.64e7).ln(),
+        usual.map_or(f64::NAN, |u| amount as f64 / u.max(100.0)),
+        usual.map_or(f64::NAN, |u| day / u.max(100.0)),
+        if largest > 0 {
+            day / largest as f64
+        } else {
+            f64::NAN
+        },
+        f64::from(p.occurred_at.hour()),
+    ];
+    row[..head.len()].copy_from_slice(&head);
+    let mut i = head.len();
+    for span in [Span::Minutes10, Span::Hour1, Span::Hours24, Span::Days7] {
+        let t = state.window(span);
+        for value in [
+            f64::from(t.debit_count),
+            log1p(t.debit_minor),
+            f64::from(t.small_card_count),
+            f64::from(t.failed_count),
+            f64::from(t.credit_count),
+        ] {
+            row[i] = value;
+            i += 1;
+        }
+    }
+    let two_days = state.window(Span::Hours48);
+    row[i] = log1p(two_days.transfer_in_minor);
+    row[i + 1] = log1p(two_days.moved_out_minor);
+    row[i + 2] = if two_days.transfer_in_minor > 0 {
+        two_days.moved_out_minor as f64 / two_days.transfer_in_minor as f64
+    } else {
+        f64::NAN
+    };
+    row[i + 3] = f64::from(state.window(Span::Days7).near_threshold_count);
+    i += 4;
+    for h in &hits {
+        row[i + h.typology.index()] = h.score;
+    }
+    for value in &mut row[i..] {
+        if value.is_nan() {
+            *value = 0.0;
+        }
+    }
+    (hits, row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_match_the_row() {
+        assert_eq!(names().len(), WIDTH);
+        let mut unique = names();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), WIDTH, "names are distinct");
+    }
+}
