@@ -346,7 +346,23 @@ impl Training<'_> {
             ],
         )
         .expect("both blocks have one row per training row");
-        let regression = LogisticRegression::fit(x.view(), &labels, self.options.l2)?;
+        let regression = match LogisticRegression::fit(x.view(), &labels, self.options.l2) {
+            Ok(regression) => regression,
+            // Nearly separable rows (a small population) can leave Newton's method short of
+            // its tolerance: a stronger penalty makes the problem well conditioned, and if
+            // even that fails the product ranks by popularity rather than failing training.
+            Err(sextant_models::ModelError::NotConverged { .. }) => {
+                let stronger = self.options.l2.max(1e-3) * 100.0;
+                match LogisticRegression::fit(x.view(), &labels, stronger) {
+                    Ok(regression) => regression,
+                    Err(sextant_models::ModelError::NotConverged { .. }) => {
+                        return Ok(ProductModel::Popularity { positives })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         Ok(ProductModel::Logistic {
             positives,
             extras,
