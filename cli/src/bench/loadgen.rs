@@ -60,6 +60,39 @@ pub struct LoadReport {
 }
 
 /// The value below which `q` of the sorted samples fall (nearest rank).
+impl LoadReport {
+    /// Prints the offered and achieved rates and the latency percentiles as a table;
+    /// returns the responses by status, written `status: count`, for the caller's summary.
+    pub fn print_latency_table(&self) -> Vec<String> {
+        println!(
+            "{:>12} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "target rps",
+            "achieved",
+            "requests",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms"
+        );
+        println!(
+            "{:>12} {:>12.1} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            self.target_rate_rps,
+            self.achieved_rate_rps,
+            self.requests,
+            self.latency_ms_p50,
+            self.latency_ms_p90,
+            self.latency_ms_p99,
+            self.latency_ms_p999,
+            self.latency_ms_max
+        );
+        self.status_counts
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect()
+    }
+}
+
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -337,33 +337,7 @@ impl Report for MonitoringBench {
             "POST /v1/payments/assess; load generator: {}",
             b.load_generator
         );
-        println!(
-            "{:>12} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "target rps",
-            "achieved",
-            "requests",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "max ms"
-        );
-        println!(
-            "{:>12} {:>12.1} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            q.target_rate_rps,
-            q.achieved_rate_rps,
-            q.requests,
-            q.latency_ms_p50,
-            q.latency_ms_p90,
-            q.latency_ms_p99,
-            q.latency_ms_p999,
-            q.latency_ms_max
-        );
-        let statuses: Vec<String> = q
-            .status_counts
-            .iter()
-            .map(|(s, n)| format!("{s}: {n}"))
-            .collect();
+        let statuses = q.print_latency_table();
         let verdicts: Vec<String> = b.verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
         println!(
             "responses: {}; verdicts recorded: {}",

@@ -199,23 +199,15 @@ impl CreditStore for SeaStore {
                 .await?;
             return Ok(Idempotent::Written);
         };
-        {
-            let _guard = self.lock_writes().await;
-            let txn = self.db.begin().await?;
-            if claim_key(&txn, record).await? {
-                credit_decision::Entity::insert(decision_row(decision))
-                    .exec_without_returning(&txn)
-                    .await?;
-                let entry = decision_entry(decision, by);
-                audit::append(&txn, self.signer(), entry, decision.created_at).await?;
-                txn.commit().await?;
-                return Ok(Idempotent::Written);
-            }
-            txn.rollback().await?;
-        }
-        answer_under_key(&self.db, record)
-            .await?
-            .ok_or_else(|| StoreError::Unavailable("idempotency key claim raced".into()))
+        self.once_under_key(record, async |txn| {
+            credit_decision::Entity::insert(decision_row(decision))
+                .exec_without_returning(txn)
+                .await?;
+            let entry = decision_entry(decision, by);
+            audit::append(txn, self.signer(), entry, decision.created_at).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn credit_decision(&self, id: &str) -> Result<Option<NewCreditDecision>, StoreError> {

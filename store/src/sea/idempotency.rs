@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 
 use super::rows::stored_idempotency;
 use super::SeaStore;
@@ -48,6 +48,31 @@ pub(super) async fn answer_under_key(
     } else {
         Idempotent::KeyReused
     }))
+}
+
+impl SeaStore {
+    /// Claims `record`'s key and, when it is new, runs `write` in the same transaction, so
+    /// the effect and its recorded answer commit together; otherwise answers what the key
+    /// already means (the earlier answer, or a refusal).
+    pub(super) async fn once_under_key(
+        &self,
+        record: &IdempotentResponse,
+        write: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(), StoreError>,
+    ) -> Result<Idempotent, StoreError> {
+        {
+            let _guard = self.lock_writes().await;
+            let txn = self.db.begin().await?;
+            if claim_key(&txn, record).await? {
+                write(&txn).await?;
+                txn.commit().await?;
+                return Ok(Idempotent::Written);
+            }
+            txn.rollback().await?;
+        }
+        answer_under_key(&self.db, record)
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("idempotency key claim raced".into()))
+    }
 }
 
 async fn stored_response(

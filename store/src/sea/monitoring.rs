@@ -14,7 +14,6 @@ use sea_orm::{
 use sextant_domain::{CustomerId, PaymentEvent};
 
 use super::credit::Recorded;
-use super::idempotency::{answer_under_key, claim_key};
 use super::rows::{json, ms_to_time, payment_from};
 use super::{audit, keys, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use crate::entity::{
@@ -496,23 +495,15 @@ impl MonitoringStore for SeaStore {
                 .await?;
             return Ok(Idempotent::Written);
         };
-        {
-            let _guard = self.lock_writes().await;
-            let txn = self.db.begin().await?;
-            if claim_key(&txn, record).await? {
-                payment_assessment::Entity::insert(assessment_row(assessment))
-                    .exec_without_returning(&txn)
-                    .await?;
-                let entry = assessment_entry(assessment, by);
-                audit::append(&txn, self.signer(), entry, assessment.created_at).await?;
-                txn.commit().await?;
-                return Ok(Idempotent::Written);
-            }
-            txn.rollback().await?;
-        }
-        answer_under_key(&self.db, record)
-            .await?
-            .ok_or_else(|| StoreError::Unavailable("idempotency key claim raced".into()))
+        self.once_under_key(record, async |txn| {
+            payment_assessment::Entity::insert(assessment_row(assessment))
+                .exec_without_returning(txn)
+                .await?;
+            let entry = assessment_entry(assessment, by);
+            audit::append(txn, self.signer(), entry, assessment.created_at).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn payment_assessment(
