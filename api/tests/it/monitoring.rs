@@ -367,6 +367,16 @@ async fn card_testing_opens_a_case_and_the_next_attempt_is_blocked() {
         )
         .await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
+    let far = app
+        .call(
+            "GET",
+            "/v1/monitoring/cases?offset=1000001",
+            Some(&compliance),
+            None,
+        )
+        .await;
+    assert_eq!(far.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(far.body["errors"][0]["field"], "offset", "{}", far.text);
 
     // Every staff read and change is on record.
     let trail = app

@@ -14,6 +14,9 @@ use crate::{Context, Result, ServiceError};
 /// How a case may be closed.
 pub const DISPOSITIONS: [&str; 3] = ["fraud", "laundering_reported", "false_positive"];
 
+/// Furthest a listing pages (narrow the filter to reach further).
+pub const OFFSET_MAX: u64 = 1_000_000;
+
 /// Longest comment or closing note, in characters.
 pub const NOTE_MAX: usize = 4_000;
 
@@ -90,6 +93,7 @@ pub struct CaseQuery {
     pub assignee: Option<String>,
     #[param(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub customer_id: Option<String>,
+    /// 0 to 1,000,000.
     #[param(minimum = 0, maximum = 1_000_000)]
     pub offset: Option<u64>,
     /// 1 to 500 (default 50).
@@ -218,15 +222,20 @@ pub async fn list(ctx: &Context, query: &CaseQuery) -> Result<CaseList> {
             format!("1 to {}", sextant_store::PAGE_MAX),
         ));
     }
+    let offset = query.offset.unwrap_or(0);
+    if offset > OFFSET_MAX {
+        return Err(ServiceError::invalid(
+            "offset",
+            "out_of_range",
+            format!("0 to {OFFSET_MAX}"),
+        ));
+    }
     let filter = CaseFilter {
         status: query.status.clone(),
         assignee,
         customer,
     };
-    let (cases, total) = ctx
-        .store
-        .cases(&filter, query.offset.unwrap_or(0), limit)
-        .await?;
+    let (cases, total) = ctx.store.cases(&filter, offset, limit).await?;
     Ok(CaseList {
         cases: cases.iter().map(case_view).collect(),
         total,
