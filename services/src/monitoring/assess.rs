@@ -8,6 +8,7 @@
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use sextant_domain::PaymentEvent;
 use sextant_monitoring::{decide, detect, CustomerState, Decision, Params, POLICY_VERSION};
 use sextant_store::{Actor, NewAlert, NewPaymentAssessment};
 use utoipa::ToSchema;
@@ -95,21 +96,21 @@ fn view(
     }
 }
 
-/// Decides `payment` from the customer's state before it.
-fn decide_on(
-    payment: &PaymentRecord,
-    mut state: CustomerState,
-    params: &Params,
-) -> Result<Decision> {
-    let domain = payment.clone().into_domain().map_err(|errors| {
+/// The payment as the domain has it, every bad field named.
+fn parse(payment: &PaymentRecord) -> Result<PaymentEvent> {
+    payment.clone().into_domain().map_err(|errors| {
         ServiceError::Invalid(
             errors
                 .into_iter()
                 .map(|e| ItemProblem::field(&e.field, e.code, e.message))
                 .collect(),
         )
-    })?;
-    Ok(decide(detect(&mut state, &domain, params)))
+    })
+}
+
+/// Decides `payment` from the customer's state before it.
+fn decide_on(payment: &PaymentEvent, mut state: CustomerState, params: &Params) -> Decision {
+    decide(detect(&mut state, payment, params))
 }
 
 /// Assesses a payment before it is authorised; recorded before it is answered. With an
@@ -125,14 +126,7 @@ pub async fn assess(
             return Ok(earlier);
         }
     }
-    let domain = payment.clone().into_domain().map_err(|errors| {
-        ServiceError::Invalid(
-            errors
-                .into_iter()
-                .map(|e| ItemProblem::field(&e.field, e.code, e.message))
-                .collect(),
-        )
-    })?;
+    let domain = parse(payment)?;
     if !ctx.store.customer_registered(&domain.customer_id).await? {
         return Err(ServiceError::invalid(
             "customer_id",
@@ -145,7 +139,7 @@ pub async fn assess(
         .state_of(ctx.store.as_ref(), &domain.customer_id)
         .await?;
     let params = monitor.params().clone();
-    let decision = decide_on(payment, state.clone(), &params)?;
+    let decision = decide_on(&domain, state.clone(), &params);
     let id = new_id("pa");
     // To the millisecond, as stored: the replay prints the stored time.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
@@ -243,7 +237,7 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
             ),
         ));
     }
-    let decision = decide_on(&inputs.payment, inputs.state, &inputs.params)?;
+    let decision = decide_on(&parse(&inputs.payment)?, inputs.state, &inputs.params);
     let replayed = view(id, &inputs.payment, &decision, record.created_at);
     let again = serde_json::to_value(&replayed).map_err(ServiceError::internal)?;
     let identical = crate::idempotency::canonical_json(&again)
