@@ -2,7 +2,8 @@
 //! no network, no database.
 //!
 //! - [`rules`]: the segment rule language (comparisons, `and`/`or`/`not`, `in`, `between`)
-//!   parsed against a schema of profile fields, with line and column in every error.
+//!   parsed against a schema of profile fields, with line and column in every error; it
+//!   lives in `sextant-rules`, which monitoring shares, and is re-exported here.
 //! - [`holdout`]: sticky hash assignment of a campaign's audience to treatment or holdout.
 //! - [`uplift`]: conversion in treatment and holdout, absolute uplift with its 95% interval,
 //!   and the Qini curve.
@@ -14,7 +15,7 @@
 pub mod holdout;
 pub mod offers;
 pub mod propensity;
-pub mod rules;
 pub mod uplift;
 
 pub use propensity::MarketingError;
+pub use sextant_rules as rules;

@@ -2,7 +2,8 @@
 //! (10 minutes to 30 days) in constant time per payment ([`state`]), and the typologies of
 //! fraud and money laundering that read those sums ([`typology`]): velocity against the
 //! customer's own baseline, card testing, account takeover, pass-through, structuring,
-//! dormant accounts reactivated, high-risk jurisdictions and round-amount transfers.
+//! dormant accounts reactivated, high-risk jurisdictions and round-amount transfers; and the
+//! rules compliance writes over windowed aggregates ([`rules`]).
 //!
 //! Amounts are minor units of the payment's currency, summed as they come: a customer
 //! paying in several currencies is summed without conversion until currencies are converted
@@ -10,10 +11,13 @@
 
 pub mod decision;
 pub mod features;
+pub mod rules;
 pub mod state;
 pub mod typology;
 pub mod window;
 
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;
 

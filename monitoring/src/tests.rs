@@ -8,12 +8,12 @@ use sextant_domain::{
 
 use crate::{evaluate, CustomerState, Params, Span, Typology};
 
-fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
 
 /// A completed payment of `kind` (its required direction), in CZ, `minutes` after the start.
-fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> PaymentEvent {
+pub(crate) fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> PaymentEvent {
     let direction = kind.required_direction().unwrap_or(Direction::Debit);
     PaymentEvent {
         event_id: EventId::parse(&format!("e-{minutes}-{amount_minor}")).unwrap(),
@@ -33,7 +33,7 @@ fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> PaymentEvent {
     }
 }
 
-fn card_purchase(minutes: i64, amount_minor: i64, merchant: &str) -> PaymentEvent {
+pub(crate) fn card_purchase(minutes: i64, amount_minor: i64, merchant: &str) -> PaymentEvent {
     PaymentEvent {
         merchant_id: Some(MerchantId::parse(merchant).unwrap()),
         card: Some(Card::parse("411111", "1111").unwrap()),

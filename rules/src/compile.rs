@@ -3,7 +3,8 @@
 
 use std::cmp::Ordering;
 
-use super::parser::{Expr, Value};
+use super::aggregate::Aggregate;
+use super::parser::{Call, Expr, Test, Value};
 use super::{CmpOp, FieldType, Row, Schema};
 
 #[derive(Debug, Clone)]
@@ -53,20 +54,49 @@ pub(super) enum Node {
         ty: FieldType,
         negated: bool,
     },
+    /// The row's value of the rule's aggregate `index`, compared.
+    Aggregate {
+        index: usize,
+        op: CmpOp,
+        value: f64,
+    },
+    AggregateBetween {
+        index: usize,
+        low: f64,
+        high: f64,
+    },
 }
 
 /// Compiles a parsed rule. The parser has resolved every field and checked every type against
-/// this schema, so nothing here can fail.
-pub(super) fn compile(expr: &Expr, schema: &Schema) -> Node {
+/// this schema, so nothing here can fail. The rule's distinct aggregates are collected in
+/// `aggregates`, which the compiled nodes index.
+pub(super) fn compile(expr: &Expr, schema: &Schema, aggregates: &mut Vec<Aggregate>) -> Node {
     let index = |field: &str| {
         schema
             .index(field)
             .expect("the parser resolved every field against this schema")
     };
     match expr {
-        Expr::Or(operands) => Node::Or(operands.iter().map(|e| compile(e, schema)).collect()),
-        Expr::And(operands) => Node::And(operands.iter().map(|e| compile(e, schema)).collect()),
-        Expr::Not(inner) => Node::Not(Box::new(compile(inner, schema))),
+        Expr::Or(operands) => Node::Or(
+            operands
+                .iter()
+                .map(|e| compile(e, schema, aggregates))
+                .collect(),
+        ),
+        Expr::And(operands) => Node::And(
+            operands
+                .iter()
+                .map(|e| compile(e, schema, aggregates))
+                .collect(),
+        ),
+        Expr::Not(inner) => Node::Not(Box::new(compile(inner, schema, aggregates))),
+        Expr::Aggregate { call, test } => {
+            let index = aggregate_index(call, schema, aggregates);
+            match *test {
+                Test::Compare(op, value) => Node::Aggregate { index, op, value },
+                Test::Between(low, high) => Node::AggregateBetween { index, low, high },
+            }
+        }
         Expr::Compare { field, op, value } => {
             let field = index(field);
             match value {
@@ -106,6 +136,36 @@ pub(super) fn compile(expr: &Expr, schema: &Schema) -> Node {
             }
         }
     }
+}
+
+/// The index of `call` among the rule's aggregates, added when it is new.
+fn aggregate_index(call: &Call, schema: &Schema, aggregates: &mut Vec<Aggregate>) -> usize {
+    let text = call.to_string();
+    if let Some(index) = aggregates.iter().position(|a| a.text == text) {
+        return index;
+    }
+    let events = schema
+        .aggregates
+        .as_deref()
+        .expect("the parser read an aggregate, so the schema has them")
+        .events();
+    let field = (call.function != super::Function::Count).then(|| {
+        events
+            .index(&call.field)
+            .expect("the parser resolved the field against the event schema")
+    });
+    let filter = call
+        .filter
+        .as_deref()
+        .map(|filter| compile(filter, events, &mut Vec::new()));
+    aggregates.push(Aggregate {
+        function: call.function,
+        field,
+        window_ms: call.window_ms,
+        filter,
+        text,
+    });
+    aggregates.len() - 1
 }
 
 fn compile_in(field: usize, negated: bool, values: &[Value]) -> Node {
@@ -159,6 +219,18 @@ fn compare_numbers(a: &f64, b: &f64) -> Ordering {
     a.partial_cmp(b).unwrap_or(Ordering::Equal)
 }
 
+/// A present number compared; a missing one compares false.
+fn compare(x: Option<f64>, op: CmpOp, value: f64) -> bool {
+    x.is_some_and(|x| match op {
+        CmpOp::Eq => x == value,
+        CmpOp::Ne => x != value,
+        CmpOp::Lt => x < value,
+        CmpOp::Le => x <= value,
+        CmpOp::Gt => x > value,
+        CmpOp::Ge => x >= value,
+    })
+}
+
 /// A row's number, with NaN read as missing.
 fn number(row: &dyn Row, field: usize) -> Option<f64> {
     row.number(field).filter(|x| !x.is_nan())
@@ -170,14 +242,7 @@ impl Node {
             Node::Or(operands) => operands.iter().any(|node| node.eval(row)),
             Node::And(operands) => operands.iter().all(|node| node.eval(row)),
             Node::Not(inner) => !inner.eval(row),
-            Node::Number { field, op, value } => number(row, *field).is_some_and(|x| match op {
-                CmpOp::Eq => x == *value,
-                CmpOp::Ne => x != *value,
-                CmpOp::Lt => x < *value,
-                CmpOp::Le => x <= *value,
-                CmpOp::Gt => x > *value,
-                CmpOp::Ge => x >= *value,
-            }),
+            Node::Number { field, op, value } => compare(number(row, *field), *op, *value),
             Node::Between { field, low, high } => {
                 number(row, *field).is_some_and(|x| *low <= x && x <= *high)
             }
@@ -212,6 +277,12 @@ impl Node {
                 Some(false) => *accept_false,
                 None => false,
             },
+            Node::Aggregate { index, op, value } => {
+                compare(row.aggregate(*index).filter(|x| !x.is_nan()), *op, *value)
+            }
+            Node::AggregateBetween { index, low, high } => row
+                .aggregate(*index)
+                .is_some_and(|x| *low <= x && x <= *high),
             Node::Missing { field, ty, negated } => {
                 let missing = match ty {
                     FieldType::Number => number(row, *field).is_none(),

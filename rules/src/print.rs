@@ -3,7 +3,8 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::parser::{Expr, Value};
+use super::aggregate::window_text;
+use super::parser::{Call, Expr, Test, Value};
 
 /// Binding strength; an operand needs parentheses when it binds no tighter than its parent.
 /// `And` inside `And` gets them too: the parser folds an unparenthesised chain into one node,
@@ -75,7 +76,30 @@ fn write_predicate(f: &mut Formatter<'_>, expr: &Expr) -> fmt::Result {
             let not = if *negated { "not " } else { "" };
             write!(f, "{field} is {not}missing")
         }
+        Expr::Aggregate { call, test } => match test {
+            Test::Compare(op, value) => write!(f, "{call} {} {}", op.symbol(), Number(*value)),
+            Test::Between(low, high) => {
+                write!(f, "{call} between {} and {}", Number(*low), Number(*high))
+            }
+        },
         Expr::Or(_) | Expr::And(_) | Expr::Not(_) => unreachable!("not a predicate"),
+    }
+}
+
+impl Display for Call {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}({}, {}",
+            self.function.name(),
+            self.field,
+            window_text(self.window_ms)
+        )?;
+        if let Some(filter) = &self.filter {
+            f.write_str(", ")?;
+            write_expr(f, filter, Precedence::Top)?;
+        }
+        f.write_char(')')
     }
 }
 

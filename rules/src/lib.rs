@@ -17,7 +17,12 @@
 //!            | field ["not"] "in" "(" literal ("," literal)* ")"
 //!            | field "between" number "and" number
 //!            | field "is" ["not"] "missing"
-//! literal    = number | string | "true" | "false"
+//!            | aggregate ("=" | "!=" | "<" | "<=" | ">" | ">=") number
+//!            | aggregate "between" number "and" number
+//! aggregate  = "count" "(" source "," window ["," or] ")"
+//!            | ("sum" | "avg" | "min" | "max" | "distinct") "(" field "," window ["," or] ")"
+//! window     = digits ("m" | "h" | "d")
+//! literal    = number | string | "true" | "false" | word (a text field's declared value)
 //! number     = ["-"] digits ["." digits] [("e" | "E") ["+" | "-"] digits]
 //! string     = '"' (any character but '"', '\' or a newline | '\"' | '\\')* '"'
 //! field      = [a-z_][a-z0-9_.]*
@@ -27,12 +32,26 @@
 //! numbers, so in `age between 25 and 40 and x = 1` the first `and` belongs to `between` and
 //! the second one is the boolean `and`.
 //!
+//! # Aggregates
+//!
+//! A schema built [`Schema::with_aggregates`] also takes windowed aggregates over events
+//! (payments, for transaction monitoring): `count(payments, 1h) > 10 and
+//! sum(amount, 24h, direction = out) > 5000`. `count` counts the events of the window;
+//! `sum`, `avg`, `min` and `max` read a number field of the events, `distinct` counts the
+//! values of a text field. The optional third argument is a filter over the event's fields,
+//! in the same language (without aggregates). A window is whole minutes, hours or days, from
+//! one minute to the schema's longest. The rule only names its aggregates
+//! ([`Rule::aggregates`]); whoever evaluates it keeps the windows and answers
+//! [`Row::aggregate`]. An aggregate over no events is 0 for `count`, `sum` and `distinct`
+//! and missing (so every comparison is false) for `avg`, `min` and `max`.
+//!
 //! # Types
 //!
 //! Each field has a [`FieldType`] in the [`Schema`]. Numbers take every comparison, `in` and
 //! `between`; text and booleans take `=`, `!=` and `in` only. A literal must have the
 //! field's type (every value of an `in` list too). Violations are `type_mismatch` errors at the
-//! offending token.
+//! offending token. A text field declared with [`Schema::choice`] takes only its values, and
+//! takes them unquoted too (`direction = out`); another value is `unknown_value`.
 //!
 //! # Semantics
 //!
@@ -57,6 +76,7 @@
 //! `not`s, and an `in` list holds at most [`MAX_IN_VALUES`] values, so that the work of
 //! parsing and evaluating one is bounded whatever a caller sends.
 
+mod aggregate;
 mod compile;
 mod lexer;
 mod parser;
@@ -65,6 +85,8 @@ mod print;
 mod tests;
 
 use std::fmt;
+
+pub use aggregate::{Aggregate, AggregateSchema, Function};
 
 /// The longest rule source accepted, in bytes.
 pub const MAX_SOURCE_BYTES: usize = 4096;
@@ -97,6 +119,10 @@ impl FieldType {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
     fields: Vec<(String, FieldType)>,
+    /// For text fields with a closed set of values, those values (by field index).
+    choices: Vec<Option<Vec<String>>>,
+    /// The windowed aggregates rules may use, if any.
+    aggregates: Option<Box<AggregateSchema>>,
 }
 
 impl Schema {
@@ -120,7 +146,41 @@ impl Schema {
             "schema field `{name}` is declared twice"
         );
         self.fields.push((name.to_owned(), ty));
+        self.choices.push(None);
         self
+    }
+
+    /// Adds a text field that takes one of `values` only: a rule comparing it with anything
+    /// else is refused (`unknown_value`), and a value may be written without quotes
+    /// (`direction = out`).
+    ///
+    /// # Panics
+    ///
+    /// As [`Schema::field`], and when a value is not a valid bare word (`[a-z_][a-z0-9_.]*`;
+    /// a keyword such as `in` is one too, in a value's place).
+    pub fn choice(self, name: &str, values: &[&str]) -> Schema {
+        for value in values {
+            assert!(
+                lexer::is_word(value),
+                "choice `{value}` of `{name}` cannot be written as a bare word"
+            );
+        }
+        let mut schema = self.field(name, FieldType::Text);
+        *schema.choices.last_mut().expect("just added") =
+            Some(values.iter().map(|v| (*v).to_owned()).collect());
+        schema
+    }
+
+    /// Lets rules use windowed aggregates (`count(payments, 1h) > 10`) over events of
+    /// `aggregates`' schema.
+    pub fn with_aggregates(mut self, aggregates: AggregateSchema) -> Schema {
+        self.aggregates = Some(Box::new(aggregates));
+        self
+    }
+
+    /// The values a text field is limited to, if it is.
+    pub fn choices(&self, index: usize) -> Option<&[String]> {
+        self.choices.get(index)?.as_deref()
     }
 
     pub fn len(&self) -> usize {
@@ -154,6 +214,13 @@ pub trait Row {
     fn number(&self, field: usize) -> Option<f64>;
     fn text(&self, field: usize) -> Option<&str>;
     fn boolean(&self, field: usize) -> Option<bool>;
+    /// The value of the rule's aggregate `index` (see [`Rule::aggregates`]) for this row;
+    /// `None` when it has none (an average over no events). Rows of schemas without
+    /// aggregates never need it.
+    fn aggregate(&self, index: usize) -> Option<f64> {
+        let _ = index;
+        None
+    }
 }
 
 /// A parsed, type-checked rule, ready to evaluate on rows of the schema it was parsed with.
@@ -166,6 +233,7 @@ pub struct Rule {
     expr: parser::Expr,
     node: compile::Node,
     fields: Vec<String>,
+    aggregates: Vec<Aggregate>,
 }
 
 impl Rule {
@@ -175,7 +243,8 @@ impl Rule {
             return Err(RuleError::too_long(source));
         }
         let expr = parser::parse(source, schema)?;
-        let node = compile::compile(&expr, schema);
+        let mut aggregates = Vec::new();
+        let node = compile::compile(&expr, schema, &mut aggregates);
         let mut fields: Vec<String> = Vec::new();
         expr.visit_fields(&mut |name| {
             if !fields.iter().any(|seen| seen == name) {
@@ -187,7 +256,14 @@ impl Rule {
             expr,
             node,
             fields,
+            aggregates,
         })
+    }
+
+    /// The distinct windowed aggregates the rule reads, in order of first use: a row's
+    /// [`Row::aggregate`] answers by index into this list.
+    pub fn aggregates(&self) -> &[Aggregate] {
+        &self.aggregates
     }
 
     /// Whether the row is selected. The row must follow the schema the rule was parsed with.
@@ -221,7 +297,8 @@ pub struct RuleError {
     pub column: usize,
     /// Stable snake_case code: `unexpected_token`, `unexpected_end`, `unknown_field`,
     /// `type_mismatch`, `invalid_number`, `unterminated_string`, `too_long`, `too_deep`,
-    /// `too_many_values` or `empty_rule`.
+    /// `too_many_values`, `empty_rule`, `unknown_value` (a text field limited to some values),
+    /// `unknown_function` or `invalid_window` (aggregates).
     pub code: &'static str,
     pub message: String,
 }

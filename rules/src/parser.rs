@@ -1,6 +1,7 @@
 //! Recursive descent over the tokens, checking each predicate against the schema as it is
 //! read so that a type error points at the token that causes it.
 
+use super::aggregate::{window_text, AggregateSchema, Function, MIN_WINDOW_MS};
 use super::lexer::{Keyword, Lexer, Tok, Token};
 use super::{CmpOp, FieldType, Pos, RuleError, Schema, MAX_DEPTH, MAX_IN_VALUES};
 
@@ -31,6 +32,29 @@ pub(super) enum Expr {
         field: String,
         negated: bool,
     },
+    /// A windowed aggregate compared with a number.
+    Aggregate {
+        call: Call,
+        test: Test,
+    },
+}
+
+/// `function(field, window[, filter])`, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Call {
+    pub function: Function,
+    /// The event field aggregated; for `count`, the schema's source (`payments`).
+    pub field: String,
+    pub window_ms: i64,
+    /// Which events count, over the event schema.
+    pub filter: Option<Box<Expr>>,
+}
+
+/// How an aggregate's value is tested.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Test {
+    Compare(CmpOp, f64),
+    Between(f64, f64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +88,8 @@ impl Expr {
             | Expr::In { field, .. }
             | Expr::Between { field, .. }
             | Expr::Missing { field, .. } => visit(field),
+            // An aggregate reads events' fields, not the row's.
+            Expr::Aggregate { .. } => {}
         }
     }
 }
@@ -84,6 +110,7 @@ pub(super) fn parse(source: &str, schema: &Schema) -> Result<Expr, RuleError> {
         lexer,
         current,
         depth: 0,
+        in_filter: false,
     };
     let expr = parser.or()?;
     if parser.current.tok != Tok::End {
@@ -99,6 +126,8 @@ struct Parser<'a> {
     current: Token,
     /// Parentheses and `not`s open around the current token.
     depth: usize,
+    /// Inside an aggregate's filter.
+    in_filter: bool,
 }
 
 impl Parser<'_> {
@@ -190,6 +219,9 @@ impl Parser<'_> {
     fn predicate(&mut self) -> Result<Expr, RuleError> {
         let name_token = self.advance()?;
         let field = self.source[name_token.span.clone()].to_owned();
+        if self.current.tok == Tok::LParen {
+            return self.aggregate(&field, name_token.pos);
+        }
         let ty = self.resolve(&field, name_token.pos)?;
         match self.current.tok {
             Tok::Cmp(op) => {
@@ -264,25 +296,188 @@ impl Parser<'_> {
 
     /// The field's type, or `unknown_field` with the closest name when one is close.
     fn resolve(&self, field: &str, at: Pos) -> Result<FieldType, RuleError> {
-        if let Some(index) = self.schema.index(field) {
-            return Ok(self.schema.field_type(index));
-        }
-        let message = match suggest(field, self.schema) {
-            Some(close) => format!("unknown field `{field}`; did you mean `{close}`?"),
-            None => format!("unknown field `{field}`"),
+        resolve_in(self.schema, field, at)
+    }
+
+    /// `function(field, window[, filter])` and its test, the function's name just read.
+    fn aggregate(&mut self, name: &str, at: Pos) -> Result<Expr, RuleError> {
+        let schema: &Schema = self.schema;
+        let Some(aggregates) = schema.aggregates.as_deref() else {
+            let message = if self.in_filter {
+                "aggregates do not nest: a filter compares the event's own fields".to_owned()
+            } else {
+                format!("`{name}(...)`: these rules have no functions; compare a field")
+            };
+            return Err(RuleError::new(at, "unknown_function", message));
         };
-        Err(RuleError::new(at, "unknown_field", message))
+        let Some(function) = Function::find(name) else {
+            let names: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+            return Err(RuleError::new(
+                at,
+                "unknown_function",
+                format!(
+                    "unknown function `{name}`; the aggregates are {}",
+                    names.join(", ")
+                ),
+            ));
+        };
+        self.enter()?;
+        let open = self.advance()?;
+        let field = self.aggregated(function, aggregates)?;
+        if self.current.tok != Tok::Comma {
+            return Err(self.unexpected("`,` and a window (such as 10m, 1h or 7d)"));
+        }
+        self.advance()?;
+        let window_ms = match self.current.tok {
+            Tok::Duration(ms) => ms,
+            _ => return Err(self.unexpected("a window such as 10m, 1h or 7d")),
+        };
+        if !(MIN_WINDOW_MS..=aggregates.max_window_ms()).contains(&window_ms) {
+            return Err(RuleError::new(
+                self.current.pos,
+                "invalid_window",
+                format!(
+                    "a window is {} to {} long",
+                    window_text(MIN_WINDOW_MS),
+                    window_text(aggregates.max_window_ms())
+                ),
+            ));
+        }
+        self.advance()?;
+        let filter = if self.current.tok == Tok::Comma {
+            self.advance()?;
+            self.schema = aggregates.events();
+            self.in_filter = true;
+            let filter = self.or();
+            self.in_filter = false;
+            self.schema = schema;
+            Some(Box::new(filter?))
+        } else {
+            None
+        };
+        if self.current.tok != Tok::RParen {
+            let wanted = format!(
+                "`)` to close the `(` at line {}, column {}",
+                open.pos.line, open.pos.column
+            );
+            return Err(self.unexpected(&wanted));
+        }
+        self.advance()?;
+        self.depth -= 1;
+        let call = Call {
+            function,
+            field,
+            window_ms,
+            filter,
+        };
+        let label = format!("{name}(...)");
+        let test = match self.current.tok {
+            Tok::Cmp(op) => {
+                self.advance()?;
+                Test::Compare(op, self.number(&label)?)
+            }
+            Tok::Keyword(Keyword::Between) => {
+                self.advance()?;
+                let low = self.number(&label)?;
+                self.expect_keyword(Keyword::And, "`and` between the bounds of `between`")?;
+                Test::Between(low, self.number(&label)?)
+            }
+            _ => {
+                return Err(self.unexpected(&format!(
+                    "a comparison with a number after `{name}(...)` (`=`, `!=`, `<`, `<=`, `>`, `>=` or `between`)"
+                )))
+            }
+        };
+        Ok(Expr::Aggregate { call, test })
+    }
+
+    /// The first argument of an aggregate: the source for `count`, a number field for
+    /// `sum`, `avg`, `min` and `max`, a text field for `distinct`.
+    fn aggregated(
+        &mut self,
+        function: Function,
+        aggregates: &AggregateSchema,
+    ) -> Result<String, RuleError> {
+        let source = aggregates.source();
+        if self.current.tok != Tok::Ident {
+            let wanted = match function {
+                Function::Count => format!("`{source}` (as in `count({source}, 1h)`)"),
+                _ => "a field of the events".to_owned(),
+            };
+            return Err(self.unexpected(&wanted));
+        }
+        let token = self.advance()?;
+        let field = self.source[token.span.clone()].to_owned();
+        let wanted_type = match function {
+            Function::Count => {
+                if field != source {
+                    return Err(RuleError::new(
+                        token.pos,
+                        "unknown_field",
+                        format!("`count` counts {source}: write `count({source}, 1h)`, with a filter as a third argument"),
+                    ));
+                }
+                return Ok(field);
+            }
+            Function::Distinct => FieldType::Text,
+            Function::Sum | Function::Avg | Function::Min | Function::Max => FieldType::Number,
+        };
+        let ty = resolve_in(aggregates.events(), &field, token.pos)?;
+        if ty != wanted_type {
+            return Err(RuleError::new(
+                token.pos,
+                "type_mismatch",
+                format!(
+                    "`{}` takes a {} field; `{field}` is {}",
+                    function.name(),
+                    wanted_type.name(),
+                    ty.name()
+                ),
+            ));
+        }
+        Ok(field)
     }
 
     /// A literal of the field's type.
     fn literal(&mut self, field: &str, ty: FieldType) -> Result<Value, RuleError> {
+        let choices = self
+            .schema
+            .index(field)
+            .and_then(|index| self.schema.choices(index));
         let value = match &self.current.tok {
             Tok::Number(number) => Value::Number(*number),
             Tok::Text(text) => Value::Text(text.clone()),
+            // A field with a closed set of values takes them as bare words (a keyword too:
+            // `direction = in`).
+            Tok::Ident | Tok::Keyword(_)
+                if choices.is_some_and(|c| {
+                    matches!(self.current.tok, Tok::Ident)
+                        || c.iter()
+                            .any(|v| *v == self.source[self.current.span.clone()])
+                }) =>
+            {
+                Value::Text(self.source[self.current.span.clone()].to_owned())
+            }
             Tok::Keyword(Keyword::True) => Value::Bool(true),
             Tok::Keyword(Keyword::False) => Value::Bool(false),
             _ => return Err(self.unexpected("a value (a number, a \"string\", true or false)")),
         };
+        if let (Value::Text(text), Some(choices)) = (&value, choices) {
+            if !choices.iter().any(|c| c == text) {
+                let close = closest(text, choices.iter().map(String::as_str))
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                return Err(RuleError::new(
+                    self.current.pos,
+                    "unknown_value",
+                    format!(
+                        "`{field}` is one of {}; not {}{close}",
+                        choices.join(", "),
+                        self.describe(&self.current)
+                    ),
+                ));
+            }
+        }
         if value.field_type() != ty {
             return Err(RuleError::new(
                 self.current.pos,
@@ -364,21 +559,38 @@ impl Parser<'_> {
     }
 }
 
+/// The field's type in `schema`, or `unknown_field` with the closest name when one is close.
+fn resolve_in(schema: &Schema, field: &str, at: Pos) -> Result<FieldType, RuleError> {
+    if let Some(index) = schema.index(field) {
+        return Ok(schema.field_type(index));
+    }
+    let message = match suggest(field, schema) {
+        Some(close) => format!("unknown field `{field}`; did you mean `{close}`?"),
+        None => format!("unknown field `{field}`"),
+    };
+    Err(RuleError::new(at, "unknown_field", message))
+}
+
+/// Of `candidates`, the closest to `typed` by edit distance, when within a third of its length.
+fn closest<'c>(typed: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    let typed = typed.to_ascii_lowercase();
+    let limit = typed.chars().count().div_ceil(3).max(1);
+    candidates
+        .map(|c| (edit_distance(&typed, c), c))
+        .filter(|&(distance, _)| distance <= limit)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, c)| c)
+}
+
 /// The schema field a mistyped `name` most likely meant: the closest by edit distance when
 /// it is close (a third of the name's length, at least one edit), else the shortest field
 /// that `name` begins (`savings` for `savings_rate_90d`).
 fn suggest<'s>(name: &str, schema: &'s Schema) -> Option<&'s str> {
-    let typed = name.to_ascii_lowercase();
-    let typed_chars = typed.chars().count();
-    let limit = typed_chars.div_ceil(3).max(1);
-    let closest = schema
-        .fields()
-        .map(|(field, _)| (edit_distance(&typed, field), field))
-        .filter(|&(distance, _)| distance <= limit)
-        .min_by_key(|&(distance, _)| distance);
-    if let Some((_, field)) = closest {
+    if let Some(field) = closest(name, schema.fields().map(|(field, _)| field)) {
         return Some(field);
     }
+    let typed = name.to_ascii_lowercase();
+    let typed_chars = typed.chars().count();
     if typed_chars < 3 {
         return None;
     }

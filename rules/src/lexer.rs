@@ -45,6 +45,8 @@ pub(super) enum Tok {
     Ident,
     Keyword(Keyword),
     Number(f64),
+    /// A duration such as `10m`, `1h` or `30d`, in milliseconds: an aggregate's window.
+    Duration(i64),
     /// A string literal, escapes resolved.
     Text(String),
     LParen,
@@ -65,13 +67,17 @@ pub(super) struct Token {
 
 /// Whether `name` is an identifier the lexer reads as a field name.
 pub(super) fn is_field_name(name: &str) -> bool {
-    let mut chars = name.chars();
+    is_word(name) && Keyword::find(name).is_none()
+}
+
+/// Whether `text` is read as one word (an identifier or a keyword): `[a-z_][a-z0-9_.]*`.
+pub(super) fn is_word(text: &str) -> bool {
+    let mut chars = text.chars();
     let starts_well = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
     starts_well
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
-        && Keyword::find(name).is_none()
 }
 
 pub(super) struct Lexer<'a> {
@@ -247,11 +253,22 @@ impl<'a> Lexer<'a> {
         }
         let text = &self.source[start_offset..self.offset];
         let shown: String = text.chars().take(40).collect();
+        if let Some(ms) = duration_ms(text) {
+            return ms.map(Tok::Duration).ok_or_else(|| {
+                RuleError::new(
+                    start,
+                    "invalid_number",
+                    format!("`{shown}` is out of range"),
+                )
+            });
+        }
         if !is_number_syntax(text) {
             return Err(RuleError::new(
                 start,
                 "invalid_number",
-                format!("`{shown}` is not a number (examples: 42, -3, 0.05, 1e3)"),
+                format!(
+                    "`{shown}` is not a number (examples: 42, -3, 0.05, 1e3) or a duration (10m, 1h, 7d)"
+                ),
             ));
         }
         match text.parse::<f64>() {
@@ -267,6 +284,27 @@ impl<'a> Lexer<'a> {
 
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '.'
+}
+
+/// `digits ("m" | "h" | "d")`: minutes, hours or days. `None` when `text` is no duration;
+/// `Some(None)` when it is one too long to count in milliseconds.
+fn duration_ms(text: &str) -> Option<Option<i64>> {
+    let unit_ms: i64 = match text.as_bytes().last()? {
+        b'm' => 60_000,
+        b'h' => 3_600_000,
+        b'd' => 86_400_000,
+        _ => return None,
+    };
+    let digits = &text[..text.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        digits
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_ms)),
+    )
 }
 
 /// `-? digits (. digits)? ([eE] [+-]? digits)?`, checked here because `f64::from_str`
@@ -370,6 +408,25 @@ mod tests {
                 Tok::RParen
             ]
         );
+    }
+
+    #[test]
+    fn reads_durations() {
+        assert_eq!(
+            tokens("10m 1h 30d 007h"),
+            vec![
+                Tok::Duration(600_000),
+                Tok::Duration(3_600_000),
+                Tok::Duration(30 * 86_400_000),
+                Tok::Duration(7 * 3_600_000),
+            ]
+        );
+        for text in ["1.5h", "-1h", "1w", "h1", "99999999999999999d"] {
+            let mut lexer = Lexer::new(text);
+            if let Ok(token) = lexer.next_token() {
+                assert_eq!(token.tok, Tok::Ident, "{text}");
+            }
+        }
     }
 
     #[test]

@@ -679,6 +679,7 @@ fn reference(expr: &Expr, row: &TestRow) -> bool {
             Cell::Number(x) => low <= x && x <= high,
             _ => unreachable!("type-checked"),
         },
+        Expr::Aggregate { .. } => unreachable!("the test schema has no aggregates"),
     }
 }
 
@@ -731,5 +732,222 @@ proptest! {
             }
             Err(error) => prop_assert!(error.line >= 1 && error.column >= 1),
         }
+    }
+}
+
+/// Aggregates, over a schema of payments like transaction monitoring's.
+mod aggregates {
+    use super::*;
+
+    const DAY_MS: i64 = 86_400_000;
+
+    fn events() -> Schema {
+        Schema::new()
+            .field("amount", FieldType::Number)
+            .choice("direction", &["in", "out"])
+            .choice("kind", &["purchase", "atm", "transfer_in", "transfer_out"])
+            .field("country", FieldType::Text)
+            .field("merchant", FieldType::Text)
+    }
+
+    fn payments() -> Schema {
+        events().with_aggregates(AggregateSchema::new("payments", events(), 30 * DAY_MS))
+    }
+
+    fn parse(source: &str) -> Rule {
+        Rule::parse(source, &payments()).unwrap_or_else(|e| panic!("{source:?}: {e}"))
+    }
+
+    fn refused(source: &str, code: &str, line: usize, column: usize) -> RuleError {
+        let error = match Rule::parse(source, &payments()) {
+            Ok(rule) => panic!("{source:?} parsed as {rule}"),
+            Err(error) => error,
+        };
+        assert_eq!(
+            (error.code, error.line, error.column),
+            (code, line, column),
+            "{source:?}: {error}"
+        );
+        error
+    }
+
+    /// A payment (the row's own fields) with the values of the rule's aggregates.
+    struct Payment {
+        amount: f64,
+        direction: &'static str,
+        kind: &'static str,
+        aggregates: Vec<Option<f64>>,
+    }
+
+    impl Row for Payment {
+        fn number(&self, field: usize) -> Option<f64> {
+            (field == 0).then_some(self.amount)
+        }
+        fn text(&self, field: usize) -> Option<&str> {
+            match field {
+                1 => Some(self.direction),
+                2 => Some(self.kind),
+                _ => None,
+            }
+        }
+        fn boolean(&self, _: usize) -> Option<bool> {
+            None
+        }
+        fn aggregate(&self, index: usize) -> Option<f64> {
+            self.aggregates[index]
+        }
+    }
+
+    fn payment(aggregates: Vec<Option<f64>>) -> Payment {
+        Payment {
+            amount: 120.0,
+            direction: "out",
+            kind: "transfer_out",
+            aggregates,
+        }
+    }
+
+    #[test]
+    fn the_issue_example_parses_prints_and_evaluates() {
+        let rule = parse("count(payments, 1h) > 10 and sum(amount, 24h, direction = out) > 5000");
+        assert_eq!(
+            rule.to_string(),
+            r#"count(payments, 1h) > 10 and sum(amount, 24h, direction = "out") > 5000"#
+        );
+        let aggregates = rule.aggregates();
+        assert_eq!(aggregates.len(), 2);
+        assert_eq!(aggregates[0].function(), Function::Count);
+        assert_eq!(aggregates[0].field(), None);
+        assert_eq!(aggregates[0].window_ms(), 3_600_000);
+        assert_eq!(aggregates[1].function(), Function::Sum);
+        assert_eq!(aggregates[1].field(), Some(0));
+        assert_eq!(aggregates[1].window_ms(), DAY_MS);
+        assert_eq!(
+            aggregates[1].text(),
+            r#"sum(amount, 24h, direction = "out")"#
+        );
+        assert!(rule.matches(&payment(vec![Some(11.0), Some(5000.5)])));
+        assert!(!rule.matches(&payment(vec![Some(10.0), Some(9000.0)])));
+        assert!(!rule.matches(&payment(vec![Some(11.0), Some(5000.0)])));
+        // The canonical text parses back to the same rule.
+        assert_eq!(parse(&rule.to_string()).to_string(), rule.to_string());
+    }
+
+    #[test]
+    fn filters_select_the_events_an_aggregate_counts() {
+        let rule =
+            parse(r#"sum(amount, 7d, direction = "out" and kind in (atm, transfer_out)) >= 1"#);
+        let sum = &rule.aggregates()[0];
+        let event = |direction, kind| Payment {
+            amount: 1.0,
+            direction,
+            kind,
+            aggregates: vec![],
+        };
+        assert!(sum.accepts(&event("out", "atm")));
+        assert!(!sum.accepts(&event("out", "purchase")));
+        assert!(!sum.accepts(&event("in", "transfer_out")));
+        // No filter: every event.
+        assert!(parse("count(payments, 10m) > 0").aggregates()[0].accepts(&event("in", "atm")));
+    }
+
+    #[test]
+    fn the_same_aggregate_twice_is_read_once() {
+        let rule = parse(
+            "count(payments, 60m) between 3 and 9 or (count(payments, 1h) > 20 and amount > 100)",
+        );
+        assert_eq!(rule.aggregates().len(), 1, "60m and 1h are one window");
+        assert_eq!(rule.aggregates()[0].text(), "count(payments, 1h)");
+        assert!(rule.matches(&payment(vec![Some(21.0)])));
+        assert!(rule.matches(&payment(vec![Some(3.0)])));
+        assert!(!rule.matches(&payment(vec![Some(12.0)])));
+    }
+
+    #[test]
+    fn an_aggregate_over_nothing_compares_false() {
+        let rule = parse("avg(amount, 30d) < 50");
+        assert!(!rule.matches(&payment(vec![None])));
+        assert!(parse("not avg(amount, 30d) < 50").matches(&payment(vec![None])));
+        assert!(rule.matches(&payment(vec![Some(10.0)])));
+    }
+
+    #[test]
+    fn every_function() {
+        for (source, field) in [
+            ("count(payments, 7d) > 1", None),
+            ("sum(amount, 7d) > 1", Some(0)),
+            ("avg(amount, 7d) > 1", Some(0)),
+            ("min(amount, 7d) > 1", Some(0)),
+            ("max(amount, 7d) > 1", Some(0)),
+            ("distinct(country, 7d) > 1", Some(3)),
+        ] {
+            assert_eq!(parse(source).aggregates()[0].field(), field, "{source}");
+            assert_eq!(parse(source).to_string(), source);
+        }
+    }
+
+    #[test]
+    fn declared_values_are_checked_and_taken_bare() {
+        assert_eq!(parse("direction = out").to_string(), r#"direction = "out""#);
+        // A declared value that is a keyword is a value in a value's place.
+        assert_eq!(parse("direction = in").to_string(), r#"direction = "in""#);
+        assert_eq!(
+            parse("direction in (in, out)").to_string(),
+            r#"direction in ("in", "out")"#
+        );
+        let error = refused(
+            r#"amount > 1 and direction = "outt""#,
+            "unknown_value",
+            1,
+            28,
+        );
+        assert!(error.message.contains("did you mean `out`"), "{error}");
+        refused("kind in (atm, card)", "unknown_value", 1, 15);
+        // A bare word is a value only for a field with declared values.
+        refused("country = fr", "unexpected_token", 1, 11);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_column() {
+        let error = refused(
+            "count(payments, 1h) > 10\n  and summ(amount, 1d) > 5",
+            "unknown_function",
+            2,
+            7,
+        );
+        assert!(
+            error
+                .message
+                .contains("count, sum, avg, min, max, distinct"),
+            "{error}"
+        );
+        refused("count(amount, 1h) > 1", "unknown_field", 1, 7);
+        refused("sum(amuont, 1h) > 1", "unknown_field", 1, 5);
+        refused("sum(kind, 1h) > 1", "type_mismatch", 1, 5);
+        refused("distinct(amount, 1h) > 1", "type_mismatch", 1, 10);
+        refused("count(payments, 31d) > 1", "invalid_window", 1, 17);
+        refused("count(payments, 0m) > 1", "invalid_window", 1, 17);
+        refused("count(payments, 10) > 1", "unexpected_token", 1, 17);
+        refused("count(payments) > 1", "unexpected_token", 1, 15);
+        refused("count(payments, 1h > 1", "unexpected_token", 1, 20);
+        refused("count(payments, 1h) in (1, 2)", "unexpected_token", 1, 21);
+        refused(r#"count(payments, 1h) > "ten""#, "type_mismatch", 1, 23);
+        refused("count(payments, 1h)", "unexpected_end", 1, 20);
+        refused(
+            "count(payments, 1h, max(amount, 1h) > 1) > 1",
+            "unknown_function",
+            1,
+            21,
+        );
+        refused(
+            "count(payments, 1h, amount >) > 1",
+            "unexpected_token",
+            1,
+            29,
+        );
+        refused("amount > 1h", "unexpected_token", 1, 10);
+        // Rules without aggregates have no functions.
+        let plain = Rule::parse("count(payments, 1h) > 1", &schema()).unwrap_err();
+        assert_eq!((plain.code, plain.column), ("unknown_function", 1));
     }
 }
