@@ -752,3 +752,54 @@ pub mod payment_assessment {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod monitoring_rule {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub rule_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        pub source: String,
+        pub description: String,
+        pub mode: String,
+        pub severity: f64,
+        pub cooldown_ms: i64,
+        pub author: String,
+        pub created_at_ms: i64,
+        pub changed_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod monitoring_rule_hit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_rule_hits")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub rule_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub mode: String,
+        pub customer_id: String,
+        pub occurred_at_ms: i64,
+        pub reason: String,
+        pub recorded_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -13,6 +13,7 @@
 //! | idempotency | [`IdempotencyStore`] | the answers given under an `Idempotency-Key` |
 //! | staff | [`StaffStore`] | console accounts (role, password hash, lock-out) and sessions |
 //! | monitoring | [`MonitoringStore`] | alerts on payments, cases with their notes and dispositions, payment assessments |
+//! | monitoring rules | [`RuleStore`] | compliance's rule versions with their modes, and each version's hits |
 //!
 //! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
 //! paths read in one call each ([`ProfileStore::refresh_inputs`],
@@ -35,6 +36,7 @@ mod migration;
 mod monitoring;
 mod privacy;
 mod profiles;
+mod rules;
 mod scratch;
 mod sea;
 mod staff;
@@ -66,6 +68,7 @@ pub use monitoring::{
 };
 pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};
+pub use rules::{NewRuleHit, NewRuleVersion, RuleHitCount, RuleStore, StoredRule};
 pub use scratch::ScratchDatabase;
 pub use sea::SeaStore;
 pub use staff::{LiveSession, LockPolicy, StaffAccount, StaffSession, StaffStore};
@@ -86,7 +89,8 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, StaffStore, Store,
+        IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, RuleStore, StaffStore,
+        Store,
     };
 }
 
@@ -104,6 +108,7 @@ pub trait Store:
     + PrivacyStore
     + StaffStore
     + MonitoringStore
+    + RuleStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_staff::Migration),
             Box::new(m0010_decision_age::Migration),
             Box::new(m0011_monitoring::Migration),
+            Box::new(m0012_monitoring_rules::Migration),
         ]
     }
 }
@@ -86,3 +87,4 @@ mod m0008_audit_checkpoints;
 mod m0009_staff;
 mod m0010_decision_age;
 mod m0011_monitoring;
+mod m0012_monitoring_rules;

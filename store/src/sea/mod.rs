@@ -16,6 +16,7 @@ mod privacy;
 mod profiles;
 mod registry;
 mod rows;
+mod rules;
 mod staff;
 
 use std::collections::HashSet;

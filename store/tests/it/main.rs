@@ -9,4 +9,5 @@ mod hot_paths;
 mod marketing;
 mod monitoring;
 mod privacy;
+mod rules;
 mod staff;
