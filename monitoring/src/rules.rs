@@ -302,9 +302,9 @@ impl RuleSet {
         }
     }
 
-    /// Adds the payment to the windows, then returns every rule that fires on it with the
-    /// values each read, cooldowns aside: what a decision on this payment needs.
-    pub fn detect(&self, state: &mut RuleState, p: &PaymentEvent) -> Vec<(usize, RuleHit)> {
+    /// Adds the payment to the windows and returns, for each rule of the set in order, the
+    /// values of its aggregates after it: what a decision records to replay the rules.
+    pub fn values_after(&self, state: &mut RuleState, p: &PaymentEvent) -> Vec<Vec<Option<f64>>> {
         if state.windows.len() != self.aggregates.len()
             || state.last_hit_ms.len() != self.rules.len()
         {
@@ -322,17 +322,27 @@ impl RuleSet {
                 window.add(at, aggregate, &event);
             }
         }
-        let mut hits = Vec::new();
-        for (r, rule) in self.rules.iter().enumerate() {
-            let values: Vec<Option<f64>> = self.slots[r]
-                .iter()
-                .map(|&slot| state.windows[slot].value(self.aggregate(slot).function()))
-                .collect();
-            if rule.fires(p, &values) {
-                hits.push((r, rule.hit(values)));
-            }
-        }
-        hits
+        self.slots
+            .iter()
+            .map(|slots| {
+                slots
+                    .iter()
+                    .map(|&slot| state.windows[slot].value(self.aggregate(slot).function()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Adds the payment to the windows, then returns every rule that fires on it (by its
+    /// index in the set) with the values it read, cooldowns aside: what a decision on this
+    /// payment needs.
+    pub fn detect(&self, state: &mut RuleState, p: &PaymentEvent) -> Vec<(usize, RuleHit)> {
+        self.values_after(state, p)
+            .into_iter()
+            .enumerate()
+            .filter(|(r, values)| self.rules[*r].fires(p, values))
+            .map(|(r, values)| (r, self.rules[r].hit(values)))
+            .collect()
     }
 
     /// [`RuleSet::detect`], less the rules still in their cooldown for the customer, which

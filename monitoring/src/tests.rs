@@ -359,7 +359,8 @@ fn a_state_survives_json_and_decides_the_same() {
     let back: CustomerState = serde_json::from_str(&text).unwrap();
     assert_eq!(serde_json::to_string(&back).unwrap(), text);
     let next = card_purchase(43_205, 100, "m-9");
-    let decided = |mut s: CustomerState| crate::decide(crate::detect(&mut s, &next, &params));
+    let decided =
+        |mut s: CustomerState| crate::decide(crate::detect(&mut s, &next, &params), vec![]);
     assert!(state.recent_ids.contains("e-43203-100") && !back.recent_ids.contains("e-43203-100"));
     let (original, replayed) = (decided(state), decided(back));
     assert_eq!(original, replayed);

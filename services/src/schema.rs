@@ -10,7 +10,7 @@
 //!
 //! - opaque identifiers (customer, event, product, merchant ids): `^[A-Za-z0-9._:-]{1,64}$`
 //!   ([`ID_PATTERN`]), and never a card number (not expressible in JSON Schema);
-//! - audience ids: `^[a-z0-9_-]{1,64}$` ([`AUDIENCE_ID_PATTERN`]);
+//! - audience and monitoring rule ids: `^[a-z0-9_-]{1,64}$` ([`AUDIENCE_ID_PATTERN`]);
 //! - text that must not be blank: [`NOT_BLANK_PATTERN`] (a character that is not white space
 //!   as Rust's `str::trim` sees it, spelled out so every regex dialect agrees);
 //! - text without control characters: [`NO_CONTROL_PATTERN`] (`char::is_control`).

@@ -225,7 +225,9 @@ mod tests {
                 let pattern = &p["schema"]["pattern"];
                 match param {
                     "id" => assert_eq!(pattern, ID_PATTERN, "{name}"),
-                    "audience_id" => assert_eq!(pattern, AUDIENCE_ID_PATTERN, "{name}"),
+                    "audience_id" | "rule_id" => {
+                        assert_eq!(pattern, AUDIENCE_ID_PATTERN, "{name}")
+                    }
                     "advice_id" => assert_eq!(p["schema"]["type"], "integer", "{name}"),
                     p if p.ends_with("_id") => assert_eq!(pattern, ID_PATTERN, "{name}"),
                     "Idempotency-Key" => assert_eq!(pattern, "^[!-~]{1,255}$", "{name}"),

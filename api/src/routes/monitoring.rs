@@ -1,18 +1,21 @@
 //! Transaction monitoring: the payment app's question before it authorises a payment
-//! (`POST /v1/payments/assess`), the recorded assessments and their replay, and the cases
-//! compliance works. The use cases are `sextant_services::monitoring`. Customers never see
+//! (`POST /v1/payments/assess`), the recorded assessments and their replay, the cases
+//! compliance works, and compliance's rules with their backtests. The use cases are `sextant_services::monitoring`. Customers never see
 //! their scores: only the payment app, compliance and admins reach these routes.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use sextant_services::idempotency::request_hash;
 use sextant_services::monitoring::assess::{self, AssessmentView, ReplayView};
 use sextant_services::monitoring::cases::{
     self, AssignRequest, CaseDetail, CaseList, CaseQuery, CloseRequest, CommentRequest,
+};
+use sextant_services::monitoring::rules::{
+    self, BacktestRequest, BacktestView, ModeChange, RuleDraft, RuleView, RulesView,
 };
 use sextant_services::records::PaymentRecord;
 
@@ -181,5 +184,113 @@ pub async fn close(
     let request: CloseRequest = json_body(&body)?;
     Ok(Json(
         cases::close(&state.ctx, &id, &request, &caller.actor()).await?,
+    ))
+}
+
+/// Not a number a version can have: no such version.
+fn rule_version_number(text: &str) -> Result<u32, AppError> {
+    text.parse()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or(AppError::NotFound)
+}
+
+/// Every version of every compliance rule, with its mode and how often it fired on ingested
+/// payments.
+#[utoipa::path(get, path = "/v1/monitoring/rules", tag = "monitoring", security(("bearer" = [])),
+    responses((status = 200, body = RulesView), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<RulesView>, AppError> {
+    caller.require(ANALYSTS)?;
+    Ok(Json(rules::rules(&state.ctx).await?))
+}
+
+/// Adds a version of a rule (the first makes the rule), in shadow or live mode; it is in
+/// force for the next payment. A live version retires the rule's live version. A rule that
+/// does not parse is refused with the line and column.
+#[utoipa::path(post, path = "/v1/monitoring/rules/{rule_id}/versions", tag = "monitoring",
+    security(("bearer" = [])), request_body = RuleDraft,
+    params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name: lowercase letters, digits, `-` and `_`.")),
+    responses((status = 201, body = RuleView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn add_rule_version(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(rule_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<RuleView>), AppError> {
+    caller.require(ANALYSTS)?;
+    let body = body_bytes(body)?;
+    let draft: RuleDraft = json_body(&body)?;
+    let added = rules::add_version(&state.ctx, &rule_id, &draft, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// One version of a rule.
+#[utoipa::path(get, path = "/v1/monitoring/rules/{rule_id}/versions/{version}", tag = "monitoring",
+    security(("bearer" = [])),
+    params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name."),
+        ("version" = u32, Path, minimum = 1, description = "The version, from 1.")),
+    responses((status = 200, body = RuleView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn rule_version(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((rule_id, version)): Path<(String, String)>,
+) -> Result<Json<RuleView>, AppError> {
+    caller.require(ANALYSTS)?;
+    let version = rule_version_number(&version)?;
+    Ok(Json(rules::rule(&state.ctx, &rule_id, version).await?))
+}
+
+/// Puts a version in shadow or live mode, or retires it; in force for the next payment.
+/// Making a version live retires the rule's live version; a retired version stays retired.
+#[utoipa::path(post, path = "/v1/monitoring/rules/{rule_id}/versions/{version}/mode", tag = "monitoring",
+    security(("bearer" = [])), request_body = ModeChange,
+    params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name."),
+        ("version" = u32, Path, minimum = 1, description = "The version, from 1.")),
+    responses((status = 200, body = RuleView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the version is retired"),
+        (status = 422, body = Problem)))]
+pub async fn set_rule_mode(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((rule_id, version)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RuleView>, AppError> {
+    caller.require(ANALYSTS)?;
+    let version = rule_version_number(&version)?;
+    let body = body_bytes(body)?;
+    let change: ModeChange = json_body(&body)?;
+    Ok(Json(
+        rules::set_mode(&state.ctx, &rule_id, version, &change, &caller.actor()).await?,
+    ))
+}
+
+/// Replays every stored payment through a rule and reports the alerts it would have raised,
+/// with precision and recall against the dispositions of closed cases. Nothing is stored
+/// but the audit entry. For a large population, `sextant monitoring backtest` runs the same
+/// without the request deadline.
+#[utoipa::path(post, path = "/v1/monitoring/rules/backtest", tag = "monitoring",
+    security(("bearer" = [])), request_body = BacktestRequest,
+    responses((status = 200, body = BacktestView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn backtest_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BacktestView>, AppError> {
+    caller.require(ANALYSTS)?;
+    let body = body_bytes(body)?;
+    let request: BacktestRequest = json_body(&body)?;
+    Ok(Json(
+        rules::backtest(&state.ctx, &request, &caller.actor(), |_| {}).await?,
     ))
 }

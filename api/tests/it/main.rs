@@ -7,5 +7,6 @@ mod credit;
 mod http;
 mod marketing;
 mod monitoring;
+mod monitoring_rules;
 mod profiles;
 mod trust;

@@ -131,7 +131,7 @@ pub fn eval_population(
             let at = p.occurred_at.timestamp_millis();
             (first_ms, last_ms) = (first_ms.min(at), last_ms.max(at));
             let hits = detect(&mut state, p, &params);
-            let score = decide(hits.clone()).score;
+            let score = decide(hits.clone(), Vec::new()).score;
             let alerts = cool_down(&mut state, at, hits);
             let is_planted = planted.contains(p.event_id.as_str());
             person.alerts_live += alerts.len() as u64;

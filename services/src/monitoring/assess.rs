@@ -2,14 +2,19 @@
 //! to allow it, put it in front of an analyst (review) or block it. The customer's state as of
 //! their newest stored payment is copied, the payment is added to the copy (the live state
 //! changes only when the payment is stored), every detector is read, and the policy decides
-//! ([`sextant_monitoring::decide`]). The assessment is recorded with the payment, the state
-//! and the parameters before it is answered, so a replay decides it again byte for byte; a
-//! review or a block also raises alerts into the customer's case.
+//! ([`sextant_monitoring::decide`]) from the typologies and compliance's live rules. The
+//! assessment is recorded with the payment, the state, the parameters and each live rule
+//! (its source and the values its aggregates read) before it is answered, so a replay
+//! decides it again byte for byte, rules included; a review or a block also raises alerts
+//! into the customer's case.
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_domain::PaymentEvent;
-use sextant_monitoring::{decide, detect, CustomerState, Decision, Params, POLICY_VERSION};
+use sextant_monitoring::rules::{Mode, MonitoringRule};
+use sextant_monitoring::{
+    decide, detect, CustomerState, Decision, Params, POLICY_VERSION, REPLAYABLE_POLICIES,
+};
 use sextant_store::{Actor, NewAlert, NewPaymentAssessment};
 use utoipa::ToSchema;
 
@@ -29,6 +34,17 @@ pub struct FiredView {
     pub reason: String,
 }
 
+/// A live compliance rule that fired on the payment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RuleFiredView {
+    pub rule_id: String,
+    pub version: u32,
+    /// How much it weighs in the score, 0..=1.
+    pub severity: f64,
+    /// The rule's description, with the values its aggregates read.
+    pub reason: String,
+}
+
 /// The decision on a payment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AssessmentView {
@@ -40,9 +56,13 @@ pub struct AssessmentView {
     pub verdict: String,
     /// 0..=1: how likely the payment is fraud or laundering, by the detectors that fired.
     pub score: f64,
-    /// Strongest first; empty when nothing fired.
+    /// The typologies that fired, strongest first; empty when none did.
     pub fired: Vec<FiredView>,
-    /// The reasons, strongest first, in plain words.
+    /// The live compliance rules that fired, most severe first; absent when none did (so an
+    /// assessment decided before rules weighed in replays byte for byte).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_fired: Vec<RuleFiredView>,
+    /// The reasons in plain words: the typologies', strongest first, then the rules'.
     pub reasons: Vec<String>,
     pub policy_version: String,
     /// RFC 3339.
@@ -59,6 +79,18 @@ pub struct ReplayView {
     pub replayed: AssessmentView,
 }
 
+/// A live rule as an assessment read it: enough to decide whether it fires again.
+#[derive(Serialize, Deserialize)]
+struct RuleInput {
+    rule_id: String,
+    version: u32,
+    severity: f64,
+    description: String,
+    source: String,
+    /// Its aggregates' values with the payment added, in the rule's order.
+    values: Vec<Option<f64>>,
+}
+
 /// What an assessment is decided from, recorded with it.
 #[derive(Serialize, Deserialize)]
 struct Inputs {
@@ -66,6 +98,9 @@ struct Inputs {
     /// The customer's state before the payment.
     state: CustomerState,
     params: Params,
+    /// The live rules (none under policy 1).
+    #[serde(default)]
+    rules: Vec<RuleInput>,
     policy_version: String,
 }
 
@@ -73,6 +108,7 @@ fn view(
     id: &str,
     payment: &PaymentRecord,
     decision: &Decision,
+    policy_version: &str,
     assessed_at: chrono::DateTime<Utc>,
 ) -> AssessmentView {
     AssessmentView {
@@ -90,8 +126,28 @@ fn view(
                 reason: h.reason.clone(),
             })
             .collect(),
-        reasons: decision.hits.iter().map(|h| h.reason.clone()).collect(),
-        policy_version: POLICY_VERSION.to_owned(),
+        rules_fired: decision
+            .rules
+            .iter()
+            .map(|r| RuleFiredView {
+                rule_id: r.rule_id.clone(),
+                version: r.version,
+                severity: r.severity,
+                reason: r.reason.clone(),
+            })
+            .collect(),
+        reasons: decision
+            .hits
+            .iter()
+            .map(|h| h.reason.clone())
+            .chain(
+                decision
+                    .rules
+                    .iter()
+                    .map(|r| format!("rule {}: {}", r.rule_id, r.reason)),
+            )
+            .collect(),
+        policy_version: policy_version.to_owned(),
         assessed_at: format_timestamp(assessed_at),
     }
 }
@@ -108,9 +164,20 @@ fn parse(payment: &PaymentRecord) -> Result<PaymentEvent> {
     })
 }
 
-/// Decides `payment` from the customer's state before it.
-fn decide_on(payment: &PaymentEvent, mut state: CustomerState, params: &Params) -> Decision {
-    decide(detect(&mut state, payment, params))
+/// Decides `payment` from the customer's state before it and the live rules with the
+/// values their aggregates read.
+fn decide_on(
+    payment: &PaymentEvent,
+    mut state: CustomerState,
+    params: &Params,
+    rules: &[(MonitoringRule, Vec<Option<f64>>)],
+) -> Decision {
+    let fired = rules
+        .iter()
+        .filter(|(rule, values)| rule.fires(payment, values))
+        .map(|(rule, values)| rule.hit(values.clone()))
+        .collect();
+    decide(detect(&mut state, payment, params), fired)
 }
 
 /// Assesses a payment before it is authorised; recorded before it is answered. With an
@@ -135,22 +202,42 @@ pub async fn assess(
         ));
     }
     let monitor = ctx.monitor();
-    let state = monitor
+    let (watch, rule_set) = monitor
         .state_of(ctx.store.as_ref(), &domain.customer_id)
         .await?;
     let params = monitor.params().clone();
-    let decision = decide_on(&domain, state.clone(), &params);
+    let mut rule_state = watch.rules;
+    let live: Vec<(MonitoringRule, Vec<Option<f64>>)> = rule_set
+        .values_after(&mut rule_state, &domain)
+        .into_iter()
+        .zip(rule_set.rules())
+        .filter(|(_, rule)| rule.mode == Mode::Live)
+        .map(|(values, rule)| (rule.clone(), values))
+        .collect();
+    let state = watch.state;
+    let decision = decide_on(&domain, state.clone(), &params, &live);
     let id = new_id("pa");
     // To the millisecond, as stored: the replay prints the stored time.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
         .expect("now is in range");
-    let answered = view(&id, payment, &decision, now);
+    let answered = view(&id, payment, &decision, POLICY_VERSION, now);
     let output = serde_json::to_value(&answered).map_err(ServiceError::internal)?;
     let alerting = decision.verdict != sextant_monitoring::Verdict::Allow;
     let inputs = serde_json::to_string(&Inputs {
         payment: payment.clone(),
         state,
         params,
+        rules: live
+            .into_iter()
+            .map(|(rule, values)| RuleInput {
+                source: rule.rule.source().to_owned(),
+                rule_id: rule.id,
+                version: rule.version,
+                severity: rule.severity,
+                description: rule.description,
+                values,
+            })
+            .collect(),
         policy_version: POLICY_VERSION.to_owned(),
     })
     .map_err(ServiceError::internal)?;
@@ -176,20 +263,25 @@ pub async fn assess(
         .await?;
     if alerting && matches!(written, sextant_store::Idempotent::Written) {
         // Filed beside the answer: the payment app waits for the decision, not the case.
+        let alert = |source: String, score: f64, reason: &str| NewAlert {
+            id: new_id("al"),
+            customer_id: domain.customer_id.clone(),
+            source,
+            score,
+            reason: format!("{reason} ({} on assessment {id})", answered.verdict),
+            event_id: None,
+            assessment_id: Some(id.clone()),
+            occurred_at: domain.occurred_at,
+            raised_at: now,
+        };
         let alerts: Vec<NewAlert> = decision
             .hits
             .iter()
-            .map(|h| NewAlert {
-                id: new_id("al"),
-                customer_id: domain.customer_id.clone(),
-                source: h.typology.name().to_owned(),
-                score: h.score,
-                reason: format!("{} ({} on assessment {id})", h.reason, answered.verdict),
-                event_id: None,
-                assessment_id: Some(id.clone()),
-                occurred_at: domain.occurred_at,
-                raised_at: now,
-            })
+            .map(|h| alert(h.typology.name().to_owned(), h.score, &h.reason))
+            .chain(decision.rules.iter().map(|r| {
+                let reason = format!("rule {} v{}: {}", r.rule_id, r.version, r.reason);
+                alert(format!("rule:{}", r.rule_id), r.severity, &reason)
+            }))
             .collect();
         let store = ctx.store.clone();
         let by = by.clone();
@@ -227,18 +319,46 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
     let inputs: Inputs = serde_json::from_str(&record.inputs).map_err(corrupt)?;
     let recorded: AssessmentView =
         serde_json::from_value(record.output.clone()).map_err(corrupt)?;
-    if inputs.policy_version != POLICY_VERSION {
+    if !REPLAYABLE_POLICIES.contains(&inputs.policy_version.as_str()) {
         return Err(ServiceError::conflict(
             "policy_retired",
             "assessment_id",
             format!(
-                "decided under {}; this release decides under {POLICY_VERSION}",
-                inputs.policy_version
+                "decided under {}; this release replays {}",
+                inputs.policy_version,
+                REPLAYABLE_POLICIES.join(" and ")
             ),
         ));
     }
-    let decision = decide_on(&parse(&inputs.payment)?, inputs.state, &inputs.params);
-    let replayed = view(id, &inputs.payment, &decision, record.created_at);
+    let mut rules = Vec::with_capacity(inputs.rules.len());
+    for r in inputs.rules {
+        let rule = MonitoringRule::parse(
+            &r.rule_id,
+            r.version,
+            &r.source,
+            Mode::Live,
+            r.severity,
+            0,
+            &r.description,
+        )
+        .map_err(|e| {
+            ServiceError::internal(format!("stored assessment {id}: rule {}: {e}", r.rule_id))
+        })?;
+        rules.push((rule, r.values));
+    }
+    let decision = decide_on(
+        &parse(&inputs.payment)?,
+        inputs.state,
+        &inputs.params,
+        &rules,
+    );
+    let replayed = view(
+        id,
+        &inputs.payment,
+        &decision,
+        &inputs.policy_version,
+        record.created_at,
+    );
     let again = serde_json::to_value(&replayed).map_err(ServiceError::internal)?;
     let identical = crate::idempotency::canonical_json(&again)
         == crate::idempotency::canonical_json(&record.output);

@@ -1,6 +1,11 @@
 //! Monitoring as payments land: each customer's windowed state kept in memory, every new
-//! payment evaluated by the typology detectors after it is stored, and the alerts filed
-//! into cases.
+//! payment evaluated by the typology detectors and compliance's rules after it is stored,
+//! the alerts (typologies, live rules) filed into cases and every rule hit (shadow rules'
+//! too) recorded.
+//!
+//! The rules in force are read from the store at the first observation and again after
+//! each change ([`Monitor::reload_rules`]); a change drops the kept states, which are
+//! rebuilt with the new rules' windows as customers are next seen.
 //!
 //! A customer's state is rebuilt from the stored payments (the last [`LOOKBACK_DAYS`]) the
 //! first time they are seen, when they were evicted to keep memory bounded
@@ -17,11 +22,13 @@
 //! states until they are rebuilt.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sextant_domain::{CustomerId, Event, PaymentEvent};
+use sextant_monitoring::rules::{Mode, MonitoringRule, RuleHit, RuleSet, RuleState};
 use sextant_monitoring::{evaluate, CustomerState, Hit, Params};
-use sextant_store::{Actor, AlertsFiled, NewAlert, Store};
+use sextant_store::{Actor, AlertsFiled, NewAlert, NewRuleHit, Store, StoredRule};
 use tokio::sync::Mutex;
 
 use crate::{new_id, Result};
@@ -41,8 +48,30 @@ const WARM_PAGE: u64 = 500;
 /// Customers whose state is kept by default: about 13 KiB each, so about 260 MiB.
 pub const DEFAULT_CAPACITY: usize = 20_000;
 
+/// One customer's monitoring state: the typologies' windows and the rules'.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    pub state: CustomerState,
+    pub rules: RuleState,
+}
+
+impl Watch {
+    /// Adds a payment; the alerts it raises (typologies, then rules, after cooldowns).
+    fn evaluate(
+        &mut self,
+        p: &PaymentEvent,
+        params: &Params,
+        rules: &RuleSet,
+    ) -> (Vec<Hit>, Vec<RuleHit>) {
+        (
+            evaluate(&mut self.state, p, params),
+            rules.evaluate(&mut self.rules, p),
+        )
+    }
+}
+
 struct Kept {
-    state: CustomerState,
+    watch: Watch,
     used: u64,
 }
 
@@ -50,13 +79,15 @@ struct Kept {
 struct States {
     kept: HashMap<CustomerId, Kept>,
     clock: u64,
+    /// The rules in force; `None` until read from the store.
+    rules: Option<Arc<RuleSet>>,
 }
 
 impl States {
-    fn put(&mut self, id: CustomerId, state: CustomerState, capacity: usize) {
+    fn put(&mut self, id: CustomerId, watch: Watch, capacity: usize) {
         self.clock += 1;
         let used = self.clock;
-        self.kept.insert(id, Kept { state, used });
+        self.kept.insert(id, Kept { watch, used });
         if self.kept.len() > capacity {
             // Evict the least recently used tenth at once: amortised constant time.
             let mut ages: Vec<u64> = self.kept.values().map(|k| k.used).collect();
@@ -76,6 +107,84 @@ pub struct Observed {
     /// Customers whose state was rebuilt from the store.
     pub rebuilt: u64,
     pub alerts: AlertsFiled,
+    /// Rule hits recorded (shadow and live).
+    pub rule_hits: u64,
+}
+
+/// The rule versions in force (shadow and live) among those stored, parsed. A stored
+/// version that no longer parses is left out and logged: it was checked when written.
+pub fn rule_set(stored: &[StoredRule]) -> RuleSet {
+    let rules = stored
+        .iter()
+        .filter_map(|r| {
+            let mode = Mode::parse(&r.mode)?;
+            match MonitoringRule::parse(
+                &r.rule_id,
+                r.version,
+                &r.source,
+                mode,
+                r.severity,
+                r.cooldown_ms,
+                &r.description,
+            ) {
+                Ok(rule) => Some(rule),
+                Err(e) => {
+                    tracing::error!(rule = %r.rule_id, version = r.version, error = %e, "a stored monitoring rule does not parse");
+                    None
+                }
+            }
+        })
+        .collect();
+    RuleSet::new(rules)
+}
+
+/// What the hits on a stored payment file: alerts for typologies and live rules, a record
+/// for every rule hit.
+struct Filing {
+    alerts: Vec<NewAlert>,
+    rule_hits: Vec<NewRuleHit>,
+    now: DateTime<Utc>,
+}
+
+impl Filing {
+    fn new(now: DateTime<Utc>) -> Filing {
+        Filing {
+            alerts: Vec::new(),
+            rule_hits: Vec::new(),
+            now,
+        }
+    }
+
+    fn add(&mut self, p: &PaymentEvent, (hits, rule_hits): (Vec<Hit>, Vec<RuleHit>)) {
+        for hit in hits {
+            self.alerts.push(alert_of(p, hit, self.now));
+        }
+        for hit in rule_hits {
+            if hit.mode == Mode::Live {
+                self.alerts.push(NewAlert {
+                    id: new_id("al"),
+                    customer_id: p.customer_id.clone(),
+                    source: format!("rule:{}", hit.rule_id),
+                    score: hit.severity,
+                    reason: format!("rule {} v{}: {}", hit.rule_id, hit.version, hit.reason),
+                    event_id: Some(p.event_id.to_string()),
+                    assessment_id: None,
+                    occurred_at: p.occurred_at,
+                    raised_at: self.now,
+                });
+            }
+            self.rule_hits.push(NewRuleHit {
+                rule_id: hit.rule_id,
+                version: hit.version,
+                mode: hit.mode.as_str().to_owned(),
+                customer_id: p.customer_id.clone(),
+                event_id: p.event_id.to_string(),
+                occurred_at: p.occurred_at,
+                reason: hit.reason,
+                recorded_at: self.now,
+            });
+        }
+    }
 }
 
 /// The alert a detector's hit on a stored payment raises.
@@ -123,6 +232,31 @@ impl Monitor {
         self.states.lock().await.kept.len()
     }
 
+    /// The rules in force, read from the store the first time.
+    pub async fn rules(&self, store: &dyn Store) -> Result<Arc<RuleSet>> {
+        let mut states = self.states.lock().await;
+        Self::rules_in(&mut states, store).await
+    }
+
+    async fn rules_in(states: &mut States, store: &dyn Store) -> Result<Arc<RuleSet>> {
+        if let Some(rules) = &states.rules {
+            return Ok(rules.clone());
+        }
+        let rules = Arc::new(rule_set(&store.rules().await?));
+        states.rules = Some(rules.clone());
+        Ok(rules)
+    }
+
+    /// Reads the rules in force from the store again (after a change) and drops the kept
+    /// states, whose windows were the old rules'.
+    pub async fn reload_rules(&self, store: &dyn Store) -> Result<Arc<RuleSet>> {
+        let rules = Arc::new(rule_set(&store.rules().await?));
+        let mut states = self.states.lock().await;
+        states.rules = Some(rules.clone());
+        states.kept.clear();
+        Ok(rules)
+    }
+
     /// Evaluates the payments of `events` that were just stored (those not at the indices
     /// in `duplicates`) and files the alerts they raise.
     pub async fn observe(
@@ -144,8 +278,9 @@ impl Monitor {
             return Ok(Observed::default());
         }
         let mut observed = Observed::default();
-        let mut alerts: Vec<NewAlert> = Vec::new();
+        let mut filing = Filing::new(now);
         let mut states = self.states.lock().await;
+        let rules = Self::rules_in(&mut states, store).await?;
         let mut rebuild: Vec<CustomerId> = Vec::new();
         for (id, payments) in &mut by_customer {
             payments.sort_by(|a, b| {
@@ -155,11 +290,11 @@ impl Monitor {
             // In place only when the kept state does not hold any of these payments already
             // (it was built from the store after they were committed): otherwise rebuilt.
             let in_place = states.kept.get(*id).is_some_and(|k| {
-                let newest = k.state.last_seen_ms.unwrap_or(i64::MIN);
+                let newest = k.watch.state.last_seen_ms.unwrap_or(i64::MIN);
                 payments[0].occurred_at.timestamp_millis() >= newest.saturating_sub(LATE_MS)
                     && !payments
                         .iter()
-                        .any(|p| k.state.recent_ids.contains(p.event_id.as_str()))
+                        .any(|p| k.watch.state.recent_ids.contains(p.event_id.as_str()))
             });
             if !in_place {
                 rebuild.push((*id).clone());
@@ -167,11 +302,9 @@ impl Monitor {
             }
             let mut kept = states.kept.remove(*id).expect("checked above");
             for p in payments.iter() {
-                for hit in evaluate(&mut kept.state, p, &self.params) {
-                    alerts.push(alert_of(p, hit, now));
-                }
+                filing.add(p, kept.watch.evaluate(p, &self.params, &rules));
             }
-            states.put((*id).clone(), kept.state, self.capacity);
+            states.put((*id).clone(), kept.watch, self.capacity);
         }
         if !rebuild.is_empty() {
             observed.rebuilt = rebuild.len() as u64;
@@ -193,13 +326,11 @@ impl Monitor {
                     counts.get(id).copied().unwrap_or(0) == by_customer[id].len() as u64
                 });
             for id in only_new {
-                let mut state = CustomerState::default();
+                let mut watch = Watch::default();
                 for p in &by_customer[&id] {
-                    for hit in evaluate(&mut state, p, &self.params) {
-                        alerts.push(alert_of(p, hit, now));
-                    }
+                    filing.add(p, watch.evaluate(p, &self.params, &rules));
                 }
-                states.put(id, state, self.capacity);
+                states.put(id, watch, self.capacity);
             }
             let stored = if older.is_empty() {
                 Vec::new()
@@ -210,48 +341,62 @@ impl Monitor {
                 .iter()
                 .flat_map(|id| by_customer[id].iter().map(|p| p.event_id.as_str()))
                 .collect();
-            let mut replayed: Vec<(CustomerId, CustomerState)> = Vec::new();
+            let mut replayed: Vec<(CustomerId, Watch)> = Vec::new();
             for p in &stored {
                 if replayed.last().is_none_or(|(id, _)| *id != p.customer_id) {
-                    replayed.push((p.customer_id.clone(), CustomerState::default()));
+                    replayed.push((p.customer_id.clone(), Watch::default()));
                 }
-                let state = &mut replayed.last_mut().expect("pushed above").1;
-                let found = evaluate(state, p, &self.params);
+                let watch = &mut replayed.last_mut().expect("pushed above").1;
+                let found = watch.evaluate(p, &self.params, &rules);
                 if fresh.contains(p.event_id.as_str()) {
-                    alerts.extend(found.into_iter().map(|hit| alert_of(p, hit, now)));
+                    filing.add(p, found);
                 }
             }
-            for (id, state) in replayed {
-                states.put(id, state, self.capacity);
+            for (id, watch) in replayed {
+                states.put(id, watch, self.capacity);
             }
         }
         drop(states);
-        observed.alerts = store.record_alerts(&alerts, by).await?;
+        observed.alerts = store.record_alerts(&filing.alerts, by).await?;
+        observed.rule_hits = store.record_rule_hits(&filing.rule_hits).await?;
         Ok(observed)
     }
 
-    /// The customer's state as of their newest stored payment, for a decision on a payment
-    /// not yet made. One not in memory is built from the store without holding up anyone
-    /// else, and kept unless an observation kept one meanwhile.
-    pub async fn state_of(&self, store: &dyn Store, id: &CustomerId) -> Result<CustomerState> {
-        {
+    /// The customer's state as of their newest stored payment, and the rules it was built
+    /// for, for a decision on a payment not yet made. One not in memory is built from the
+    /// store without holding up anyone else, and kept unless an observation kept one
+    /// meanwhile or the rules changed.
+    pub async fn state_of(
+        &self,
+        store: &dyn Store,
+        id: &CustomerId,
+    ) -> Result<(Watch, Arc<RuleSet>)> {
+        let rules = {
             let mut states = self.states.lock().await;
+            let rules = Self::rules_in(&mut states, store).await?;
             if states.kept.contains_key(id) {
                 states.clock += 1;
                 let clock = states.clock;
                 let kept = states.kept.get_mut(id).expect("present");
                 kept.used = clock;
-                return Ok(kept.state.clone());
+                return Ok((kept.watch.clone(), rules));
             }
-        }
+            rules
+        };
         let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
-        let mut built = self.build(store, std::slice::from_ref(id), since).await?;
-        let state = built.pop().map(|(_, s)| s).unwrap_or_default();
+        let mut built = self
+            .build(store, std::slice::from_ref(id), since, &rules)
+            .await?;
+        let watch = built.pop().map(|(_, w)| w).unwrap_or_default();
         let mut states = self.states.lock().await;
-        if !states.kept.contains_key(id) {
-            states.put(id.clone(), state.clone(), self.capacity);
+        let same_rules = states
+            .rules
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, &rules));
+        if same_rules && !states.kept.contains_key(id) {
+            states.put(id.clone(), watch.clone(), self.capacity);
         }
-        Ok(state)
+        Ok((watch, rules))
     }
 
     /// States of `ids` built from their stored payments since `since` (customers without
@@ -261,15 +406,16 @@ impl Monitor {
         store: &dyn Store,
         ids: &[CustomerId],
         since: DateTime<Utc>,
-    ) -> Result<Vec<(CustomerId, CustomerState)>> {
+        rules: &RuleSet,
+    ) -> Result<Vec<(CustomerId, Watch)>> {
         let stored = store.payments_since(ids, since).await?;
-        let mut built: Vec<(CustomerId, CustomerState)> = Vec::new();
+        let mut built: Vec<(CustomerId, Watch)> = Vec::new();
         for p in &stored {
             if built.last().is_none_or(|(id, _)| *id != p.customer_id) {
-                built.push((p.customer_id.clone(), CustomerState::default()));
+                built.push((p.customer_id.clone(), Watch::default()));
             }
-            let state = &mut built.last_mut().expect("pushed above").1;
-            evaluate(state, p, &self.params);
+            let watch = &mut built.last_mut().expect("pushed above").1;
+            watch.evaluate(p, &self.params, rules);
         }
         Ok(built)
     }
@@ -280,6 +426,7 @@ impl Monitor {
     /// customers have a state in memory; `progress` gets the customers read so far.
     pub async fn warm(&self, store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<usize> {
         let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
+        let rules = self.rules(store).await?;
         let mut after: Option<CustomerId> = None;
         let mut read = 0u64;
         loop {
@@ -294,14 +441,22 @@ impl Monitor {
                     .cloned()
                     .collect()
             };
-            let built = self.build(store, &missing, since).await?;
+            let built = self.build(store, &missing, since, &rules).await?;
             let mut states = self.states.lock().await;
-            for (id, state) in built {
+            if !states
+                .rules
+                .as_ref()
+                .is_some_and(|r| Arc::ptr_eq(r, &rules))
+            {
+                // The rules changed meanwhile: these states are the old rules'.
+                return Ok(states.kept.len());
+            }
+            for (id, watch) in built {
                 if states.kept.len() >= self.capacity {
                     return Ok(states.kept.len());
                 }
                 if !states.kept.contains_key(&id) {
-                    states.put(id, state, self.capacity);
+                    states.put(id, watch, self.capacity);
                 }
             }
             drop(states);

@@ -1,10 +1,12 @@
 //! Transaction monitoring (issue 14): payments evaluated as they land ([`live`]), decisions
 //! on payments before they are authorised ([`assess`]), the cases compliance works
-//! ([`cases`]), and the replay of a population's stored payments ([`scan`]).
+//! ([`cases`]), compliance's rules with their backtests ([`rules`]), and the replay of a
+//! population's stored payments ([`scan`]).
 
 pub mod assess;
 pub mod cases;
 pub mod live;
+pub mod rules;
 pub mod scan;
 
 pub use live::{Monitor, Observed};
