@@ -239,6 +239,28 @@ describe('a compliance officer', { skip: skipUnlessLogins('compliance') }, () =>
     await page.context().close();
   });
 
+  test('reads the rules in force, backtests one, and is told where a rule is wrong', async () => {
+    const page = await newPage(browser);
+    const issues = watchPage(page);
+    await signIn(page, 'compliance');
+    await visit(page, '/console/rules', 'compliance-rules');
+    await page.getByRole('cell', { name: /cash-out-day/ }).first().waitFor();
+    await page.locator('#b-source').fill('count(payments, 1h, card = true) >= 5');
+    await submit(page, 'Run the backtest');
+    await page.getByText('Alerts it would have raised').waitFor();
+    await shot(page, 'compliance-rule-backtest');
+    await page.locator('#r-id').fill('typo');
+    await page.locator('#r-source').fill('count(payments, 1h) > 3 and sum(amont, 1h) > 10');
+    await page.locator('#r-description').fill('a rule with a typo');
+    const refused = await submit(page, 'Save the version');
+    assert.equal(refused.status(), 422);
+    await page.getByText(/line 1, column 33/).waitFor();
+    assert.equal(await page.locator('#r-source').inputValue(), 'count(payments, 1h) > 3 and sum(amont, 1h) > 10');
+    await shot(page, 'compliance-rule-refused');
+    issues.assertNone({ allow: [{ status: 422 }] });
+    await page.context().close();
+  });
+
   test('searches decisions, replays one, and reads fairness, models and the audit trail', async () => {
     const page = await newPage(browser);
     const issues = watchPage(page);

@@ -25,6 +25,11 @@ pub const SECTIONS: &[(&str, &str, &[Role])] = &[
         &[Role::Compliance, Role::Admin],
     ),
     (
+        "rules",
+        "Monitoring rules",
+        &[Role::Compliance, Role::Admin],
+    ),
+    (
         "decisions",
         "Credit decisions",
         &[Role::Compliance, Role::Admin],

@@ -5,14 +5,15 @@
 //!
 //! - [`session`]: sign-in, sessions, CSRF, the role checks;
 //! - [`layout`]: the page frame, money and paging helpers; [`charts`]: SVG charts;
-//! - [`marketing`], [`wealth`], [`compliance`], [`monitoring`], [`segments`]: the pages of
-//!   each role.
+//! - [`marketing`], [`wealth`], [`compliance`], [`monitoring`], [`rules`], [`segments`]: the
+//!   pages of each role.
 
 mod charts;
 mod compliance;
 mod layout;
 mod marketing;
 mod monitoring;
+mod rules;
 mod segments;
 pub mod session;
 mod wealth;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(wealth::routes())
         .merge(compliance::routes())
         .merge(monitoring::routes())
+        .merge(rules::routes())
         .merge(segments::routes())
 }
 

@@ -205,7 +205,7 @@ pub async fn list_rules(
     caller: Caller,
 ) -> Result<Json<RulesView>, AppError> {
     caller.require(ANALYSTS)?;
-    Ok(Json(rules::rules(&state.ctx).await?))
+    Ok(Json(rules::rules(state.ctx.store.as_ref()).await?))
 }
 
 /// Adds a version of a rule (the first makes the rule), in shadow or live mode; it is in
@@ -291,6 +291,6 @@ pub async fn backtest_rule(
     let body = body_bytes(body)?;
     let request: BacktestRequest = json_body(&body)?;
     Ok(Json(
-        rules::backtest(&state.ctx, &request, &caller.actor(), |_| {}).await?,
+        rules::backtest(state.ctx.store.as_ref(), &request, &caller.actor(), |_| {}).await?,
     ))
 }

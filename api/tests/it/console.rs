@@ -487,3 +487,137 @@ async fn a_compliance_officer_works_a_monitoring_case_in_the_console() {
         .count();
     assert!(reads >= 3, "every page read is recorded: {reads}");
 }
+
+/// Form encoding of a value: letters and digits as they are, everything else escaped.
+fn encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_compliance_officer_writes_backtests_and_promotes_a_rule() {
+    let app = spawn_app().await;
+    add(&app, "ana", "compliance").await;
+    app.put_customer("c-1").await;
+    let events: Vec<serde_json::Value> = (0..5)
+        .map(|i| {
+            serde_json::json!({
+                "type": "payment", "event_id": format!("p-{i}"), "customer_id": "c-1",
+                "occurred_at": format!("2026-05-20T10:0{i}:00Z"), "amount_minor": 90_000,
+                "currency": "EUR", "direction": "debit", "kind": "transfer_out",
+                "channel": "online", "country": "CZ"
+            })
+        })
+        .collect();
+    let service = crate::common::token(sextant_api::auth::Role::Service, "app");
+    let sent = app
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&service),
+            Some(crate::common::batch(&events)),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let (_, session) = sign_in(&app, "ana", PASSWORD).await;
+    let session = session.unwrap();
+    let page = send(&app, "GET", "/console/rules", &session, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("No rule yet"), "{}", page.text);
+    let csrf = hidden(&page.text, "csrf");
+
+    // A rule that does not parse: refused with its line and column, the form kept.
+    let typo = "sum(amount, 1h, direction = out) > 2000\nand cuont(payments, 1h) >= 3";
+    let refused = send(
+        &app,
+        "POST",
+        "/console/rules",
+        &session,
+        Some(&format!(
+            "csrf={csrf}&rule_id=outflow&source={}&description=big+outflows&mode=shadow&severity=0.6&cooldown_minutes=60",
+            encoded(typo)
+        )),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("line 2, column 5"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("cuont(payments, 1h)"),
+        "the typed rule is kept"
+    );
+
+    // Fixed and saved in shadow: it reads the payments sent from now on.
+    let rule = "sum(amount, 1h, direction = out) > 2000 and count(payments, 1h) >= 3";
+    let saved = send(
+        &app,
+        "POST",
+        "/console/rules",
+        &session,
+        Some(&format!(
+            "csrf={csrf}&rule_id=outflow&source={}&description=big+outflows&mode=shadow&severity=0.6&cooldown_minutes=60",
+            encoded(rule)
+        )),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert!(saved.text.contains("Saved outflow version 1 (shadow)"));
+
+    // The backtest over the stored history: the third transfer fires, the cooldown quiets
+    // the next two.
+    let ran = send(
+        &app,
+        "POST",
+        "/console/rules/backtest",
+        &session,
+        Some(&format!(
+            "csrf={csrf}&source={}&cooldown_minutes=60",
+            encoded(rule)
+        )),
+    )
+    .await;
+    assert_eq!(ran.status, StatusCode::OK, "{}", ran.text);
+    assert!(
+        ran.text.contains("Alerts it would have raised"),
+        "{}",
+        ran.text
+    );
+    assert!(ran.text.contains("<code>p-2</code>"), "{}", ran.text);
+
+    // Promoted to live.
+    let promoted = send(
+        &app,
+        "POST",
+        "/console/rules/mode",
+        &session,
+        Some(&format!("csrf={csrf}&rule_id=outflow&version=1&mode=live")),
+    )
+    .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.text);
+    let page = send(&app, "GET", "/console/rules", &session, None).await;
+    assert!(page.text.contains("badge high\">live"), "{}", page.text);
+    let read = app
+        .store
+        .audit_entries(
+            &AuditFilter {
+                action: Some("monitoring.rule.mode".into()),
+                ..AuditFilter::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 1);
+}

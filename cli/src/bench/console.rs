@@ -293,6 +293,7 @@ pub async fn console(
         ("client", format!("/console/clients/{client}"), true),
         ("monitoring cases", "/console/cases".into(), false),
         ("monitoring case", format!("/console/cases/{case}"), false),
+        ("monitoring rules", "/console/rules".into(), false),
         ("credit decisions", "/console/decisions".into(), false),
         (
             "decisions, declined, page 3",

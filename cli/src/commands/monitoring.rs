@@ -1,14 +1,18 @@
 //! `sextant monitoring scan`: every stored payment replayed through the typology detectors,
 //! with how many alerts each would raise per 1,000 customers a day; `sextant monitoring
 //! eval-population`: recall per planted scheme and false positives per persona on a
-//! generated population.
+//! generated population; `sextant monitoring rules` and `backtest`: compliance's rules, and
+//! what a rule would have raised on the stored history.
 
 use std::path::PathBuf;
 
 use sextant_api::config::Config;
-use sextant_api::startup::open_store_with;
+use sextant_api::startup::{open_store, open_store_with};
 use sextant_monitoring::Params;
+use sextant_services::monitoring::rules::{self, BacktestRequest, BacktestView, RulesView};
 use sextant_services::monitoring::{scan, ScanReport};
+use sextant_services::ServiceError;
+use sextant_store::Actor;
 
 use crate::evals::monitoring_file::{eval_file, FileEval, FileEvalArgs};
 use crate::evals::monitoring_population::{eval_population, PopulationEval};
@@ -25,6 +29,40 @@ pub enum MonitoringCommand {
     /// Train and test on a labelled transaction file (earliest 70% by time trains): the
     /// monitoring model against a gradient-boosting baseline on the raw columns alone.
     Eval(FileEvalArgs),
+    /// Compliance's rules: every version with its mode and hits.
+    Rules(StoreArgs),
+    /// Replay every stored payment through a rule and count the alerts it would raise, with
+    /// precision and recall against closed cases' dispositions (nothing is stored but the
+    /// audit entry).
+    Backtest(BacktestArgs),
+}
+
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct BacktestArgs {
+    /// The rule, in the rule language, e.g. "count(payments, 1h) > 10".
+    #[arg(long)]
+    rule: String,
+    /// After a hit, quiet for the customer this many minutes.
+    #[arg(long, default_value_t = rules::DEFAULT_COOLDOWN_MINUTES)]
+    cooldown_minutes: u32,
+    /// Count hits on payments at or after this time (RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Count hits on payments before this time (RFC 3339).
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +111,67 @@ impl Report for ScanReport {
             "| any | {} | {} | {:.3} | |",
             self.payments_alerted, self.customers_alerted, self.alerts_per_1000_customers_per_day
         );
+    }
+}
+
+impl Report for RulesView {
+    fn print_table(&self) {
+        if self.rules.is_empty() {
+            println!("no rules yet: add one with POST /v1/monitoring/rules/{{rule_id}}/versions or in the console");
+            return;
+        }
+        println!(
+            "| rule | version | mode | severity | cooldown min | hits | customers | rule text |"
+        );
+        println!("|---|---:|---|---:|---:|---:|---:|---|");
+        for r in &self.rules {
+            println!(
+                "| {} | {} | {} | {:.2} | {} | {} | {} | {} |",
+                r.rule_id,
+                r.version,
+                r.mode,
+                r.severity,
+                r.cooldown_minutes,
+                r.hits,
+                r.customers_hit,
+                r.canonical
+            );
+        }
+    }
+}
+
+impl Report for BacktestView {
+    fn print_table(&self) {
+        let percent = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.1}%", 100.0 * x));
+        println!("{}", self.rule);
+        println!(
+            "{} customers, {} payments over {:.0} days, replayed in {:.1} s (cooldown {} min)",
+            self.customers, self.payments, self.days, self.seconds, self.cooldown_minutes
+        );
+        println!();
+        println!("| alerts | customers alerted | per 1,000 customers a day | labelled positive | labelled negative | precision | recall |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {} | {} | {:.3} | {} | {} | {} | {} |",
+            self.alerts,
+            self.customers_alerted,
+            self.alerts_per_1000_customers_per_day,
+            self.labelled_positive,
+            self.labelled_negative,
+            percent(self.precision),
+            percent(self.recall)
+        );
+        if !self.examples.is_empty() {
+            println!();
+            println!("| customer | payment | at | reason |");
+            println!("|---|---|---|---|");
+            for e in &self.examples {
+                println!(
+                    "| {} | {} | {} | {} |",
+                    e.customer_id, e.event_id, e.occurred_at, e.reason
+                );
+            }
+        }
     }
 }
 
@@ -164,6 +263,45 @@ impl Report for PopulationEval {
 pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Result<i32> {
     let args = match command {
         MonitoringCommand::Scan(args) => args,
+        MonitoringCommand::Rules(args) => {
+            config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+            let store = open_store_with(&config, None).await?;
+            emit(&rules::rules(store.as_ref()).await?, args.json)?;
+            return Ok(0);
+        }
+        MonitoringCommand::Backtest(args) => {
+            config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+            let store = open_store(&config).await?;
+            let request = BacktestRequest {
+                source: args.rule,
+                cooldown_minutes: args.cooldown_minutes,
+                from: args.from,
+                to: args.to,
+            };
+            let report = rules::backtest(store.as_ref(), &request, &Actor::operator(), |done| {
+                eprintln!("replayed {done} customers");
+            })
+            .await
+            .map_err(|e| match e {
+                // Each refusal with the flag it is about (a rule's with its line and column).
+                ServiceError::Invalid(problems) => anyhow::anyhow!(problems
+                    .iter()
+                    .map(|p| {
+                        let flag = match p.field.as_deref() {
+                            Some("source") => "rule",
+                            Some("cooldown_minutes") => "cooldown-minutes",
+                            Some(other) => other,
+                            None => "input",
+                        };
+                        format!("--{flag}: {}", p.message)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")),
+                other => other.into(),
+            })?;
+            emit(&report, args.json)?;
+            return Ok(0);
+        }
         MonitoringCommand::Eval(args) => {
             eprintln!(
                 "reading {} and replaying it in time order",

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::CustomerId;
 use sextant_monitoring::rules::{self as monitoring_rules, Mode, MonitoringRule, RuleSet};
-use sextant_store::{Actor, NewRuleVersion, StoredRule};
+use sextant_store::{Actor, NewRuleVersion, Store, StoredRule};
 use utoipa::ToSchema;
 
 use crate::marketing::audiences::rule_problem;
@@ -246,15 +246,14 @@ fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> RuleV
 }
 
 /// Every version of every rule, with its hits.
-pub async fn rules(ctx: &Context) -> Result<RulesView> {
-    let counts: HashMap<(String, u32), (u64, u64)> = ctx
-        .store
+pub async fn rules(store: &dyn Store) -> Result<RulesView> {
+    let counts: HashMap<(String, u32), (u64, u64)> = store
         .rule_hit_counts()
         .await?
         .into_iter()
         .map(|c| ((c.rule_id, c.version), (c.hits, c.customers)))
         .collect();
-    let rules = ctx.store.rules().await?;
+    let rules = store.rules().await?;
     Ok(RulesView {
         rules: rules.iter().map(|r| view(r, &counts)).collect(),
     })
@@ -262,7 +261,7 @@ pub async fn rules(ctx: &Context) -> Result<RulesView> {
 
 /// One version of a rule.
 pub async fn rule(ctx: &Context, rule_id: &str, version: u32) -> Result<RuleView> {
-    rules(ctx)
+    rules(ctx.store.as_ref())
         .await?
         .rules
         .into_iter()
@@ -373,7 +372,7 @@ fn bound(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>> {
 /// `progress` gets the customers done after each page. Recorded in the audit trail: it reads
 /// every customer's payments.
 pub async fn backtest(
-    ctx: &Context,
+    store: &dyn Store,
     request: &BacktestRequest,
     by: &Actor,
     mut progress: impl FnMut(u64),
@@ -408,8 +407,7 @@ pub async fn backtest(
     let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
     let mut after: Option<CustomerId> = None;
     loop {
-        let page = ctx
-            .store
+        let page = store
             .histories(after.as_ref(), PAGE, DateTime::<Utc>::UNIX_EPOCH)
             .await?;
         let Some(last) = page.last() else { break };
@@ -450,7 +448,7 @@ pub async fn backtest(
     }
 
     let mut labels: HashMap<CustomerId, bool> = HashMap::new();
-    for (customer, disposition) in ctx.store.case_dispositions().await? {
+    for (customer, disposition) in store.case_dispositions().await? {
         let positive = POSITIVE.contains(&disposition.as_str());
         *labels.entry(customer).or_insert(false) |= positive;
     }
@@ -494,7 +492,7 @@ pub async fn backtest(
     let detail = serde_json::json!({
         "rule": report.rule, "alerts": report.alerts, "customers": report.customers,
     });
-    ctx.store
+    store
         .record_audit(
             &by.entry("monitoring.rule.backtest", "rules", detail),
             Utc::now(),
@@ -503,7 +501,7 @@ pub async fn backtest(
     Ok(report)
 }
 
-/// The fields a monitoring rule may use, for the console's and the API's help.
+/// The fields a monitoring rule may use, with their types, for the console's help.
 pub fn fields() -> Vec<(String, &'static str)> {
     monitoring_rules::payment_fields()
         .fields()

@@ -63,6 +63,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
     let dir = config.data_dir.join("population");
     ensure_generated(population, &dir)?;
     let ctx = open_context(&config).await?;
+    monitoring::ensure_rules(&ctx).await?;
     ensure_imported(&config, &ctx, &dir).await?;
     ensure_models(&ctx, &model, &dir, population.seed).await?;
     let app = build(&config, ctx, true).await?;

@@ -1,6 +1,7 @@
-//! The demo's transaction monitoring: what the import's live evaluation filed (alerts and
-//! cases) against the fraud and laundering the population planted, then one payment
-//! assessed as the payment app would ask, recorded and replayed.
+//! The demo's transaction monitoring: two compliance rules written before the import (one
+//! live, one in shadow), what the import's live evaluation filed (alerts and cases, rule
+//! hits) against the fraud and laundering the population planted, then one payment assessed
+//! as the payment app would ask, recorded and replayed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::path::Path;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_services::monitoring::assess;
+use sextant_services::monitoring::rules::{self, RuleDraft};
 use sextant_services::records::{CardRecord, PaymentRecord, PaymentTag};
 use sextant_services::Context;
 use sextant_store::{Actor, CaseFilter, PAGE_MAX};
@@ -22,6 +24,8 @@ pub struct DemoMonitoring {
     pub planted: Vec<(String, u64, u64)>,
     /// Customers with a case and nothing planted (what a review team would close).
     pub clean_customers_with_a_case: u64,
+    /// Rules in force: (rule, version, mode, hits, customers).
+    pub rules: Vec<(String, u32, String, u64, u64)>,
     pub assessment_id: String,
     pub verdict: String,
     pub score: f64,
@@ -33,6 +37,43 @@ struct TruthLine {
     customer_id: String,
     #[serde(default)]
     fraud_scheme: Option<String>,
+}
+
+/// The demo's rules, as a compliance officer would write them: one live, one in shadow.
+const DEMO_RULES: [(&str, &str, &str, &str, f64); 2] = [
+    (
+        "cash-out-day",
+        "sum(amount, 24h, kind in (atm, transfer_out) and status = completed) >= 9000\n  and count(payments, 24h, kind in (atm, transfer_out)) >= 3",
+        "three or more withdrawals or transfers out adding up to 9,000 or more within a day",
+        "live",
+        0.5,
+    ),
+    (
+        "spread-abroad",
+        "direction = out and amount >= 500 and distinct(country, 7d, direction = out) >= 3",
+        "a payment of 500 or more while paying in three or more countries within a week",
+        "shadow",
+        0.4,
+    ),
+];
+
+/// Writes the demo's rules into a database that has none, before the import evaluates them.
+pub async fn ensure_rules(ctx: &Context) -> anyhow::Result<()> {
+    if !ctx.store.rules().await?.is_empty() {
+        return Ok(());
+    }
+    let by = Actor::system("demo");
+    for (id, source, description, mode, severity) in DEMO_RULES {
+        let draft = RuleDraft {
+            source: source.to_owned(),
+            description: description.to_owned(),
+            mode: mode.to_owned(),
+            severity,
+            cooldown_minutes: rules::DEFAULT_COOLDOWN_MINUTES,
+        };
+        rules::add_version(ctx, id, &draft, &by).await?;
+    }
+    Ok(())
 }
 
 pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring> {
@@ -68,6 +109,13 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
         }
     }
     report.clean_customers_with_a_case = with_case.difference(&planted_customers).count() as u64;
+    report.rules = rules::rules(ctx.store.as_ref())
+        .await?
+        .rules
+        .into_iter()
+        .filter(|r| r.mode != "retired")
+        .map(|r| (r.rule_id, r.version, r.mode, r.hits, r.customers_hit))
+        .collect();
     report.planted = planted.into_iter().map(|(s, (n, c))| (s, n, c)).collect();
 
     // One more small card payment abroad by a customer whose card was tested (or the first
@@ -119,6 +167,11 @@ impl Report for DemoMonitoring {
             planted.join(", "),
             self.clean_customers_with_a_case
         );
+        for (rule, version, mode, hits, customers) in &self.rules {
+            println!(
+                "  rule {rule} v{version} ({mode}): {hits} hits on {customers} customers (`sextant monitoring rules`, `/console/rules`)"
+            );
+        }
         println!(
             "  payment assessment {}: {} (score {:.3}); `GET /v1/payments/assessments/{}/replay`: {}",
             self.assessment_id,
