@@ -247,7 +247,7 @@ describe('a compliance officer', { skip: skipUnlessLogins('compliance') }, () =>
     await page.getByRole('cell', { name: /cash-out-day/ }).first().waitFor();
     await page.locator('#b-source').fill('count(payments, 1h, card = true) >= 5');
     await submit(page, 'Run the backtest');
-    await page.getByText('Alerts it would have raised').waitFor();
+    await page.getByText('Alerts it would have raised', { exact: true }).waitFor();
     await shot(page, 'compliance-rule-backtest');
     await page.locator('#r-id').fill('typo');
     await page.locator('#r-source').fill('count(payments, 1h) > 3 and sum(amont, 1h) > 10');

@@ -167,7 +167,7 @@ fn body(staff: &Staff, list: &RulesView, x: &Extras) -> Markup {
             h2 { "Write a rule version" }
             p { "A payment's fields: " code { "amount" } " (in its currency's units), " code { "direction" } " (in, out), " code { "kind" } ", " code { "status" } ", " code { "channel" } ", " code { "country" } ", " code { "currency" } ", " code { "merchant" } ", " code { "mcc" } ", " code { "card" } ". Aggregates over the customer's payments: " code { "count(payments, 1h)" } ", " code { "sum(amount, 24h, direction = out)" } ", " code { "avg" } ", " code { "min" } ", " code { "max" } ", " code { "distinct(country, 7d)" } ", over 1m to 30d, with an optional filter." }
             @if !x.refused.is_empty() { (problems("The rule was not saved:", &x.refused)) }
-            form method="post" action="/console/rules" {
+            form method="post" action="/console/rules" class="stack" {
                 (csrf_field(staff))
                 label for="r-id" { "Rule name (a new name makes a new rule, an existing one a new version)" }
                 input id="r-id" name="rule_id" value=(form.rule_id) required maxlength="64" pattern="[a-z0-9_\\-]{1,64}";
@@ -185,21 +185,21 @@ fn body(staff: &Staff, list: &RulesView, x: &Extras) -> Markup {
                     input id="r-cooldown" name="cooldown_minutes" type="number" min="0" max="43200"
                         value=(if form.cooldown_minutes.is_empty() { DEFAULT_COOLDOWN_MINUTES.to_string() } else { form.cooldown_minutes.clone() });
                 }
-                button type="submit" { "Save the version" }
+                div { button type="submit" { "Save the version" } }
             }
         }
         section class="card" {
             h2 { "Backtest a rule" }
             p { "Replays every stored payment through the rule, as monitoring would have run it, and counts the alerts it would have raised. Precision and recall are measured against closed cases: fraud and laundering reported are positives, false positives negatives." }
             @if !x.backtest_refused.is_empty() { (problems("The backtest did not run:", &x.backtest_refused)) }
-            form method="post" action="/console/rules/backtest" {
+            form method="post" action="/console/rules/backtest" class="stack" {
                 (csrf_field(staff))
                 label for="b-source" { "Rule" }
                 textarea id="b-source" name="source" rows="3" required placeholder=(EXAMPLE) { (x.backtest_form.source) }
                 label for="b-cooldown" { "Cooldown (minutes)" }
                 input id="b-cooldown" name="cooldown_minutes" type="number" min="0" max="43200"
                     value=(if x.backtest_form.cooldown_minutes.is_empty() { DEFAULT_COOLDOWN_MINUTES.to_string() } else { x.backtest_form.cooldown_minutes.clone() });
-                button type="submit" { "Run the backtest" }
+                div { button type="submit" { "Run the backtest" } }
             }
             @if let Some(b) = &x.backtest { (backtest_view(b)) }
         }
@@ -217,7 +217,7 @@ fn backtest_view(b: &BacktestView) -> Markup {
                 ("Alerts it would have raised", grouped(b.alerts)),
                 ("Customers alerted", grouped(b.customers_alerted)),
                 ("Alerts per 1,000 customers a day", format!("{:.3}", b.alerts_per_1000_customers_per_day)),
-                ("Labelled customers", format!("{} positive, {} negative", b.labelled_positive, b.labelled_negative)),
+                ("Labelled customers", format!("{} positive, {} negative (from {})", b.labelled_positive, b.labelled_negative, b.labels)),
                 ("Precision", share(b.precision)),
                 ("Recall", share(b.recall)),
             ]))
@@ -331,7 +331,14 @@ async fn backtest(
                 from: None,
                 to: None,
             };
-            rules::backtest(state.ctx.store.as_ref(), &request, &staff.actor(), |_| {}).await
+            rules::backtest(
+                state.ctx.store.as_ref(),
+                &request,
+                None,
+                &staff.actor(),
+                |_| {},
+            )
+            .await
         }
         Err(problem) => Err(ServiceError::Invalid(vec![problem])),
     };

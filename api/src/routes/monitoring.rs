@@ -291,6 +291,13 @@ pub async fn backtest_rule(
     let body = body_bytes(body)?;
     let request: BacktestRequest = json_body(&body)?;
     Ok(Json(
-        rules::backtest(state.ctx.store.as_ref(), &request, &caller.actor(), |_| {}).await?,
+        rules::backtest(
+            state.ctx.store.as_ref(),
+            &request,
+            None,
+            &caller.actor(),
+            |_| {},
+        )
+        .await?,
     ))
 }

@@ -1,7 +1,8 @@
 //! `sextant bench monitoring`: what transaction monitoring costs where the payment app waits.
 //!
 //! A synthetic population (with its planted fraud) is generated and imported twice into
-//! fresh SQLite stores, with monitoring off and on, alternately `--pairs` times: the import
+//! fresh SQLite stores, with monitoring off and on (the typologies and the demo's two
+//! compliance rules, one live, one in shadow), alternately `--pairs` times: the import
 //! throughput of each, and the change. Then the real server answers `POST
 //! /v1/payments/assess` on a loopback port while `sextant bench loadgen`, a separate process,
 //! offers a constant rate (open loop); every assessment is decided and recorded as in
@@ -73,6 +74,10 @@ pub struct MonitoringBench {
     /// Alerts filed and cases opened by the last monitored import.
     pub alerts_filed: u64,
     pub cases_opened: u64,
+    /// Compliance rules in force during the monitored imports, and their hits recorded by
+    /// the last one.
+    pub rules: u64,
+    pub rule_hits: u64,
     /// Building every customer's state from the store, as the server does when it starts.
     pub warm_customers: usize,
     pub warm_seconds: f64,
@@ -99,6 +104,13 @@ async fn import_once(
     monitoring: bool,
 ) -> anyhow::Result<(ImportRun, Arc<dyn Store>, Monitor)> {
     let store: Arc<dyn Store> = crate::bench::scratch_store(None, db).await?;
+    if monitoring {
+        for rule in crate::commands::demo::monitoring::demo_rules() {
+            store
+                .add_rule_version(&rule, &sextant_store::Actor::system("bench"))
+                .await?;
+        }
+    }
     let monitor = Monitor::default();
     let report = import::import_monitored(
         store.clone(),
@@ -178,6 +190,8 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
     let (off, on) = (mean(false), mean(true));
     let (store, _) = last.expect("at least one monitored import");
     let (alerts_filed, cases_opened) = count_alerts(store.as_ref()).await?;
+    let rules = store.rules().await?.len() as u64;
+    let rule_hits = store.rule_hit_counts().await?.iter().map(|c| c.hits).sum();
 
     store.checkpoint().await?;
     let vectors: Arc<dyn VectorStore> = Arc::new(EdgeStore::open(&work.join("vectors"), 32)?);
@@ -220,6 +234,8 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
         import_change: (on - off) / off.max(1e-9),
         alerts_filed,
         cases_opened,
+        rules,
+        rule_hits,
         warm_customers: warmed,
         warm_seconds,
         load_generator: "sextant bench loadgen: separate process, open loop, latency from each request's due time".into(),
@@ -320,12 +336,14 @@ impl Report for MonitoringBench {
             );
         }
         println!(
-            "mean: off {:.0} payments/s, on {:.0} payments/s, change {:+.1}%; the monitored import filed {} alerts into {} cases",
+            "mean: off {:.0} payments/s, on {:.0} payments/s, change {:+.1}%; the monitored import filed {} alerts into {} cases and recorded {} hits of {} compliance rules",
             b.payments_per_second_off_mean,
             b.payments_per_second_on_mean,
             b.import_change * 100.0,
             b.alerts_filed,
-            b.cases_opened
+            b.cases_opened,
+            b.rule_hits,
+            b.rules
         );
         println!(
             "the server built the monitoring states of {} customers from the store in {:.1} s before the load",

@@ -59,10 +59,50 @@ pub struct BacktestArgs {
     /// Count hits on payments before this time (RFC 3339).
     #[arg(long)]
     to: Option<String>,
+    /// Measure precision and recall against a generated population's ground truth (its
+    /// `ground_truth.jsonl`: customers with a planted scheme are positive, the rest negative)
+    /// rather than against closed cases.
+    #[arg(long)]
+    truth: Option<PathBuf>,
     #[arg(long)]
     data_dir: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct TruthLine {
+    customer_id: String,
+    #[serde(default)]
+    fraud_scheme: Option<String>,
+}
+
+/// Labels from a ground-truth file, every line's customer labelled; an error names the line.
+fn truth_labels(path: &std::path::Path) -> anyhow::Result<rules::Labels> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut by_customer = std::collections::HashMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let t: TruthLine = serde_json::from_str(line).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: line {}, column {}: {e}",
+                path.display(),
+                i + 1,
+                e.column()
+            )
+        })?;
+        let id = sextant_domain::CustomerId::parse(&t.customer_id)
+            .map_err(|e| anyhow::anyhow!("{}: line {}: customer_id: {e}", path.display(), i + 1))?;
+        by_customer.insert(id, t.fraud_scheme.is_some());
+    }
+    Ok(rules::Labels {
+        source: format!("ground truth {}", path.display()),
+        by_customer,
+    })
 }
 
 #[derive(clap::Args)]
@@ -149,6 +189,7 @@ impl Report for BacktestView {
             self.customers, self.payments, self.days, self.seconds, self.cooldown_minutes
         );
         println!();
+        println!("labels: {}", self.labels);
         println!("| alerts | customers alerted | per 1,000 customers a day | labelled positive | labelled negative | precision | recall |");
         println!("|---:|---:|---:|---:|---:|---:|---:|");
         println!(
@@ -278,9 +319,16 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
                 from: args.from,
                 to: args.to,
             };
-            let report = rules::backtest(store.as_ref(), &request, &Actor::operator(), |done| {
-                eprintln!("replayed {done} customers");
-            })
+            let labels = args.truth.as_deref().map(truth_labels).transpose()?;
+            let report = rules::backtest(
+                store.as_ref(),
+                &request,
+                labels,
+                &Actor::operator(),
+                |done| {
+                    eprintln!("replayed {done} customers");
+                },
+            )
             .await
             .map_err(|e| match e {
                 // Each refusal with the flag it is about (a rule's with its line and column).

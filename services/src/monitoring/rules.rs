@@ -147,8 +147,10 @@ pub struct BacktestView {
     pub alerts: u64,
     pub customers_alerted: u64,
     pub alerts_per_1000_customers_per_day: f64,
-    /// Customers with a closed case: positive when closed as fraud or laundering_reported,
-    /// negative when only ever closed as false_positive.
+    /// Where the labels came from: `case dispositions` (customers with a closed case:
+    /// positive when closed as fraud or laundering_reported, negative when only ever closed
+    /// as false_positive), or a ground-truth file (`sextant monitoring backtest --truth`).
+    pub labels: String,
     pub labelled_positive: u64,
     pub labelled_negative: u64,
     /// Of the labelled customers the rule alerted, the share positive; none when it alerted
@@ -368,12 +370,35 @@ fn bound(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>> {
         .transpose()
 }
 
+/// Labels for a backtest: by customer, whether they are what the rule should catch.
+pub struct Labels {
+    /// Where they come from, as the report says it.
+    pub source: String,
+    pub by_customer: HashMap<CustomerId, bool>,
+}
+
+/// The labels closed cases give: positive when a customer's case was closed as fraud or
+/// laundering_reported, negative when only ever as false_positive.
+async fn case_labels(store: &dyn Store) -> Result<Labels> {
+    let mut by_customer: HashMap<CustomerId, bool> = HashMap::new();
+    for (customer, disposition) in store.case_dispositions().await? {
+        let positive = POSITIVE.contains(&disposition.as_str());
+        *by_customer.entry(customer).or_insert(false) |= positive;
+    }
+    Ok(Labels {
+        source: "case dispositions".into(),
+        by_customer,
+    })
+}
+
 /// Replays every stored payment through the rule and counts what it would have raised;
-/// `progress` gets the customers done after each page. Recorded in the audit trail: it reads
-/// every customer's payments.
+/// precision and recall against `labels`, or the dispositions of closed cases when none are
+/// given; `progress` gets the customers done after each page. Recorded in the audit trail:
+/// it reads every customer's payments.
 pub async fn backtest(
     store: &dyn Store,
     request: &BacktestRequest,
+    labels: Option<Labels>,
     by: &Actor,
     mut progress: impl FnMut(u64),
 ) -> Result<BacktestView> {
@@ -447,16 +472,15 @@ pub async fn backtest(
         }
     }
 
-    let mut labels: HashMap<CustomerId, bool> = HashMap::new();
-    for (customer, disposition) in store.case_dispositions().await? {
-        let positive = POSITIVE.contains(&disposition.as_str());
-        *labels.entry(customer).or_insert(false) |= positive;
-    }
-    let positives = labels.values().filter(|p| **p).count() as u64;
-    let negatives = labels.len() as u64 - positives;
+    let labels = match labels {
+        Some(given) => given,
+        None => case_labels(store).await?,
+    };
+    let positives = labels.by_customer.values().filter(|p| **p).count() as u64;
+    let negatives = labels.by_customer.len() as u64 - positives;
     let (mut true_alerts, mut false_alerts) = (0u64, 0u64);
     for customer in &alerted {
-        match labels.get(customer) {
+        match labels.by_customer.get(customer) {
             Some(true) => true_alerts += 1,
             Some(false) => false_alerts += 1,
             None => {}
@@ -482,6 +506,7 @@ pub async fn backtest(
         alerts,
         customers_alerted: alerted.len() as u64,
         alerts_per_1000_customers_per_day: per_day,
+        labels: labels.source,
         labelled_positive: positives,
         labelled_negative: negatives,
         precision: share(true_alerts, true_alerts + false_alerts),

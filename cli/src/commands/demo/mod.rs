@@ -5,7 +5,7 @@
 
 mod credit;
 mod marketing;
-mod monitoring;
+pub mod monitoring;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use sextant_services::monitoring::assess;
 use sextant_services::monitoring::rules::{self, RuleDraft};
 use sextant_services::records::{CardRecord, PaymentRecord, PaymentTag};
 use sextant_services::Context;
-use sextant_store::{Actor, CaseFilter, PAGE_MAX};
+use sextant_store::{Actor, CaseFilter, NewRuleVersion, PAGE_MAX};
 
 use crate::output::Report;
 
@@ -57,21 +57,37 @@ const DEMO_RULES: [(&str, &str, &str, &str, f64); 2] = [
     ),
 ];
 
+/// The demo's rules as stored versions (`sextant bench monitoring` imports with them too).
+pub fn demo_rules() -> Vec<NewRuleVersion> {
+    DEMO_RULES
+        .iter()
+        .map(|(id, source, description, mode, severity)| NewRuleVersion {
+            rule_id: (*id).to_owned(),
+            source: (*source).to_owned(),
+            description: (*description).to_owned(),
+            mode: (*mode).to_owned(),
+            severity: *severity,
+            cooldown_ms: i64::from(rules::DEFAULT_COOLDOWN_MINUTES) * 60_000,
+            created_at: Utc::now(),
+        })
+        .collect()
+}
+
 /// Writes the demo's rules into a database that has none, before the import evaluates them.
 pub async fn ensure_rules(ctx: &Context) -> anyhow::Result<()> {
     if !ctx.store.rules().await?.is_empty() {
         return Ok(());
     }
     let by = Actor::system("demo");
-    for (id, source, description, mode, severity) in DEMO_RULES {
+    for rule in demo_rules() {
         let draft = RuleDraft {
-            source: source.to_owned(),
-            description: description.to_owned(),
-            mode: mode.to_owned(),
-            severity,
+            source: rule.source,
+            description: rule.description,
+            mode: rule.mode,
+            severity: rule.severity,
             cooldown_minutes: rules::DEFAULT_COOLDOWN_MINUTES,
         };
-        rules::add_version(ctx, id, &draft, &by).await?;
+        rules::add_version(ctx, &rule.rule_id, &draft, &by).await?;
     }
     Ok(())
 }
