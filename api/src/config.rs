@@ -73,6 +73,9 @@ pub struct Config {
     /// Audit entries between signed checkpoints (default 1,000): a rewrite of the trail by
     /// someone without the audit key can hide at most this many entries after the last one.
     pub audit_checkpoint_every: i64,
+    /// A sanctions list in the OFAC SDN CSV layout, read at start, that
+    /// `POST /v1/screening/check` screens names against; unset, screening answers 503.
+    pub sanctions_list_file: Option<PathBuf>,
     /// Timeouts, connection cap and rate limits (`[limits]` in `sextant.toml`).
     pub limits: Limits,
     /// HTTPS (`[tls]`): with both files set the server speaks only TLS.
@@ -162,6 +165,7 @@ impl Default for Config {
             previous_master_key_files: Vec::new(),
             audit_key_file: None,
             audit_checkpoint_every: sextant_store::audit::CHECKPOINT_EVERY,
+            sanctions_list_file: None,
             limits: Limits::default(),
             tls: Tls::default(),
         }

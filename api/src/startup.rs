@@ -188,5 +188,18 @@ pub async fn open_context(config: &Config) -> anyhow::Result<Context> {
         config.embedding_dim,
     )
     .await?;
-    Ok(Context::open(store, vectors, &config.data_dir.join("models")).await?)
+    let ctx = Context::open(store, vectors, &config.data_dir.join("models")).await?;
+    if let Some(path) = &config.sanctions_list_file {
+        let list = ctx
+            .screening()
+            .load_file(path)
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!(
+            source = %list.source,
+            entries = list.watchlist.entries().len(),
+            names = list.watchlist.names(),
+            "sanctions list loaded"
+        );
+    }
+    Ok(ctx)
 }

@@ -12,6 +12,7 @@
 pub mod decision;
 pub mod features;
 pub mod rules;
+pub mod screening;
 pub mod state;
 pub mod typology;
 pub mod window;

@@ -42,6 +42,8 @@ pub(crate) struct Engines {
     /// Every customer's marketing row, for audience previews.
     pub(crate) audience_index: crate::marketing::audience_index::AudienceIndex,
     pub(crate) monitor: Arc<crate::monitoring::Monitor>,
+    /// The sanctions list in force, if one was loaded.
+    pub(crate) screening: Arc<crate::screening::Screening>,
 }
 
 impl Context {
@@ -70,6 +72,11 @@ impl Context {
     /// Transaction monitoring's live state: what ingestion and payment assessments share.
     pub fn monitor(&self) -> Arc<crate::monitoring::Monitor> {
         self.engines.monitor.clone()
+    }
+
+    /// The sanctions list in force (see [`crate::screening`]).
+    pub fn screening(&self) -> Arc<crate::screening::Screening> {
+        self.engines.screening.clone()
     }
 
     pub fn start_background_work(&self) {

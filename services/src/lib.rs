@@ -33,6 +33,7 @@ pub mod privacy;
 pub mod profiles;
 pub mod records;
 pub mod schema;
+pub mod screening;
 pub mod segments;
 pub mod staff;
 

@@ -18,6 +18,7 @@ use sextant_services::monitoring::rules::{
     self, BacktestRequest, BacktestView, ModeChange, RuleDraft, RuleView, RulesView,
 };
 use sextant_services::records::PaymentRecord;
+use sextant_services::screening::{self, ScreenRequest, ScreenView};
 
 use super::{
     answer, body_bytes, idempotency_key, json_body, keyed, query, IDEMPOTENCY_KEY_PARAM,
@@ -299,5 +300,31 @@ pub async fn backtest_rule(
             |_| {},
         )
         .await?,
+    ))
+}
+
+/// Who may screen a name: the payment app, compliance and admins.
+const SCREENERS: &[Role] = &[Role::Service, Role::Compliance, Role::Admin];
+
+/// Screens a person's or an organisation's name against the sanctions list the bank
+/// configured (OFAC SDN layout): the listed parties it may be, best first, each with a score
+/// (word order, accents, Cyrillic and Greek script, initials and small typos do not hide a
+/// match). Answers 503 when no list is configured.
+#[utoipa::path(post, path = "/v1/screening/check", tag = "monitoring",
+    security(("bearer" = [])), request_body = ScreenRequest,
+    responses((status = 200, body = ScreenView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "no sanctions list is configured")))]
+pub async fn screen_name(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ScreenView>, AppError> {
+    caller.require(SCREENERS)?;
+    let body = body_bytes(body)?;
+    let request: ScreenRequest = json_body(&body)?;
+    Ok(Json(
+        screening::screen(&state.ctx, &request, &caller.actor()).await?,
     ))
 }

@@ -38,6 +38,7 @@ pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
     pub pipeline: Arc<Pipeline>,
+    pub ctx: Context,
     pub _store: TestStore,
 }
 
@@ -55,15 +56,13 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         .await
         .unwrap();
     let pipeline = Arc::new(pipeline);
-    let state = AppState::with_limits(
-        Context::new(pipeline.clone()),
-        Authenticator::development(),
-        limits,
-    );
+    let ctx = Context::new(pipeline.clone());
+    let state = AppState::with_limits(ctx.clone(), Authenticator::development(), limits);
     TestApp {
         router: app(state),
         store,
         pipeline,
+        ctx,
         _store: test_store,
     }
 }

@@ -321,3 +321,108 @@ async fn rules_are_shadowed_backtested_made_live_and_retired() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn names_are_screened_against_the_configured_sanctions_list() {
+    let app = spawn_app().await;
+    let compliance = token(Role::Compliance, "ana");
+    let request = json!({"name": "Vladimir Petroff"}).to_string();
+    // No list configured: 503, said plainly.
+    let none = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&compliance),
+            Some(request.clone()),
+        )
+        .await;
+    assert_eq!(
+        none.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        none.text
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sdn.csv");
+    std::fs::write(
+        &file,
+        "7001,\"PETROV, Vladimir Ivanovich\",\"individual\",\"RUSSIA-EO14024\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"a.k.a. 'PETROFF, Wladimir'.\"\r\n7003,\"SMITH, John\",\"individual\",\"SDNTK\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n\u{1a}",
+    )
+    .unwrap();
+    app.ctx.screening().load_file(&file).unwrap();
+
+    let hit = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&compliance),
+            Some(request),
+        )
+        .await;
+    assert_eq!(hit.status, StatusCode::OK, "{}", hit.text);
+    assert_eq!(hit.body["list"]["entries"], 2);
+    assert_eq!(hit.body["matches"][0]["ent_num"], 7001, "{}", hit.text);
+    assert_eq!(hit.body["matches"][0]["matched_name"], "PETROFF, Wladimir");
+    assert_eq!(hit.body["matches"][0]["score"], 1.0);
+    // Cyrillic script, and the payment app may screen too.
+    let service = token(Role::Service, "app");
+    let cyrillic = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&service),
+            Some(json!({"name": "Владимир Петров"}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        cyrillic.body["matches"][0]["ent_num"], 7001,
+        "{}",
+        cyrillic.text
+    );
+    let clear = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&service),
+            Some(json!({"name": "Jana Novakova"}).to_string()),
+        )
+        .await;
+    assert_eq!(clear.body["matches"], json!([]), "{}", clear.text);
+    // Bad input is named; marketers do not screen.
+    let empty = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&compliance),
+            Some(json!({"name": " ", "threshold": 2}).to_string()),
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(empty.body["errors"][0]["field"], "name", "{}", empty.text);
+    let marketer = token(Role::Marketer, "mk");
+    let denied = app
+        .call(
+            "POST",
+            "/v1/screening/check",
+            Some(&marketer),
+            Some(json!({"name": "x"}).to_string()),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    // The compliance officer's checks are audited (without the name).
+    let audited = app
+        .store
+        .audit_entries(
+            &sextant_store::AuditFilter {
+                action: Some("screening.check".into()),
+                ..sextant_store::AuditFilter::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert!(!audited[0].entry.detail.contains("Petroff"));
+}

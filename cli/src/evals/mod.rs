@@ -11,3 +11,4 @@ pub mod monitoring_file;
 pub mod monitoring_population;
 pub mod offers;
 pub mod profiling;
+pub mod screening;

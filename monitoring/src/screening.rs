@@ -1,0 +1,632 @@
+//! Screening names against a sanctions list the bank loads (the OFAC SDN CSV layout: no
+//! header; entity number, name, type, programme, title, call sign, vessel type, tonnage,
+//! GRT, flag, owner, remarks; `-0-` for empty), with fuzzy matching and a score.
+//!
+//! A name is normalised before it is compared: accents are dropped and Cyrillic and Greek
+//! transliterated (Unicode decomposition, then a letter table), case and punctuation go,
+//! legal forms (`LTD`, `S.A.`, `LLC`, ...) and a few filler words are left out, and each
+//! word is folded for the usual transliteration variants (`c`, `q`/`k`, `ph`/`f`, `w`/`v`,
+//! `y`/`i`, `kh`/`h`, `dzh`/`j`, doubled letters). The score of a name against a listed name is
+//! order-free: words are paired greedily by similarity (Jaro-Winkler on the folded words;
+//! a screened initial pairs with a listed word it begins at 0.9; a pair under 0.8 does not count), and the
+//! score is the paired share of both names' letters, weighted by the pair's similarity. So
+//! `SMITH, John` and `John Smith` score 1, `J. Smith` 0.97, `Jon Smiht` about 0.93. Each
+//! entry's best name (its own or an alias from the remarks' `a.k.a.`) is its score.
+//!
+//! Candidates are found by the first two folded letters of their words of three letters or
+//! more, so a typo in the first two letters of every word is not found. Arabic script is
+//! not transliterated (names given in it are matched only against the same script).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// The score at or above which a name is a hit, by default.
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
+
+/// Words that say nothing about who a party is.
+const FILLER: [&str; 27] = [
+    "the",
+    "and",
+    "of",
+    "ltd",
+    "limited",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "inc",
+    "incorporated",
+    "llc",
+    "plc",
+    "sa",
+    "sas",
+    "srl",
+    "spa",
+    "gmbh",
+    "ag",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "as",
+    "jsc",
+    "ojsc",
+    "pjsc",
+];
+
+/// One entry of the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The list's own number for the entry.
+    pub ent_num: u64,
+    pub name: String,
+    /// `individual`, `vessel`, `aircraft`, or `entity` when the list leaves it empty.
+    pub kind: String,
+    /// The sanctions programme(s), e.g. `SDGT` or `CUBA`.
+    pub programme: String,
+    /// Other names it is known by (`a.k.a.`, `f.k.a.`, `n.k.a.` in the remarks).
+    pub aliases: Vec<String>,
+}
+
+/// Why a list could not be read, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListError {
+    /// 1-based line of the file.
+    pub line: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ListError {}
+
+/// A listed name that a screened name matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    pub ent_num: u64,
+    /// The entry's name.
+    pub listed_name: String,
+    /// The name that matched: the entry's own or one of its aliases.
+    pub matched_name: String,
+    pub kind: String,
+    pub programme: String,
+    /// 0..=1 (1: the same words, in any order).
+    pub score: f64,
+}
+
+/// A name prepared for comparison: its folded words and their letters.
+#[derive(Debug, Clone)]
+struct Prepared {
+    words: Vec<String>,
+    letters: f64,
+}
+
+fn prepare(name: &str) -> Prepared {
+    let words = words(name);
+    let letters = words.iter().map(|w| weight(w)).sum();
+    Prepared { words, letters }
+}
+
+/// How much a word weighs: its letters (an initial counts one).
+fn weight(word: &str) -> f64 {
+    word.chars().count() as f64
+}
+
+/// A loaded list, indexed for screening.
+#[derive(Debug, Clone, Default)]
+pub struct Watchlist {
+    entries: Vec<Entry>,
+    /// Every name of every entry: (entry index, the name as listed, prepared).
+    names: Vec<(usize, String, Prepared)>,
+    /// The names that have a word beginning with these two folded letters.
+    by_prefix: HashMap<[char; 2], Vec<usize>>,
+}
+
+impl Watchlist {
+    /// Reads a list in the SDN CSV layout. A line that is not one is refused with its number.
+    pub fn from_sdn_csv(text: &str) -> Result<Watchlist, ListError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut entries = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| ListError {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            // A blank line, or the end-of-file mark (Ctrl-Z) the published file ends with.
+            if record.iter().all(|f| {
+                f.trim_matches(|c: char| c.is_whitespace() || c.is_control())
+                    .is_empty()
+            }) {
+                continue;
+            }
+            let field = |i: usize| {
+                let value = record.get(i).unwrap_or("").trim();
+                if value == "-0-" {
+                    ""
+                } else {
+                    value
+                }
+            };
+            let ent_num = field(0).parse::<u64>().map_err(|_| ListError {
+                line,
+                message: format!("the first field is the entry's number, not `{}`", field(0)),
+            })?;
+            let name = field(1);
+            if name.is_empty() {
+                return Err(ListError {
+                    line,
+                    message: "the second field, the name, is empty".into(),
+                });
+            }
+            let kind = match field(2) {
+                "" => "entity".to_owned(),
+                other => other.to_ascii_lowercase(),
+            };
+            entries.push(Entry {
+                ent_num,
+                name: name.to_owned(),
+                kind,
+                programme: field(3).to_owned(),
+                aliases: aliases(field(11)),
+            });
+        }
+        Ok(Watchlist::new(entries))
+    }
+
+    pub fn new(entries: Vec<Entry>) -> Watchlist {
+        let mut names = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            for name in std::iter::once(&entry.name).chain(&entry.aliases) {
+                let prepared = prepare(name);
+                if !prepared.words.is_empty() {
+                    names.push((i, name.clone(), prepared));
+                }
+            }
+        }
+        let mut by_prefix: HashMap<[char; 2], Vec<usize>> = HashMap::new();
+        for (n, (_, _, prepared)) in names.iter().enumerate() {
+            let mut keys: Vec<[char; 2]> =
+                prepared.words.iter().filter_map(|w| prefix(w)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                by_prefix.entry(key).or_default().push(n);
+            }
+        }
+        Watchlist {
+            entries,
+            names,
+            by_prefix,
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// How many names (entries' own and aliases) are screened against.
+    pub fn names(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The entries whose best name scores at least `threshold` against `name`, best first.
+    pub fn screen(&self, name: &str, threshold: f64) -> Vec<Match> {
+        let query = prepare(name);
+        if query.words.is_empty() {
+            return Vec::new();
+        }
+        let mut candidates: Vec<usize> = query
+            .words
+            .iter()
+            .filter_map(|w| prefix(w))
+            .filter_map(|key| self.by_prefix.get(&key))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: HashMap<usize, (f64, usize)> = HashMap::new();
+        for n in candidates {
+            let (entry, _, listed) = &self.names[n];
+            let score = similarity(&query, listed);
+            if score < threshold {
+                continue;
+            }
+            let slot = best.entry(*entry).or_insert((score, n));
+            if score > slot.0 {
+                *slot = (score, n);
+            }
+        }
+        let mut matches: Vec<Match> = best
+            .into_iter()
+            .map(|(i, (score, n))| {
+                let entry = &self.entries[i];
+                Match {
+                    ent_num: entry.ent_num,
+                    listed_name: entry.name.clone(),
+                    matched_name: self.names[n].1.clone(),
+                    kind: entry.kind.clone(),
+                    programme: entry.programme.clone(),
+                    score: (score * 1e4).round() / 1e4,
+                }
+            })
+            .collect();
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ent_num.cmp(&b.ent_num)));
+        matches
+    }
+}
+
+/// The aliases a remark gives: every `a.k.a. '...'`, `f.k.a. '...'` and `n.k.a. '...'`.
+fn aliases(remarks: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let lower = remarks.to_ascii_lowercase();
+    for marker in ["a.k.a. '", "f.k.a. '", "n.k.a. '"] {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(marker) {
+            let start = from + at + marker.len();
+            let Some(len) = remarks[start..].find('\'') else {
+                break;
+            };
+            let alias = remarks[start..start + len].trim();
+            if !alias.is_empty() {
+                found.push(alias.to_owned());
+            }
+            from = start + len + 1;
+        }
+    }
+    found
+}
+
+/// The two folded letters a word is found by; none for words under three letters.
+fn prefix(word: &str) -> Option<[char; 2]> {
+    let mut chars = word.chars();
+    let (a, b) = (chars.next()?, chars.next()?);
+    chars.next()?;
+    Some([a, b])
+}
+
+/// A name's folded words: transliterated, lower-case, without punctuation or filler.
+pub fn words(name: &str) -> Vec<String> {
+    let mut text = String::with_capacity(name.len());
+    for c in name.nfkd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        match transliterate(c) {
+            Some(latin) => text.push_str(latin),
+            None if c.is_alphanumeric() => text.extend(c.to_lowercase()),
+            // A period or an apostrophe joins (`S.A.`, `O'Brien`); anything else separates.
+            None if matches!(c, '.' | '\'' | '\u{2019}') => {}
+            None => text.push(' '),
+        }
+    }
+    text.split_whitespace()
+        .filter(|w| !FILLER.contains(w))
+        .map(fold)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Transliteration variants folded together: `ph` as `f`, `dzh` as `j`, `kh` as `h`, `dh`
+/// as `d`, `gh` as `g`, `ck`, `c` (but not `ch`) and `q` as `k`, `x` as `ks`, `ou` as `u`,
+/// `w` as `v`, `y` as `i`, doubled letters as one.
+fn fold(word: &str) -> String {
+    let mut out = word
+        .replace("ph", "f")
+        .replace("dzh", "j")
+        .replace("kh", "h")
+        .replace("dh", "d")
+        .replace("gh", "g")
+        .replace("ck", "k")
+        .replace("ch", "\u{1}")
+        .replace('c', "k")
+        .replace('\u{1}', "ch")
+        .replace('x', "ks")
+        .replace("ou", "u")
+        .replace('q', "k")
+        .replace('w', "v")
+        .replace('y', "i");
+    out.dedup_by_char();
+    out
+}
+
+trait DedupChars {
+    fn dedup_by_char(&mut self);
+}
+
+impl DedupChars for String {
+    fn dedup_by_char(&mut self) {
+        let mut last = None;
+        self.retain(|c| {
+            let keep = Some(c) != last;
+            last = Some(c);
+            keep
+        });
+    }
+}
+
+/// Latin for the Cyrillic and Greek letters and the Latin letters that do not decompose.
+fn transliterate(c: char) -> Option<&'static str> {
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    Some(match lower {
+        // Latin without a decomposition.
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ø' => "o",
+        'ł' => "l",
+        'đ' | 'ð' => "d",
+        'þ' => "th",
+        'ı' => "i",
+        // Cyrillic (Russian, Ukrainian, Belarusian, Serbian), after BGN/PCGN.
+        'а' => "a",
+        'б' => "b",
+        'в' => "v",
+        'г' => "g",
+        'ґ' => "g",
+        'д' => "d",
+        'е' | 'э' | 'є' => "e",
+        'ё' => "e",
+        'ж' => "zh",
+        'з' => "z",
+        'и' | 'і' | 'ы' => "i",
+        'ї' => "i",
+        'й' | 'ј' => "y",
+        'к' => "k",
+        'л' => "l",
+        'љ' => "lj",
+        'м' => "m",
+        'н' => "n",
+        'њ' => "nj",
+        'о' => "o",
+        'п' => "p",
+        'р' => "r",
+        'с' => "s",
+        'т' => "t",
+        'ћ' => "c",
+        'ђ' => "dj",
+        'у' | 'ў' => "u",
+        'ф' => "f",
+        'х' => "kh",
+        'ц' => "ts",
+        'ч' => "ch",
+        'џ' => "dz",
+        'ш' => "sh",
+        'щ' => "shch",
+        'ъ' | 'ь' => "",
+        'ю' => "yu",
+        'я' => "ya",
+        // Greek.
+        'α' => "a",
+        'β' => "v",
+        'γ' => "g",
+        'δ' => "d",
+        'ε' => "e",
+        'ζ' => "z",
+        'η' => "i",
+        'θ' => "th",
+        'ι' => "i",
+        'κ' => "k",
+        'λ' => "l",
+        'μ' => "m",
+        'ν' => "n",
+        'ξ' => "x",
+        'ο' => "o",
+        'π' => "p",
+        'ρ' => "r",
+        'σ' | 'ς' => "s",
+        'τ' => "t",
+        'υ' => "y",
+        'φ' => "f",
+        'χ' => "ch",
+        'ψ' => "ps",
+        'ω' => "o",
+        _ => return None,
+    })
+}
+
+/// How alike a screened name and a listed name are, 0..=1, whatever the order of their words.
+fn similarity(a: &Prepared, b: &Prepared) -> f64 {
+    if a.letters + b.letters <= 0.0 {
+        return 0.0;
+    }
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(a.words.len() * b.words.len());
+    for (i, x) in a.words.iter().enumerate() {
+        for (j, y) in b.words.iter().enumerate() {
+            let s = word_similarity(x, y);
+            if s > 0.0 {
+                pairs.push((s, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|p, q| q.0.total_cmp(&p.0).then((p.1, p.2).cmp(&(q.1, q.2))));
+    let (mut used_a, mut used_b) = (vec![false; a.words.len()], vec![false; b.words.len()]);
+    let mut matched = 0.0;
+    for (s, i, j) in pairs {
+        if used_a[i] || used_b[j] {
+            continue;
+        }
+        used_a[i] = true;
+        used_b[j] = true;
+        matched += s * (weight(&a.words[i]) + weight(&b.words[j]));
+    }
+    matched / (a.letters + b.letters)
+}
+
+/// How alike a screened word and a listed word are: 1 for the same word, 0.9 for a screened
+/// initial and a listed word it begins (a single letter of a listed name is a word of its
+/// own, `JAK-A`, not an initial), Jaro-Winkler otherwise (0 under 0.8).
+fn word_similarity(screened: &str, listed: &str) -> f64 {
+    if screened == listed {
+        return 1.0;
+    }
+    let (ls, ll) = (screened.chars().count(), listed.chars().count());
+    if ls == 1 || ll == 1 {
+        return if ls == 1 && listed.starts_with(screened) {
+            0.9
+        } else {
+            0.0
+        };
+    }
+    let (a, b) = (screened, listed);
+    let s = jaro_winkler(a, b);
+    if s < 0.8 {
+        0.0
+    } else {
+        s
+    }
+}
+
+/// Jaro-Winkler similarity (prefix scale 0.1, up to four letters).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.is_empty() || b.is_empty() {
+        return if a.is_empty() && b.is_empty() {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut b_used = vec![false; b.len()];
+    let mut a_matches = Vec::new();
+    for (i, ca) in a.iter().enumerate() {
+        let from = i.saturating_sub(window);
+        let to = (i + window + 1).min(b.len());
+        for j in from..to {
+            if !b_used[j] && b[j] == *ca {
+                b_used[j] = true;
+                a_matches.push(*ca);
+                break;
+            }
+        }
+    }
+    let m = a_matches.len();
+    if m == 0 {
+        return 0.0;
+    }
+    let b_matches: Vec<char> = b
+        .iter()
+        .zip(&b_used)
+        .filter(|(_, used)| **used)
+        .map(|(c, _)| *c)
+        .collect();
+    let transpositions = a_matches
+        .iter()
+        .zip(&b_matches)
+        .filter(|(x, y)| x != y)
+        .count() as f64
+        / 2.0;
+    let m = m as f64;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions) / m) / 3.0;
+    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = r#"36,"AEROCARIBBEAN AIRLINES",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- 
+306,"BANCO NACIONAL DE CUBA",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'BNC'."
+7001,"PETROV, Vladimir Ivanovich","individual","RUSSIA-EO14024",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 01 Jan 1960; a.k.a. 'PETROFF, Wladimir'; f.k.a. 'IVANOV, Vladimir'."
+7002,"AL-RASHID TRADING COMPANY","entity","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- 
+7003,"SMITH, John","individual","SDNTK",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- 
+"#;
+
+    fn list() -> Watchlist {
+        Watchlist::from_sdn_csv(LIST).unwrap()
+    }
+
+    fn best(name: &str) -> Option<(u64, f64)> {
+        list()
+            .screen(name, DEFAULT_THRESHOLD)
+            .first()
+            .map(|m| (m.ent_num, m.score))
+    }
+
+    #[test]
+    fn reads_the_sdn_layout_with_aliases() {
+        let list = list();
+        assert_eq!(list.entries().len(), 5);
+        let petrov = &list.entries()[2];
+        assert_eq!(petrov.kind, "individual");
+        assert_eq!(petrov.programme, "RUSSIA-EO14024");
+        assert_eq!(
+            petrov.aliases,
+            vec!["PETROFF, Wladimir", "IVANOV, Vladimir"]
+        );
+        assert_eq!(list.entries()[0].kind, "entity");
+        assert_eq!(list.names(), 8);
+    }
+
+    #[test]
+    fn the_published_end_of_file_mark_is_no_entry() {
+        let list = Watchlist::from_sdn_csv(&format!("{LIST}\r\n\u{1a}")).unwrap();
+        assert_eq!(list.entries().len(), 5);
+    }
+
+    #[test]
+    fn a_bad_line_is_named() {
+        let error = Watchlist::from_sdn_csv("1,\"A\"\nx,\"B\"\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+        let error = Watchlist::from_sdn_csv("1,\"A\"\n2,\"\"\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+    }
+
+    #[test]
+    fn word_order_case_and_punctuation_do_not_matter() {
+        assert_eq!(best("John Smith"), Some((7003, 1.0)));
+        assert_eq!(best("smith john"), Some((7003, 1.0)));
+        assert_eq!(best("Banco Nacional de Cuba S.A."), Some((306, 1.0)));
+        assert_eq!(best("Al Rashid Trading Co. Ltd"), Some((7002, 1.0)));
+    }
+
+    #[test]
+    fn initials_typos_and_transliterations_match() {
+        let (id, score) = best("J. Smith").unwrap();
+        assert_eq!(id, 7003);
+        assert!(score > 0.95, "{score}");
+        let (id, score) = best("Jon Smiht").unwrap();
+        assert_eq!(id, 7003);
+        assert!(score > 0.9, "{score}");
+        // Cyrillic, and the alias's German spelling.
+        assert_eq!(best("Владимир Иванович Петров").map(|b| b.0), Some(7001));
+        assert_eq!(best("Wladimir Petroff").map(|b| b.0), Some(7001));
+        assert_eq!(best("Vladimir Petrov").map(|b| b.0), Some(7001));
+        // Accents.
+        assert_eq!(best("Bañco Nacionál de Cúba").map(|b| b.0), Some(306));
+    }
+
+    #[test]
+    fn near_misses_do_not_match() {
+        assert_eq!(best("Jane Smythe-Jones"), None);
+        assert_eq!(best("Maria Garcia"), None);
+        assert_eq!(best("Banco Nacional de Chile"), None);
+        assert_eq!(best("Vladimir Ivanovich Sidorov"), None);
+        assert_eq!(best(""), None);
+        assert_eq!(best("Ltd."), None);
+        // A listed entity's single letter is no initial of a screened name.
+        let list = Watchlist::from_sdn_csv("1,\"JAK-A\",-0- ,\"SDGT\"\n").unwrap();
+        assert!(list.screen("Jakub Andersson", DEFAULT_THRESHOLD).is_empty());
+    }
+
+    #[test]
+    fn jaro_winkler_known_values() {
+        assert!((jaro_winkler("martha", "marhta") - 0.9611).abs() < 1e-3);
+        assert!((jaro_winkler("dwayne", "duane") - 0.84).abs() < 1e-2);
+        assert_eq!(jaro_winkler("abc", "abc"), 1.0);
+        assert_eq!(jaro_winkler("abc", "xyz"), 0.0);
+    }
+}
