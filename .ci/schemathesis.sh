@@ -78,7 +78,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cd "$work"
+# A small sanctions list in the OFAC SDN layout, so that screening answers rather than 503.
+cat > sdn.csv <<'EOF'
+7001,"PETROV, Vladimir Ivanovich","individual","RUSSIA-EO14024",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'PETROFF, Wladimir'."
+7002,"AL-RASHID TRADING COMPANY",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0-
+7003,"SMITH, John","individual","SDNTK",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0-
+EOF
 cat > sextant.toml <<'EOF'
+sanctions_list_file = "sdn.csv"
+
 [limits]
 per_token_per_sec = 0.0
 per_address_per_sec = 0.0

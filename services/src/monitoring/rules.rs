@@ -332,8 +332,22 @@ pub async fn add_version(
             by,
         )
         .await?;
-    ctx.monitor().reload_rules(ctx.store.as_ref()).await?;
+    put_in_force(ctx).await?;
     rule(ctx, &stored.rule_id, stored.version).await
+}
+
+/// Reads the rules in force again, then builds the customers' states for them in the
+/// background (as at server start), so that the next payments do not each read a history.
+async fn put_in_force(ctx: &Context) -> Result<()> {
+    let monitor = ctx.monitor();
+    monitor.reload_rules(ctx.store.as_ref()).await?;
+    let store = ctx.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = monitor.warm(store.as_ref(), |_| {}).await {
+            tracing::warn!(error = %e, "monitoring states were not rebuilt after a rule change");
+        }
+    });
+    Ok(())
 }
 
 /// Changes a version's mode and puts the rules in force at once.
@@ -361,7 +375,7 @@ pub async fn set_mode(
             other => other.into(),
         })?
         .ok_or(ServiceError::NotFound)?;
-    ctx.monitor().reload_rules(ctx.store.as_ref()).await?;
+    put_in_force(ctx).await?;
     rule(ctx, rule_id, version).await
 }
 
