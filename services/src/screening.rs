@@ -75,7 +75,7 @@ pub struct ScreenRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListView {
+pub struct SanctionsListView {
     /// Where it was read from.
     pub source: String,
     pub sha256: String,
@@ -86,7 +86,7 @@ pub struct ListView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MatchView {
+pub struct SanctionsMatchView {
     /// The list's number for the entry.
     pub ent_num: u64,
     pub listed_name: String,
@@ -103,14 +103,14 @@ pub struct MatchView {
 pub struct ScreenView {
     pub name: String,
     pub threshold: f64,
-    pub list: ListView,
+    pub list: SanctionsListView,
     /// Best first; empty when the name matches nobody on the list.
-    pub matches: Vec<MatchView>,
+    pub matches: Vec<SanctionsMatchView>,
 }
 
 /// The list in force, described.
-pub fn list_view(list: &LoadedList) -> ListView {
-    ListView {
+pub fn list_view(list: &LoadedList) -> SanctionsListView {
+    SanctionsListView {
         source: list.source.clone(),
         sha256: list.sha256.clone(),
         entries: list.watchlist.entries().len() as u64,
@@ -146,7 +146,7 @@ pub async fn screen(ctx: &Context, request: &ScreenRequest, by: &Actor) -> Resul
         .watchlist
         .screen(name, threshold)
         .into_iter()
-        .map(|m| MatchView {
+        .map(|m| SanctionsMatchView {
             ent_num: m.ent_num,
             listed_name: m.listed_name,
             matched_name: m.matched_name,

@@ -12,7 +12,7 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 use sextant_services::monitoring::rules::{
-    self, BacktestRequest, BacktestView, ModeChange, RuleDraft, RulesView,
+    self, BacktestRequest, BacktestView, ModeChange, MonitoringRulesView, RuleDraft,
     DEFAULT_COOLDOWN_MINUTES, DEFAULT_SEVERITY, DESCRIPTION_MAX,
 };
 use sextant_services::{ItemProblem, ServiceError};
@@ -106,7 +106,7 @@ fn problems(title: &str, problems: &[ItemProblem]) -> Markup {
     }
 }
 
-fn body(staff: &Staff, list: &RulesView, x: &Extras) -> Markup {
+fn body(staff: &Staff, list: &MonitoringRulesView, x: &Extras) -> Markup {
     let bars: Vec<Bar> = list
         .rules
         .iter()

@@ -237,6 +237,20 @@ mod tests {
         }
     }
 
+    /// A component is named after its type: two types of one name would share it, the later
+    /// replacing the earlier (the monitoring rules' view once replaced the credit rules').
+    #[test]
+    fn types_of_one_name_do_not_share_a_component() {
+        let doc = serde_json::to_value(crate::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert!(
+            schemas["RuleView"]["properties"]["code"].is_object(),
+            "credit's rule result"
+        );
+        assert!(schemas["MonitoringRuleView"]["properties"]["rule_id"].is_object());
+        assert!(schemas["SanctionsMatchView"]["properties"]["ent_num"].is_object());
+    }
+
     /// Every pattern of the document is one of the known ones: a slip in one of the literals
     /// repeated on fields and parameters shows here.
     #[test]

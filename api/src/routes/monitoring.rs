@@ -15,7 +15,8 @@ use sextant_services::monitoring::cases::{
     self, AssignRequest, CaseDetail, CaseList, CaseQuery, CloseRequest, CommentRequest,
 };
 use sextant_services::monitoring::rules::{
-    self, BacktestRequest, BacktestView, ModeChange, RuleDraft, RuleView, RulesView,
+    self, BacktestRequest, BacktestView, ModeChange, MonitoringRuleView, MonitoringRulesView,
+    RuleDraft,
 };
 use sextant_services::records::PaymentRecord;
 use sextant_services::screening::{self, ScreenRequest, ScreenView};
@@ -199,12 +200,12 @@ fn rule_version_number(text: &str) -> Result<u32, AppError> {
 /// Every version of every compliance rule, with its mode and how often it fired on ingested
 /// payments.
 #[utoipa::path(get, path = "/v1/monitoring/rules", tag = "monitoring", security(("bearer" = [])),
-    responses((status = 200, body = RulesView), (status = 401, body = Problem),
+    responses((status = 200, body = MonitoringRulesView), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
 pub async fn list_rules(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<RulesView>, AppError> {
+) -> Result<Json<MonitoringRulesView>, AppError> {
     caller.require(ANALYSTS)?;
     Ok(Json(rules::rules(state.ctx.store.as_ref()).await?))
 }
@@ -215,7 +216,7 @@ pub async fn list_rules(
 #[utoipa::path(post, path = "/v1/monitoring/rules/{rule_id}/versions", tag = "monitoring",
     security(("bearer" = [])), request_body = RuleDraft,
     params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name: lowercase letters, digits, `-` and `_`.")),
-    responses((status = 201, body = RuleView), (status = 400, body = Problem),
+    responses((status = 201, body = MonitoringRuleView), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn add_rule_version(
@@ -223,7 +224,7 @@ pub async fn add_rule_version(
     caller: Caller,
     Path(rule_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<RuleView>), AppError> {
+) -> Result<(StatusCode, Json<MonitoringRuleView>), AppError> {
     caller.require(ANALYSTS)?;
     let body = body_bytes(body)?;
     let draft: RuleDraft = json_body(&body)?;
@@ -236,13 +237,13 @@ pub async fn add_rule_version(
     security(("bearer" = [])),
     params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name."),
         ("version" = u32, Path, minimum = 1, description = "The version, from 1.")),
-    responses((status = 200, body = RuleView), (status = 401, body = Problem),
+    responses((status = 200, body = MonitoringRuleView), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn rule_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((rule_id, version)): Path<(String, String)>,
-) -> Result<Json<RuleView>, AppError> {
+) -> Result<Json<MonitoringRuleView>, AppError> {
     caller.require(ANALYSTS)?;
     let version = rule_version_number(&version)?;
     Ok(Json(rules::rule(&state.ctx, &rule_id, version).await?))
@@ -254,7 +255,7 @@ pub async fn rule_version(
     security(("bearer" = [])), request_body = ModeChange,
     params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name."),
         ("version" = u32, Path, minimum = 1, description = "The version, from 1.")),
-    responses((status = 200, body = RuleView), (status = 400, body = Problem),
+    responses((status = 200, body = MonitoringRuleView), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, body = Problem, description = "the version is retired"),
@@ -264,7 +265,7 @@ pub async fn set_rule_mode(
     caller: Caller,
     Path((rule_id, version)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<RuleView>, AppError> {
+) -> Result<Json<MonitoringRuleView>, AppError> {
     caller.require(ANALYSTS)?;
     let version = rule_version_number(&version)?;
     let body = body_bytes(body)?;

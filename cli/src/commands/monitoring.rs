@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use sextant_api::config::Config;
 use sextant_api::startup::{open_store, open_store_with};
 use sextant_monitoring::Params;
-use sextant_services::monitoring::rules::{self, BacktestRequest, BacktestView, RulesView};
+use sextant_services::monitoring::rules::{
+    self, BacktestRequest, BacktestView, MonitoringRulesView,
+};
 use sextant_services::monitoring::{scan, ScanReport};
 use sextant_services::ServiceError;
 use sextant_store::Actor;
@@ -256,7 +258,7 @@ impl Report for ScanReport {
     }
 }
 
-impl Report for RulesView {
+impl Report for MonitoringRulesView {
     fn print_table(&self) {
         if self.rules.is_empty() {
             println!("no rules yet: add one with POST /v1/monitoring/rules/{{rule_id}}/versions or in the console");

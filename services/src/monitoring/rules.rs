@@ -78,7 +78,7 @@ pub struct ModeChange {
 
 /// One version of a rule, with how often it fired on ingested payments.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RuleView {
+pub struct MonitoringRuleView {
     pub rule_id: String,
     pub version: u32,
     /// As written.
@@ -101,9 +101,9 @@ pub struct RuleView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RulesView {
+pub struct MonitoringRulesView {
     /// Every version of every rule, by rule and version.
-    pub rules: Vec<RuleView>,
+    pub rules: Vec<MonitoringRuleView>,
 }
 
 /// A backtest of a rule over the stored history.
@@ -214,7 +214,7 @@ fn check_rule_id(rule_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> RuleView {
+fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> MonitoringRuleView {
     let canonical = MonitoringRule::parse(
         &rule.rule_id,
         rule.version,
@@ -230,7 +230,7 @@ fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> RuleV
         .get(&(rule.rule_id.clone(), rule.version))
         .copied()
         .unwrap_or((0, 0));
-    RuleView {
+    MonitoringRuleView {
         rule_id: rule.rule_id.clone(),
         version: rule.version,
         source: rule.source.clone(),
@@ -248,7 +248,7 @@ fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> RuleV
 }
 
 /// Every version of every rule, with its hits.
-pub async fn rules(store: &dyn Store) -> Result<RulesView> {
+pub async fn rules(store: &dyn Store) -> Result<MonitoringRulesView> {
     let counts: HashMap<(String, u32), (u64, u64)> = store
         .rule_hit_counts()
         .await?
@@ -256,13 +256,13 @@ pub async fn rules(store: &dyn Store) -> Result<RulesView> {
         .map(|c| ((c.rule_id, c.version), (c.hits, c.customers)))
         .collect();
     let rules = store.rules().await?;
-    Ok(RulesView {
+    Ok(MonitoringRulesView {
         rules: rules.iter().map(|r| view(r, &counts)).collect(),
     })
 }
 
 /// One version of a rule.
-pub async fn rule(ctx: &Context, rule_id: &str, version: u32) -> Result<RuleView> {
+pub async fn rule(ctx: &Context, rule_id: &str, version: u32) -> Result<MonitoringRuleView> {
     rules(ctx.store.as_ref())
         .await?
         .rules
@@ -277,7 +277,7 @@ pub async fn add_version(
     rule_id: &str,
     draft: &RuleDraft,
     by: &Actor,
-) -> Result<RuleView> {
+) -> Result<MonitoringRuleView> {
     check_rule_id(rule_id)?;
     let mut problems: Vec<ItemProblem> = Vec::new();
     let mode = Mode::parse(&draft.mode);
@@ -357,7 +357,7 @@ pub async fn set_mode(
     version: u32,
     change: &ModeChange,
     by: &Actor,
-) -> Result<RuleView> {
+) -> Result<MonitoringRuleView> {
     if !matches!(change.mode.as_str(), "shadow" | "live" | "retired") {
         return Err(ServiceError::invalid(
             "mode",
