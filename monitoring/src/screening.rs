@@ -14,7 +14,8 @@
 //! entry's best name (its own or an alias from the remarks' `a.k.a.`) is its score.
 //!
 //! Candidates are found by the first three folded letters of their words of three letters
-//! or more, so a typo in the first three letters of every word is not found. Arabic script is
+//! or more (a name of shorter words only, by its first three letters joined), so a typo in
+//! the first three letters of every word is not found. Arabic script is
 //! not transliterated (names given in it are matched only against the same script).
 
 use std::collections::HashMap;
@@ -216,8 +217,7 @@ impl Watchlist {
         }
         let mut by_prefix: HashMap<[char; 3], Vec<usize>> = HashMap::new();
         for (n, (_, _, prepared)) in names.iter().enumerate() {
-            let mut keys: Vec<[char; 3]> =
-                prepared.words.iter().filter_map(|w| prefix(w)).collect();
+            let mut keys = keys(prepared);
             keys.sort_unstable();
             keys.dedup();
             for key in keys {
@@ -246,10 +246,8 @@ impl Watchlist {
         if query.words.is_empty() {
             return Vec::new();
         }
-        let mut candidates: Vec<usize> = query
-            .words
-            .iter()
-            .filter_map(|w| prefix(w))
+        let mut candidates: Vec<usize> = keys(&query)
+            .into_iter()
             .filter_map(|key| self.by_prefix.get(&key))
             .flatten()
             .copied()
@@ -310,6 +308,18 @@ fn aliases(remarks: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// The keys a name is found by: the first three letters of each of its words of three
+/// letters or more; a name with no such word (`B R C S.A.`) by the first three of its
+/// letters joined.
+fn keys(name: &Prepared) -> Vec<[char; 3]> {
+    let keys: Vec<[char; 3]> = name.words.iter().filter_map(|w| prefix(w)).collect();
+    if !keys.is_empty() {
+        return keys;
+    }
+    let joined: Vec<char> = name.words.iter().flatten().copied().collect();
+    prefix(&joined).into_iter().collect()
 }
 
 /// The three folded letters a word is found by; none for words under three letters.
@@ -606,6 +616,13 @@ mod tests {
         );
         assert_eq!(list.entries()[0].kind, "entity");
         assert_eq!(list.names(), 8);
+    }
+
+    #[test]
+    fn a_name_of_short_words_is_found() {
+        let list = Watchlist::from_sdn_csv("10795,\"B R C S.A.\",-0- ,\"CUBA\"\n").unwrap();
+        let hits = list.screen("b r c s.a.", DEFAULT_THRESHOLD);
+        assert_eq!(hits.first().map(|m| m.ent_num), Some(10795));
     }
 
     #[test]

@@ -186,6 +186,7 @@ fn truth_labels(path: &std::path::Path) -> anyhow::Result<rules::Labels> {
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut by_customer = std::collections::HashMap::new();
+    let mut kinds = std::collections::HashMap::new();
     for (i, line) in text
         .lines()
         .enumerate()
@@ -201,11 +202,15 @@ fn truth_labels(path: &std::path::Path) -> anyhow::Result<rules::Labels> {
         })?;
         let id = sextant_domain::CustomerId::parse(&t.customer_id)
             .map_err(|e| anyhow::anyhow!("{}: line {}: customer_id: {e}", path.display(), i + 1))?;
-        by_customer.insert(id, t.fraud_scheme.is_some());
+        by_customer.insert(id.clone(), t.fraud_scheme.is_some());
+        if let Some(scheme) = t.fraud_scheme {
+            kinds.insert(id, scheme);
+        }
     }
     Ok(rules::Labels {
         source: format!("ground truth {}", path.display()),
         by_customer,
+        kinds,
     })
 }
 
@@ -306,6 +311,20 @@ impl Report for BacktestView {
             percent(self.precision),
             percent(self.recall)
         );
+        if !self.recall_by_kind.is_empty() {
+            println!();
+            println!("| planted scheme | customers | alerted | recall |");
+            println!("|---|---:|---:|---:|");
+            for k in &self.recall_by_kind {
+                println!(
+                    "| {} | {} | {} | {:.1}% |",
+                    k.kind,
+                    k.customers,
+                    k.alerted,
+                    k.recall * 100.0
+                );
+            }
+        }
         if !self.examples.is_empty() {
             println!();
             println!("| customer | payment | at | reason |");

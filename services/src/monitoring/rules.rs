@@ -131,6 +131,15 @@ pub struct BacktestHit {
     pub reason: String,
 }
 
+/// How many positives of one kind a backtest's rule alerted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KindRecall {
+    pub kind: String,
+    pub customers: u64,
+    pub alerted: u64,
+    pub recall: f64,
+}
+
 /// What a rule would have raised on the stored history.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BacktestView {
@@ -158,6 +167,9 @@ pub struct BacktestView {
     pub precision: Option<f64>,
     /// Of the positive customers, the share the rule alerted; none without positives.
     pub recall: Option<f64>,
+    /// Recall for each kind of positive (a ground-truth file's planted schemes); empty for
+    /// case dispositions.
+    pub recall_by_kind: Vec<KindRecall>,
     /// The first alerts, in customer and time order.
     pub examples: Vec<BacktestHit>,
     pub seconds: f64,
@@ -389,6 +401,9 @@ pub struct Labels {
     /// Where they come from, as the report says it.
     pub source: String,
     pub by_customer: HashMap<CustomerId, bool>,
+    /// For positive customers, what they are (a planted scheme), when the labels say:
+    /// recall is then reported for each.
+    pub kinds: HashMap<CustomerId, String>,
 }
 
 /// The labels closed cases give: positive when a customer's case was closed as fraud or
@@ -402,6 +417,7 @@ async fn case_labels(store: &dyn Store) -> Result<Labels> {
     Ok(Labels {
         source: "case dispositions".into(),
         by_customer,
+        kinds: HashMap::new(),
     })
 }
 
@@ -501,6 +517,21 @@ pub async fn backtest(
         }
     }
     let share = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+    let mut by_kind: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for (customer, kind) in &labels.kinds {
+        let row = by_kind.entry(kind.as_str()).or_default();
+        row.0 += 1;
+        row.1 += u64::from(alerted.contains(customer));
+    }
+    let recall_by_kind = by_kind
+        .into_iter()
+        .map(|(kind, (customers, hit))| KindRecall {
+            kind: kind.to_owned(),
+            customers,
+            alerted: hit,
+            recall: share(hit, customers).unwrap_or(0.0),
+        })
+        .collect();
     let days = if last_ms > first_ms {
         (last_ms - first_ms) as f64 / 86_400_000.0
     } else {
@@ -525,6 +556,7 @@ pub async fn backtest(
         labelled_negative: negatives,
         precision: share(true_alerts, true_alerts + false_alerts),
         recall: share(true_alerts, positives),
+        recall_by_kind,
         examples,
         seconds: started.elapsed().as_secs_f64(),
     };
