@@ -1008,3 +1008,120 @@ fn monitoring_eval_scores_a_labelled_file_against_the_raw_column_baseline() {
     assert_ne!(code, 0);
     assert!(err.contains("line 2, column 6 (`is_fraud`)"), "{err}");
 }
+
+/// Rules written before an import record, as the import evaluates each stored payment,
+/// exactly the hits their backtest over the stored history counts afterwards; a rule that
+/// does not parse is refused with its line and column.
+#[test]
+fn backtests_count_what_the_import_recorded_for_each_rule() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, _, err) = run(
+        &[
+            "generate",
+            "--customers",
+            "40",
+            "--months",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            "pop",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        &[
+            "monitoring",
+            "add-rule",
+            "typo",
+            "--rule",
+            "count(payments, 1h) > 3\nand summ(amount, 1h) > 1",
+            "--description",
+            "a typo",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("--rule: line 2, column 5"), "{err}");
+
+    let rules = [
+        ("busy-day", "count(payments, 24h) >= 4", "60"),
+        (
+            "big-out",
+            "direction = out and sum(amount, 7d, direction = out and status = completed) > 800",
+            "1440",
+        ),
+        (
+            "many-merchants",
+            "distinct(merchant, 24h, kind = purchase) >= 3 and avg(amount, 30d) < 200",
+            "0",
+        ),
+    ];
+    for (id, rule, cooldown) in rules {
+        let (code, out, err) = run(
+            &[
+                "monitoring",
+                "add-rule",
+                id,
+                "--rule",
+                rule,
+                "--description",
+                "e2e rule",
+                "--cooldown-minutes",
+                cooldown,
+                "--data-dir",
+                "data",
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "{id}: {err}");
+        assert!(out.contains(&format!("{id} version 1 (shadow")), "{out}");
+    }
+    let (code, _, err) = run(&["import", "pop", "--data-dir", "data"], dir);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = run(
+        &["monitoring", "rules", "--data-dir", "data", "--json"],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let mut total = 0;
+    for (id, rule, cooldown) in rules {
+        let recorded = listed["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule_id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {out}"))["hits"]
+            .as_u64()
+            .unwrap();
+        let (code, report, err) = run(
+            &[
+                "monitoring",
+                "backtest",
+                "--rule",
+                rule,
+                "--cooldown-minutes",
+                cooldown,
+                "--data-dir",
+                "data",
+                "--json",
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "{id}: {err}");
+        let report: Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(
+            report["alerts"].as_u64(),
+            Some(recorded),
+            "{id}: the backtest counts what the import recorded: {report}"
+        );
+        total += recorded;
+    }
+    assert!(total > 0, "the rules fired: {out}");
+}

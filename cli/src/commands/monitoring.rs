@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 
 use sextant_api::config::Config;
-use sextant_api::startup::{open_store, open_store_with};
+use sextant_api::startup::{open_context, open_store, open_store_with};
 use sextant_monitoring::Params;
 use sextant_services::monitoring::rules::{
-    self, BacktestRequest, BacktestView, MonitoringRulesView,
+    self, BacktestRequest, BacktestView, MonitoringRuleView, MonitoringRulesView,
 };
 use sextant_services::monitoring::{scan, ScanReport};
 use sextant_services::ServiceError;
@@ -34,6 +34,10 @@ pub enum MonitoringCommand {
     Eval(FileEvalArgs),
     /// Compliance's rules: every version with its mode and hits.
     Rules(StoreArgs),
+    /// Add a version of a rule (the first makes the rule), in shadow or live mode; it runs
+    /// on the payments stored from then on. A rule that does not parse is refused with its
+    /// line and column.
+    AddRule(AddRuleArgs),
     /// Replay every stored payment through a rule and count the alerts it would raise, with
     /// precision and recall against closed cases' dispositions (nothing is stored but the
     /// audit entry).
@@ -138,6 +142,68 @@ impl Report for ScreeningEval {
             "{} names screened: {:.0} a second on one core, p50 {:.0} us, p99 {:.0} us",
             self.screens, self.screens_per_second, self.latency_p50_us, self.latency_p99_us
         );
+    }
+}
+
+#[derive(clap::Args)]
+pub struct AddRuleArgs {
+    /// The rule's name: 1 to 64 lowercase letters, digits, `-` or `_`.
+    rule_id: String,
+    /// The rule, e.g. "count(payments, 1h) > 10 and sum(amount, 24h, direction = out) > 5000".
+    #[arg(long)]
+    rule: String,
+    /// What it looks for, in words: every alert it raises says this.
+    #[arg(long)]
+    description: String,
+    /// shadow (hits recorded, nothing alerted) or live (alerts, and weighs in decisions).
+    #[arg(long, default_value = "shadow")]
+    mode: String,
+    /// 0..=1: how much a hit weighs in a payment decision.
+    #[arg(long, default_value_t = rules::DEFAULT_SEVERITY)]
+    severity: f64,
+    /// After a hit, quiet for the customer this many minutes.
+    #[arg(long, default_value_t = rules::DEFAULT_COOLDOWN_MINUTES)]
+    cooldown_minutes: u32,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl Report for MonitoringRuleView {
+    fn print_table(&self) {
+        println!(
+            "{} version {} ({}, severity {:.2}, cooldown {} min): {}",
+            self.rule_id,
+            self.version,
+            self.mode,
+            self.severity,
+            self.cooldown_minutes,
+            self.canonical
+        );
+    }
+}
+
+/// A use case's refusal as command-line errors, each field named as its flag (a rule's with
+/// its line and column).
+fn refusal(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Invalid(problems) => anyhow::anyhow!(problems
+            .iter()
+            .map(|p| {
+                let flag = match p.field.as_deref() {
+                    Some("source") => "rule",
+                    Some("cooldown_minutes") => "cooldown-minutes",
+                    Some("rule_id") => "RULE_ID",
+                    Some(other) => other,
+                    None => "input",
+                };
+                let dashes = if flag == "RULE_ID" { "" } else { "--" };
+                format!("{dashes}{flag}: {}", p.message)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+        other => other.into(),
     }
 }
 
@@ -450,6 +516,22 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
             emit(&report, args.json)?;
             return Ok(0);
         }
+        MonitoringCommand::AddRule(args) => {
+            config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+            let ctx = open_context(&config).await?;
+            let draft = rules::RuleDraft {
+                source: args.rule,
+                description: args.description,
+                mode: args.mode,
+                severity: args.severity,
+                cooldown_minutes: args.cooldown_minutes,
+            };
+            let added = rules::add_version(&ctx, &args.rule_id, &draft, &Actor::operator())
+                .await
+                .map_err(refusal)?;
+            emit(&added, args.json)?;
+            return Ok(0);
+        }
         MonitoringCommand::Rules(args) => {
             config.data_dir = args.data_dir.unwrap_or(config.data_dir);
             let store = open_store_with(&config, None).await?;
@@ -476,23 +558,7 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
                 },
             )
             .await
-            .map_err(|e| match e {
-                // Each refusal with the flag it is about (a rule's with its line and column).
-                ServiceError::Invalid(problems) => anyhow::anyhow!(problems
-                    .iter()
-                    .map(|p| {
-                        let flag = match p.field.as_deref() {
-                            Some("source") => "rule",
-                            Some("cooldown_minutes") => "cooldown-minutes",
-                            Some(other) => other,
-                            None => "input",
-                        };
-                        format!("--{flag}: {}", p.message)
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")),
-                other => other.into(),
-            })?;
+            .map_err(refusal)?;
             emit(&report, args.json)?;
             return Ok(0);
         }
