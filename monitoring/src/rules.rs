@@ -22,7 +22,10 @@
 
 use serde::{Deserialize, Serialize};
 use sextant_domain::{Direction, PaymentEvent};
-use sextant_rules::{AggregateSchema, FieldType, Function, Row, Rule, RuleError, Schema};
+use sextant_rules::{AggregateSchema, FieldType, Function, Row, Rule, Schema};
+
+/// Why a rule was refused, and where (the rule language's own).
+pub use sextant_rules::RuleError;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
 

@@ -371,23 +371,14 @@ fn fold(word: &str) -> String {
         .replace('q', "k")
         .replace('w', "v")
         .replace('y', "i");
-    out.dedup_by_char();
+    // Doubled letters as one.
+    let mut last = None;
+    out.retain(|c| {
+        let keep = Some(c) != last;
+        last = Some(c);
+        keep
+    });
     out
-}
-
-trait DedupChars {
-    fn dedup_by_char(&mut self);
-}
-
-impl DedupChars for String {
-    fn dedup_by_char(&mut self) {
-        let mut last = None;
-        self.retain(|c| {
-            let keep = Some(c) != last;
-            last = Some(c);
-            keep
-        });
-    }
 }
 
 /// Latin for the Cyrillic and Greek letters and the Latin letters that do not decompose.

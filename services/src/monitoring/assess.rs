@@ -170,7 +170,7 @@ fn decide_on(
     payment: &PaymentEvent,
     mut state: CustomerState,
     params: &Params,
-    rules: &[(MonitoringRule, Vec<Option<f64>>)],
+    rules: &[(&MonitoringRule, Vec<Option<f64>>)],
 ) -> Decision {
     let fired = rules
         .iter()
@@ -207,12 +207,12 @@ pub async fn assess(
         .await?;
     let params = monitor.params().clone();
     let mut rule_state = watch.rules;
-    let live: Vec<(MonitoringRule, Vec<Option<f64>>)> = rule_set
+    let live: Vec<(&MonitoringRule, Vec<Option<f64>>)> = rule_set
         .values_after(&mut rule_state, &domain)
         .into_iter()
         .zip(rule_set.rules())
         .filter(|(_, rule)| rule.mode == Mode::Live)
-        .map(|(values, rule)| (rule.clone(), values))
+        .map(|(values, rule)| (rule, values))
         .collect();
     let state = watch.state;
     let decision = decide_on(&domain, state.clone(), &params, &live);
@@ -231,10 +231,10 @@ pub async fn assess(
             .into_iter()
             .map(|(rule, values)| RuleInput {
                 source: rule.rule.source().to_owned(),
-                rule_id: rule.id,
+                rule_id: rule.id.clone(),
                 version: rule.version,
                 severity: rule.severity,
-                description: rule.description,
+                description: rule.description.clone(),
                 values,
             })
             .collect(),
@@ -346,6 +346,10 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
         })?;
         rules.push((rule, r.values));
     }
+    let rules: Vec<(&MonitoringRule, Vec<Option<f64>>)> = rules
+        .iter()
+        .map(|(rule, values)| (rule, values.clone()))
+        .collect();
     let decision = decide_on(
         &parse(&inputs.payment)?,
         inputs.state,

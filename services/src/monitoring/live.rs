@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sextant_domain::{CustomerId, Event, PaymentEvent};
-use sextant_monitoring::rules::{Mode, MonitoringRule, RuleHit, RuleSet, RuleState};
+use sextant_monitoring::rules::{Mode, MonitoringRule, RuleError, RuleHit, RuleSet, RuleState};
 use sextant_monitoring::{evaluate, CustomerState, Hit, Params};
 use sextant_store::{Actor, AlertsFiled, NewAlert, NewRuleHit, Store, StoredRule};
 use tokio::sync::Mutex;
@@ -111,6 +111,19 @@ pub struct Observed {
     pub rule_hits: u64,
 }
 
+/// A stored rule version parsed, in `mode` (its own, or any for reading it).
+pub fn parse_stored(r: &StoredRule, mode: Mode) -> Result<MonitoringRule, RuleError> {
+    MonitoringRule::parse(
+        &r.rule_id,
+        r.version,
+        &r.source,
+        mode,
+        r.severity,
+        r.cooldown_ms,
+        &r.description,
+    )
+}
+
 /// The rule versions in force (shadow and live) among those stored, parsed. A stored
 /// version that no longer parses is left out and logged: it was checked when written.
 pub fn rule_set(stored: &[StoredRule]) -> RuleSet {
@@ -118,21 +131,11 @@ pub fn rule_set(stored: &[StoredRule]) -> RuleSet {
         .iter()
         .filter_map(|r| {
             let mode = Mode::parse(&r.mode)?;
-            match MonitoringRule::parse(
-                &r.rule_id,
-                r.version,
-                &r.source,
-                mode,
-                r.severity,
-                r.cooldown_ms,
-                &r.description,
-            ) {
-                Ok(rule) => Some(rule),
-                Err(e) => {
+            parse_stored(r, mode)
+                .map_err(|e| {
                     tracing::error!(rule = %r.rule_id, version = r.version, error = %e, "a stored monitoring rule does not parse");
-                    None
-                }
-            }
+                })
+                .ok()
         })
         .collect();
     RuleSet::new(rules)

@@ -227,17 +227,9 @@ fn check_rule_id(rule_id: &str) -> Result<()> {
 }
 
 fn view(rule: &StoredRule, counts: &HashMap<(String, u32), (u64, u64)>) -> MonitoringRuleView {
-    let canonical = MonitoringRule::parse(
-        &rule.rule_id,
-        rule.version,
-        &rule.source,
-        Mode::Shadow,
-        rule.severity,
-        rule.cooldown_ms,
-        &rule.description,
-    )
-    .map(|r| r.rule.to_string())
-    .unwrap_or_else(|_| rule.source.clone());
+    let canonical = super::live::parse_stored(rule, Mode::Shadow)
+        .map(|r| r.rule.to_string())
+        .unwrap_or_else(|_| rule.source.clone());
     let (hits, customers_hit) = counts
         .get(&(rule.rule_id.clone(), rule.version))
         .copied()

@@ -1,7 +1,7 @@
 //! Monitoring rules on sea-orm: versions with their modes (one live version per rule), and
 //! the hits of each version on ingested payments.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -227,31 +227,33 @@ impl RuleStore for SeaStore {
 
     async fn rule_hit_counts(&self) -> Result<Vec<RuleHitCount>, StoreError> {
         use monitoring_rule_hit::Column as H;
-        let rows: Vec<(String, i64, String)> = monitoring_rule_hit::Entity::find()
+        use sea_orm::sea_query::{Expr, Func};
+        // Counted by the database: one row per version, whatever the number of hits.
+        let rows: Vec<(String, i64, i64, i64)> = monitoring_rule_hit::Entity::find()
             .select_only()
             .column(H::RuleId)
             .column(H::Version)
-            .column(H::CustomerId)
+            .column_as(Expr::col(H::EventId).count(), "hits")
+            .column_as(
+                Expr::expr(Func::count_distinct(Expr::col(H::CustomerId))),
+                "customers",
+            )
+            .group_by(H::RuleId)
+            .group_by(H::Version)
+            .order_by_asc(H::RuleId)
+            .order_by_asc(H::Version)
             .into_tuple()
             .all(&self.db)
             .await?;
-        let mut counts: HashMap<(String, i64), (u64, HashSet<String>)> = HashMap::new();
-        for (rule, version, customer) in rows {
-            let entry = counts.entry((rule, version)).or_default();
-            entry.0 += 1;
-            entry.1.insert(customer);
-        }
-        let mut out: Vec<RuleHitCount> = counts
+        Ok(rows
             .into_iter()
-            .map(|((rule_id, version), (hits, customers))| RuleHitCount {
+            .map(|(rule_id, version, hits, customers)| RuleHitCount {
                 rule_id,
                 version: u32::try_from(version).unwrap_or(0),
-                hits,
-                customers: customers.len() as u64,
+                hits: u64::try_from(hits).unwrap_or(0),
+                customers: u64::try_from(customers).unwrap_or(0),
             })
-            .collect();
-        out.sort_by(|a, b| (&a.rule_id, a.version).cmp(&(&b.rule_id, b.version)));
-        Ok(out)
+            .collect())
     }
 
     async fn rule_hits(
