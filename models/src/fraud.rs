@@ -120,6 +120,31 @@ impl FraudModel {
         let (slope, intercept) = self.platt;
         sigmoid(slope * self.gbm.raw_score(row) + intercept).clamp(1e-9, 1.0 - 1e-9)
     }
+
+    /// How much each feature moved the payment's score, on the log-odds scale after
+    /// calibration (the trees' path attributions times the Platt slope): positive raised it.
+    ///
+    /// # Panics
+    /// If the row's width differs from the fitted width.
+    pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
+        let (slope, _) = self.platt;
+        let (_, raw) = self.gbm.contributions(row);
+        raw.into_iter().map(|c| c * slope).collect()
+    }
+
+    /// Whether the trees are sound and as wide as the feature names (a model read from a
+    /// file or a database is checked before it serves).
+    pub fn check(&self) -> Result<(), String> {
+        self.gbm.check()?;
+        if self.gbm.n_features() != self.feature_names.len() {
+            return Err(format!(
+                "{} features named, the trees read {}",
+                self.feature_names.len(),
+                self.gbm.n_features()
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +176,13 @@ mod tests {
             back.probability(&[0.95, 0.4]),
             model.probability(&[0.95, 0.4])
         );
+        back.check().unwrap();
+        // Both features raise a positive row's score, the one that separates most classes
+        // (a) by far the most; a row far under a's cut is pushed down by it.
+        let c = model.contributions(&[0.97, 0.5]);
+        assert!(c[0] > 2.0 * c[1] && c[1] > 0.0, "{c:?}");
+        let low = model.contributions(&[0.3, 0.5]);
+        assert!(low[0] < 0.0, "{low:?}");
     }
 
     #[test]

@@ -2,14 +2,24 @@
 //! before it authorises: `allow`, `review` (authorise, and put it in front of an analyst) or
 //! `block`, with one risk score and the reasons.
 //!
-//! The score is the chance that at least one detector is right, each detector trusted
-//! according to its typology's severity: `1 - prod(1 - severity * hit.score)`. One strong
-//! hit of a severe typology blocks alone; several weak ones add up to a review. A live
-//! compliance rule that fires counts as a hit of full strength with the rule's own severity
-//! (shadow rules never count). The severities and thresholds are this policy's
-//! ([`POLICY_VERSION`]), recorded with every assessment so that a replay decides as it was
-//! decided. Policy 1 was the same without rules: an assessment decided under it replays
-//! under this one.
+//! Two ways to score, one policy ([`POLICY_VERSION`], recorded with every assessment so that
+//! a replay decides as it was decided):
+//!
+//! - **With a monitoring model in force** (trained on labelled payments: the population's
+//!   ground truth or closed cases), the score is the chance that the model or a live
+//!   compliance rule is right: `1 - (1 - p) * prod(1 - rule severity)`, with `p` the model's
+//!   calibrated probability. The model reads every typology's score among its features, so
+//!   it weighs the detectors as the labels taught it (a velocity spike of a small-business
+//!   owner's lumpy month counts for little); they stay in the reasons. A payment is reviewed
+//!   from the model's own threshold (the probability at which the share of payments it was
+//!   trained to alert would be reviewed, never above [`REVIEW_AT`]) and blocked from
+//!   [`BLOCK_AT`].
+//! - **Without a model**, each detector is trusted according to its typology's severity:
+//!   `1 - prod(1 - severity * hit.score) * prod(1 - rule severity)`. One strong hit of a
+//!   severe typology blocks alone; several weak ones add up to a review.
+//!
+//! Shadow rules never count. Policy 2 was the second way alone and policy 1 the same
+//! without rules: their assessments replay under this one.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +27,12 @@ use crate::rules::{Mode, RuleHit};
 use crate::{Hit, Typology};
 
 /// The policy's version, recorded with each assessment.
-pub const POLICY_VERSION: &str = "monitoring-policy-2";
+pub const POLICY_VERSION: &str = "monitoring-policy-3";
 
-/// The policies whose assessments this one replays: 1 had no rules, and decides as 2 does
-/// without them.
-pub const REPLAYABLE_POLICIES: [&str; 2] = ["monitoring-policy-1", POLICY_VERSION];
+/// The policies whose assessments this one replays: 1 had no rules and 2 no model, and this
+/// one decides as they did without them.
+pub const REPLAYABLE_POLICIES: [&str; 3] =
+    ["monitoring-policy-1", "monitoring-policy-2", POLICY_VERSION];
 
 /// At or above this score: block.
 pub const BLOCK_AT: f64 = 0.8;
@@ -46,6 +57,19 @@ impl Verdict {
     }
 }
 
+/// What the monitoring model in force made of the payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelScore {
+    /// The model's version in the registry.
+    pub version: String,
+    /// Calibrated: the chance that the payment is fraud or laundering.
+    pub probability: f64,
+    /// The model's review threshold.
+    pub review_at: f64,
+    /// What raised the probability most, in plain words, most first.
+    pub reasons: Vec<String>,
+}
+
 /// What the policy decided about one payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -56,6 +80,8 @@ pub struct Decision {
     pub hits: Vec<Hit>,
     /// The live rules that fired, most severe first.
     pub rules: Vec<RuleHit>,
+    /// The model's reading, when one is in force.
+    pub model: Option<ModelScore>,
 }
 
 /// How much one typology's hit weighs: how often, when it fires at full strength, the
@@ -74,25 +100,38 @@ pub fn severity(typology: Typology) -> f64 {
     }
 }
 
-/// The decision on a payment from the hits [`crate::detect`] found on it and the rules
-/// that fired ([`crate::rules::RuleSet::detect`]; shadow ones are left out).
-pub fn decide(hits: Vec<Hit>, mut rules: Vec<RuleHit>) -> Decision {
+/// The decision on a payment from the hits [`crate::detect`] found on it, the rules that
+/// fired ([`crate::rules::RuleSet::detect`]; shadow ones are left out) and the model's
+/// reading when a model is in force.
+pub fn decide(hits: Vec<Hit>, mut rules: Vec<RuleHit>, model: Option<ModelScore>) -> Decision {
     rules.retain(|r| r.mode == Mode::Live);
     rules.sort_by(|a, b| {
         b.severity
             .total_cmp(&a.severity)
             .then_with(|| a.rule_id.cmp(&b.rule_id))
     });
-    let clear: f64 = hits
+    let rules_clear: f64 = rules
         .iter()
-        .map(|h| 1.0 - severity(h.typology) * h.score.clamp(0.0, 1.0))
-        .chain(rules.iter().map(|r| 1.0 - r.severity.clamp(0.0, 1.0)))
+        .map(|r| 1.0 - r.severity.clamp(0.0, 1.0))
         .product();
+    let (clear, review_at) = match &model {
+        Some(m) => (
+            (1.0 - m.probability.clamp(0.0, 1.0)) * rules_clear,
+            m.review_at.clamp(0.0, REVIEW_AT),
+        ),
+        None => (
+            hits.iter()
+                .map(|h| 1.0 - severity(h.typology) * h.score.clamp(0.0, 1.0))
+                .product::<f64>()
+                * rules_clear,
+            REVIEW_AT,
+        ),
+    };
     // Rounded so that the recorded score is the decided one, whatever prints it.
     let score = ((1.0 - clear) * 1e6).round() / 1e6;
     let verdict = if score >= BLOCK_AT {
         Verdict::Block
-    } else if score >= REVIEW_AT {
+    } else if score >= review_at && score > 0.0 {
         Verdict::Review
     } else {
         Verdict::Allow
@@ -102,6 +141,7 @@ pub fn decide(hits: Vec<Hit>, mut rules: Vec<RuleHit>) -> Decision {
         score,
         hits,
         rules,
+        model,
     }
 }
 
@@ -119,40 +159,41 @@ mod tests {
 
     #[test]
     fn nothing_fired_is_allowed_with_score_zero() {
-        let d = decide(vec![], vec![]);
+        let d = decide(vec![], vec![], None);
         assert_eq!((d.verdict, d.score), (Verdict::Allow, 0.0));
     }
 
     #[test]
     fn a_strong_severe_hit_blocks_alone_and_a_weak_mild_one_does_not() {
         assert_eq!(
-            decide(vec![hit(Typology::CardTesting, 1.0)], vec![]).verdict,
+            decide(vec![hit(Typology::CardTesting, 1.0)], vec![], None).verdict,
             Verdict::Block
         );
         assert_eq!(
-            decide(vec![hit(Typology::RoundAmountTransfer, 0.5)], vec![]).verdict,
+            decide(vec![hit(Typology::RoundAmountTransfer, 0.5)], vec![], None).verdict,
             Verdict::Allow
         );
         // At its threshold (score 0.5) a pass-through is worth a look, not a block.
         assert_eq!(
-            decide(vec![hit(Typology::PassThrough, 0.5)], vec![]).verdict,
+            decide(vec![hit(Typology::PassThrough, 0.5)], vec![], None).verdict,
             Verdict::Allow
         );
         assert_eq!(
-            decide(vec![hit(Typology::PassThrough, 0.6)], vec![]).verdict,
+            decide(vec![hit(Typology::PassThrough, 0.6)], vec![], None).verdict,
             Verdict::Review
         );
     }
 
     #[test]
     fn hits_add_up() {
-        let one = decide(vec![hit(Typology::VelocitySpike, 0.6)], vec![]);
+        let one = decide(vec![hit(Typology::VelocitySpike, 0.6)], vec![], None);
         let two = decide(
             vec![
                 hit(Typology::VelocitySpike, 0.6),
                 hit(Typology::RoundAmountTransfer, 0.6),
             ],
             vec![],
+            None,
         );
         assert!(two.score > one.score);
         assert!(two.score < 1.0);
@@ -173,18 +214,58 @@ mod tests {
 
     #[test]
     fn live_rules_weigh_with_their_severity_and_shadow_rules_not_at_all() {
-        let live = decide(vec![], vec![rule_hit(Mode::Live, 0.5)]);
+        let live = decide(vec![], vec![rule_hit(Mode::Live, 0.5)], None);
         assert_eq!((live.verdict, live.score), (Verdict::Review, 0.5));
         assert_eq!(live.rules.len(), 1);
-        let shadow = decide(vec![], vec![rule_hit(Mode::Shadow, 0.99)]);
+        let shadow = decide(vec![], vec![rule_hit(Mode::Shadow, 0.99)], None);
         assert_eq!((shadow.verdict, shadow.score), (Verdict::Allow, 0.0));
         assert!(shadow.rules.is_empty());
         let both = decide(
             vec![hit(Typology::VelocitySpike, 0.6)],
             vec![rule_hit(Mode::Live, 0.9)],
+            None,
         );
         let expected = 1.0 - (1.0 - 0.5 * 0.6) * (1.0 - 0.9);
         assert!((both.score - expected).abs() < 1e-6);
         assert_eq!(both.verdict, Verdict::Block);
+    }
+
+    fn model(probability: f64, review_at: f64) -> Option<ModelScore> {
+        Some(ModelScore {
+            version: "m1".into(),
+            probability,
+            review_at,
+            reasons: vec![],
+        })
+    }
+
+    #[test]
+    fn with_a_model_the_model_weighs_the_typologies_and_sets_the_review_threshold() {
+        // A hit the detectors alone would block, that the model has learned is innocent.
+        let hits = vec![
+            hit(Typology::VelocitySpike, 1.0),
+            hit(Typology::RoundAmountTransfer, 1.0),
+        ];
+        assert_eq!(decide(hits.clone(), vec![], None).verdict, Verdict::Review);
+        let calm = decide(hits.clone(), vec![], model(0.01, 0.05));
+        assert_eq!((calm.verdict, calm.score), (Verdict::Allow, 0.01));
+        assert_eq!(calm.hits.len(), 2, "the typologies stay among the reasons");
+        // The model's own review threshold, under the policy's.
+        let odd = decide(vec![], vec![], model(0.06, 0.05));
+        assert_eq!(odd.verdict, Verdict::Review);
+        let capped = decide(vec![], vec![], model(0.45, 0.9));
+        assert_eq!(
+            capped.verdict,
+            Verdict::Review,
+            "never reviewed later than REVIEW_AT"
+        );
+        assert_eq!(
+            decide(vec![], vec![], model(0.85, 0.05)).verdict,
+            Verdict::Block
+        );
+        // A live rule still weighs with its severity.
+        let ruled = decide(vec![], vec![rule_hit(Mode::Live, 0.5)], model(0.2, 0.3));
+        assert!((ruled.score - (1.0 - 0.8 * 0.5)).abs() < 1e-9);
+        assert_eq!(ruled.verdict, Verdict::Review);
     }
 }

@@ -68,6 +68,63 @@ pub fn names() -> Vec<String> {
     names
 }
 
+/// A feature in plain words, for the reasons a model gives ("the amount", "card payments
+/// of 2 or less in the last 10 minutes"); a name this module does not make is returned as
+/// it is.
+pub fn describe(name: &str) -> String {
+    let fixed = match name {
+        "log_amount" => "the amount",
+        "is_debit" => "money going out",
+        "kind_purchase" => "a card purchase",
+        "kind_atm" => "a cash withdrawal",
+        "kind_transfer_out" => "a transfer out",
+        "kind_transfer_in" => "a transfer in",
+        "channel_online" => "paying online",
+        "channel_cross_border" => "paying across a border",
+        "has_card" => "a card payment",
+        "failed" => "a failed payment",
+        "new_country" => "a country the customer had not paid in",
+        "new_merchant" => "a merchant the customer had not paid",
+        "log_hours_since_last" => "the time since the last payment",
+        "log_history_days" => "how long the customer has been paying",
+        "amount_to_usual_day" => "the amount against the customer's usual day",
+        "day_to_usual_day" => "the day's spending against the customer's usual day",
+        "day_to_largest_day" => "the day's spending against the largest day of the month before",
+        "hour_of_day" => "the hour of the day",
+        "log_transfer_in_48h" => "money transferred in over 48 hours",
+        "log_moved_out_48h" => "money moved out over 48 hours",
+        "moved_out_to_in_48h" => "the share of 48 hours' transfers in moved out again",
+        "near_threshold_7d" => "amounts just under the reporting threshold in 7 days",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_owned();
+    }
+    if let Some(typology) = name.strip_prefix("typology_") {
+        return format!("the {} detector", typology.replace('_', " "));
+    }
+    let windowed = [
+        ("debits_", "payments out"),
+        ("log_debit_amount_", "money out"),
+        ("small_card_", "small card payments"),
+        ("failed_", "failed payments"),
+        ("credits_", "payments in"),
+    ];
+    for (prefix, what) in windowed {
+        if let Some(span) = name.strip_prefix(prefix) {
+            let span = match span {
+                "10m" => "10 minutes",
+                "1h" => "hour",
+                "24h" => "24 hours",
+                "7d" => "7 days",
+                other => other,
+            };
+            return format!("{what} in the last {span}");
+        }
+    }
+    name.to_owned()
+}
+
 fn log1p(minor: i64) -> f64 {
     (1.0 + minor.max(0) as f64 / 100.0).ln()
 }
@@ -176,5 +233,25 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), WIDTH, "names are distinct");
+    }
+
+    #[test]
+    fn every_feature_has_plain_words() {
+        for name in names() {
+            let words = describe(&name);
+            assert_ne!(words, name, "{name} is not described");
+            assert!(
+                !words.contains('_') || name.starts_with("typology_"),
+                "{words}"
+            );
+        }
+        assert_eq!(
+            describe("small_card_10m"),
+            "small card payments in the last 10 minutes"
+        );
+        assert_eq!(
+            describe("typology_card_testing"),
+            "the card testing detector"
+        );
     }
 }

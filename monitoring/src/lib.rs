@@ -24,7 +24,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use decision::{decide, Decision, Verdict, POLICY_VERSION, REPLAYABLE_POLICIES};
+pub use decision::{decide, Decision, ModelScore, Verdict, POLICY_VERSION, REPLAYABLE_POLICIES};
 pub use state::{CustomerState, Span};
 pub use typology::{cool_down, detect, evaluate, Hit, Typology};
 

@@ -360,7 +360,7 @@ fn a_state_survives_json_and_decides_the_same() {
     assert_eq!(serde_json::to_string(&back).unwrap(), text);
     let next = card_purchase(43_205, 100, "m-9");
     let decided =
-        |mut s: CustomerState| crate::decide(crate::detect(&mut s, &next, &params), vec![]);
+        |mut s: CustomerState| crate::decide(crate::detect(&mut s, &next, &params), vec![], None);
     assert!(state.recent_ids.contains("e-43203-100") && !back.recent_ids.contains("e-43203-100"));
     let (original, replayed) = (decided(state), decided(back));
     assert_eq!(original, replayed);

@@ -64,7 +64,7 @@ pub use error::StoreError;
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
 pub use monitoring::{
     AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStore, NewAlert, NewPaymentAssessment,
-    StoredAlert, StoredCase,
+    StoredAlert, StoredCase, StoredMonitoringModel,
 };
 pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};

@@ -119,6 +119,18 @@ pub struct NewPaymentAssessment {
     pub output: serde_json::Value,
 }
 
+/// A trained monitoring model as stored: the artifact is the serving model's JSON (the
+/// calibrated trees, their feature names and the review threshold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMonitoringModel {
+    pub version: String,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+    /// Held-out figures measured when it was trained.
+    pub metrics: serde_json::Value,
+    pub artifact: String,
+}
+
 #[async_trait]
 pub trait MonitoringStore: Send + Sync {
     /// Files each alert under its customer's open case, opening one where there is none,
@@ -188,4 +200,21 @@ pub trait MonitoringStore: Send + Sync {
         &self,
         id: &str,
     ) -> Result<Option<NewPaymentAssessment>, StoreError>;
+    /// Stores a monitoring model version (kept if already there) and, when `activate`,
+    /// makes it the one that scores payments; audited.
+    async fn put_monitoring_model(
+        &self,
+        model: &StoredMonitoringModel,
+        activate: bool,
+        by: &Actor,
+    ) -> Result<(), StoreError>;
+    async fn monitoring_model(
+        &self,
+        version: &str,
+    ) -> Result<Option<StoredMonitoringModel>, StoreError>;
+    /// The most recently activated monitoring model.
+    async fn active_monitoring_model(&self) -> Result<Option<StoredMonitoringModel>, StoreError>;
+    /// The payments alerted in closed cases, each with its case's disposition (a payment
+    /// alerted in several closed cases appears once per case): labels for the model.
+    async fn disposed_alert_events(&self) -> Result<Vec<(String, String)>, StoreError>;
 }

@@ -1125,3 +1125,76 @@ fn backtests_count_what_the_import_recorded_for_each_rule() {
     }
     assert!(total > 0, "the rules fired: {out}");
 }
+
+/// `sextant monitoring train` on an imported population: labelled by its ground truth, the
+/// model is measured on the latest payments, stored and made active; with no closed cases
+/// to learn from, or an alert rate out of range, it is refused with the flag named.
+#[test]
+fn the_monitoring_model_trains_on_a_stored_population_and_refuses_without_labels() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, _, err) = run(
+        &[
+            "generate",
+            "--customers",
+            "600",
+            "--months",
+            "6",
+            "--seed",
+            "11",
+            "--out",
+            "pop",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["import", "pop", "--data-dir", "data"], dir);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, _, err) = run(
+        &[
+            "monitoring",
+            "train",
+            "--data-dir",
+            "data",
+            "--alert-rate",
+            "2",
+        ],
+        dir,
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("--alert-rate"), "{err}");
+    let (code, _, err) = run(&["monitoring", "train", "--data-dir", "data"], dir);
+    assert_ne!(code, 0, "no case is closed: nothing to learn from");
+    assert!(
+        err.contains("--truth") && err.contains("fraud or laundering"),
+        "{err}"
+    );
+
+    let (code, out, err) = run(
+        &[
+            "monitoring",
+            "train",
+            "--truth",
+            "pop/ground_truth.jsonl",
+            "--data-dir",
+            "data",
+            "--json",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let trained: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        trained["version"].as_str().unwrap().starts_with("mm-"),
+        "{out}"
+    );
+    assert_eq!(trained["active"], true);
+    assert_eq!(trained["customers"], 600);
+    assert!(
+        trained["test_positive_payments"].as_u64().unwrap() > 0,
+        "{out}"
+    );
+    assert!(trained["roc_auc"].as_f64().unwrap() > 0.7, "{out}");
+    assert!(err.contains("read 600 of 600 customers"), "{err}");
+}

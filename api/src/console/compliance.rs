@@ -322,7 +322,7 @@ async fn models_page(State(state): State<AppState>, staff: Staff) -> Rendered {
         "models",
         "Model registry",
         html! {
-            p { "Every credit and offer model version stored, with the figures measured on held-out data when it was trained and when it was in use. A version always names the same bytes." }
+            p { "Every credit, offer and monitoring model version stored, with the figures measured on held-out data when it was trained and when it was in use. A version always names the same bytes." }
             @if models.is_empty() { (notice("No model stored yet.")) }
             @for m in &models {
                 section class="card" {

@@ -7,6 +7,7 @@ mod credit;
 mod http;
 mod marketing;
 mod monitoring;
+mod monitoring_model;
 mod monitoring_rules;
 mod profiles;
 mod trust;

@@ -2,13 +2,15 @@
 //! with how many alerts each would raise per 1,000 customers a day; `sextant monitoring
 //! eval-population`: recall per planted scheme and false positives per persona on a
 //! generated population; `sextant monitoring rules` and `backtest`: compliance's rules, and
-//! what a rule would have raised on the stored history.
+//! what a rule would have raised on the stored history; `sextant monitoring train`: the
+//! model in the live score, trained on labelled stored payments.
 
 use std::path::PathBuf;
 
 use sextant_api::config::Config;
 use sextant_api::startup::{open_context, open_store, open_store_with};
 use sextant_monitoring::Params;
+use sextant_services::monitoring::model::{self, PaymentLabels, TrainOptions, TrainedModelView};
 use sextant_services::monitoring::rules::{
     self, BacktestRequest, BacktestView, MonitoringRuleView, MonitoringRulesView,
 };
@@ -42,11 +44,71 @@ pub enum MonitoringCommand {
     /// precision and recall against closed cases' dispositions (nothing is stored but the
     /// audit entry).
     Backtest(BacktestArgs),
+    /// Train the monitoring model on a seeded sample of the stored customers (labels: a
+    /// generated population's ground truth, or closed cases), measure it on the latest 30%
+    /// of their payments, store it and put it in the live score.
+    Train(TrainArgs),
     /// Screen a name against a sanctions list file (OFAC SDN layout).
     Screen(ScreenArgs),
     /// Measure name screening on a sanctions list: recall of listed names written six
     /// other ways, hits on ordinary names, names screened per second.
     EvalScreening(EvalScreeningArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Label payments by a generated population's ground truth (its `ground_truth.jsonl`:
+    /// the planted payments are positive) rather than by closed cases (payments alerted in
+    /// cases closed as fraud or laundering_reported).
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Customers sampled (seeded); every payment of each is read.
+    #[arg(long, default_value_t = model::DEFAULT_CUSTOMERS)]
+    customers: u64,
+    /// The share of payments the model's review threshold is set to review.
+    #[arg(long, default_value_t = model::DEFAULT_ALERT_RATE)]
+    alert_rate: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Store the model without putting it in the live score.
+    #[arg(long)]
+    no_activate: bool,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl Report for TrainedModelView {
+    fn print_table(&self) {
+        let f = &self.figures;
+        println!(
+            "monitoring model {} ({}): {} customers, {} payments, {} labelled fraud or laundering ({})",
+            self.version,
+            if self.active { "active: it scores payments now" } else { "stored, not active" },
+            f.customers,
+            f.payments,
+            f.positive_payments,
+            self.labels
+        );
+        println!(
+            "trained on the earliest {} payments, tested on the latest {} ({} positive); {} trees over {} features, fitted in {:.1} s ({:.1} s in all)",
+            f.train_payments, f.test_payments, f.test_positive_payments, f.trees, f.features, f.fit_seconds, self.seconds
+        );
+        println!();
+        println!("| ROC-AUC | PR-AUC | alert rate | recall at it | review threshold | precision at it | reviews per 1,000 customers a day |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {:.4} | {:.4} | {:.2}% | {:.1}% | {:.4} | {:.1}% | {:.2} |",
+            f.roc_auc,
+            f.pr_auc,
+            f.alert_rate * 100.0,
+            f.recall_at_alert_rate * 100.0,
+            f.review_at,
+            f.precision_at_review * 100.0,
+            f.reviews_per_1000_customers_per_day
+        );
+    }
 }
 
 #[derive(clap::Args)]
@@ -195,6 +257,8 @@ fn refusal(e: ServiceError) -> anyhow::Error {
                     Some("source") => "rule",
                     Some("cooldown_minutes") => "cooldown-minutes",
                     Some("rule_id") => "RULE_ID",
+                    Some("alert_rate") => "alert-rate",
+                    Some("labels") => "truth",
                     Some(other) => other,
                     None => "input",
                 };
@@ -245,29 +309,48 @@ struct TruthLine {
     customer_id: String,
     #[serde(default)]
     fraud_scheme: Option<String>,
+    #[serde(default)]
+    fraud_event_ids: Vec<String>,
+}
+
+/// A ground-truth file's lines, with their numbers; an error names the line and column.
+fn read_truth(path: &std::path::Path) -> anyhow::Result<Vec<(usize, TruthLine)>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map(|t| (i + 1, t)).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: line {}, column {}: {e}",
+                    path.display(),
+                    i + 1,
+                    e.column()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Payment labels from a ground-truth file: its planted payments are positive.
+pub fn truth_payment_labels(path: &std::path::Path) -> anyhow::Result<PaymentLabels> {
+    Ok(PaymentLabels {
+        source: format!("ground truth {}", path.display()),
+        positive: read_truth(path)?
+            .into_iter()
+            .flat_map(|(_, t)| t.fraud_event_ids)
+            .collect(),
+    })
 }
 
 /// Labels from a ground-truth file, every line's customer labelled; an error names the line.
 fn truth_labels(path: &std::path::Path) -> anyhow::Result<rules::Labels> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut by_customer = std::collections::HashMap::new();
     let mut kinds = std::collections::HashMap::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let t: TruthLine = serde_json::from_str(line).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: line {}, column {}: {e}",
-                path.display(),
-                i + 1,
-                e.column()
-            )
-        })?;
+    for (line, t) in read_truth(path)? {
         let id = sextant_domain::CustomerId::parse(&t.customer_id)
-            .map_err(|e| anyhow::anyhow!("{}: line {}: customer_id: {e}", path.display(), i + 1))?;
+            .map_err(|e| anyhow::anyhow!("{}: line {line}: customer_id: {e}", path.display()))?;
         by_customer.insert(id.clone(), t.fraud_scheme.is_some());
         if let Some(scheme) = t.fraud_scheme {
             kinds.insert(id, scheme);
@@ -440,8 +523,13 @@ impl Report for PopulationEval {
             "{} customers x {} months (seed {}): {} payments over {:.0} days, {} planted episodes; {:.1} s",
             self.customers, self.months, self.seed, self.payments, self.days, self.episodes, self.seconds
         );
+        let m = &self.model;
         println!(
-            "live (as filed, cooldowns applied): {:.2} alerts per 1,000 customers a day",
+            "model: trained on {} other customers (seed {}, {} payments, {} planted); on its own latest 30%: ROC-AUC {:.4}, PR-AUC {:.4}, {} trees",
+            m.customers, self.model_training_seed, m.payments, m.positive_payments, m.roc_auc, m.pr_auc, m.trees
+        );
+        println!(
+            "live (as filed by the detectors, cooldowns applied): {:.2} alerts per 1,000 customers a day",
             self.alerts_per_1000_customers_per_day_live
         );
         let threshold = if self.score_threshold <= f64::from(f32::MIN_POSITIVE) {
@@ -450,33 +538,39 @@ impl Report for PopulationEval {
             format!("policy score >= {:.3}", self.score_threshold)
         };
         println!(
-            "at {:.2}% of payments alerted: {threshold} alerts {:.3}% of payments; precision {:.1}%",
+            "at {:.2}% of payments alerted: detectors' policy ({threshold}) alerts {:.3}% of payments, precision {:.1}%; model (probability >= {:.4}) alerts {:.3}%, precision {:.1}%",
             self.alert_rate * 100.0,
             self.payments_alerted_share * 100.0,
-            self.precision_at_rate * 100.0
+            self.precision_at_rate * 100.0,
+            self.score_threshold_model,
+            self.payments_alerted_share_model * 100.0,
+            self.precision_at_rate_model * 100.0
         );
         println!();
-        println!("| scheme | episodes | recall live | recall at rate | planted payments | caught at rate |");
-        println!("|---|---:|---:|---:|---:|---:|");
+        println!("| scheme | episodes | recall live | recall at rate, detectors | recall at rate, model | planted payments | caught at rate, detectors | caught at rate, model |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         for r in &self.by_scheme {
             println!(
-                "| {} | {} | {:.1}% ({}) | {:.1}% ({}) | {} | {} |",
+                "| {} | {} | {:.1}% ({}) | {:.1}% ({}) | {:.1}% ({}) | {} | {} | {} |",
                 r.scheme,
                 r.episodes,
                 r.recall_live * 100.0,
                 r.caught_live,
                 r.recall_at_rate * 100.0,
                 r.caught_at_rate,
+                r.recall_at_rate_model * 100.0,
+                r.caught_at_rate_model,
                 r.planted_payments,
-                r.planted_payments_alerted_at_rate
+                r.planted_payments_alerted_at_rate,
+                r.planted_payments_alerted_at_rate_model
             );
         }
         println!();
-        println!("| persona | customers | clean | false positives live | alerts/1,000/day live | false positives at rate |");
-        println!("|---|---:|---:|---:|---:|---:|");
+        println!("| persona | customers | clean | false positives live | alerts/1,000/day live | false positives at rate, detectors | false positives at rate, model |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         for p in &self.by_persona {
             println!(
-                "| {} | {} | {} | {:.2}% ({}) | {:.2} | {:.2}% ({}) |",
+                "| {} | {} | {} | {:.2}% ({}) | {:.2} | {:.2}% ({}) | {:.2}% ({}) |",
                 p.persona,
                 p.customers,
                 p.clean_customers,
@@ -484,7 +578,9 @@ impl Report for PopulationEval {
                 p.clean_alerted_live,
                 p.alerts_per_1000_customers_per_day_live,
                 p.false_positive_rate_at_rate * 100.0,
-                p.clean_alerted_at_rate
+                p.clean_alerted_at_rate,
+                p.false_positive_rate_at_rate_model * 100.0,
+                p.clean_alerted_at_rate_model
             );
         }
     }
@@ -562,6 +658,26 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
             emit(&report, args.json)?;
             return Ok(0);
         }
+        MonitoringCommand::Train(args) => {
+            config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+            let store = open_store(&config).await?;
+            let labels = match args.truth.as_deref() {
+                Some(path) => truth_payment_labels(path)?,
+                None => model::case_labels(store.as_ref()).await?,
+            };
+            let options = TrainOptions {
+                customers: args.customers,
+                alert_rate: args.alert_rate,
+                seed: args.seed,
+                activate: !args.no_activate,
+            };
+            let trained = train_with_progress(store.as_ref(), &labels, &options).await?;
+            emit(&trained, args.json)?;
+            if trained.active {
+                eprintln!("a running server puts it in force when it restarts");
+            }
+            return Ok(0);
+        }
         MonitoringCommand::Eval(args) => {
             eprintln!(
                 "reading {} and replaying it in time order",
@@ -592,4 +708,21 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
     .await?;
     emit(&report, args.json)?;
     Ok(0)
+}
+
+/// Trains the monitoring model, with the customers read on stderr.
+pub async fn train_with_progress(
+    store: &dyn sextant_store::Store,
+    labels: &PaymentLabels,
+    options: &TrainOptions,
+) -> anyhow::Result<TrainedModelView> {
+    let mut shown = 0u64;
+    model::train(store, labels, options, &Actor::operator(), |read, total| {
+        if read == total || read >= shown + 1_000 {
+            shown = read;
+            eprintln!("read {read} of {total} customers' payments");
+        }
+    })
+    .await
+    .map_err(refusal)
 }

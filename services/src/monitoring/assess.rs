@@ -2,22 +2,25 @@
 //! to allow it, put it in front of an analyst (review) or block it. The customer's state as of
 //! their newest stored payment is copied, the payment is added to the copy (the live state
 //! changes only when the payment is stored), every detector is read, and the policy decides
-//! ([`sextant_monitoring::decide`]) from the typologies and compliance's live rules. The
-//! assessment is recorded with the payment, the state, the parameters and each live rule
-//! (its source and the values its aggregates read) before it is answered, so a replay
-//! decides it again byte for byte, rules included; a review or a block also raises alerts
-//! into the customer's case.
+//! ([`sextant_monitoring::decide`]) from the monitoring model in force, compliance's live
+//! rules and (without a model) the typologies. The assessment is recorded with the payment,
+//! the state, the parameters, each live rule (its source and the values its aggregates read)
+//! and the model's version before it is answered, so a replay decides it again byte for
+//! byte, model and rules included; a review or a block also raises alerts into the
+//! customer's case.
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_domain::PaymentEvent;
+use sextant_monitoring::features::detect_with_features;
 use sextant_monitoring::rules::{Mode, MonitoringRule};
 use sextant_monitoring::{
-    decide, detect, CustomerState, Decision, Params, POLICY_VERSION, REPLAYABLE_POLICIES,
+    decide, CustomerState, Decision, Params, POLICY_VERSION, REPLAYABLE_POLICIES,
 };
 use sextant_store::{Actor, NewAlert, NewPaymentAssessment};
 use utoipa::ToSchema;
 
+use super::model::{self, Served};
 use crate::idempotency::{settle, Answer, Keyed, CREATED};
 use crate::records::{format_timestamp, PaymentRecord};
 use crate::{new_id, Context, ItemProblem, Result, ServiceError};
@@ -45,6 +48,19 @@ pub struct RuleFiredView {
     pub reason: String,
 }
 
+/// What the monitoring model in force made of the payment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ModelReadingView {
+    /// The model's version in the registry.
+    pub version: String,
+    /// Calibrated: the chance that the payment is fraud or laundering.
+    pub probability: f64,
+    /// The probability from which the model has a payment reviewed.
+    pub review_at: f64,
+    /// What raised the probability most, in plain words, most first.
+    pub raised_by: Vec<String>,
+}
+
 /// The decision on a payment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AssessmentView {
@@ -54,15 +70,21 @@ pub struct AssessmentView {
     pub event_id: String,
     /// allow, review (authorise, and an analyst looks) or block.
     pub verdict: String,
-    /// 0..=1: how likely the payment is fraud or laundering, by the detectors that fired.
+    /// 0..=1: how likely the payment is fraud or laundering: the model's probability with
+    /// the live rules that fired or, without a model, the detectors'.
     pub score: f64,
+    /// The model's reading; absent when no model is in force (and in assessments decided
+    /// before models scored, which replay byte for byte).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelReadingView>,
     /// The typologies that fired, strongest first; empty when none did.
     pub fired: Vec<FiredView>,
     /// The live compliance rules that fired, most severe first; absent when none did (so an
     /// assessment decided before rules weighed in replays byte for byte).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules_fired: Vec<RuleFiredView>,
-    /// The reasons in plain words: the typologies', strongest first, then the rules'.
+    /// The reasons in plain words: the model's, the typologies' (strongest first), then the
+    /// rules'.
     pub reasons: Vec<String>,
     pub policy_version: String,
     /// RFC 3339.
@@ -101,6 +123,9 @@ struct Inputs {
     /// The live rules (none under policy 1).
     #[serde(default)]
     rules: Vec<RuleInput>,
+    /// The model in force (none before policy 3, or when none was active).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_version: Option<String>,
     policy_version: String,
 }
 
@@ -117,6 +142,12 @@ fn view(
         event_id: payment.event_id.clone(),
         verdict: decision.verdict.as_str().to_owned(),
         score: decision.score,
+        model: decision.model.as_ref().map(|m| ModelReadingView {
+            version: m.version.clone(),
+            probability: m.probability,
+            review_at: m.review_at,
+            raised_by: m.reasons.clone(),
+        }),
         fired: decision
             .hits
             .iter()
@@ -137,9 +168,10 @@ fn view(
             })
             .collect(),
         reasons: decision
-            .hits
+            .model
             .iter()
-            .map(|h| h.reason.clone())
+            .map(model::sentence)
+            .chain(decision.hits.iter().map(|h| h.reason.clone()))
             .chain(
                 decision
                     .rules
@@ -164,20 +196,22 @@ fn parse(payment: &PaymentRecord) -> Result<PaymentEvent> {
     })
 }
 
-/// Decides `payment` from the customer's state before it and the live rules with the
-/// values their aggregates read.
+/// Decides `payment` from the customer's state before it, the live rules with the values
+/// their aggregates read and the model in force.
 fn decide_on(
     payment: &PaymentEvent,
     mut state: CustomerState,
     params: &Params,
     rules: &[(&MonitoringRule, Vec<Option<f64>>)],
+    model: Option<&Served>,
 ) -> Decision {
     let fired = rules
         .iter()
         .filter(|(rule, values)| rule.fires(payment, values))
         .map(|(rule, values)| rule.hit(values.clone()))
         .collect();
-    decide(detect(&mut state, payment, params), fired)
+    let (hits, row) = detect_with_features(&mut state, payment, params);
+    decide(hits, fired, model.map(|m| m.score(&row)))
 }
 
 /// Assesses a payment before it is authorised; recorded before it is answered. With an
@@ -215,7 +249,8 @@ pub async fn assess(
         .map(|(values, rule)| (rule, values))
         .collect();
     let state = watch.state;
-    let decision = decide_on(&domain, state.clone(), &params, &live);
+    let model = monitor.model(ctx.store.as_ref()).await?;
+    let decision = decide_on(&domain, state.clone(), &params, &live, model.as_deref());
     let id = new_id("pa");
     // To the millisecond, as stored: the replay prints the stored time.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
@@ -238,6 +273,7 @@ pub async fn assess(
                 values,
             })
             .collect(),
+        model_version: model.as_ref().map(|m| m.version.clone()),
         policy_version: POLICY_VERSION.to_owned(),
     })
     .map_err(ServiceError::internal)?;
@@ -275,9 +311,18 @@ pub async fn assess(
             raised_at: now,
         };
         let alerts: Vec<NewAlert> = decision
-            .hits
+            .model
             .iter()
-            .map(|h| alert(h.typology.name().to_owned(), h.score, &h.reason))
+            .map(|m| {
+                let reason = format!("{} (model {})", model::sentence(m), m.version);
+                alert("model".to_owned(), m.probability, &reason)
+            })
+            .chain(
+                decision
+                    .hits
+                    .iter()
+                    .map(|h| alert(h.typology.name().to_owned(), h.score, &h.reason)),
+            )
             .chain(decision.rules.iter().map(|r| {
                 let reason = format!("rule {} v{}: {}", r.rule_id, r.version, r.reason);
                 alert(format!("rule:{}", r.rule_id), r.severity, &reason)
@@ -350,11 +395,23 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
         .iter()
         .map(|(rule, values)| (rule, values.clone()))
         .collect();
+    let model = match &inputs.model_version {
+        None => None,
+        Some(version) => {
+            let stored = ctx.store.monitoring_model(version).await?.ok_or_else(|| {
+                ServiceError::internal(format!(
+                    "stored assessment {id}: monitoring model {version} is not in the registry"
+                ))
+            })?;
+            Some(Served::from_stored(&stored)?)
+        }
+    };
     let decision = decide_on(
         &parse(&inputs.payment)?,
         inputs.state,
         &inputs.params,
         &rules,
+        model.as_ref(),
     );
     let replayed = view(
         id,

@@ -26,11 +26,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sextant_domain::{CustomerId, Event, PaymentEvent};
+use sextant_monitoring::features::detect_with_features;
 use sextant_monitoring::rules::{Mode, MonitoringRule, RuleError, RuleHit, RuleSet, RuleState};
-use sextant_monitoring::{evaluate, CustomerState, Hit, Params};
+use sextant_monitoring::{cool_down, evaluate, CustomerState, Hit, ModelScore, Params};
 use sextant_store::{Actor, AlertsFiled, NewAlert, NewRuleHit, Store, StoredRule};
 use tokio::sync::Mutex;
 
+use super::model::{self, Served};
 use crate::{new_id, Result};
 
 /// How far back a rebuilt state reads: the 30-day windows, the month before them that a
@@ -48,25 +50,52 @@ const WARM_PAGE: u64 = 500;
 /// Customers whose state is kept by default: about 13 KiB each, so about 260 MiB.
 pub const DEFAULT_CAPACITY: usize = 20_000;
 
-/// One customer's monitoring state: the typologies' windows and the rules'.
+/// After the model alerts on a customer, it does not alert on them again for this long (the
+/// case is open; one alert a day says the model still sees it).
+pub const MODEL_COOLDOWN_MS: i64 = 24 * 60 * 60 * 1_000;
+
+/// One customer's monitoring state: the typologies' windows, the rules' and when the model
+/// last alerted.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
     pub state: CustomerState,
     pub rules: RuleState,
+    pub model_alerted_ms: Option<i64>,
 }
 
+/// What a payment raised: typologies and rules after their cooldowns, and the model's
+/// reading when it is at or above the model's review threshold (after its cooldown).
+type Raised = (Vec<Hit>, Vec<RuleHit>, Option<ModelScore>);
+
 impl Watch {
-    /// Adds a payment; the alerts it raises (typologies, then rules, after cooldowns).
+    /// Adds a payment; the alerts it raises.
     fn evaluate(
         &mut self,
         p: &PaymentEvent,
         params: &Params,
         rules: &RuleSet,
-    ) -> (Vec<Hit>, Vec<RuleHit>) {
-        (
-            evaluate(&mut self.state, p, params),
-            rules.evaluate(&mut self.rules, p),
-        )
+        model: Option<&Served>,
+    ) -> Raised {
+        let at = p.occurred_at.timestamp_millis();
+        let (hits, reading) = match model {
+            None => (evaluate(&mut self.state, p, params), None),
+            Some(model) => {
+                let (hits, row) = detect_with_features(&mut self.state, p, params);
+                let score = model.score(&row);
+                let quiet = self
+                    .model_alerted_ms
+                    .is_some_and(|last| at - last < MODEL_COOLDOWN_MS);
+                let alerting = score.probability >= score.review_at && !quiet;
+                if alerting {
+                    self.model_alerted_ms = Some(at);
+                }
+                (
+                    cool_down(&mut self.state, at, hits),
+                    alerting.then_some(score),
+                )
+            }
+        };
+        (hits, rules.evaluate(&mut self.rules, p), reading)
     }
 }
 
@@ -81,6 +110,8 @@ struct States {
     clock: u64,
     /// The rules in force; `None` until read from the store.
     rules: Option<Arc<RuleSet>>,
+    /// The model in force (`Some(None)`: none is active); `None` until read from the store.
+    model: Option<Option<Arc<Served>>>,
 }
 
 impl States {
@@ -158,9 +189,22 @@ impl Filing {
         }
     }
 
-    fn add(&mut self, p: &PaymentEvent, (hits, rule_hits): (Vec<Hit>, Vec<RuleHit>)) {
+    fn add(&mut self, p: &PaymentEvent, (hits, rule_hits, reading): Raised) {
         for hit in hits {
             self.alerts.push(alert_of(p, hit, self.now));
+        }
+        if let Some(score) = reading {
+            self.alerts.push(NewAlert {
+                id: new_id("al"),
+                customer_id: p.customer_id.clone(),
+                source: "model".into(),
+                score: score.probability,
+                reason: format!("{} (model {})", model::sentence(&score), score.version),
+                event_id: Some(p.event_id.to_string()),
+                assessment_id: None,
+                occurred_at: p.occurred_at,
+                raised_at: self.now,
+            });
         }
         for hit in rule_hits {
             if hit.mode == Mode::Live {
@@ -250,6 +294,29 @@ impl Monitor {
         Ok(rules)
     }
 
+    /// The model in force, read from the store the first time.
+    pub async fn model(&self, store: &dyn Store) -> Result<Option<Arc<Served>>> {
+        let mut states = self.states.lock().await;
+        Self::model_in(&mut states, store).await
+    }
+
+    async fn model_in(states: &mut States, store: &dyn Store) -> Result<Option<Arc<Served>>> {
+        if let Some(model) = &states.model {
+            return Ok(model.clone());
+        }
+        let model = model::active(store).await?;
+        states.model = Some(model.clone());
+        Ok(model)
+    }
+
+    /// Reads the active model from the store again (after one is trained or activated): the
+    /// next payment is scored by it.
+    pub async fn reload_model(&self, store: &dyn Store) -> Result<Option<Arc<Served>>> {
+        let model = model::active(store).await?;
+        self.states.lock().await.model = Some(model.clone());
+        Ok(model)
+    }
+
     /// Reads the rules in force from the store again (after a change) and drops the kept
     /// states, whose windows were the old rules'.
     pub async fn reload_rules(&self, store: &dyn Store) -> Result<Arc<RuleSet>> {
@@ -284,6 +351,8 @@ impl Monitor {
         let mut filing = Filing::new(now);
         let mut states = self.states.lock().await;
         let rules = Self::rules_in(&mut states, store).await?;
+        let model = Self::model_in(&mut states, store).await?;
+        let model = model.as_deref();
         let mut rebuild: Vec<CustomerId> = Vec::new();
         for (id, payments) in &mut by_customer {
             payments.sort_by(|a, b| {
@@ -305,7 +374,7 @@ impl Monitor {
             }
             let mut kept = states.kept.remove(*id).expect("checked above");
             for p in payments.iter() {
-                filing.add(p, kept.watch.evaluate(p, &self.params, &rules));
+                filing.add(p, kept.watch.evaluate(p, &self.params, &rules, model));
             }
             states.put((*id).clone(), kept.watch, self.capacity);
         }
@@ -331,7 +400,7 @@ impl Monitor {
             for id in only_new {
                 let mut watch = Watch::default();
                 for p in &by_customer[&id] {
-                    filing.add(p, watch.evaluate(p, &self.params, &rules));
+                    filing.add(p, watch.evaluate(p, &self.params, &rules, model));
                 }
                 states.put(id, watch, self.capacity);
             }
@@ -350,7 +419,7 @@ impl Monitor {
                     replayed.push((p.customer_id.clone(), Watch::default()));
                 }
                 let watch = &mut replayed.last_mut().expect("pushed above").1;
-                let found = watch.evaluate(p, &self.params, &rules);
+                let found = watch.evaluate(p, &self.params, &rules, model);
                 if fresh.contains(p.event_id.as_str()) {
                     filing.add(p, found);
                 }
@@ -418,7 +487,8 @@ impl Monitor {
                 built.push((p.customer_id.clone(), Watch::default()));
             }
             let watch = &mut built.last_mut().expect("pushed above").1;
-            watch.evaluate(p, &self.params, rules);
+            // The model's cooldown is not rebuilt: the alerts of a rebuilt history were filed.
+            watch.evaluate(p, &self.params, rules, None);
         }
         Ok(built)
     }

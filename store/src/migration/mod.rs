@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_decision_age::Migration),
             Box::new(m0011_monitoring::Migration),
             Box::new(m0012_monitoring_rules::Migration),
+            Box::new(m0013_monitoring_models::Migration),
         ]
     }
 }
@@ -88,3 +89,4 @@ mod m0009_staff;
 mod m0010_decision_age;
 mod m0011_monitoring;
 mod m0012_monitoring_rules;
+mod m0013_monitoring_models;

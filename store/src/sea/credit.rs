@@ -151,8 +151,6 @@ impl CreditStore for SeaStore {
         activate: bool,
         by: &Actor,
     ) -> Result<(), StoreError> {
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
         let version = NewVersion {
             version: &model.version,
             created_at: model.created_at,
@@ -164,9 +162,7 @@ impl CreditStore for SeaStore {
                 ("artifact", text(&model.artifact)),
             ],
         };
-        CREDIT_MODELS.put(&txn, version, activate).await?;
-        txn.commit().await?;
-        Ok(())
+        CREDIT_MODELS.put_alone(self, version, activate).await
     }
 
     async fn credit_model(&self, version: &str) -> Result<Option<StoredCreditModel>, StoreError> {
@@ -279,6 +275,7 @@ impl CreditStore for SeaStore {
     async fn model_registry(&self) -> Result<Vec<RegisteredModel>, StoreError> {
         let mut models = CREDIT_MODELS.list(&self.db).await?;
         models.extend(super::registry::OFFER_MODELS.list(&self.db).await?);
+        models.extend(super::registry::MONITORING_MODELS.list(&self.db).await?);
         Ok(models)
     }
 

@@ -14,6 +14,7 @@ use sea_orm::{
 use sextant_domain::{CustomerId, PaymentEvent};
 
 use super::credit::Recorded;
+use super::registry::{NewVersion, MONITORING_MODELS};
 use super::rows::{json, ms_to_time, payment_from};
 use super::{audit, keys, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use crate::entity::{
@@ -23,7 +24,7 @@ use crate::entity::{
 use crate::{
     Actor, AlertsFiled, CaseChange, CaseFilter, CaseNote, Idempotent, IdempotentResponse,
     MonitoringStore, NewAlert, NewAuditEntry, NewPaymentAssessment, StoreError, StoredAlert,
-    StoredCase, PAGE_MAX,
+    StoredCase, StoredMonitoringModel, PAGE_MAX,
 };
 
 /// The audit trail's entry for an assessment: which, the verdict and the policy (the inputs
@@ -515,5 +516,94 @@ impl MonitoringStore for SeaStore {
             .await?
             .map(assessment_from)
             .transpose()
+    }
+
+    async fn put_monitoring_model(
+        &self,
+        model: &StoredMonitoringModel,
+        activate: bool,
+        by: &Actor,
+    ) -> Result<(), StoreError> {
+        let version = NewVersion {
+            version: &model.version,
+            created_at: model.created_at,
+            actor: &model.actor,
+            record: self.recorder(by),
+            columns: vec![
+                ("metrics", super::text(&model.metrics.to_string())),
+                ("artifact", super::text(&model.artifact)),
+            ],
+        };
+        MONITORING_MODELS.put_alone(self, version, activate).await
+    }
+
+    async fn monitoring_model(
+        &self,
+        version: &str,
+    ) -> Result<Option<StoredMonitoringModel>, StoreError> {
+        use sea_orm::sea_query::{Alias, Expr, Query};
+        use sea_orm::ConnectionTrait;
+        let query = Query::select()
+            .columns(["version", "created_at_ms", "actor", "metrics", "artifact"].map(Alias::new))
+            .from(Alias::new("monitoring_models"))
+            .and_where(Expr::col(Alias::new("version")).eq(version))
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        let Some(row) = self.db.query_one(backend.build(&query)).await? else {
+            return Ok(None);
+        };
+        let metrics: String = row.try_get("", "metrics")?;
+        Ok(Some(StoredMonitoringModel {
+            version: row.try_get("", "version")?,
+            created_at: ms_to_time(row.try_get("", "created_at_ms")?)?,
+            actor: row.try_get("", "actor")?,
+            metrics: json(&metrics, "monitoring model metrics")?,
+            artifact: row.try_get("", "artifact")?,
+        }))
+    }
+
+    async fn active_monitoring_model(&self) -> Result<Option<StoredMonitoringModel>, StoreError> {
+        let Some(version) = MONITORING_MODELS.active_version(&self.db).await? else {
+            return Ok(None);
+        };
+        match self.monitoring_model(&version).await? {
+            Some(model) => Ok(Some(model)),
+            None => Err(MONITORING_MODELS.missing(&version)),
+        }
+    }
+
+    async fn disposed_alert_events(&self) -> Result<Vec<(String, String)>, StoreError> {
+        use monitoring_alert::Column as A;
+        use monitoring_case::Column as C;
+        let closed: Vec<(String, Option<String>)> = monitoring_case::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .column(C::Disposition)
+            .filter(C::Status.eq("closed"))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let dispositions: HashMap<String, String> = closed
+            .into_iter()
+            .filter_map(|(id, d)| Some((id, d?)))
+            .collect();
+        let mut out = Vec::new();
+        let ids: Vec<&String> = dispositions.keys().collect();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let rows: Vec<(String, Option<String>)> = monitoring_alert::Entity::find()
+                .select_only()
+                .column(A::CaseId)
+                .column(A::EventId)
+                .filter(A::CaseId.is_in(chunk.iter().map(|s| s.as_str())))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            for (case, event) in rows {
+                if let Some(event) = event {
+                    out.push((event, dispositions[&case].clone()));
+                }
+            }
+        }
+        Ok(out)
     }
 }

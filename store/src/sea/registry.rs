@@ -30,6 +30,12 @@ pub(super) const OFFER_MODELS: Registry = Registry {
     activations: "offer_model_activations",
 };
 
+pub(super) const MONITORING_MODELS: Registry = Registry {
+    name: "monitoring_model",
+    models: "monitoring_models",
+    activations: "monitoring_model_activations",
+};
+
 /// A version to store: its columns beside `version`, `created_at_ms` and `actor`.
 pub(super) struct NewVersion<'a> {
     pub version: &'a str,
@@ -92,6 +98,21 @@ impl Registry {
                 .record(db, &action, model.version, json!({}), at)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// [`Registry::put`] in a transaction of its own, behind the store's write lock.
+    pub(super) async fn put_alone(
+        &self,
+        store: &super::SeaStore,
+        model: NewVersion<'_>,
+        activate: bool,
+    ) -> Result<(), StoreError> {
+        use sea_orm::TransactionTrait;
+        let _guard = store.lock_writes().await;
+        let txn = store.db.begin().await?;
+        self.put(&txn, model, activate).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -140,6 +140,14 @@ async fn alerts_gather_into_cases_that_analysts_work_and_close() {
             .unwrap()
             .is_none());
 
+        // The closed case's alerted payment is a label; the open case's and the alert
+        // without a payment are not.
+        assert_eq!(
+            store.disposed_alert_events().await.unwrap(),
+            vec![("e-1".to_owned(), "fraud".to_owned()); 2],
+            "{backend}: one per alert of the closed case on a payment"
+        );
+
         let (case, alerts, notes) = store.case(&c1.id).await.unwrap().unwrap();
         assert_eq!(case.status, "closed");
         assert_eq!(alerts.len(), 3, "{backend}");
@@ -253,5 +261,73 @@ async fn states_are_rebuilt_from_payments_and_assessments_read_back_as_recorded(
             "{backend}"
         );
         assert!(store.payment_assessment("pa_2").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn monitoring_models_are_versioned_and_the_newest_activation_scores() {
+    use sextant_store::StoredMonitoringModel;
+    for (backend, test) in all_stores().await {
+        let store = test.store.as_ref();
+        assert!(store.active_monitoring_model().await.unwrap().is_none());
+        let model = |version: &str| StoredMonitoringModel {
+            version: version.into(),
+            created_at: Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+            actor: "system:test".into(),
+            metrics: serde_json::json!({"roc_auc": 0.97}),
+            artifact: format!("{{\"trees\": \"{version}\"}}"),
+        };
+        store
+            .put_monitoring_model(&model("mm-1"), true, &by())
+            .await
+            .unwrap();
+        store
+            .put_monitoring_model(&model("mm-2"), false, &by())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.active_monitoring_model().await.unwrap(),
+            Some(model("mm-1")),
+            "{backend}: a version stored without activation does not score"
+        );
+        store
+            .put_monitoring_model(&model("mm-2"), true, &by())
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .active_monitoring_model()
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            "mm-2",
+            "{backend}"
+        );
+        assert_eq!(
+            store.monitoring_model("mm-1").await.unwrap(),
+            Some(model("mm-1"))
+        );
+        assert!(store.monitoring_model("mm-9").await.unwrap().is_none());
+        let registry = store.model_registry().await.unwrap();
+        let ours: Vec<(&str, bool)> = registry
+            .iter()
+            .filter(|m| m.family == "monitoring_model")
+            .map(|m| (m.version.as_str(), m.active))
+            .collect();
+        assert_eq!(ours.len(), 2, "{backend}");
+        assert!(ours.contains(&("mm-2", true)) && ours.contains(&("mm-1", false)));
+        let audited = store
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("monitoring_model.activate".into()),
+                    ..AuditFilter::default()
+                },
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 2, "{backend}: each activation audited");
     }
 }

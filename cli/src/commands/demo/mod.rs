@@ -1,6 +1,6 @@
 //! `sextant demo`: the main job on the embedded defaults. Generates a population (unless
 //! the same one is there), imports it (unless already imported into this database), trains
-//! the embedding, credit and offer models when none is active, walks through advice, credit
+//! the embedding, credit, offer and monitoring models when none is active, walks through advice, credit
 //! and marketing as their users would, prints URLs and tokens, and serves.
 
 mod credit;
@@ -19,6 +19,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::advice::advise_everyone;
 use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
+use sextant_services::monitoring::model::TrainOptions;
 use sextant_services::{staff, Context};
 use sextant_store::Actor;
 
@@ -26,6 +27,7 @@ use crate::commands::generate::{
     generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, TRUTH_FILE,
 };
 use crate::commands::import::import_with_progress;
+use crate::commands::monitoring::{self as monitoring_cmd, truth_payment_labels};
 use crate::commands::profile::{print_training, train_with_progress};
 use crate::commands::serve::build;
 use crate::output::Report;
@@ -189,6 +191,23 @@ async fn ensure_models(
         }
     } else {
         println!("an offer model is active (`sextant marketing train-offers` retrains it)");
+    }
+    if ctx.store.active_monitoring_model().await?.is_none() {
+        println!("training the monitoring model on the population's planted fraud and laundering");
+        let labels = truth_payment_labels(&dir.join(TRUTH_FILE))?;
+        let options = TrainOptions {
+            seed,
+            ..TrainOptions::default()
+        };
+        match monitoring_cmd::train_with_progress(ctx.store.as_ref(), &labels, &options).await {
+            Ok(trained) => {
+                trained.print_table();
+                ctx.monitor().reload_model(ctx.store.as_ref()).await?;
+            }
+            Err(e) => println!("  no monitoring model: {e}"),
+        }
+    } else {
+        println!("a monitoring model is active (`sextant monitoring train` retrains it)");
     }
     Ok(())
 }

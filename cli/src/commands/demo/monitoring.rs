@@ -29,6 +29,8 @@ pub struct DemoMonitoring {
     pub assessment_id: String,
     pub verdict: String,
     pub score: f64,
+    /// The monitoring model's reading, in words, when a model is in force.
+    pub model: Option<String>,
     pub replay_identical: bool,
 }
 
@@ -163,6 +165,15 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
     report.assessment_id = view.assessment_id;
     report.verdict = view.verdict;
     report.score = view.score;
+    report.model = view.model.as_ref().map(|m| {
+        format!(
+            "model {}: {:.2}% (reviews from {:.2}%); raised most by {}",
+            m.version,
+            100.0 * m.probability,
+            100.0 * m.review_at,
+            m.raised_by.join(", ")
+        )
+    });
     report.replay_identical = replayed.identical;
     Ok(report)
 }
@@ -196,5 +207,8 @@ impl Report for DemoMonitoring {
             self.assessment_id,
             if self.replay_identical { "identical" } else { "DIFFERENT" }
         );
+        if let Some(model) = &self.model {
+            println!("    {model}");
+        }
     }
 }
