@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    string_enum, AmountMinor, Currency, CustomerId, EventId, MerchantId, ParseError, ProductId,
+    string_enum, AccountRef, AmountMinor, Currency, CustomerId, DeviceId, EventId, MerchantId,
+    ParseError, ProductId,
 };
 
 string_enum!(
@@ -209,6 +210,32 @@ impl ShortText {
 /// An app session identifier (same rules as other opaque identifiers).
 pub type SessionId = EventId;
 
+/// The other party of a transfer, a salary or a bill: who paid the customer or whom they
+/// paid. Personal data: stored sealed under the customer's key, like merchants and cards.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Counterparty {
+    /// As the payment order gives it (a person's or an organisation's name).
+    pub name: Option<ShortText>,
+    pub account: Option<AccountRef>,
+}
+
+impl Counterparty {
+    /// What tells one counterparty from another: the account when there is one, else the
+    /// name with case and spacing folded.
+    pub fn key(&self) -> Option<String> {
+        if let Some(account) = &self.account {
+            return Some(format!("a:{}", account.as_str()));
+        }
+        let name = self.name.as_ref()?;
+        let folded: Vec<String> = name
+            .as_str()
+            .split_whitespace()
+            .map(|w| w.to_lowercase())
+            .collect();
+        Some(format!("n:{}", folded.join(" ")))
+    }
+}
+
 /// One payment on the customer's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentEvent {
@@ -228,6 +255,10 @@ pub struct PaymentEvent {
     /// Account balance right after the payment, when the sender knows it (may be negative in
     /// an overdraft).
     pub balance_after_minor: Option<i64>,
+    /// Who was paid or paid in, when the payment order names them.
+    pub counterparty: Option<Counterparty>,
+    /// The device the customer made the payment from, when made in the app.
+    pub device_id: Option<DeviceId>,
 }
 
 impl PaymentEvent {
@@ -243,6 +274,19 @@ impl PaymentEvent {
                     ),
                 ));
             }
+        }
+        if self
+            .counterparty
+            .as_ref()
+            .is_some_and(|c| c.name.is_none() && c.account.is_none())
+        {
+            return Err((
+                "counterparty",
+                ParseError::new(
+                    "required",
+                    "a counterparty needs its name, its account or both",
+                ),
+            ));
         }
         if self.kind == PaymentKind::Purchase && self.mcc.is_none() {
             return Err((

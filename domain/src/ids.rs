@@ -87,6 +87,17 @@ opaque_id!(
     MerchantId,
     "merchant id"
 );
+opaque_id!(
+    /// The payment app's identifier of the device a payment was made from (an app install).
+    DeviceId,
+    "device id"
+);
+opaque_id!(
+    /// The account of a payment's counterparty as the bank knows it: an IBAN written without
+    /// spaces, or the payment app's own reference.
+    AccountRef,
+    "account"
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,10 +17,10 @@ pub use customer::{
 };
 pub use error::{FieldError, ParseError};
 pub use event::{
-    BehaviourEvent, BehaviourKind, Card, Channel, CountryCode, Direction, Event, Mcc, PaymentEvent,
-    PaymentKind, PaymentStatus, SessionId, ShortText,
+    BehaviourEvent, BehaviourKind, Card, Channel, Counterparty, CountryCode, Direction, Event, Mcc,
+    PaymentEvent, PaymentKind, PaymentStatus, SessionId, ShortText,
 };
-pub use ids::{CustomerId, EventId, MerchantId, ProductId};
+pub use ids::{AccountRef, CustomerId, DeviceId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};
 pub use pan::{
     contains_card_number, find_card_number, find_pan, find_pan_in_value, may_hold_pan, PanRule,

@@ -18,21 +18,29 @@
 //!   `1 - prod(1 - severity * hit.score) * prod(1 - rule severity)`. One strong hit of a
 //!   severe typology blocks alone; several weak ones add up to a review.
 //!
-//! Shadow rules never count. Policy 2 was the second way alone and policy 1 the same
-//! without rules: their assessments replay under this one.
+//! Either way, a payment whose counterparty's name matches the sanctions list in force is
+//! blocked ([`Decision::screened`]): no bank pays a listed party, whatever the score says.
+//!
+//! Shadow rules never count. Policy 3 did not screen counterparties, policy 2 was the second
+//! way alone and policy 1 the same without rules: their assessments replay under this one.
 
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Mode, RuleHit};
+use crate::screening::Match;
 use crate::{Hit, Typology};
 
 /// The policy's version, recorded with each assessment.
-pub const POLICY_VERSION: &str = "monitoring-policy-3";
+pub const POLICY_VERSION: &str = "monitoring-policy-4";
 
-/// The policies whose assessments this one replays: 1 had no rules and 2 no model, and this
-/// one decides as they did without them.
-pub const REPLAYABLE_POLICIES: [&str; 3] =
-    ["monitoring-policy-1", "monitoring-policy-2", POLICY_VERSION];
+/// The policies whose assessments this one replays: 1 had no rules, 2 no model and 3 no
+/// screening, and this one decides as they did without them.
+pub const REPLAYABLE_POLICIES: [&str; 4] = [
+    "monitoring-policy-1",
+    "monitoring-policy-2",
+    "monitoring-policy-3",
+    POLICY_VERSION,
+];
 
 /// At or above this score: block.
 pub const BLOCK_AT: f64 = 0.8;
@@ -82,6 +90,28 @@ pub struct Decision {
     pub rules: Vec<RuleHit>,
     /// The model's reading, when one is in force.
     pub model: Option<ModelScore>,
+    /// The sanctions list's entries the counterparty's name matched, best first.
+    pub sanctions: Vec<Match>,
+}
+
+impl Decision {
+    /// The decision once the payment's counterparty was screened: any match blocks, and the
+    /// score is at least the best match's.
+    pub fn screened(mut self, mut matches: Vec<Match>) -> Decision {
+        if matches.is_empty() {
+            return self;
+        }
+        matches.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.ent_num.cmp(&b.ent_num))
+        });
+        let best = (matches[0].score * 1e6).round() / 1e6;
+        self.score = self.score.max(best);
+        self.verdict = Verdict::Block;
+        self.sanctions = matches;
+        self
+    }
 }
 
 /// How much one typology's hit weighs: how often, when it fires at full strength, the
@@ -142,6 +172,7 @@ pub fn decide(hits: Vec<Hit>, mut rules: Vec<RuleHit>, model: Option<ModelScore>
         hits,
         rules,
         model,
+        sanctions: Vec::new(),
     }
 }
 
@@ -267,5 +298,30 @@ mod tests {
         let ruled = decide(vec![], vec![rule_hit(Mode::Live, 0.5)], model(0.2, 0.3));
         assert!((ruled.score - (1.0 - 0.8 * 0.5)).abs() < 1e-9);
         assert_eq!(ruled.verdict, Verdict::Review);
+    }
+
+    fn listed(ent_num: u64, score: f64) -> Match {
+        Match {
+            ent_num,
+            listed_name: format!("LISTED {ent_num}"),
+            matched_name: format!("LISTED {ent_num}"),
+            kind: "individual".into(),
+            programme: "SDGT".into(),
+            score,
+        }
+    }
+
+    #[test]
+    fn a_sanctions_match_blocks_whatever_the_score_and_no_match_changes_nothing() {
+        let calm = decide(vec![], vec![], model(0.01, 0.05));
+        assert_eq!(calm.clone().screened(vec![]), calm);
+        let blocked = calm.screened(vec![listed(7, 0.91), listed(3, 0.97)]);
+        assert_eq!(blocked.verdict, Verdict::Block);
+        assert_eq!(blocked.score, 0.97);
+        assert_eq!(blocked.sanctions[0].ent_num, 3, "best first");
+        // A higher score stays.
+        let severe = decide(vec![hit(Typology::CardTesting, 1.0)], vec![], None);
+        let score = severe.score;
+        assert_eq!(severe.screened(vec![listed(1, 0.9)]).score, score);
     }
 }

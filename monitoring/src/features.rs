@@ -2,7 +2,8 @@
 //! hour), what was new about it (country, merchant or counterparty, time since the last
 //! payment), the customer's windows after it (counts, sums, small card payments, failures,
 //! distinct merchants and countries, money in and out), its size against the customer's own
-//! days, and the score of every typology. Computed in the same constant-time step as the
+//! days, the score of every typology, and what was new about its device and counterparty
+//! with how many people paid the customer and were paid in 48 hours. Computed in the same constant-time step as the
 //! detectors, so scoring a payment costs what detecting does.
 
 use chrono::Timelike;
@@ -13,7 +14,11 @@ use crate::typology::{detect, Hit, Typology, COUNT};
 use crate::Params;
 
 /// How many features a payment has.
-pub const WIDTH: usize = 42 + COUNT;
+pub const WIDTH: usize = 42 + COUNT + PARTIES;
+
+/// The features of devices and counterparties, last in the row (added after the first
+/// models were trained: a model that does not read them finds its own by name).
+const PARTIES: usize = 4;
 
 /// The features' names, in row order.
 pub fn names() -> Vec<String> {
@@ -64,6 +69,11 @@ pub fn names() -> Vec<String> {
     for typology in Typology::ALL {
         names.push(format!("typology_{}", typology.name()));
     }
+    names.extend(
+        ["new_device", "new_payee", "payers_48h", "payees_48h"]
+            .iter()
+            .map(|s| (*s).to_owned()),
+    );
     debug_assert_eq!(names.len(), WIDTH);
     names
 }
@@ -95,6 +105,10 @@ pub fn describe(name: &str) -> String {
         "log_moved_out_48h" => "money moved out over 48 hours",
         "moved_out_to_in_48h" => "the share of 48 hours' transfers in moved out again",
         "near_threshold_7d" => "amounts just under the reporting threshold in 7 days",
+        "new_device" => "a device the customer had not paid from",
+        "new_payee" => "a payee the customer had not paid",
+        "payers_48h" => "the people who paid the customer in the last 48 hours",
+        "payees_48h" => "the people the customer paid in the last 48 hours",
         _ => "",
     };
     if !fixed.is_empty() {
@@ -155,6 +169,15 @@ pub fn detect_with_features(
     let since_last = state
         .last_seen_ms
         .map(|last| (at - last).max(0) as f64 / 3.6e6);
+    let new_device = p.device_id.as_ref().is_some_and(|d| {
+        state.devices.distinct_since(i64::MIN) > 0 && state.devices.last_seen(d.as_str()).is_none()
+    });
+    let new_payee = known_before
+        && p.direction == Direction::Debit
+        && p.counterparty
+            .as_ref()
+            .and_then(|c| c.key())
+            .is_some_and(|key| state.payees.last_seen(&key).is_none());
     let usual = state.baseline_daily_debit_minor(params);
     let largest = state.largest_day_before_minor();
     let hits = detect(state, p, params);
@@ -214,11 +237,19 @@ pub fn detect_with_features(
     for h in &hits {
         row[i + h.typology.index()] = h.score;
     }
-    for value in &mut row[i..] {
+    for value in &mut row[i..i + COUNT] {
         if value.is_nan() {
             *value = 0.0;
         }
     }
+    i += COUNT;
+    let since = at - Span::Hours48.ms();
+    row[i..i + PARTIES].copy_from_slice(&[
+        flag(new_device),
+        flag(new_payee),
+        state.payers.distinct_since(since) as f64,
+        state.payees.distinct_since(since) as f64,
+    ]);
     (hits, row)
 }
 

@@ -5,6 +5,11 @@
 //! dormant accounts reactivated, high-risk jurisdictions and round-amount transfers; and the
 //! rules compliance writes over windowed aggregates ([`rules`]).
 //!
+//! Payments that name their counterparty and device feed three more memories: the devices
+//! the customer paid from, the people they paid and the people who paid them (for the device
+//! half of account takeover and fan-in/fan-out); counterparties' names are screened against
+//! the bank's sanctions list ([`screening`]).
+//!
 //! Amounts are minor units of the payment's currency, summed as they come: a customer
 //! paying in several currencies is summed without conversion until currencies are converted
 //! at ingestion.
@@ -46,14 +51,29 @@ pub struct Params {
     pub card_testing_min_payments: u32,
     /// ... at this many merchants at least.
     pub card_testing_min_merchants: usize,
-    /// Account takeover: a new country's payment at least this many times the usual day ...
+    /// Account takeover: a payment from a new country or a new device at least this many
+    /// times the usual day ...
     pub takeover_factor: f64,
-    /// ... and at least this much.
+    /// ... and at least this much; ...
     pub takeover_min_minor: i64,
+    /// ... or, from a new device, a transfer of at least this much to a payee the customer
+    /// never paid.
+    #[serde(default = "defaults::takeover_new_payee_min_minor")]
+    pub takeover_new_payee_min_minor: i64,
     /// Pass-through: at least this much in within 48 hours ...
     pub pass_through_min_minor: i64,
-    /// ... and at least this share of it out again.
+    /// ... and at least this share of it out again; ...
     pub pass_through_share: f64,
+    /// ... or fan-in then fan-out: money in from at least this many people within 48 hours
+    /// ...
+    #[serde(default = "defaults::fan_in_min_counterparties")]
+    pub fan_in_min_counterparties: usize,
+    /// ... out to at least this many ...
+    #[serde(default = "defaults::fan_out_min_counterparties")]
+    pub fan_out_min_counterparties: usize,
+    /// ... carrying at least this share of it.
+    #[serde(default = "defaults::fan_out_share")]
+    pub fan_out_share: f64,
     /// Structuring: the amount above which a transaction is reported (EU cash controls and
     /// most member states' reporting: 10,000 EUR) ...
     pub reporting_threshold_minor: i64,
@@ -86,8 +106,12 @@ impl Default for Params {
             card_testing_min_merchants: 3,
             takeover_factor: 3.0,
             takeover_min_minor: 50_000,
+            takeover_new_payee_min_minor: defaults::takeover_new_payee_min_minor(),
             pass_through_min_minor: 200_000,
             pass_through_share: 0.8,
+            fan_in_min_counterparties: defaults::fan_in_min_counterparties(),
+            fan_out_min_counterparties: defaults::fan_out_min_counterparties(),
+            fan_out_share: defaults::fan_out_share(),
             reporting_threshold_minor: 1_000_000,
             near_threshold_share: 0.9,
             structuring_min_payments: 3,
@@ -97,6 +121,24 @@ impl Default for Params {
             round_unit_minor: 100_000,
             round_min_minor: 500_000,
         }
+    }
+}
+
+/// The defaults of the parameters added after assessments were first recorded: an older
+/// assessment's recorded parameters read with these, which its payments (naming neither a
+/// device nor a counterparty) never reach.
+mod defaults {
+    pub fn takeover_new_payee_min_minor() -> i64 {
+        20_000
+    }
+    pub fn fan_in_min_counterparties() -> usize {
+        4
+    }
+    pub fn fan_out_min_counterparties() -> usize {
+        2
+    }
+    pub fn fan_out_share() -> f64 {
+        0.5
     }
 }
 

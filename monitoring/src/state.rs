@@ -141,6 +141,15 @@ pub struct CustomerState {
     windows: [Window; Span::ALL.len()],
     pub merchants: Recent,
     pub countries: Recent,
+    /// The devices the customer paid from (payments that name one).
+    #[serde(default)]
+    pub devices: Recent,
+    /// Counterparties money went out to, and came in from (payments that name one), by
+    /// [`sextant_domain::Counterparty::key`].
+    #[serde(default)]
+    pub payees: Recent,
+    #[serde(default)]
+    pub payers: Recent,
     /// The first and the newest payment's time.
     pub first_seen_ms: Option<i64>,
     pub last_seen_ms: Option<i64>,
@@ -162,6 +171,9 @@ impl Default for CustomerState {
             }),
             merchants: Recent::default(),
             countries: Recent::default(),
+            devices: Recent::default(),
+            payees: Recent::default(),
+            payers: Recent::default(),
             first_seen_ms: None,
             last_seen_ms: None,
             recent_ids: RecentIds::default(),
@@ -216,6 +228,17 @@ impl CustomerState {
             self.merchants.note(merchant.as_str(), at);
         }
         self.countries.note(p.country.as_str(), at);
+        if let Some(device) = &p.device_id {
+            self.devices.note(device.as_str(), at);
+        }
+        if p.status == PaymentStatus::Completed {
+            if let Some(key) = p.counterparty.as_ref().and_then(|c| c.key()) {
+                match p.direction {
+                    Direction::Debit => self.payees.note(&key, at),
+                    Direction::Credit => self.payers.note(&key, at),
+                }
+            }
+        }
         self.first_seen_ms = Some(self.first_seen_ms.map_or(at, |f| f.min(at)));
         self.last_seen_ms = Some(self.last_seen_ms.map_or(at, |l| l.max(at)));
         self.payments += 1;

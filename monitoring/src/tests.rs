@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sextant_domain::{
-    AmountMinor, Card, Channel, CountryCode, Currency, CustomerId, Direction, EventId, Mcc,
-    MerchantId, PaymentEvent, PaymentKind, PaymentStatus,
+    AccountRef, AmountMinor, Card, Channel, Counterparty, CountryCode, Currency, CustomerId,
+    DeviceId, Direction, EventId, Mcc, MerchantId, PaymentEvent, PaymentKind, PaymentStatus,
+    ShortText,
 };
 
 use crate::{evaluate, CustomerState, Params, Span, Typology};
@@ -30,6 +31,8 @@ pub(crate) fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> Payment
         card: None,
         status: PaymentStatus::Completed,
         balance_after_minor: None,
+        counterparty: None,
+        device_id: None,
     }
 }
 
@@ -170,6 +173,124 @@ fn account_takeover_is_a_new_country_with_an_unusual_amount() {
     small.country = CountryCode::parse("BR").unwrap();
     let hits = evaluate(&mut state, &small, &params);
     assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+}
+
+/// `p` made from device `device`, to or from the person `who` (by name only, or by account).
+fn with_parties(mut p: PaymentEvent, device: Option<&str>, who: Option<&str>) -> PaymentEvent {
+    p.device_id = device.map(|d| DeviceId::parse(d).unwrap());
+    p.counterparty = who.map(|w| Counterparty {
+        name: Some(ShortText::parse(w).unwrap()),
+        account: None,
+    });
+    p
+}
+
+/// A month of 300 EUR a day paid from the customer's phone, and a rent transfer to the
+/// landlord: three usual days are 900 EUR.
+fn steady_month_in_the_app(state: &mut CustomerState, params: &Params) {
+    for day in 0..30 {
+        let p = pay(day * DAY, PaymentKind::Purchase, 30_000);
+        evaluate(state, &with_parties(p, Some("phone-1"), None), params);
+    }
+    let rent = pay(29 * DAY + 30, PaymentKind::TransferOut, 70_000);
+    evaluate(
+        state,
+        &with_parties(rent, Some("phone-1"), Some("Jana Landlady")),
+        params,
+    );
+}
+
+#[test]
+fn account_takeover_is_a_new_device_paying_a_new_payee() {
+    let params = Params::default();
+    let transfer = |device: &str, payee: &str, amount_minor: i64| {
+        let mut state = CustomerState::default();
+        steady_month_in_the_app(&mut state, &params);
+        let p = pay(31 * DAY, PaymentKind::TransferOut, amount_minor);
+        evaluate(
+            &mut state,
+            &with_parties(p, Some(device), Some(payee)),
+            &params,
+        )
+    };
+    // 300 EUR from a phone never seen, to someone never paid: under three usual days, but
+    // over the 200 EUR a new device may send a stranger.
+    let hits = transfer("phone-2", "Karel Stranger", 30_000);
+    assert!(fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let reason = &hits
+        .iter()
+        .find(|h| h.typology == Typology::AccountTakeover)
+        .unwrap()
+        .reason;
+    assert!(
+        reason.contains("device") && reason.contains("payee"),
+        "{reason}"
+    );
+    // Near misses: the usual phone paying a stranger; a new phone paying the landlord
+    // (folded: case and spacing do not make a new payee); a new phone sending a stranger
+    // 150 EUR. A new phone sending 1,000 EUR anywhere is over three usual days.
+    let hits = transfer("phone-1", "Karel Stranger", 30_000);
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let hits = transfer("phone-2", "jana  LANDLADY", 30_000);
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let hits = transfer("phone-2", "Karel Stranger", 15_000);
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let hits = transfer("phone-2", "jana landlady", 100_000);
+    assert!(fired(&hits, Typology::AccountTakeover), "{hits:?}");
+    let hits = transfer("phone-1", "jana landlady", 100_000);
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+
+    // The first device a customer ever uses is not new.
+    let mut state = CustomerState::default();
+    steady_month(&mut state, &params);
+    let p = pay(31 * DAY, PaymentKind::TransferOut, 60_000);
+    let hits = evaluate(
+        &mut state,
+        &with_parties(p, Some("phone-1"), Some("Karel Stranger")),
+        &params,
+    );
+    assert!(!fired(&hits, Typology::AccountTakeover), "{hits:?}");
+}
+
+#[test]
+fn fan_in_then_fan_out_passes_money_on_below_the_share() {
+    // 4,000 EUR in from `senders` people, 60% of it out to `payees` others within a day.
+    let fan = |senders: usize, payees: usize| {
+        let mut history = Vec::new();
+        for k in 0..senders {
+            let p = pay(
+                k as i64 * 60,
+                PaymentKind::TransferIn,
+                400_000 / senders as i64,
+            );
+            history.push(with_parties(p, None, Some(&format!("Sender {k}"))));
+        }
+        for k in 0..payees {
+            let p = pay(
+                20 * 60 + k as i64 * 60,
+                PaymentKind::TransferOut,
+                240_000 / payees as i64,
+            );
+            history.push(with_parties(p, None, Some(&format!("Payee {k}"))));
+        }
+        last_hits(history)
+    };
+    let hits = fan(5, 3);
+    assert!(fired(&hits, Typology::PassThrough), "{hits:?}");
+    assert!(hits[0].reason.contains("from 5 people to 3"), "{hits:?}");
+    // Near misses: the same money from three people, or out to one.
+    assert!(!fired(&fan(3, 3), Typology::PassThrough));
+    assert!(!fired(&fan(5, 1), Typology::PassThrough));
+    // An account names the same person under another spelling.
+    let same = Counterparty {
+        name: Some(ShortText::parse("J. Novak").unwrap()),
+        account: Some(AccountRef::parse("CZ6508000000192000145399").unwrap()),
+    };
+    let other_spelling = Counterparty {
+        name: Some(ShortText::parse("Jan Novak").unwrap()),
+        ..same.clone()
+    };
+    assert_eq!(same.key(), other_spelling.key());
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The typologies: each a documented detector over the customer's state after a payment,
 //! firing with a score in 0..=1 and a reason in plain words.
 //!
-//! Not yet here: fan-in/fan-out by counterparty and the device half of account takeover
-//! (payments carry no counterparty or device yet).
+//! Payments that name no device or counterparty are judged without them: account takeover
+//! then looks for a new country alone, and pass-through for money in and out alone.
 
 use serde::{Deserialize, Serialize};
 use sextant_domain::{Direction, PaymentEvent, PaymentKind, PaymentStatus};
@@ -20,10 +20,11 @@ pub enum Typology {
     /// Many small card purchases across several merchants within minutes: a stolen card
     /// being tried before it is used.
     CardTesting,
-    /// First activity from a country not seen before, with an amount far above the usual
-    /// day (the device half waits for payments that carry a device).
+    /// First activity from a country or a device not seen before, with an amount far above
+    /// the usual day or, from a new device, a large transfer to a payee never paid before.
     AccountTakeover,
-    /// Money in, then most of it out again within 48 hours: an account used to pass funds on.
+    /// Money in, then most of it out again within 48 hours, or money in from several people
+    /// and out to several others (fan-in, fan-out): an account used to pass funds on.
     PassThrough,
     /// Several withdrawals or transfers just under the reporting threshold within a week.
     Structuring,
@@ -100,7 +101,33 @@ pub struct Hit {
 struct Before {
     last_seen_ms: Option<i64>,
     country_known: bool,
+    /// The payment names a device, the customer paid from others before, never this one.
+    device_new: bool,
+    /// The payment goes out to a named counterparty the customer never paid (in memory).
+    payee_new: bool,
     baseline_daily_minor: Option<f64>,
+}
+
+impl Before {
+    fn of(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Before {
+        let device_new = p.device_id.as_ref().is_some_and(|d| {
+            state.devices.distinct_since(i64::MIN) > 0
+                && state.devices.last_seen(d.as_str()).is_none()
+        });
+        let payee_new = state.payments > 0
+            && p.direction == Direction::Debit
+            && p.counterparty
+                .as_ref()
+                .and_then(|c| c.key())
+                .is_some_and(|key| state.payees.last_seen(&key).is_none());
+        Before {
+            last_seen_ms: state.last_seen_ms,
+            country_known: state.countries.last_seen(p.country.as_str()).is_some(),
+            device_new,
+            payee_new,
+            baseline_daily_minor: state.baseline_daily_debit_minor(params),
+        }
+    }
 }
 
 /// Adds the payment to the customer's state and returns the alerts it raises, strongest
@@ -130,11 +157,7 @@ pub fn cool_down(state: &mut CustomerState, at: i64, mut hits: Vec<Hit>) -> Vec<
 /// still under way is blocked even though its alert was raised already). Constant time:
 /// every detector reads window totals.
 pub fn detect(state: &mut CustomerState, p: &PaymentEvent, params: &Params) -> Vec<Hit> {
-    let before = Before {
-        last_seen_ms: state.last_seen_ms,
-        country_known: state.countries.last_seen(p.country.as_str()).is_some(),
-        baseline_daily_minor: state.baseline_daily_debit_minor(params),
-    };
+    let before = Before::of(state, p, params);
     state.update(p, params);
     let mut hits: Vec<Hit> = [
         velocity_spike(state, p, params),
@@ -220,18 +243,52 @@ fn card_testing(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Opt
 }
 
 fn account_takeover(before: &Before, p: &PaymentEvent, params: &Params) -> Option<Hit> {
-    if !completed_debit(p) || before.country_known || before.last_seen_ms.is_none() {
+    let new_country = !before.country_known;
+    if !completed_debit(p) || !(new_country || before.device_new) {
         return None;
     }
+    before.last_seen_ms?;
     let baseline = before.baseline_daily_minor?;
     let amount = p.amount.get() as f64;
     let threshold = (params.takeover_factor * baseline).max(params.takeover_min_minor as f64);
-    (amount >= threshold).then(|| Hit {
+    let to_new_payee = before.device_new
+        && before.payee_new
+        && amount >= params.takeover_new_payee_min_minor as f64;
+    if amount < threshold && !to_new_payee {
+        return None;
+    }
+    let score = past(amount, threshold).max(if to_new_payee {
+        past(amount, params.takeover_new_payee_min_minor as f64)
+    } else {
+        0.0
+    });
+    // Both a new country and a new device: twice the evidence.
+    let score = if new_country && before.device_new {
+        (score + 0.25).min(1.0)
+    } else {
+        score
+    };
+    let access = match (new_country, before.device_new) {
+        (true, true) => format!(
+            "the first payment from {} and from a device the customer never used",
+            p.country.as_str()
+        ),
+        (true, false) => format!(
+            "the first payment from {} in the customer's recent history",
+            p.country.as_str()
+        ),
+        _ => "the first payment from a device the customer never used".to_owned(),
+    };
+    let payee = if before.payee_new {
+        " to a payee they never paid"
+    } else {
+        ""
+    };
+    Some(Hit {
         typology: Typology::AccountTakeover,
-        score: past(amount, threshold),
+        score,
         reason: format!(
-            "the first payment from {} in the customer's recent history, {}, {:.1} times their usual day",
-            p.country.as_str(),
+            "{access}: {}{payee}, {:.1} times their usual day",
             money(p, amount),
             amount / baseline.max(1.0)
         ),
@@ -250,13 +307,40 @@ fn pass_through(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Opt
         window.transfer_in_minor as f64,
         window.moved_out_minor as f64,
     );
-    let fires = came_in >= params.pass_through_min_minor as f64
-        && went_out >= params.pass_through_share * came_in;
-    fires.then(|| Hit {
+    if came_in < params.pass_through_min_minor as f64 {
+        return None;
+    }
+    let since = p.occurred_at.timestamp_millis() - Span::Hours48.ms();
+    let (payers, payees) = (
+        state.payers.distinct_since(since),
+        state.payees.distinct_since(since),
+    );
+    let passed_on = went_out >= params.pass_through_share * came_in;
+    let fanned = payers >= params.fan_in_min_counterparties
+        && payees >= params.fan_out_min_counterparties
+        && went_out >= params.fan_out_share * came_in;
+    if !passed_on && !fanned {
+        return None;
+    }
+    let share_score = past(went_out / came_in, params.pass_through_share).min(1.0);
+    let fan_score = if fanned {
+        past(
+            (payers * payees) as f64,
+            (params.fan_in_min_counterparties * params.fan_out_min_counterparties) as f64,
+        )
+    } else {
+        0.0
+    };
+    let fan = if payers >= 2 || payees >= 2 {
+        format!(", from {payers} people to {payees}")
+    } else {
+        String::new()
+    };
+    Some(Hit {
         typology: Typology::PassThrough,
-        score: past(went_out / came_in, params.pass_through_share).min(1.0),
+        score: share_score.max(fan_score),
         reason: format!(
-            "{} came in by transfer and {} ({:.0}%) went out again by transfer or cash within 48 hours",
+            "{} came in by transfer and {} ({:.0}%) went out again by transfer or cash within 48 hours{fan}",
             money(p, came_in),
             money(p, went_out),
             100.0 * went_out / came_in

@@ -41,9 +41,8 @@ pub(crate) struct Engines {
     pub(crate) segment_map: RwLock<Option<(DateTime<Utc>, Arc<crate::segments::EmbeddingMap>)>>,
     /// Every customer's marketing row, for audience previews.
     pub(crate) audience_index: crate::marketing::audience_index::AudienceIndex,
+    /// Transaction monitoring, with the sanctions list in force.
     pub(crate) monitor: Arc<crate::monitoring::Monitor>,
-    /// The sanctions list in force, if one was loaded.
-    pub(crate) screening: Arc<crate::screening::Screening>,
 }
 
 impl Context {
@@ -76,7 +75,7 @@ impl Context {
 
     /// The sanctions list in force (see [`crate::screening`]).
     pub fn screening(&self) -> Arc<crate::screening::Screening> {
-        self.engines.screening.clone()
+        self.engines.monitor.screening().clone()
     }
 
     pub fn start_background_work(&self) {

@@ -3,15 +3,19 @@
 //! answers the listed parties a name may be, each with its score. Fuzzy matching is
 //! `sextant_monitoring::screening`'s.
 //!
-//! Not yet here: screening the counterparties of payments as they land and before they are
-//! authorised (payments carry no counterparty name yet).
+//! The counterparties of payments are screened against the same list as they land (a match
+//! raises a `sanctions` alert, see [`crate::monitoring::live`]) and before they are
+//! authorised (a match blocks, see [`crate::monitoring::assess`]). A name screened once is
+//! remembered with its matches until the list is replaced, so a salary's employer or a
+//! friend paid every month costs one look-up.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sextant_monitoring::screening::{Watchlist, DEFAULT_THRESHOLD};
+use sextant_monitoring::screening::{Match, Watchlist, DEFAULT_THRESHOLD};
 use sextant_store::Actor;
 use utoipa::ToSchema;
 
@@ -28,6 +32,45 @@ pub struct LoadedList {
     /// SHA-256 of the file, hex: which list a result was screened against.
     pub sha256: String,
     pub loaded_at: DateTime<Utc>,
+    /// Names screened at the default threshold, by their 64-bit hash, with what they matched.
+    seen: Mutex<HashMap<u64, Arc<Vec<Match>>>>,
+}
+
+/// Names whose screening is remembered; past it the memory starts again (a payment stream
+/// names far fewer distinct counterparties than this between list updates).
+const REMEMBERED_NAMES: usize = 200_000;
+
+impl LoadedList {
+    pub fn new(watchlist: Watchlist, source: String, sha256: String) -> LoadedList {
+        LoadedList {
+            watchlist,
+            source,
+            sha256,
+            loaded_at: Utc::now(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The listed names a payment's counterparty `name` matches at the default threshold,
+    /// best first (remembered per name).
+    pub fn screen_counterparty(&self, name: &str) -> Arc<Vec<Match>> {
+        let key = sextant_hash::fnv1a64(name.as_bytes());
+        if let Some(found) = self.seen.lock().expect("never poisoned").get(&key) {
+            return found.clone();
+        }
+        let found = Arc::new(self.watchlist.screen(name, DEFAULT_THRESHOLD));
+        let mut seen = self.seen.lock().expect("never poisoned");
+        if seen.len() >= REMEMBERED_NAMES {
+            seen.clear();
+        }
+        seen.insert(key, found.clone());
+        found
+    }
+
+    /// The first 12 hex digits of the file's SHA-256: how an alert names the list.
+    pub fn short_sha(&self) -> &str {
+        &self.sha256[..self.sha256.len().min(12)]
+    }
 }
 
 /// The list in force, if one was loaded.
@@ -45,12 +88,11 @@ impl Screening {
         let text = String::from_utf8_lossy(&bytes);
         let watchlist = Watchlist::from_sdn_csv(&text)
             .map_err(|e| format!("sanctions list {}: {e}", path.display()))?;
-        let loaded = Arc::new(LoadedList {
+        let loaded = Arc::new(LoadedList::new(
             watchlist,
-            source: path.display().to_string(),
-            sha256: sextant_hash::sha256_hex(&bytes),
-            loaded_at: Utc::now(),
-        });
+            path.display().to_string(),
+            sextant_hash::sha256_hex(&bytes),
+        ));
         *self.list.write().expect("the list lock is never poisoned") = Some(loaded.clone());
         Ok(loaded)
     }
@@ -85,7 +127,7 @@ pub struct SanctionsListView {
     pub loaded_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct SanctionsMatchView {
     /// The list's number for the entry.
     pub ent_num: u64,
@@ -106,6 +148,25 @@ pub struct ScreenView {
     pub list: SanctionsListView,
     /// Best first; empty when the name matches nobody on the list.
     pub matches: Vec<SanctionsMatchView>,
+}
+
+pub fn match_view(m: &Match) -> SanctionsMatchView {
+    SanctionsMatchView {
+        ent_num: m.ent_num,
+        listed_name: m.listed_name.clone(),
+        matched_name: m.matched_name.clone(),
+        kind: m.kind.clone(),
+        programme: m.programme.clone(),
+        score: m.score,
+    }
+}
+
+/// A match in words, for alerts and an assessment's reasons.
+pub fn match_sentence(m: &Match) -> String {
+    format!(
+        "the counterparty's name matches {} on the sanctions list (entry {}, {}, score {:.2})",
+        m.listed_name, m.ent_num, m.programme, m.score
+    )
 }
 
 /// The list in force, described.
@@ -145,15 +206,8 @@ pub async fn screen(ctx: &Context, request: &ScreenRequest, by: &Actor) -> Resul
     let matches = list
         .watchlist
         .screen(name, threshold)
-        .into_iter()
-        .map(|m| SanctionsMatchView {
-            ent_num: m.ent_num,
-            listed_name: m.listed_name,
-            matched_name: m.matched_name,
-            kind: m.kind,
-            programme: m.programme,
-            score: m.score,
-        })
+        .iter()
+        .map(match_view)
         .collect::<Vec<_>>();
     if by.role == "compliance" || by.role == "admin" {
         let detail = serde_json::json!({

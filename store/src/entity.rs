@@ -76,6 +76,9 @@ pub mod payment_event {
         pub balance_after_minor: Option<i64>,
         pub content_hash: i64,
         pub received_at_ms: i64,
+        pub counterparty_name: Option<String>,
+        pub counterparty_account: Option<String>,
+        pub device_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,9 +13,10 @@
 use rand::Rng;
 use sextant_domain::{
     AmountMinor, Card, Channel, CountryCode, Currency, CustomerId, Direction, EventId, Mcc,
-    MerchantId, PaymentEvent, PaymentKind, PaymentStatus,
+    MerchantId, PaymentEvent, PaymentKind, PaymentStatus, ShortText,
 };
 
+use crate::parties::{person, Parties};
 use crate::sample::chance;
 use crate::window::{Window, DAY_S};
 
@@ -36,15 +37,19 @@ pub enum Scheme {
     Structuring,
     /// Transfers to a jurisdiction under sanctions or on the FATF's call-for-action list.
     HighRiskTransfer,
+    /// Transfers to a party on the sanctions list (the generated one, see
+    /// [`crate::sanctions`]), its name written another way, from an ordinary country.
+    SanctionedPayee,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 5] = [
+    pub const ALL: [Scheme; 6] = [
         Scheme::CardTesting,
         Scheme::AccountTakeover,
         Scheme::MuleAccount,
         Scheme::Structuring,
         Scheme::HighRiskTransfer,
+        Scheme::SanctionedPayee,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +59,7 @@ impl Scheme {
             Scheme::MuleAccount => "mule_account",
             Scheme::Structuring => "structuring",
             Scheme::HighRiskTransfer => "high_risk_transfer",
+            Scheme::SanctionedPayee => "sanctioned_payee",
         }
     }
 
@@ -69,6 +75,7 @@ impl Scheme {
             Scheme::MuleAccount => 0.006,
             Scheme::Structuring => 0.003,
             Scheme::HighRiskTransfer => 0.002,
+            Scheme::SanctionedPayee => 0.002,
         }
     }
 }
@@ -134,6 +141,8 @@ impl Writer<'_> {
                 PaymentStatus::Completed
             },
             balance_after_minor: None,
+            counterparty: None,
+            device_id: None,
         };
         debug_assert!(payment.check().is_ok(), "{:?}", payment.check());
         self.out.push(payment);
@@ -169,6 +178,7 @@ pub(crate) fn plant<R: Rng>(
     cards: &[Card],
     window: &Window,
     payments: &mut Vec<PaymentEvent>,
+    parties: &mut Parties,
     rng: &mut R,
 ) -> Option<FraudTruth> {
     let draw: f64 = rng.gen();
@@ -195,7 +205,9 @@ pub(crate) fn plant<R: Rng>(
         Scheme::MuleAccount => mule(&mut w, cards, start_s, rng),
         Scheme::Structuring => structuring(&mut w, cards, start_s, rng),
         Scheme::HighRiskTransfer => high_risk(&mut w, start_s, rng),
+        Scheme::SanctionedPayee => sanctioned(&mut w, start_s, rng),
     }
+    name_parties(scheme, &mut w.out, parties);
     let end_s = window.end_s() - 1;
     w.out.retain(|p| p.occurred_at.timestamp() <= end_s);
     w.out.sort_by_key(|p| p.occurred_at);
@@ -386,6 +398,60 @@ fn structuring<R: Rng>(w: &mut Writer<'_>, cards: &[Card], start_s: i64, rng: &m
             mcc: None,
             country: "CZ",
             card: if cash { cards.first().copied() } else { None },
+            failed: false,
+        });
+    }
+}
+
+/// Names the planted payments' parties, from the customer's parties' own stream (so the
+/// episodes' other draws are what they were before payments named parties): strangers for
+/// the money mules move and the payees of a takeover, which comes from a new device.
+fn name_parties(scheme: Scheme, out: &mut [PaymentEvent], parties: &mut Parties) {
+    let payee = person(&mut parties.rng);
+    // Most takers come from a device of their own; some from the customer's own session.
+    let taker_device = scheme == Scheme::AccountTakeover && chance(&mut parties.rng, 0.9);
+    let new_device = taker_device.then(|| parties.new_device());
+    let rng = &mut parties.rng;
+    let listed = (scheme == Scheme::SanctionedPayee).then(|| {
+        let mut named = person(rng);
+        named.name = Some(
+            ShortText::parse(&crate::sanctions::payee_name(rng)).expect("listed names are plain"),
+        );
+        named
+    });
+    for p in out.iter_mut() {
+        p.counterparty = match (scheme, p.kind) {
+            (Scheme::MuleAccount, PaymentKind::TransferIn | PaymentKind::TransferOut) => {
+                Some(person(rng))
+            }
+            (Scheme::SanctionedPayee, PaymentKind::TransferOut) => listed.clone(),
+            (_, PaymentKind::TransferIn | PaymentKind::TransferOut) => Some(payee.clone()),
+            _ => None,
+        };
+    }
+    for p in out.iter_mut() {
+        let in_app = matches!(p.channel, Channel::Online | Channel::P2p)
+            || (scheme == Scheme::AccountTakeover && p.kind == PaymentKind::TransferOut);
+        if in_app {
+            p.device_id = Some(match &new_device {
+                Some(device) => device.clone(),
+                None => parties.device_at(p.occurred_at.timestamp()),
+            });
+        }
+    }
+}
+
+fn sanctioned<R: Rng>(w: &mut Writer<'_>, start_s: i64, rng: &mut R) {
+    for k in 0..rng.gen_range(1..=2) {
+        w.push(Shape {
+            at_s: start_s + k * rng.gen_range(DAY_S..10 * DAY_S),
+            amount_minor: rng.gen_range(30_000..=900_000),
+            kind: PaymentKind::TransferOut,
+            channel: Channel::P2p,
+            merchant: None,
+            mcc: None,
+            country: "CZ",
+            card: None,
             failed: false,
         });
     }

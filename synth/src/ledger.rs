@@ -254,6 +254,8 @@ impl<'a> EventWriter<'a> {
             card: p.card.map(|i| self.cards[usize::from(i)]),
             status,
             balance_after_minor: Some(balance_after_minor),
+            counterparty: None,
+            device_id: None,
         });
     }
 }

@@ -25,11 +25,13 @@ mod holdings;
 mod income;
 mod latent;
 mod ledger;
+mod parties;
 mod persona;
 mod plan;
 mod planner;
 mod profile;
 mod sample;
+pub mod sanctions;
 mod spending;
 mod tables;
 mod truth;
@@ -187,6 +189,7 @@ enum Stream {
     Truth = 3,
     Behaviour = 4,
     Fraud = 5,
+    Parties = 6,
 }
 
 fn stream(seed: u64, index: u64, which: Stream) -> ChaCha8Rng {
@@ -251,8 +254,16 @@ pub fn generate_customer(config: &Config, index: u64) -> CustomerBundle {
     let mut rng = stream(config.seed, index, Stream::Behaviour);
     let behaviour = behaviour::generate(&ctx, &customer_id, number, &truth, &stats, &mut rng);
 
-    // Last, from its own stream: everything above is the same with or without an episode.
+    // Last, from their own streams: everything above is the same with or without an
+    // episode, and with or without parties named.
     let mut payments = payments;
+    let mut parties = parties::Parties::new(
+        number,
+        window.start_s,
+        window.end_s(),
+        stream(config.seed, index, Stream::Parties),
+    );
+    parties.assign(&mut payments, window.start_s);
     let mut rng = stream(config.seed, index, Stream::Fraud);
     let fraud = fraud::plant(
         &customer_id,
@@ -260,6 +271,7 @@ pub fn generate_customer(config: &Config, index: u64) -> CustomerBundle {
         &cards,
         &window,
         &mut payments,
+        &mut parties,
         &mut rng,
     );
 

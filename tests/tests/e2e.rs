@@ -996,7 +996,7 @@ fn monitoring_eval_scores_a_labelled_file_against_the_raw_column_baseline() {
         "the windowed model sees the burst: {out}"
     );
     // The leaking column is not read unless named.
-    assert_eq!(models[1]["features"], 50, "{out}");
+    assert_eq!(models[1]["features"], 54, "{out}");
     let (code, table, _) = run(&args, dir);
     assert_eq!(code, 0);
     assert!(table.contains("| monitoring: windowed features"), "{table}");

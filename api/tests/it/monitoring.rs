@@ -397,3 +397,186 @@ async fn card_testing_opens_a_case_and_the_next_attempt_is_blocked() {
     assert_eq!(count("monitoring.alert"), 2);
     assert_eq!(count("monitoring.case.close"), 1);
 }
+
+/// A transfer out by `customer` to `payee` (by name and account), from device `device`.
+fn transfer(event_id: &str, customer: &str, payee: &str, device: &str, minor: i64) -> Value {
+    json!({
+        "type": "payment", "event_id": event_id, "customer_id": customer,
+        "occurred_at": "2026-05-21T09:00:00Z",
+        "amount_minor": minor, "currency": "EUR", "direction": "debit", "kind": "transfer_out",
+        "channel": "p2p", "country": "CZ", "device_id": device,
+        "counterparty": {"name": payee, "account": "CZ6508000000192000145399"}
+    })
+}
+
+#[tokio::test]
+async fn counterparties_are_screened_as_payments_land_and_before_they_are_authorised() {
+    let app = spawn_app().await;
+    let service = token(Role::Service, "app");
+    let compliance = token(Role::Compliance, "ana");
+    app.put_customer("c-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sdn.csv");
+    std::fs::write(
+        &file,
+        "7001,\"PETROV, Vladimir Ivanovich\",\"individual\",\"RUSSIA-EO14024\",-0-,-0-,-0-,-0-,-0-,-0-,-0-,\"a.k.a. 'PETROV, Vladimir'.\"\n",
+    )
+    .unwrap();
+    app.ctx.screening().load_file(&file).unwrap();
+
+    // A listed name written the other way round, in Cyrillic, lands: one `sanctions` alert;
+    // a friend paid the same day raises none. The name and the device come back as sent.
+    let events = [
+        transfer("s-1", "c-1", "Владимир Петров", "dv-1", 50_000),
+        transfer("s-2", "c-1", "Jana Novakova", "dv-1", 2_000),
+    ];
+    let sent = app
+        .call("POST", "/v1/events", Some(&service), Some(batch(&events)))
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let case = case_of(&app, &compliance, "c-1").await;
+    let alerts = case["alerts"].as_array().unwrap();
+    let sanctions: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["source"] == "sanctions")
+        .collect();
+    assert_eq!(sanctions.len(), 1, "{case}");
+    assert_eq!(sanctions[0]["event_id"], "s-1");
+    assert!(
+        sanctions[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("PETROV, Vladimir Ivanovich"),
+        "{case}"
+    );
+    let stored = app
+        .store
+        .payments_since(
+            &[sextant_domain::CustomerId::parse("c-1").unwrap()],
+            chrono::DateTime::parse_from_rfc3339("2026-05-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+        .await
+        .unwrap();
+    let first = stored
+        .iter()
+        .find(|p| p.event_id.as_str() == "s-1")
+        .unwrap();
+    assert_eq!(
+        first
+            .counterparty
+            .as_ref()
+            .unwrap()
+            .name
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "Владимир Петров"
+    );
+    assert_eq!(first.device_id.as_ref().unwrap().as_str(), "dv-1");
+
+    // Before authorising: a small payment to the listed party is blocked, with the match
+    // among the reasons, and replays byte for byte; the friend is allowed.
+    let mut next = transfer("s-3", "c-1", "Vladimir I. Petrov", "dv-1", 1_000);
+    next["occurred_at"] = json!("2026-05-22T09:00:00Z");
+    let blocked = app
+        .call(
+            "POST",
+            "/v1/payments/assess",
+            Some(&service),
+            Some(next.to_string()),
+        )
+        .await;
+    assert_eq!(blocked.status, StatusCode::CREATED, "{}", blocked.text);
+    assert_eq!(blocked.body["verdict"], "block", "{}", blocked.text);
+    assert_eq!(blocked.body["sanctions"][0]["ent_num"], 7001);
+    assert!(blocked.body["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("sanctions list"));
+    let id = blocked.body["assessment_id"].as_str().unwrap();
+    // A list replaced since does not change the replay: it decides from the list of the day.
+    std::fs::write(&file, "7003,\"SMITH, John\",\"individual\",\"SDNTK\"\n").unwrap();
+    app.ctx.screening().load_file(&file).unwrap();
+    let replayed = app
+        .call(
+            "GET",
+            &format!("/v1/payments/assessments/{id}/replay"),
+            Some(&compliance),
+            None,
+        )
+        .await;
+    assert_eq!(replayed.body["identical"], true, "{}", replayed.text);
+    let mut friend = transfer("s-4", "c-1", "Jana Novakova", "dv-1", 1_000);
+    friend["occurred_at"] = json!("2026-05-22T09:00:00Z");
+    let allowed = app
+        .call(
+            "POST",
+            "/v1/payments/assess",
+            Some(&service),
+            Some(friend.to_string()),
+        )
+        .await;
+    assert_eq!(allowed.body["verdict"], "allow", "{}", allowed.text);
+    assert!(allowed.body.get("sanctions").is_none());
+
+    // A counterparty with neither name nor account, and a device id with a space, are named;
+    // a card number for a name is refused before anything is read.
+    let mut empty = transfer("s-5", "c-1", "x", "dv 1", 1_000);
+    empty["counterparty"] = json!({});
+    let refused = app
+        .call("POST", "/v1/events", Some(&service), Some(batch(&[empty])))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let fields: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.ends_with("device_id")),
+        "{}",
+        refused.text
+    );
+    let mut named = transfer("s-5", "c-1", "x", "dv-1", 1_000);
+    named["counterparty"] = json!({});
+    let refused = app
+        .call("POST", "/v1/events", Some(&service), Some(batch(&[named])))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.body["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .ends_with("counterparty"),
+        "{}",
+        refused.text
+    );
+    let card = transfer("s-6", "c-1", "4111 1111 1111 1111", "dv-1", 1_000);
+    let refused = app
+        .call("POST", "/v1/events", Some(&service), Some(batch(&[card])))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        !refused.text.contains("4111"),
+        "never echoed: {}",
+        refused.text
+    );
+}

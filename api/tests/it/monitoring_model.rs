@@ -117,7 +117,7 @@ async fn a_trained_model_scores_assessments_replays_and_alerts_on_ingest() {
     assert_eq!(ordinary.body["verdict"], "allow", "{}", ordinary.text);
     assert_eq!(ordinary.body["model"]["version"], trained.version.as_str());
     let calm = ordinary.body["model"]["probability"].as_f64().unwrap();
-    assert_eq!(ordinary.body["policy_version"], "monitoring-policy-3");
+    assert_eq!(ordinary.body["policy_version"], "monitoring-policy-4");
 
     let burst: Vec<Value> = (0..7)
         .map(|i| {

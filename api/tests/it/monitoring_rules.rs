@@ -247,7 +247,7 @@ async fn rules_are_shadowed_backtested_made_live_and_retired() {
     assert_eq!(assessed.status, StatusCode::CREATED, "{}", assessed.text);
     assert_eq!(assessed.body["verdict"], "review", "{}", assessed.text);
     assert_eq!(assessed.body["rules_fired"][0]["rule_id"], "burst");
-    assert_eq!(assessed.body["policy_version"], "monitoring-policy-3");
+    assert_eq!(assessed.body["policy_version"], "monitoring-policy-4");
     let id = assessed.body["assessment_id"].as_str().unwrap();
     let replayed = app
         .call(

@@ -28,6 +28,9 @@ pub const BEHAVIOUR_FILE: &str = "behaviour.jsonl";
 pub const HOLDINGS_FILE: &str = "holdings.jsonl";
 pub const TRUTH_FILE: &str = "ground_truth.jsonl";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The generated sanctions list (invented parties, the SDN CSV layout) that the
+/// sanctioned-payee scheme pays; the demo screens against it.
+pub const SANCTIONS_FILE: &str = "sanctions.csv";
 
 /// Evaluation-only facts about a customer; never imported into the service.
 #[derive(Serialize)]
@@ -204,6 +207,10 @@ pub fn generate(
     ] {
         writer.flush()?;
     }
+    std::fs::write(
+        out_dir.join(SANCTIONS_FILE),
+        sextant_synth::sanctions::sdn_csv(),
+    )?;
     report.elapsed = started.elapsed();
     let manifest = Manifest {
         generator: concat!("sextant-synth ", env!("CARGO_PKG_VERSION")),
@@ -318,4 +325,23 @@ pub fn generate_with_progress(
     let report = generate(&config, out, |done| bar.set_position(done))?;
     bar.finish_and_clear();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_way_a_planted_payee_is_written_matches_the_generated_list() {
+        let list = sextant_monitoring::screening::Watchlist::from_sdn_csv(
+            &sextant_synth::sanctions::sdn_csv(),
+        )
+        .unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..300 {
+            let name = sextant_synth::sanctions::payee_name(&mut rng);
+            let found = list.screen(&name, sextant_monitoring::screening::DEFAULT_THRESHOLD);
+            assert!(!found.is_empty(), "{name} matches nobody");
+        }
+    }
 }

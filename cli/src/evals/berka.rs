@@ -183,6 +183,8 @@ pub fn load(dir: &Path, today: DateTime<Utc>) -> anyhow::Result<Vec<BerkaLoan>> 
                 card: None,
                 status: PaymentStatus::Completed,
                 balance_after_minor: Some(minor(&t[6])?),
+                counterparty: None,
+                device_id: None,
             });
         }
         payments.sort_by_key(|p| p.occurred_at);

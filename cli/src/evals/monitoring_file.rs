@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use ndarray::Array2;
 use serde::Serialize;
 use sextant_domain::{
-    AmountMinor, Channel, CountryCode, Currency, CustomerId, Direction, EventId, Mcc, MerchantId,
-    PaymentEvent, PaymentKind, PaymentStatus,
+    AccountRef, AmountMinor, Channel, Counterparty, CountryCode, Currency, CustomerId, Direction,
+    EventId, Mcc, MerchantId, PaymentEvent, PaymentKind, PaymentStatus,
 };
 use sextant_models::evaluation::{average_precision, recall_at_share, roc_auc};
 use sextant_models::fraud::FraudModel;
@@ -251,6 +251,19 @@ fn payment(index: usize, row: &Row) -> anyhow::Result<PaymentEvent> {
         card: None,
         status: PaymentStatus::Completed,
         balance_after_minor: None,
+        // A transfer's other party also counts as a payee or a payer (fan-in, fan-out).
+        counterparty: row
+            .counterparty
+            .as_deref()
+            .filter(|_| kind != PaymentKind::Purchase)
+            .map(|c| -> anyhow::Result<Counterparty> {
+                Ok(Counterparty {
+                    name: None,
+                    account: Some(AccountRef::parse(&id_of(c, 'k'))?),
+                })
+            })
+            .transpose()?,
+        device_id: None,
     };
     Ok(p)
 }

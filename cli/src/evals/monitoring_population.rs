@@ -10,7 +10,8 @@
 //! payment at or above the threshold; planted payments caught) and precision. Read twice:
 //! with the detectors' policy (no model), and with the monitoring model
 //! (`services::monitoring::model`) trained on another population (the next seed, same size)
-//! as `sextant monitoring train` trains it on stored payments.
+//! as `sextant monitoring train` trains it on stored payments. Both screen the
+//! counterparties against the population's own sanctions list, as the demo does.
 
 use serde::Serialize;
 use sextant_monitoring::features::detect_with_features;
@@ -212,6 +213,13 @@ pub fn eval_population(
     eprintln!("training the monitoring model on {customers} other customers (seed {model_seed})");
     let fitted = train_model(customers, months, model_seed, alert_rate, &params)?;
     let model = &fitted.serving.model;
+    // Counterparties are screened against the population's own list, as the demo does: a
+    // match blocks under either policy (its score at least the match's).
+    let list = sextant_monitoring::screening::Watchlist::from_sdn_csv(
+        &sextant_synth::sanctions::sdn_csv(),
+    )
+    .map_err(|e| anyhow::anyhow!("the generated sanctions list: {e}"))?;
+    let mut screened: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     let mut scored: Vec<Scored> = Vec::new();
     let mut people: Vec<Customer> = Vec::with_capacity(customers as usize);
     let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
@@ -236,15 +244,28 @@ pub fn eval_population(
             let at = p.occurred_at.timestamp_millis();
             (first_ms, last_ms) = (first_ms.min(at), last_ms.max(at));
             let (hits, row) = detect_with_features(&mut state, p, &params);
-            let score = decide(hits.clone(), Vec::new(), None).score;
+            let listed = match p.counterparty.as_ref().and_then(|c| c.name.as_ref()) {
+                None => 0.0,
+                Some(name) => *screened.entry(name.as_str().to_owned()).or_insert_with(|| {
+                    list.screen(
+                        name.as_str(),
+                        sextant_monitoring::screening::DEFAULT_THRESHOLD,
+                    )
+                    .first()
+                    .map_or(0.0, |m| m.score)
+                }),
+            };
+            let score = decide(hits.clone(), Vec::new(), None).score.max(listed);
             let alerts = cool_down(&mut state, at, hits);
             let is_planted = planted.contains(p.event_id.as_str());
-            person.alerts_live += alerts.len() as u64;
-            person.planted_alerted_live |= is_planted && !alerts.is_empty();
+            // A match on the list files a `sanctions` alert beside the typologies'.
+            let filed = alerts.len() as u64 + u64::from(listed > 0.0);
+            person.alerts_live += filed;
+            person.planted_alerted_live |= is_planted && filed > 0;
             scored.push(Scored {
                 customer: index as u32,
                 score: score as f32,
-                model: model.probability(&row) as f32,
+                model: model.probability(&row).max(listed) as f32,
                 planted: is_planted,
             });
         }

@@ -51,6 +51,8 @@ fn pay(kind: PaymentKind, amount_minor: i64, at: DateTime<Utc>) -> PaymentEvent 
         card: None,
         status: PaymentStatus::Completed,
         balance_after_minor: None,
+        counterparty: None,
+        device_id: None,
     }
 }
 

@@ -8,14 +8,20 @@
 //! and the model's version before it is answered, so a replay decides it again byte for
 //! byte, model and rules included; a review or a block also raises alerts into the
 //! customer's case.
+//!
+//! A payment that names its counterparty has the name screened against the sanctions list
+//! in force; a match blocks it ([`Decision::screened`]). The matches and the list's SHA-256
+//! are recorded with the assessment: a replay decides from the list of the day, not from
+//! whatever list is loaded when it runs.
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_domain::PaymentEvent;
 use sextant_monitoring::features::detect_with_features;
 use sextant_monitoring::rules::{Mode, MonitoringRule};
+use sextant_monitoring::screening::Match;
 use sextant_monitoring::{
-    decide, CustomerState, Decision, Params, POLICY_VERSION, REPLAYABLE_POLICIES,
+    decide, detect, CustomerState, Decision, Params, POLICY_VERSION, REPLAYABLE_POLICIES,
 };
 use sextant_store::{Actor, NewAlert, NewPaymentAssessment};
 use utoipa::ToSchema;
@@ -23,6 +29,7 @@ use utoipa::ToSchema;
 use super::model::{self, Served};
 use crate::idempotency::{settle, Answer, Keyed, CREATED};
 use crate::records::{format_timestamp, PaymentRecord};
+use crate::screening::{match_sentence, match_view, SanctionsMatchView};
 use crate::{new_id, Context, ItemProblem, Result, ServiceError};
 
 /// One detector that fired on the payment.
@@ -83,8 +90,12 @@ pub struct AssessmentView {
     /// assessment decided before rules weighed in replays byte for byte).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules_fired: Vec<RuleFiredView>,
-    /// The reasons in plain words: the model's, the typologies' (strongest first), then the
-    /// rules'.
+    /// The sanctions list's entries the counterparty's name matched, best first; absent
+    /// when none did (any match blocks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanctions: Vec<SanctionsMatchView>,
+    /// The reasons in plain words: the sanctions matches', the model's, the typologies'
+    /// (strongest first), then the rules'.
     pub reasons: Vec<String>,
     pub policy_version: String,
     /// RFC 3339.
@@ -126,6 +137,13 @@ struct Inputs {
     /// The model in force (none before policy 3, or when none was active).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model_version: Option<String>,
+    /// The SHA-256 of the sanctions list the counterparty was screened against (none before
+    /// policy 4, when the payment named no counterparty, or when no list was loaded) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sanctions_list: Option<String>,
+    /// ... and what it matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sanctions: Vec<Match>,
     policy_version: String,
 }
 
@@ -167,10 +185,12 @@ fn view(
                 reason: r.reason.clone(),
             })
             .collect(),
+        sanctions: decision.sanctions.iter().map(match_view).collect(),
         reasons: decision
-            .model
+            .sanctions
             .iter()
-            .map(model::sentence)
+            .map(match_sentence)
+            .chain(decision.model.iter().map(model::sentence))
             .chain(decision.hits.iter().map(|h| h.reason.clone()))
             .chain(
                 decision
@@ -197,21 +217,29 @@ fn parse(payment: &PaymentRecord) -> Result<PaymentEvent> {
 }
 
 /// Decides `payment` from the customer's state before it, the live rules with the values
-/// their aggregates read and the model in force.
+/// their aggregates read, the model in force and what the counterparty's name matched on the
+/// sanctions list.
 fn decide_on(
     payment: &PaymentEvent,
     mut state: CustomerState,
     params: &Params,
     rules: &[(&MonitoringRule, Vec<Option<f64>>)],
     model: Option<&Served>,
+    sanctions: Vec<Match>,
 ) -> Decision {
     let fired = rules
         .iter()
         .filter(|(rule, values)| rule.fires(payment, values))
         .map(|(rule, values)| rule.hit(values.clone()))
         .collect();
-    let (hits, row) = detect_with_features(&mut state, payment, params);
-    decide(hits, fired, model.map(|m| m.score(&row)))
+    let decision = match model {
+        Some(model) => {
+            let (hits, row) = detect_with_features(&mut state, payment, params);
+            decide(hits, fired, Some(model.score(&row)))
+        }
+        None => decide(detect(&mut state, payment, params), fired, None),
+    };
+    decision.screened(sanctions)
 }
 
 /// Assesses a payment before it is authorised; recorded before it is answered. With an
@@ -236,10 +264,20 @@ pub async fn assess(
         ));
     }
     let monitor = ctx.monitor();
-    let (watch, rule_set) = monitor
+    let in_force = monitor
         .state_of(ctx.store.as_ref(), &domain.customer_id)
         .await?;
+    let (watch, rule_set, model) = (in_force.watch, in_force.rules, in_force.model);
     let params = monitor.params().clone();
+    let list = monitor.screening().current();
+    let name = domain.counterparty.as_ref().and_then(|c| c.name.as_ref());
+    let (sanctions_list, sanctions) = match (&list, name) {
+        (Some(list), Some(name)) => (
+            Some(list.sha256.clone()),
+            list.screen_counterparty(name.as_str()).to_vec(),
+        ),
+        _ => (None, Vec::new()),
+    };
     let mut rule_state = watch.rules;
     let live: Vec<(&MonitoringRule, Vec<Option<f64>>)> = rule_set
         .values_after(&mut rule_state, &domain)
@@ -249,8 +287,14 @@ pub async fn assess(
         .map(|(values, rule)| (rule, values))
         .collect();
     let state = watch.state;
-    let model = monitor.model(ctx.store.as_ref()).await?;
-    let decision = decide_on(&domain, state.clone(), &params, &live, model.as_deref());
+    let decision = decide_on(
+        &domain,
+        state.clone(),
+        &params,
+        &live,
+        model.as_deref(),
+        sanctions.clone(),
+    );
     let id = new_id("pa");
     // To the millisecond, as stored: the replay prints the stored time.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
@@ -274,6 +318,8 @@ pub async fn assess(
             })
             .collect(),
         model_version: model.as_ref().map(|m| m.version.clone()),
+        sanctions_list,
+        sanctions,
         policy_version: POLICY_VERSION.to_owned(),
     })
     .map_err(ServiceError::internal)?;
@@ -311,12 +357,14 @@ pub async fn assess(
             raised_at: now,
         };
         let alerts: Vec<NewAlert> = decision
-            .model
-            .iter()
-            .map(|m| {
+            .sanctions
+            .first()
+            .map(|m| alert("sanctions".to_owned(), m.score, &match_sentence(m)))
+            .into_iter()
+            .chain(decision.model.iter().map(|m| {
                 let reason = format!("{} (model {})", model::sentence(m), m.version);
                 alert("model".to_owned(), m.probability, &reason)
-            })
+            }))
             .chain(
                 decision
                     .hits
@@ -412,6 +460,7 @@ pub async fn replay(ctx: &Context, id: &str) -> Result<ReplayView> {
         &inputs.params,
         &rules,
         model.as_ref(),
+        inputs.sanctions,
     );
     let replayed = view(
         id,

@@ -16,6 +16,9 @@
 //! would have. A payment that was stored already (a duplicate) is not evaluated again, and
 //! the store files an alert once per payment and typology.
 //!
+//! Every new payment that names its counterparty is screened against the sanctions list in
+//! force ([`Monitor::screening`]); a match files a `sanctions` alert.
+//!
 //! Observations are serialised (one lock), so two batches of one customer never interleave;
 //! building a state for a decision or a warm-up reads the store without the lock. A second
 //! process writing payments (an import beside a running server) is not seen by this one's
@@ -33,6 +36,7 @@ use sextant_store::{Actor, AlertsFiled, NewAlert, NewRuleHit, Store, StoredRule}
 use tokio::sync::Mutex;
 
 use super::model::{self, Served};
+use crate::screening::{match_sentence, Screening};
 use crate::{new_id, Result};
 
 /// How far back a rebuilt state reads: the 30-day windows, the month before them that a
@@ -102,6 +106,14 @@ impl Watch {
 struct Kept {
     watch: Watch,
     used: u64,
+}
+
+/// What a decision on one customer's payment reads: their state, and the rules and the model
+/// in force.
+pub struct InForce {
+    pub watch: Watch,
+    pub rules: Arc<RuleSet>,
+    pub model: Option<Arc<Served>>,
 }
 
 #[derive(Default)]
@@ -253,6 +265,7 @@ pub struct Monitor {
     params: Params,
     capacity: usize,
     states: Mutex<States>,
+    screening: Arc<Screening>,
 }
 
 impl Default for Monitor {
@@ -267,11 +280,46 @@ impl Monitor {
             params,
             capacity: capacity.max(1),
             states: Mutex::new(States::default()),
+            screening: Arc::default(),
         }
     }
 
     pub fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// The sanctions list payments' counterparties are screened against.
+    pub fn screening(&self) -> &Arc<Screening> {
+        &self.screening
+    }
+
+    /// The `sanctions` alerts of the new payments whose counterparty's name is on the list
+    /// in force.
+    fn screen(&self, payments: &[&PaymentEvent], now: DateTime<Utc>) -> Vec<NewAlert> {
+        let Some(list) = self.screening.current() else {
+            return Vec::new();
+        };
+        let mut alerts = Vec::new();
+        for p in payments {
+            let Some(name) = p.counterparty.as_ref().and_then(|c| c.name.as_ref()) else {
+                continue;
+            };
+            let matches = list.screen_counterparty(name.as_str());
+            if let Some(best) = matches.first() {
+                alerts.push(NewAlert {
+                    id: new_id("al"),
+                    customer_id: p.customer_id.clone(),
+                    source: "sanctions".into(),
+                    score: best.score,
+                    reason: format!("{} (list {})", match_sentence(best), list.short_sha()),
+                    event_id: Some(p.event_id.to_string()),
+                    assessment_id: None,
+                    occurred_at: p.occurred_at,
+                    raised_at: now,
+                });
+            }
+        }
+        alerts
     }
 
     /// Customers whose state is in memory now.
@@ -292,12 +340,6 @@ impl Monitor {
         let rules = Arc::new(rule_set(&store.rules().await?));
         states.rules = Some(rules.clone());
         Ok(rules)
-    }
-
-    /// The model in force, read from the store the first time.
-    pub async fn model(&self, store: &dyn Store) -> Result<Option<Arc<Served>>> {
-        let mut states = self.states.lock().await;
-        Self::model_in(&mut states, store).await
     }
 
     async fn model_in(states: &mut States, store: &dyn Store) -> Result<Option<Arc<Served>>> {
@@ -419,9 +461,11 @@ impl Monitor {
                     replayed.push((p.customer_id.clone(), Watch::default()));
                 }
                 let watch = &mut replayed.last_mut().expect("pushed above").1;
-                let found = watch.evaluate(p, &self.params, &rules, model);
+                // Only the new payments are scored: the stored ones' alerts were filed.
                 if fresh.contains(p.event_id.as_str()) {
-                    filing.add(p, found);
+                    filing.add(p, watch.evaluate(p, &self.params, &rules, model));
+                } else {
+                    watch.evaluate(p, &self.params, &rules, None);
                 }
             }
             for (id, watch) in replayed {
@@ -429,31 +473,34 @@ impl Monitor {
             }
         }
         drop(states);
+        let new: Vec<&PaymentEvent> = by_customer.values().flatten().copied().collect();
+        filing.alerts.extend(self.screen(&new, now));
         observed.alerts = store.record_alerts(&filing.alerts, by).await?;
         observed.rule_hits = store.record_rule_hits(&filing.rule_hits).await?;
         Ok(observed)
     }
 
-    /// The customer's state as of their newest stored payment, and the rules it was built
-    /// for, for a decision on a payment not yet made. One not in memory is built from the
-    /// store without holding up anyone else, and kept unless an observation kept one
-    /// meanwhile or the rules changed.
-    pub async fn state_of(
-        &self,
-        store: &dyn Store,
-        id: &CustomerId,
-    ) -> Result<(Watch, Arc<RuleSet>)> {
-        let rules = {
+    /// The customer's state as of their newest stored payment, the rules it was built for
+    /// and the model in force, for a decision on a payment not yet made (one look under the
+    /// lock). One not in memory is built from the store without holding up anyone else, and
+    /// kept unless an observation kept one meanwhile or the rules changed.
+    pub async fn state_of(&self, store: &dyn Store, id: &CustomerId) -> Result<InForce> {
+        let (rules, model) = {
             let mut states = self.states.lock().await;
             let rules = Self::rules_in(&mut states, store).await?;
+            let model = Self::model_in(&mut states, store).await?;
             if states.kept.contains_key(id) {
                 states.clock += 1;
                 let clock = states.clock;
                 let kept = states.kept.get_mut(id).expect("present");
                 kept.used = clock;
-                return Ok((kept.watch.clone(), rules));
+                return Ok(InForce {
+                    watch: kept.watch.clone(),
+                    rules,
+                    model,
+                });
             }
-            rules
+            (rules, model)
         };
         let since = Utc::now() - Duration::days(LOOKBACK_DAYS);
         let mut built = self
@@ -468,7 +515,11 @@ impl Monitor {
         if same_rules && !states.kept.contains_key(id) {
             states.put(id.clone(), watch.clone(), self.capacity);
         }
-        Ok((watch, rules))
+        Ok(InForce {
+            watch,
+            rules,
+            model,
+        })
     }
 
     /// States of `ids` built from their stored payments since `since` (customers without

@@ -61,6 +61,10 @@ pub struct ServingModel {
 pub struct Served {
     pub version: String,
     pub serving: ServingModel,
+    /// Where each of the model's features is in this release's row, when the model was
+    /// trained on fewer features than it computes (features are only ever added, and a
+    /// model finds its own by name); `None` when it reads the row as it is.
+    columns: Option<Vec<usize>>,
 }
 
 impl Served {
@@ -73,20 +77,40 @@ impl Served {
         serving.model.check().map_err(|e| {
             ServiceError::internal(format!("monitoring model {}: {e}", stored.version))
         })?;
-        if serving.model.feature_names != names() {
-            return Err(ServiceError::internal(format!(
-                "monitoring model {} reads other features than this release computes",
-                stored.version
-            )));
-        }
+        let current = names();
+        let columns = if serving.model.feature_names == current {
+            None
+        } else {
+            let found: Option<Vec<usize>> = serving
+                .model
+                .feature_names
+                .iter()
+                .map(|name| current.iter().position(|c| c == name))
+                .collect();
+            Some(found.ok_or_else(|| {
+                ServiceError::internal(format!(
+                    "monitoring model {} reads features this release does not compute",
+                    stored.version
+                ))
+            })?)
+        };
         Ok(Served {
             version: stored.version.clone(),
             serving,
+            columns,
         })
     }
 
-    /// The model's reading of a payment's feature row.
+    /// The model's reading of a payment's feature row (as this release computes it).
     pub fn score(&self, row: &[f64]) -> ModelScore {
+        let gathered: Vec<f64>;
+        let row = match &self.columns {
+            None => row,
+            Some(columns) => {
+                gathered = columns.iter().map(|&i| row[i]).collect();
+                &gathered
+            }
+        };
         let model = &self.serving.model;
         let probability = model.probability(row);
         let mut raised: Vec<(f64, usize)> = model

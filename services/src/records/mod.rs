@@ -7,10 +7,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{
-    AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel, ChannelConsents,
-    Consents, CountryCode, Currency, Customer, CustomerId, Direction, Event, EventId, FieldError,
-    Holding, KycStatus, Mcc, MerchantId, Occupation, ParseError, PaymentEvent, PaymentKind,
-    PaymentStatus, Product, ProductId, Region, ShortText,
+    AccountRef, AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel,
+    ChannelConsents, Consents, Counterparty, CountryCode, Currency, Customer, CustomerId, DeviceId,
+    Direction, Event, EventId, FieldError, Holding, KycStatus, Mcc, MerchantId, Occupation,
+    ParseError, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId, Region, ShortText,
 };
 use utoipa::ToSchema;
 
@@ -236,6 +236,23 @@ pub struct CardRecord {
     pub last4: String,
 }
 
+/// Who was paid or paid in: a name, an account, or both.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartyRecord {
+    /// As the payment order gives it: 1 to 200 characters, never a card number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Jana Novakova", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// An IBAN without spaces, or the payment app's own reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "CZ6508000000192000145399",
+        pattern = "^[A-Za-z0-9._:-]{1,64}$"
+    )]
+    pub account: Option<String>,
+}
+
 /// Tag of a payment record.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -302,6 +319,14 @@ pub struct PaymentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = -999_999_999_999_i64, maximum = 999_999_999_999_i64)]
     pub balance_after_minor: Option<i64>,
+    /// Who was paid or paid in (transfers, salaries, bills); screened against the sanctions
+    /// list in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterparty: Option<CounterpartyRecord>,
+    /// The app install the payment was made from: an opaque id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "dv-7f3a9c", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub device_id: Option<String>,
 }
 
 /// Largest account balance accepted, either sign: twelve digits, like amounts.
@@ -330,6 +355,22 @@ impl PaymentRecord {
             Some(c) => e.take("card", Card::parse(&c.bin, &c.last4)).map(Some),
         };
         let status = e.take_opt("status", self.status.as_deref(), PaymentStatus::parse);
+        let counterparty = match &self.counterparty {
+            None => Some(None),
+            Some(c) => {
+                let name = e.take_opt("counterparty.name", c.name.as_deref(), ShortText::parse);
+                let account = e.take_opt(
+                    "counterparty.account",
+                    c.account.as_deref(),
+                    AccountRef::parse,
+                );
+                match (name, account) {
+                    (Some(name), Some(account)) => Some(Some(Counterparty { name, account })),
+                    _ => None,
+                }
+            }
+        };
+        let device_id = e.take_opt("device_id", self.device_id.as_deref(), DeviceId::parse);
         if let Some(balance) = self.balance_after_minor {
             if !(-BALANCE_LIMIT_MINOR..=BALANCE_LIMIT_MINOR).contains(&balance) {
                 e.0.push(
@@ -355,6 +396,8 @@ impl PaymentRecord {
             Some(country),
             Some(card),
             Some(status),
+            Some(counterparty),
+            Some(device_id),
         ) = (
             event_id,
             customer_id,
@@ -369,6 +412,8 @@ impl PaymentRecord {
             country,
             card,
             status,
+            counterparty,
+            device_id,
         )
         else {
             return Err(e.0);
@@ -391,6 +436,8 @@ impl PaymentRecord {
             card,
             status: status.unwrap_or(PaymentStatus::Completed),
             balance_after_minor: self.balance_after_minor,
+            counterparty,
+            device_id,
         };
         payment
             .check()
@@ -418,6 +465,11 @@ impl PaymentRecord {
             }),
             status: (p.status != PaymentStatus::Completed).then(|| p.status.as_str().to_owned()),
             balance_after_minor: p.balance_after_minor,
+            counterparty: p.counterparty.as_ref().map(|c| CounterpartyRecord {
+                name: c.name.as_ref().map(|n| n.as_str().to_owned()),
+                account: c.account.as_ref().map(|a| a.as_str().to_owned()),
+            }),
+            device_id: p.device_id.as_ref().map(|d| d.as_str().to_owned()),
         }
     }
 }

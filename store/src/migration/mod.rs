@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_monitoring::Migration),
             Box::new(m0012_monitoring_rules::Migration),
             Box::new(m0013_monitoring_models::Migration),
+            Box::new(m0014_payment_parties::Migration),
         ]
     }
 }
@@ -90,3 +91,4 @@ mod m0010_decision_age;
 mod m0011_monitoring;
 mod m0012_monitoring_rules;
 mod m0013_monitoring_models;
+mod m0014_payment_parties;

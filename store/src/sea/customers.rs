@@ -52,6 +52,9 @@ const PAYMENT_COLUMNS: &[&str] = &[
     "balance_after_minor",
     "content_hash",
     "received_at_ms",
+    "counterparty_name",
+    "counterparty_account",
+    "device_id",
 ];
 
 const BEHAVIOUR_COLUMNS: &[&str] = &[
@@ -97,6 +100,21 @@ fn payment_row(
         Value::BigInt(p.balance_after_minor).into(),
         hash.into(),
         now_ms.into(),
+        sealed(
+            "counterparty_name",
+            p.counterparty
+                .as_ref()
+                .and_then(|c| c.name.as_ref())
+                .map(|n| n.as_str()),
+        ),
+        sealed(
+            "counterparty_account",
+            p.counterparty
+                .as_ref()
+                .and_then(|c| c.account.as_ref())
+                .map(|a| a.as_str()),
+        ),
+        sealed("device_id", p.device_id.as_ref().map(|d| d.as_str())),
     ])
 }
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::ActiveValue::Set;
 use sextant_domain::{
-    AmountMinor, BirthYear, Card, Channel, ChannelConsents, Consents, CountryCode, Currency,
-    Customer, CustomerId, Direction, Event, EventId, Holding, KycStatus, Mcc, MerchantId,
-    Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product, ProductId, ProductKind, Region,
-    RiskLevel,
+    AccountRef, AmountMinor, BirthYear, Card, Channel, ChannelConsents, Consents, Counterparty,
+    CountryCode, Currency, Customer, CustomerId, DeviceId, Direction, Event, EventId, Holding,
+    KycStatus, Mcc, MerchantId, Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product,
+    ProductId, ProductKind, Region, RiskLevel, ShortText,
 };
 use sextant_hash::Fnv64;
 
@@ -170,6 +170,29 @@ pub(super) fn payment_from(
     let bin = unsealed(keys, c, "card_bin", m.card_bin.as_deref())?;
     let last4 = unsealed(keys, c, "card_last4", m.card_last4.as_deref())?;
     let merchant = unsealed(keys, c, "merchant_id", m.merchant_id.as_deref())?;
+    let party_name = unsealed(keys, c, "counterparty_name", m.counterparty_name.as_deref())?;
+    let party_account = unsealed(
+        keys,
+        c,
+        "counterparty_account",
+        m.counterparty_account.as_deref(),
+    )?;
+    let device = unsealed(keys, c, "device_id", m.device_id.as_deref())?;
+    let counterparty = match (party_name, party_account) {
+        (None, None) => None,
+        (name, account) => Some(Counterparty {
+            name: name
+                .as_deref()
+                .map(ShortText::parse)
+                .transpose()
+                .map_err(corrupt("counterparty name"))?,
+            account: account
+                .as_deref()
+                .map(AccountRef::parse)
+                .transpose()
+                .map_err(corrupt("counterparty account"))?,
+        }),
+    };
     let card = match (bin.as_deref(), last4.as_deref()) {
         (Some(bin), Some(last4)) => Some(Card::parse(bin, last4).map_err(corrupt("card"))?),
         _ => None,
@@ -197,6 +220,12 @@ pub(super) fn payment_from(
         card,
         status: PaymentStatus::parse(&m.status).map_err(corrupt("status"))?,
         balance_after_minor: m.balance_after_minor,
+        counterparty,
+        device_id: device
+            .as_deref()
+            .map(DeviceId::parse)
+            .transpose()
+            .map_err(corrupt("device"))?,
     })
 }
 
@@ -204,7 +233,7 @@ pub(super) fn behaviour_from(
     m: behaviour_event::Model,
     keys: &KeySet,
 ) -> Result<sextant_domain::BehaviourEvent, StoreError> {
-    use sextant_domain::{BehaviourKind, ShortText};
+    use sextant_domain::BehaviourKind;
     let query = unsealed(keys, &m.customer_id, "query", m.query.as_deref())?;
     Ok(sextant_domain::BehaviourEvent {
         event_id: EventId::parse(&m.event_id).map_err(corrupt("event id"))?,
@@ -591,6 +620,17 @@ pub(super) fn content_hash(event: &Event) -> i64 {
                     .as_ref()
                     .map(|b| &b[..]),
             );
+            // Hashed only when present, so the events stored before payments named them
+            // keep their hashes (a re-sent one is still a duplicate, not a conflict).
+            if let Some(c) = &p.counterparty {
+                hash.put(b"counterparty");
+                hash.put_opt(c.name.as_ref().map(|n| n.as_str().as_bytes()));
+                hash.put_opt(c.account.as_ref().map(|a| a.as_str().as_bytes()));
+            }
+            if let Some(device) = &p.device_id {
+                hash.put(b"device");
+                hash.put(device.as_str().as_bytes());
+            }
         }
         Event::Behaviour(b) => {
             hash.put(b"behaviour");

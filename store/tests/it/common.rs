@@ -127,6 +127,8 @@ pub fn payment(event_id: &str, customer: &str, amount_minor: i64) -> Event {
         card: Some(Card::parse("411111", "1234").unwrap()),
         status: PaymentStatus::Completed,
         balance_after_minor: None,
+        counterparty: None,
+        device_id: None,
     };
     payment.check().unwrap();
     Event::Payment(payment)

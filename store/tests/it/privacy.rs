@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sextant_domain::{Event, MerchantId, ShortText};
+use sextant_domain::{AccountRef, Counterparty, DeviceId, Event, MerchantId, ShortText};
 use sextant_store::crypto::{Keyring, MasterKey};
 use sextant_store::{AuditFilter, SeaStore, Store};
 
@@ -11,12 +11,20 @@ use crate::common::*;
 
 const MERCHANT: &str = "m-unique-merchant-7781";
 const QUERY: &str = "zanzibar honeymoon in april";
+const PAYEE: &str = "Bohumila Vrchlicka-Zahradnikova";
+const ACCOUNT: &str = "CZ6527000000001234567891";
+const DEVICE: &str = "dv-unique-handset-5521";
 
 fn private_events(customer: &str) -> Vec<Event> {
     let Event::Payment(mut pay) = payment("p-private", customer, 4_200) else {
         unreachable!()
     };
     pay.merchant_id = Some(MerchantId::parse(MERCHANT).unwrap());
+    pay.counterparty = Some(Counterparty {
+        name: Some(ShortText::parse(PAYEE).unwrap()),
+        account: Some(AccountRef::parse(ACCOUNT).unwrap()),
+    });
+    pay.device_id = Some(DeviceId::parse(DEVICE).unwrap());
     let Event::Behaviour(mut search) = behaviour_at(
         "b-private",
         customer,
@@ -83,9 +91,17 @@ async fn personal_fields_are_sealed_and_erasure_shreds_them() {
             MERCHANT
         );
         assert_eq!(history.behaviour[0].query.as_ref().unwrap().as_str(), QUERY);
+        let Event::Payment(sent) = &private_events("c1")[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            history.payments[0].counterparty, sent.counterparty,
+            "{backend}"
+        );
+        assert_eq!(history.payments[0].device_id, sent.device_id, "{backend}");
         if backend == "sqlite" {
             store.checkpoint().await.unwrap();
-            for needle in [MERCHANT, QUERY] {
+            for needle in [MERCHANT, QUERY, PAYEE, ACCOUNT, DEVICE] {
                 assert!(
                     !files_hold(test._dir.path(), needle),
                     "{needle} is never written in clear"

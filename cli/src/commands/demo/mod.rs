@@ -24,7 +24,7 @@ use sextant_services::{staff, Context};
 use sextant_store::Actor;
 
 use crate::commands::generate::{
-    generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, TRUTH_FILE,
+    generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, SANCTIONS_FILE, TRUTH_FILE,
 };
 use crate::commands::import::import_with_progress;
 use crate::commands::monitoring::{self as monitoring_cmd, truth_payment_labels};
@@ -65,6 +65,19 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
     let dir = config.data_dir.join("population");
     ensure_generated(population, &dir)?;
     let ctx = open_context(&config).await?;
+    let list = dir.join(SANCTIONS_FILE);
+    if config.sanctions_list_file.is_none() && list.exists() {
+        // The population's own invented list, unless the bank configured one.
+        let loaded = ctx
+            .screening()
+            .load_file(&list)
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "screening counterparties against {} ({} invented parties)",
+            loaded.source,
+            loaded.watchlist.entries().len()
+        );
+    }
     monitoring::ensure_rules(&ctx).await?;
     ensure_imported(&config, &ctx, &dir).await?;
     ensure_models(&ctx, &model, &dir, population.seed).await?;

@@ -158,6 +158,8 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
         }),
         status: None,
         balance_after_minor: None,
+        counterparty: None,
+        device_id: None,
     };
     let answer = assess::assess(ctx, None, &Actor::system("demo"), &payment).await?;
     let view: assess::AssessmentView = serde_json::from_value(answer.body)?;

@@ -32,6 +32,12 @@ pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     let store = open_store(&config).await?;
     let monitor = Monitor::default();
+    if let Some(path) = &config.sanctions_list_file {
+        monitor
+            .screening()
+            .load_file(path)
+            .map_err(anyhow::Error::msg)?;
+    }
     let monitor = (!args.without_monitoring).then_some(&monitor);
     let report = import_with_progress(store, monitor, &args.path).await?;
     Ok(if report.error_count > 0 { 1 } else { 0 })
