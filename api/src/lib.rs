@@ -134,6 +134,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(monitoring::rule_version))
         .routes(routes!(monitoring::set_rule_mode))
         .routes(routes!(monitoring::backtest_rule))
+        .routes(routes!(monitoring::activate_model))
         .routes(routes!(monitoring::screen_name))
         .routes(routes!(marketing::catalogue))
         .routes(routes!(marketing::put_product))

@@ -63,8 +63,8 @@ pub use customers::{
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
 pub use monitoring::{
-    AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStore, NewAlert, NewPaymentAssessment,
-    StoredAlert, StoredCase, StoredMonitoringModel,
+    AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStamp, MonitoringStore, NewAlert,
+    NewPaymentAssessment, StoredAlert, StoredCase, StoredMonitoringModel,
 };
 pub use privacy::{PrivacyStore, ERASED_TABLES};
 pub use profiles::{ProfileStore, RefreshInputs, StoredAssessment, StoredProfile, StoredSegment};

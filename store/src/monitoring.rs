@@ -119,6 +119,17 @@ pub struct NewPaymentAssessment {
     pub output: serde_json::Value,
 }
 
+/// What tells a process that the monitoring in force changed in the database (a rule
+/// written or its mode changed, a model activated), whichever process changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MonitoringStamp {
+    /// Rule versions stored, and the latest change of any.
+    pub rule_versions: i64,
+    pub rules_changed_at_ms: i64,
+    /// The newest model activation's id.
+    pub model_activation: Option<i64>,
+}
+
 /// A trained monitoring model as stored: the artifact is the serving model's JSON (the
 /// calibrated trees, their feature names and the review threshold).
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +225,17 @@ pub trait MonitoringStore: Send + Sync {
     ) -> Result<Option<StoredMonitoringModel>, StoreError>;
     /// The most recently activated monitoring model.
     async fn active_monitoring_model(&self) -> Result<Option<StoredMonitoringModel>, StoreError>;
+    /// Makes a stored version the one that scores payments, at `at`; audited. `false` when
+    /// no such version is stored.
+    async fn activate_monitoring_model(
+        &self,
+        version: &str,
+        by: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Where the rules and the model in force stand (see [`MonitoringStamp`]): one cheap
+    /// read, for processes that keep them in memory.
+    async fn monitoring_stamp(&self) -> Result<MonitoringStamp, StoreError>;
     /// The payments alerted in closed cases, each with its case's disposition (a payment
     /// alerted in several closed cases appears once per case): labels for the model.
     async fn disposed_alert_events(&self) -> Result<Vec<(String, String)>, StoreError>;

@@ -14,6 +14,7 @@ use sextant_services::monitoring::assess::{self, AssessmentView, ReplayView};
 use sextant_services::monitoring::cases::{
     self, AssignRequest, CaseDetail, CaseList, CaseQuery, CloseRequest, CommentRequest,
 };
+use sextant_services::monitoring::model::{self, ModelActivationView};
 use sextant_services::monitoring::rules::{
     self, BacktestRequest, BacktestView, ModeChange, MonitoringRuleView, MonitoringRulesView,
     RuleDraft,
@@ -272,6 +273,26 @@ pub async fn set_rule_mode(
     let change: ModeChange = json_body(&body)?;
     Ok(Json(
         rules::set_mode(&state.ctx, &rule_id, version, &change, &caller.actor()).await?,
+    ))
+}
+
+/// Makes a trained monitoring model version (`sextant monitoring train --no-activate`, listed
+/// in the console's models page) the one that scores payments: at once in this process, and
+/// in every other within 2 seconds. Audited.
+#[utoipa::path(post, path = "/v1/monitoring/models/{version}/activate", tag = "monitoring",
+    security(("bearer" = [])),
+    params(("version" = String, Path, description = "The model's version, `mm-` and 12 hex digits.")),
+    responses((status = 200, body = ModelActivationView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "this release cannot serve the version")))]
+pub async fn activate_model(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<Json<ModelActivationView>, AppError> {
+    caller.require(ANALYSTS)?;
+    Ok(Json(
+        model::activate(&state.ctx, &version, &caller.actor()).await?,
     ))
 }
 

@@ -204,4 +204,84 @@ async fn a_trained_model_scores_assessments_replays_and_alerts_on_ingest() {
         .as_str()
         .unwrap()
         .contains(&trained.version));
+
+    // A second version, trained without activating it, is put in force over HTTP by
+    // compliance (not by a marketer; an unknown version is named 404), and scores the very
+    // next assessment.
+    let second = model::train(
+        app.store.as_ref(),
+        &labels,
+        &TrainOptions {
+            seed: 8,
+            activate: false,
+            ..options.clone()
+        },
+        &by,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_ne!(second.version, trained.version);
+    let activate = |version: &str, token: &str| {
+        let (app, path, token) = (
+            &app,
+            format!("/v1/monitoring/models/{version}/activate"),
+            token.to_owned(),
+        );
+        async move { app.call("POST", &path, Some(&token), None).await }
+    };
+    let marketer = token(Role::Marketer, "mark");
+    assert_eq!(
+        activate(&second.version, &marketer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        activate("mm-000000000000", &compliance).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let activated = activate(&second.version, &compliance).await;
+    assert_eq!(activated.status, StatusCode::OK, "{}", activated.text);
+    assert_eq!(activated.body["version"], second.version.as_str());
+    let next = assess(purchase("c-1-c", "c-1", "m-shop-1", 2_100, 41 * DAY)).await;
+    assert_eq!(
+        next.body["model"]["version"],
+        second.version.as_str(),
+        "{}",
+        next.text
+    );
+
+    // Another process activates the first version again (straight in the store): this one
+    // follows within the stated time, without a restart.
+    app.store
+        .activate_monitoring_model(&trained.version, &by, chrono::Utc::now())
+        .await
+        .unwrap();
+    tokio::time::sleep(
+        sextant_services::monitoring::live::IN_FORCE_CHECK + std::time::Duration::from_millis(100),
+    )
+    .await;
+    let after = assess(purchase("c-1-d", "c-1", "m-shop-1", 2_100, 42 * DAY)).await;
+    assert_eq!(
+        after.body["model"]["version"],
+        trained.version.as_str(),
+        "{}",
+        after.text
+    );
+    let audited = app
+        .store
+        .audit_entries(
+            &sextant_store::AuditFilter {
+                action: Some("monitoring_model.activate".into()),
+                ..sextant_store::AuditFilter::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audited.len(),
+        3,
+        "trained active, activated over HTTP, by the other process"
+    );
 }

@@ -16,6 +16,12 @@
 //! would have. A payment that was stored already (a duplicate) is not evaluated again, and
 //! the store files an alert once per payment and typology.
 //!
+//! Another process may change what is in force (a rule written through another replica, a
+//! model trained and activated by `sextant monitoring train`): every
+//! [`IN_FORCE_CHECK`] at most, an observation or a decision reads the store's
+//! [`sextant_store::MonitoringStamp`] and, when it moved, reads the rules or the model
+//! again. A change made anywhere is in force here within that time.
+//!
 //! Every new payment that names its counterparty is screened against the sanctions list in
 //! force ([`Monitor::screening`]); a match files a `sanctions` alert.
 //!
@@ -32,7 +38,7 @@ use sextant_domain::{CustomerId, Event, PaymentEvent};
 use sextant_monitoring::features::detect_with_features;
 use sextant_monitoring::rules::{Mode, MonitoringRule, RuleError, RuleHit, RuleSet, RuleState};
 use sextant_monitoring::{cool_down, evaluate, CustomerState, Hit, ModelScore, Params};
-use sextant_store::{Actor, AlertsFiled, NewAlert, NewRuleHit, Store, StoredRule};
+use sextant_store::{Actor, AlertsFiled, MonitoringStamp, NewAlert, NewRuleHit, Store, StoredRule};
 use tokio::sync::Mutex;
 
 use super::model::{self, Served};
@@ -53,6 +59,9 @@ const WARM_PAGE: u64 = 500;
 
 /// Customers whose state is kept by default: about 13 KiB each, so about 260 MiB.
 pub const DEFAULT_CAPACITY: usize = 20_000;
+
+/// How often a process looks whether the rules or the model in force changed in the store.
+pub const IN_FORCE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// After the model alerts on a customer, it does not alert on them again for this long (the
 /// case is open; one alert a day says the model still sees it).
@@ -124,6 +133,9 @@ struct States {
     rules: Option<Arc<RuleSet>>,
     /// The model in force (`Some(None)`: none is active); `None` until read from the store.
     model: Option<Option<Arc<Served>>>,
+    /// What the store said was in force when last asked, and when that was.
+    stamp: Option<MonitoringStamp>,
+    checked_at: Option<std::time::Instant>,
 }
 
 impl States {
@@ -333,7 +345,36 @@ impl Monitor {
         Self::rules_in(&mut states, store).await
     }
 
+    /// Drops the rules (and the states kept for them) or the model when the store says
+    /// another process changed them; asks at most every [`IN_FORCE_CHECK`].
+    async fn follow_changes(states: &mut States, store: &dyn Store) -> Result<()> {
+        if states
+            .checked_at
+            .is_some_and(|at| at.elapsed() < IN_FORCE_CHECK)
+        {
+            return Ok(());
+        }
+        // Read before the rules and the model are (re)read below: what they read is at
+        // least as new as the stamp.
+        let stamp = store.monitoring_stamp().await?;
+        states.checked_at = Some(std::time::Instant::now());
+        if let Some(known) = states.stamp {
+            let rules_moved = (known.rule_versions, known.rules_changed_at_ms)
+                != (stamp.rule_versions, stamp.rules_changed_at_ms);
+            if rules_moved {
+                states.rules = None;
+                states.kept.clear();
+            }
+            if known.model_activation != stamp.model_activation {
+                states.model = None;
+            }
+        }
+        states.stamp = Some(stamp);
+        Ok(())
+    }
+
     async fn rules_in(states: &mut States, store: &dyn Store) -> Result<Arc<RuleSet>> {
+        Self::follow_changes(states, store).await?;
         if let Some(rules) = &states.rules {
             return Ok(rules.clone());
         }

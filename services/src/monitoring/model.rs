@@ -505,3 +505,48 @@ pub async fn train(
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// A model version made the one that scores payments.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelActivationView {
+    pub version: String,
+    /// RFC 3339.
+    pub activated_at: String,
+    /// The probability from which it has a payment reviewed.
+    pub review_at: f64,
+    /// Its held-out figures, as measured when it was trained.
+    #[schema(value_type = Object)]
+    pub metrics: serde_json::Value,
+}
+
+/// Makes a stored version the one that scores payments, here at once and in every other
+/// process within [`crate::monitoring::live::IN_FORCE_CHECK`]; audited. A version this
+/// release cannot serve (it reads features no longer computed) is refused.
+pub async fn activate(
+    ctx: &crate::Context,
+    version: &str,
+    by: &Actor,
+) -> Result<ModelActivationView> {
+    let stored = ctx
+        .store
+        .monitoring_model(version)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let served = Served::from_stored(&stored)
+        .map_err(|e| ServiceError::conflict("model_unservable", "version", e.to_string()))?;
+    let now = Utc::now();
+    if !ctx
+        .store
+        .activate_monitoring_model(version, by, now)
+        .await?
+    {
+        return Err(ServiceError::NotFound);
+    }
+    ctx.monitor().reload_model(ctx.store.as_ref()).await?;
+    Ok(ModelActivationView {
+        version: stored.version,
+        activated_at: format_timestamp(now),
+        review_at: served.serving.review_at,
+        metrics: stored.metrics,
+    })
+}

@@ -23,8 +23,8 @@ use crate::entity::{
 };
 use crate::{
     Actor, AlertsFiled, CaseChange, CaseFilter, CaseNote, Idempotent, IdempotentResponse,
-    MonitoringStore, NewAlert, NewAuditEntry, NewPaymentAssessment, StoreError, StoredAlert,
-    StoredCase, StoredMonitoringModel, PAGE_MAX,
+    MonitoringStamp, MonitoringStore, NewAlert, NewAuditEntry, NewPaymentAssessment, StoreError,
+    StoredAlert, StoredCase, StoredMonitoringModel, PAGE_MAX,
 };
 
 /// The audit trail's entry for an assessment: which, the verdict and the policy (the inputs
@@ -570,6 +570,44 @@ impl MonitoringStore for SeaStore {
             Some(model) => Ok(Some(model)),
             None => Err(MONITORING_MODELS.missing(&version)),
         }
+    }
+
+    async fn activate_monitoring_model(
+        &self,
+        version: &str,
+        by: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        MONITORING_MODELS
+            .activate(self, version, self.recorder(by), at)
+            .await
+    }
+
+    async fn monitoring_stamp(&self) -> Result<MonitoringStamp, StoreError> {
+        use sea_orm::sea_query::{Alias, Expr, Query};
+        use sea_orm::ConnectionTrait;
+        let query = Query::select()
+            .expr_as(Expr::col(Alias::new("rule_id")).count(), Alias::new("n"))
+            .expr_as(
+                Expr::col(Alias::new("changed_at_ms")).max(),
+                Alias::new("changed"),
+            )
+            .from(Alias::new("monitoring_rules"))
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        let row = self.db.query_one(backend.build(&query)).await?;
+        let (rule_versions, rules_changed_at_ms) = match row {
+            Some(row) => (
+                row.try_get::<i64>("", "n")?,
+                row.try_get::<Option<i64>>("", "changed")?.unwrap_or(0),
+            ),
+            None => (0, 0),
+        };
+        Ok(MonitoringStamp {
+            rule_versions,
+            rules_changed_at_ms,
+            model_activation: MONITORING_MODELS.newest_activation(&self.db).await?,
+        })
     }
 
     async fn disposed_alert_events(&self) -> Result<Vec<(String, String)>, StoreError> {

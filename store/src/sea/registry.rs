@@ -116,6 +116,62 @@ impl Registry {
         Ok(())
     }
 
+    /// Activates a stored version at `at` (audited); `false` when no such version is stored.
+    pub(super) async fn activate(
+        &self,
+        store: &super::SeaStore,
+        version: &str,
+        record: Recorder<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::TransactionTrait;
+        let _guard = store.lock_writes().await;
+        let txn = store.db.begin().await?;
+        let backend = txn.get_database_backend();
+        let exists = Query::select()
+            .column(col("version"))
+            .from(Alias::new(self.models))
+            .and_where(Expr::col(col("version")).eq(version))
+            .to_owned();
+        if txn.query_one(backend.build(&exists)).await?.is_none() {
+            return Ok(false);
+        }
+        let activation = Query::insert()
+            .into_table(Alias::new(self.activations))
+            .columns([col("version"), col("activated_at_ms"), col("actor")])
+            .values_panic([
+                super::text(version),
+                at.timestamp_millis().into(),
+                super::text(&record.by.id),
+            ])
+            .to_owned();
+        txn.execute(backend.build(&activation)).await?;
+        let action = format!("{}.activate", self.name);
+        record.record(&txn, &action, version, json!({}), at).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// The id of the newest activation: it changes whenever any process activates a version.
+    pub(super) async fn newest_activation(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Option<i64>, StoreError> {
+        let query = Query::select()
+            .expr_as(
+                sea_orm::sea_query::Expr::col(col("id")).max(),
+                Alias::new("newest"),
+            )
+            .from(Alias::new(self.activations))
+            .to_owned();
+        let backend = db.get_database_backend();
+        match db.query_one(backend.build(&query)).await? {
+            Some(row) => Ok(row.try_get::<Option<i64>>("", "newest")?),
+            None => Ok(None),
+        }
+    }
+
     /// The version of the newest activation, if any model was ever activated.
     pub(super) async fn active_version(
         &self,

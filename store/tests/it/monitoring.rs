@@ -277,6 +277,8 @@ async fn monitoring_models_are_versioned_and_the_newest_activation_scores() {
             metrics: serde_json::json!({"roc_auc": 0.97}),
             artifact: format!("{{\"trees\": \"{version}\"}}"),
         };
+        let before = store.monitoring_stamp().await.unwrap();
+        assert_eq!(before.model_activation, None, "{backend}");
         store
             .put_monitoring_model(&model("mm-1"), true, &by())
             .await
@@ -290,6 +292,37 @@ async fn monitoring_models_are_versioned_and_the_newest_activation_scores() {
             Some(model("mm-1")),
             "{backend}: a version stored without activation does not score"
         );
+        // Activating a stored version moves the stamp other processes watch; an unknown
+        // version is not activated.
+        let stamp = store.monitoring_stamp().await.unwrap();
+        assert!(stamp.model_activation.is_some(), "{backend}");
+        assert!(!store
+            .activate_monitoring_model("mm-9", &by(), Utc::now())
+            .await
+            .unwrap());
+        assert_eq!(store.monitoring_stamp().await.unwrap(), stamp, "{backend}");
+        assert!(store
+            .activate_monitoring_model("mm-2", &by(), Utc::now())
+            .await
+            .unwrap());
+        assert_ne!(
+            store.monitoring_stamp().await.unwrap().model_activation,
+            stamp.model_activation,
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .active_monitoring_model()
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            "mm-2"
+        );
+        store
+            .activate_monitoring_model("mm-1", &by(), Utc::now())
+            .await
+            .unwrap();
         store
             .put_monitoring_model(&model("mm-2"), true, &by())
             .await
@@ -328,6 +361,6 @@ async fn monitoring_models_are_versioned_and_the_newest_activation_scores() {
             )
             .await
             .unwrap();
-        assert_eq!(audited.len(), 2, "{backend}: each activation audited");
+        assert_eq!(audited.len(), 4, "{backend}: each activation audited");
     }
 }

@@ -46,16 +46,31 @@ async fn rule_versions_modes_and_hits() {
             .await
             .unwrap();
         assert_eq!(v2.version, 2, "{backend}");
+        let stamp = store.monitoring_stamp().await.unwrap();
+        assert_eq!(stamp.rule_versions, 2, "{backend}");
         store
             .add_rule_version(&version("other", "shadow"), &by())
             .await
             .unwrap();
+        let added = store.monitoring_stamp().await.unwrap();
+        assert_ne!(added, stamp, "{backend}: a new version moves the stamp");
         // Promoting the shadow version retires the live one.
         let promoted = store
-            .set_rule_mode("burst", 2, "live", &by(), Utc::now())
+            .set_rule_mode(
+                "burst",
+                2,
+                "live",
+                &by(),
+                Utc::now() + chrono::Duration::seconds(1),
+            )
             .await
             .unwrap()
             .unwrap();
+        assert_ne!(
+            store.monitoring_stamp().await.unwrap(),
+            added,
+            "{backend}: a mode change moves the stamp"
+        );
         assert_eq!(promoted.mode, "live", "{backend}");
         let modes: Vec<(String, u32, String)> = store
             .rules()
