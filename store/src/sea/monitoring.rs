@@ -136,6 +136,38 @@ fn label(by: &Actor) -> String {
     format!("{}:{}", by.role, by.id)
 }
 
+/// On PostgreSQL, holds each customer's case lock until the transaction ends (in one
+/// order, so two filers never wait on each other): two processes filing a customer's first
+/// alerts at once open one case, not two. SQLite writers are serialised already.
+async fn lock_customers_cases(
+    txn: &impl sea_orm::ConnectionTrait,
+    customers: &[&str],
+) -> Result<(), StoreError> {
+    use sea_orm::{DbBackend, Statement};
+    if txn.get_database_backend() != DbBackend::Postgres || customers.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<i64> = customers
+        .iter()
+        .map(|c| sextant_hash::fnv1a64(format!("monitoring_case:{c}").as_bytes()) as i64)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // Taken in the array's (sorted) order.
+    for chunk in keys.chunks(1_000) {
+        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+        txn.execute(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(ARRAY[{}]::bigint[]) AS k) keys",
+                list.join(",")
+            ),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl MonitoringStore for SeaStore {
     async fn record_alerts(
@@ -181,6 +213,7 @@ impl MonitoringStore for SeaStore {
         let mut customers: Vec<&str> = fresh.iter().map(|a| a.customer_id.as_str()).collect();
         customers.sort_unstable();
         customers.dedup();
+        lock_customers_cases(&txn, &customers).await?;
         let mut open: HashMap<String, monitoring_case::Model> = HashMap::new();
         for chunk in customers.chunks(IDS_PER_LOOKUP) {
             use monitoring_case::Column as C;

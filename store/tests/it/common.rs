@@ -14,6 +14,8 @@ use sextant_store::{ScratchDatabase, SeaStore, Store};
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub _dir: tempfile::TempDir,
+    /// The PostgreSQL database's URL (a second process may open it); `None` on SQLite.
+    pub url: Option<String>,
 }
 
 pub async fn sqlite_store() -> TestStore {
@@ -29,6 +31,7 @@ pub async fn sqlite_store() -> TestStore {
     TestStore {
         store: Arc::new(store),
         _dir: dir,
+        url: None,
     }
 }
 
@@ -70,6 +73,7 @@ pub async fn postgres_store(admin_url: &str) -> TestStore {
     TestStore {
         store: Arc::new(store),
         _dir: tempfile::tempdir().unwrap(),
+        url: Some(scratch.url),
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use sextant_domain::{Event, PaymentEvent};
 use sextant_store::{
-    AuditFilter, CaseChange, CaseFilter, NewAlert, NewPaymentAssessment, StoreError,
+    AuditFilter, CaseChange, CaseFilter, NewAlert, NewPaymentAssessment, Store, StoreError,
 };
 
 use crate::common::*;
@@ -362,5 +362,69 @@ async fn monitoring_models_are_versioned_and_the_newest_activation_scores() {
             .await
             .unwrap();
         assert_eq!(audited.len(), 4, "{backend}: each activation audited");
+    }
+}
+
+/// Two processes (two stores on one PostgreSQL database) file a new customer's first alerts
+/// at the same moment, twenty times: every customer ends with one open case. SQLite writers
+/// are serialised by the database, so this runs on PostgreSQL only.
+#[tokio::test]
+async fn two_processes_filing_a_customers_first_alerts_open_one_case() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let test = postgres_store(&admin).await;
+    let other = sextant_store::SeaStore::open_signed(
+        test.url.as_deref(),
+        std::path::Path::new("."),
+        std::sync::Arc::new(sextant_store::crypto::Keyring::ephemeral()),
+        Some(audit_signer()),
+    )
+    .await
+    .unwrap();
+    let (one, two): (&dyn Store, &dyn Store) = (test.store.as_ref(), &other);
+    for round in 0..20 {
+        let customer = format!("c-race-{round}");
+        one.put_customer(
+            &crate::common::customer(&customer),
+            &actor("app"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let first = [alert(
+            &format!("al_a{round}"),
+            &customer,
+            "card_testing",
+            Some(&format!("e-a{round}")),
+            0.9,
+        )];
+        let second = [alert(
+            &format!("al_b{round}"),
+            &customer,
+            "model",
+            Some(&format!("e-b{round}")),
+            0.8,
+        )];
+        let filer = by();
+        let (a, b) = tokio::join!(
+            one.record_alerts(&first, &filer),
+            two.record_alerts(&second, &filer)
+        );
+        let opened = a.unwrap().cases_opened + b.unwrap().cases_opened;
+        let (cases, total) = one
+            .cases(
+                &CaseFilter {
+                    status: Some("open".into()),
+                    customer: Some(cid(&customer)),
+                    ..CaseFilter::default()
+                },
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!((opened, total), (1, 1), "round {round}: {cases:?}");
+        assert_eq!(cases[0].alerts, 2, "round {round}");
     }
 }
