@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::CustomerId;
 
-use crate::{Actor, StoreError};
+use crate::{Actor, Idempotent, IdempotentResponse, StoreError};
 
 /// A new version of a rule, as compliance wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,16 @@ pub trait RuleStore: Send + Sync {
         new: &NewRuleVersion,
         by: &Actor,
     ) -> Result<StoredRule, StoreError>;
+
+    /// [`RuleStore::add_rule_version`] under an Idempotency-Key: the version and the answer
+    /// recorded under the key (`{"rule_id", "version"}`) commit together; a retry gets what
+    /// the key already means, and adds nothing.
+    async fn add_rule_version_once(
+        &self,
+        new: &NewRuleVersion,
+        record: &IdempotentResponse,
+        by: &Actor,
+    ) -> Result<Idempotent, StoreError>;
 
     /// Sets a version's mode (`shadow`, `live` or `retired`); making one live retires the
     /// rule's other live version. `None` when there is no such version. A retired version is

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
+use sextant_services::idempotency::{request_hash, IdempotencyKey};
 use sextant_services::monitoring::rules::{
     self, BacktestRequest, BacktestView, ModeChange, MonitoringRulesView, RuleDraft,
     DEFAULT_COOLDOWN_MINUTES, DEFAULT_SEVERITY, DESCRIPTION_MAX,
@@ -21,6 +22,7 @@ use super::charts::{self, Bar};
 use super::layout::{self, grouped, notice, pct};
 use super::session::{csrf_field, CsrfForm, Failure, Rendered, Staff};
 use crate::auth::Role;
+use crate::routes::keyed;
 use crate::AppState;
 
 const ANALYSTS: &[Role] = &[Role::Compliance, Role::Admin];
@@ -38,6 +40,10 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize, Default, Clone)]
 struct VersionForm {
     rule_id: String,
+    /// A new key per page shown: a form sent twice (a double click, a resubmitted page)
+    /// makes one version.
+    #[serde(default)]
+    idempotency_key: String,
     source: String,
     description: String,
     mode: String,
@@ -169,6 +175,7 @@ fn body(staff: &Staff, list: &MonitoringRulesView, x: &Extras) -> Markup {
             @if !x.refused.is_empty() { (problems("The rule was not saved:", &x.refused)) }
             form method="post" action="/console/rules" class="stack" {
                 (csrf_field(staff))
+                input type="hidden" name="idempotency_key" value=(sextant_services::new_id("console-rule"));
                 label for="r-id" { "Rule name (a new name makes a new rule, an existing one a new version)" }
                 input id="r-id" name="rule_id" value=(form.rule_id) required maxlength="64" pattern="[a-z0-9_\\-]{1,64}";
                 label for="r-source" { "Rule" }
@@ -266,7 +273,29 @@ async fn add_version(
                 severity,
                 cooldown_minutes,
             };
-            rules::add_version(&state.ctx, form.rule_id.trim(), &draft, &staff.actor()).await
+            let keyed = match form.idempotency_key.as_str() {
+                "" => None,
+                raw => IdempotencyKey::parse(raw).ok().map(|key| {
+                    let asked =
+                        serde_json::json!({"rule_id": form.rule_id.trim(), "draft": &draft});
+                    keyed(
+                        &staff.caller(),
+                        key,
+                        request_hash(
+                            &format!("monitoring_rule_version:{}", form.rule_id.trim()),
+                            asked.to_string().as_bytes(),
+                        ),
+                    )
+                }),
+            };
+            rules::add_version(
+                &state.ctx,
+                keyed.as_ref(),
+                form.rule_id.trim(),
+                &draft,
+                &staff.actor(),
+            )
+            .await
         }
         (a, b) => Err(ServiceError::Invalid(
             [a.err(), b.err()].into_iter().flatten().collect(),

@@ -213,23 +213,36 @@ pub async fn list_rules(
 
 /// Adds a version of a rule (the first makes the rule), in shadow or live mode; it is in
 /// force for the next payment. A live version retires the rule's live version. A rule that
-/// does not parse is refused with the line and column.
+/// does not parse is refused with the line and column. An Idempotency-Key is optional; with
+/// one, a retry gets the version the first request made, and adds none.
 #[utoipa::path(post, path = "/v1/monitoring/rules/{rule_id}/versions", tag = "monitoring",
     security(("bearer" = [])), request_body = RuleDraft,
-    params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name: lowercase letters, digits, `-` and `_`.")),
+    params(("rule_id" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "The rule's name: lowercase letters, digits, `-` and `_`."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
     responses((status = 201, body = MonitoringRuleView), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn add_rule_version(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(rule_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<MonitoringRuleView>), AppError> {
     caller.require(ANALYSTS)?;
+    let key = idempotency_key(&headers)?;
     let body = body_bytes(body)?;
     let draft: RuleDraft = json_body(&body)?;
-    let added = rules::add_version(&state.ctx, &rule_id, &draft, &caller.actor()).await?;
+    let what = format!("monitoring_rule_version:{rule_id}");
+    let keyed = key.map(|key| keyed(&caller, key, request_hash(&what, &body)));
+    let added = rules::add_version(
+        &state.ctx,
+        keyed.as_ref(),
+        &rule_id,
+        &draft,
+        &caller.actor(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 

@@ -125,23 +125,40 @@ async fn rules_are_shadowed_backtested_made_live_and_retired() {
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
     }
 
-    // The rule in shadow mode.
-    let added = app
-        .call(
+    // The rule in shadow mode, sent twice under one Idempotency-Key: one version.
+    let draft = json!({
+        "source": RULE, "description": "a burst of card payments",
+        "mode": "shadow", "cooldown_minutes": 60,
+    });
+    let send = |body: &Value| {
+        call_with(
+            app.router.clone(),
             "POST",
             "/v1/monitoring/rules/burst/versions",
             Some(&compliance),
-            Some(
-                json!({
-                    "source": RULE, "description": "a burst of card payments",
-                    "mode": "shadow", "cooldown_minutes": 60,
-                })
-                .to_string(),
-            ),
+            &[("idempotency-key", "rule-burst-1")],
+            Some(body.to_string()),
         )
-        .await;
+    };
+    let added = send(&draft).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     assert_eq!(added.body["version"], 1);
+    let again = send(&draft).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(
+        again.body, added.body,
+        "the retry gets the version the first made"
+    );
+    let mut other = draft.clone();
+    other["mode"] = json!("live");
+    let reused = send(&other).await;
+    assert_eq!(
+        reused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reused.text
+    );
+    assert_eq!(reused.body["errors"][0]["code"], "idempotency_key_reused");
     assert_eq!(
         added.body["canonical"],
         "count(payments, 1h, card = true) >= 4 and sum(amount, 1h) > 10"

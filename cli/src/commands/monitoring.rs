@@ -622,7 +622,7 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
                 severity: args.severity,
                 cooldown_minutes: args.cooldown_minutes,
             };
-            let added = rules::add_version(&ctx, &args.rule_id, &draft, &Actor::operator())
+            let added = rules::add_version(&ctx, None, &args.rule_id, &draft, &Actor::operator())
                 .await
                 .map_err(refusal)?;
             emit(&added, args.json)?;

@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::CustomerId;
 use sextant_monitoring::rules::{self as monitoring_rules, Mode, MonitoringRule, RuleSet};
-use sextant_store::{Actor, NewRuleVersion, Store, StoredRule};
+use sextant_store::{Actor, Idempotent, NewRuleVersion, Store, StoredRule};
 use utoipa::ToSchema;
 
+use crate::idempotency::{settle, Answer, Keyed};
 use crate::marketing::audiences::rule_problem;
 use crate::records::{format_timestamp, parse_timestamp};
 use crate::{Context, ItemProblem, Result, ServiceError};
@@ -278,11 +279,18 @@ pub async fn rule(ctx: &Context, rule_id: &str, version: u32) -> Result<Monitori
 /// Adds a version of a rule (the first makes the rule) and puts the rules in force at once.
 pub async fn add_version(
     ctx: &Context,
+    keyed: Option<&Keyed>,
     rule_id: &str,
     draft: &RuleDraft,
     by: &Actor,
 ) -> Result<MonitoringRuleView> {
     check_rule_id(rule_id)?;
+    if let Some(earlier) = match keyed {
+        Some(keyed) => keyed.earlier(ctx.store.as_ref()).await?,
+        None => None,
+    } {
+        return made_under_key(ctx, &earlier.body).await;
+    }
     let mut problems: Vec<ItemProblem> = Vec::new();
     let mode = Mode::parse(&draft.mode);
     if mode.is_none() {
@@ -321,23 +329,55 @@ pub async fn add_version(
         return Err(ServiceError::Invalid(problems));
     }
     let mode = mode.expect("checked above");
-    let stored = ctx
-        .store
-        .add_rule_version(
-            &NewRuleVersion {
-                rule_id: rule_id.to_owned(),
-                source: draft.source.clone(),
-                description: description.to_owned(),
-                mode: mode.as_str().to_owned(),
-                severity: draft.severity,
-                cooldown_ms: millis(draft.cooldown_minutes),
-                created_at: Utc::now(),
-            },
-            by,
-        )
-        .await?;
+    let new = NewRuleVersion {
+        rule_id: rule_id.to_owned(),
+        source: draft.source.clone(),
+        description: description.to_owned(),
+        mode: mode.as_str().to_owned(),
+        severity: draft.severity,
+        cooldown_ms: millis(draft.cooldown_minutes),
+        created_at: Utc::now(),
+    };
+    let Some(keyed) = keyed else {
+        let stored = ctx.store.add_rule_version(&new, by).await?;
+        put_in_force(ctx).await?;
+        return rule(ctx, &stored.rule_id, stored.version).await;
+    };
+    // The version is known once written: the store records it as the key's answer.
+    let placeholder = Answer {
+        status: 201,
+        body: serde_json::json!({}),
+    };
+    let record = keyed.record(&placeholder, new.created_at);
+    let written = ctx.store.add_rule_version_once(&new, &record, by).await?;
+    if !matches!(written, Idempotent::Written) {
+        // Sent again under the key (or reused for another request): what the key means.
+        let made = settle(written, placeholder, || {
+            ServiceError::internal("a rule version is never made under another key")
+        })?;
+        return made_under_key(ctx, &made.body).await;
+    }
     put_in_force(ctx).await?;
-    rule(ctx, &stored.rule_id, stored.version).await
+    let recorded = keyed
+        .earlier(ctx.store.as_ref())
+        .await?
+        .ok_or_else(|| ServiceError::internal("a written key has its answer"))?;
+    made_under_key(ctx, &recorded.body).await
+}
+
+/// The version an Idempotency-Key's recorded answer names, as it stands now.
+async fn made_under_key(ctx: &Context, answer: &serde_json::Value) -> Result<MonitoringRuleView> {
+    let (Some(rule_id), Some(version)) = (
+        answer["rule_id"].as_str(),
+        answer["version"]
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok()),
+    ) else {
+        return Err(ServiceError::internal(format!(
+            "the answer recorded under the key does not name a rule version: {answer}"
+        )));
+    };
+    rule(ctx, rule_id, version).await
 }
 
 /// Reads the rules in force again, then builds the customers' states for them in the

@@ -5,14 +5,21 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use sextant_domain::CustomerId;
 
 use super::rows::ms_to_time;
 use super::{audit, SeaStore, ROWS_PER_STATEMENT};
 use crate::entity::{monitoring_case, monitoring_rule, monitoring_rule_hit};
-use crate::{Actor, NewRuleHit, NewRuleVersion, RuleHitCount, RuleStore, StoreError, StoredRule};
+use crate::{
+    Actor, Idempotent, IdempotentResponse, NewRuleHit, NewRuleVersion, RuleHitCount, RuleStore,
+    StoreError, StoredRule,
+};
 
 fn rule_from(row: monitoring_rule::Model) -> Result<StoredRule, StoreError> {
     Ok(StoredRule {
@@ -58,23 +65,23 @@ async fn retire_live(
     Ok(())
 }
 
-#[async_trait]
-impl RuleStore for SeaStore {
-    async fn add_rule_version(
+impl SeaStore {
+    /// Adds the next version of `new.rule_id` in the caller's transaction (retiring the live
+    /// one when it is live), audited.
+    async fn insert_rule_version(
         &self,
+        txn: &sea_orm::DatabaseTransaction,
         new: &NewRuleVersion,
         by: &Actor,
-    ) -> Result<StoredRule, StoreError> {
+    ) -> Result<monitoring_rule::Model, StoreError> {
         use monitoring_rule::Column as R;
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
         let mut latest = monitoring_rule::Entity::find()
             .filter(R::RuleId.eq(&new.rule_id))
             .order_by_desc(R::Version);
         if self.backend() == sea_orm::DbBackend::Postgres {
             latest = latest.lock_exclusive();
         }
-        let version = latest.one(&txn).await?.map_or(1, |row| row.version + 1);
+        let version = latest.one(txn).await?.map_or(1, |row| row.version + 1);
         let at = new.created_at.timestamp_millis();
         let row = monitoring_rule::Model {
             rule_id: new.rule_id.clone(),
@@ -100,19 +107,56 @@ impl RuleStore for SeaStore {
             created_at_ms: Set(at),
             changed_at_ms: Set(at),
         })
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
         if new.mode == "live" {
-            retire_live(&txn, &new.rule_id, version, at).await?;
+            retire_live(txn, &new.rule_id, version, at).await?;
         }
         let detail = serde_json::json!({
             "rule_id": new.rule_id, "version": version, "mode": new.mode,
             "severity": new.severity, "cooldown_ms": new.cooldown_ms, "source": new.source,
         });
         let entry = by.entry("monitoring.rule.add", &new.rule_id, detail);
-        audit::append(&txn, self.signer(), entry, new.created_at).await?;
+        audit::append(txn, self.signer(), entry, new.created_at).await?;
+        Ok(row)
+    }
+}
+
+#[async_trait]
+impl RuleStore for SeaStore {
+    async fn add_rule_version(
+        &self,
+        new: &NewRuleVersion,
+        by: &Actor,
+    ) -> Result<StoredRule, StoreError> {
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        let row = self.insert_rule_version(&txn, new, by).await?;
         txn.commit().await?;
         rule_from(row)
+    }
+
+    async fn add_rule_version_once(
+        &self,
+        new: &NewRuleVersion,
+        record: &IdempotentResponse,
+        by: &Actor,
+    ) -> Result<Idempotent, StoreError> {
+        self.once_under_key(record, async |txn| {
+            let row = self.insert_rule_version(txn, new, by).await?;
+            // The answer recorded under the key names the version this request made.
+            let answer = serde_json::json!({"rule_id": row.rule_id, "version": row.version});
+            let update = Query::update()
+                .table(Alias::new("idempotency_keys"))
+                .value(Alias::new("response"), answer.to_string())
+                .and_where(Expr::col(Alias::new("caller")).eq(record.caller.as_str()))
+                .and_where(Expr::col(Alias::new("key")).eq(record.key.as_str()))
+                .to_owned();
+            txn.execute(txn.get_database_backend().build(&update))
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_rule_mode(

@@ -89,7 +89,7 @@ pub async fn ensure_rules(ctx: &Context) -> anyhow::Result<()> {
             severity: rule.severity,
             cooldown_minutes: rules::DEFAULT_COOLDOWN_MINUTES,
         };
-        rules::add_version(ctx, &rule.rule_id, &draft, &by).await?;
+        rules::add_version(ctx, None, &rule.rule_id, &draft, &by).await?;
     }
     Ok(())
 }
