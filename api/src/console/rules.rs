@@ -219,7 +219,11 @@ fn backtest_view(b: &BacktestView) -> Markup {
         div role="status" class="backtest" {
             h3 { "Backtest of " code { (b.rule) } }
             (layout::facts(&[
-                ("Customers replayed", grouped(b.customers)),
+                ("Customers replayed", if b.complete {
+                    grouped(b.customers)
+                } else {
+                    format!("the first {} (sextant monitoring backtest replays everyone)", grouped(b.customers))
+                }),
                 ("Payments", format!("{} over {:.0} days", grouped(b.payments), b.days)),
                 ("Alerts it would have raised", grouped(b.alerts)),
                 ("Customers alerted", grouped(b.customers_alerted)),
@@ -359,6 +363,8 @@ async fn backtest(
                 cooldown_minutes,
                 from: None,
                 to: None,
+                // As over HTTP: the answer comes within the request's deadline.
+                customers: Some(rules::HTTP_BACKTEST_CUSTOMERS),
             };
             rules::backtest(
                 state.ctx.store.as_ref(),

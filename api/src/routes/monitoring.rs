@@ -21,6 +21,7 @@ use sextant_services::monitoring::rules::{
 };
 use sextant_services::records::PaymentRecord;
 use sextant_services::screening::{self, ScreenRequest, ScreenView};
+use sextant_services::ServiceError;
 
 use super::{
     answer, body_bytes, idempotency_key, json_body, keyed, query, IDEMPOTENCY_KEY_PARAM,
@@ -325,7 +326,22 @@ pub async fn backtest_rule(
 ) -> Result<Json<BacktestView>, AppError> {
     caller.require(ANALYSTS)?;
     let body = body_bytes(body)?;
-    let request: BacktestRequest = json_body(&body)?;
+    let mut request: BacktestRequest = json_body(&body)?;
+    match request.customers {
+        None => request.customers = Some(rules::HTTP_BACKTEST_CUSTOMERS),
+        Some(n) if n > rules::HTTP_BACKTEST_CUSTOMERS => {
+            return Err(ServiceError::invalid(
+                "customers",
+                "out_of_range",
+                format!(
+                    "at most {} over HTTP; `sextant monitoring backtest` replays everyone",
+                    rules::HTTP_BACKTEST_CUSTOMERS
+                ),
+            )
+            .into())
+        }
+        Some(_) => {}
+    }
     Ok(Json(
         rules::backtest(
             state.ctx.store.as_ref(),

@@ -205,6 +205,33 @@ async fn rules_are_shadowed_backtested_made_live_and_retired() {
         "{report}"
     );
     assert_eq!(report["precision"], Value::Null, "no labels yet");
+    assert_eq!(report["complete"], true, "{report}");
+    // Over HTTP a backtest replays at most 20,000 customers; fewer when asked.
+    let first = app
+        .call(
+            "POST",
+            "/v1/monitoring/rules/backtest",
+            Some(&compliance),
+            Some(json!({"source": RULE, "customers": 1}).to_string()),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(
+        (&first.body["customers"], &first.body["complete"]),
+        (&json!(1), &json!(false)),
+        "{}",
+        first.text
+    );
+    let too_many = app
+        .call(
+            "POST",
+            "/v1/monitoring/rules/backtest",
+            Some(&compliance),
+            Some(json!({"source": RULE, "customers": 20_001}).to_string()),
+        )
+        .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_many.body["errors"][0]["field"], "customers");
 
     // Live: c-2's next burst raises an alert into a case.
     let live = app

@@ -642,6 +642,7 @@ pub async fn run(command: MonitoringCommand, mut config: Config) -> anyhow::Resu
                 cooldown_minutes: args.cooldown_minutes,
                 from: args.from,
                 to: args.to,
+                customers: None,
             };
             let labels = args.truth.as_deref().map(truth_labels).transpose()?;
             let report = rules::backtest(

@@ -121,7 +121,16 @@ pub struct BacktestRequest {
     pub from: Option<String>,
     /// Count hits on payments before this time (RFC 3339).
     pub to: Option<String>,
+    /// Replay at most this many customers (the first by id): over HTTP at most
+    /// 20,000, the default there, so the answer comes within the request's deadline;
+    /// `sextant monitoring backtest` replays everyone.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 20_000)]
+    pub customers: Option<u64>,
 }
+
+/// The most customers a backtest over HTTP replays.
+pub const HTTP_BACKTEST_CUSTOMERS: u64 = 20_000;
 
 /// One hit a backtest found.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -149,6 +158,9 @@ pub struct BacktestView {
     pub cooldown_minutes: u32,
     /// Customers whose payments were replayed.
     pub customers: u64,
+    /// Whether every stored customer was replayed; when not (the request's `customers`),
+    /// precision and recall are over the customers replayed.
+    pub complete: bool,
     /// Payments in the period.
     pub payments: u64,
     /// The period's length, from its first payment to its last, in days.
@@ -465,6 +477,14 @@ pub async fn backtest(
     mut progress: impl FnMut(u64),
 ) -> Result<BacktestView> {
     check_cooldown(request.cooldown_minutes)?;
+    if request.customers == Some(0) {
+        return Err(ServiceError::invalid(
+            "customers",
+            "out_of_range",
+            "replay at least one customer",
+        ));
+    }
+    let limit = request.customers.unwrap_or(u64::MAX);
     let rule = parse(
         "source",
         &request.source,
@@ -493,14 +513,24 @@ pub async fn backtest(
     let mut examples: Vec<BacktestHit> = Vec::new();
     let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
     let mut after: Option<CustomerId> = None;
-    loop {
+    // Who was replayed, kept only when not everyone may be (labels are read for them).
+    let mut replayed: Option<HashSet<CustomerId>> = request.customers.map(|_| HashSet::new());
+    let mut complete = true;
+    'pages: loop {
         let page = store
-            .histories(after.as_ref(), PAGE, DateTime::<Utc>::UNIX_EPOCH)
+            .histories(after.as_ref(), PAGE.min(limit), DateTime::<Utc>::UNIX_EPOCH)
             .await?;
         let Some(last) = page.last() else { break };
         after = Some(last.customer.id.clone());
         for history in &page {
+            if customers == limit {
+                complete = false;
+                break 'pages;
+            }
             customers += 1;
+            if let Some(replayed) = &mut replayed {
+                replayed.insert(history.customer.id.clone());
+            }
             let mut state = set.new_state();
             let mut ordered: Vec<_> = history.payments.iter().collect();
             ordered.sort_by(|a, b| {
@@ -529,15 +559,27 @@ pub async fn backtest(
             }
         }
         progress(customers);
-        if (page.len() as u64) < PAGE {
+        if (page.len() as u64) < PAGE.min(limit) {
+            break;
+        }
+        if customers == limit {
+            // Exactly the limit read: whether anyone is left decides `complete`.
+            let more = store
+                .histories(after.as_ref(), 1, DateTime::<Utc>::UNIX_EPOCH)
+                .await?;
+            complete = more.is_empty();
             break;
         }
     }
 
-    let labels = match labels {
+    let mut labels = match labels {
         Some(given) => given,
         None => case_labels(store).await?,
     };
+    if let (Some(replayed), false) = (&replayed, complete) {
+        labels.by_customer.retain(|c, _| replayed.contains(c));
+        labels.kinds.retain(|c, _| replayed.contains(c));
+    }
     let positives = labels.by_customer.values().filter(|p| **p).count() as u64;
     let negatives = labels.by_customer.len() as u64 - positives;
     let (mut true_alerts, mut false_alerts) = (0u64, 0u64);
@@ -578,6 +620,7 @@ pub async fn backtest(
         rule: canonical,
         cooldown_minutes: request.cooldown_minutes,
         customers,
+        complete,
         payments,
         days,
         alerts,
