@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sextant_services::monitoring::assess;
 use sextant_services::monitoring::rules::{self, RuleDraft};
-use sextant_services::records::{CardRecord, PaymentRecord, PaymentTag};
+use sextant_services::records::{CardRecord, CounterpartyRecord, PaymentRecord, PaymentTag};
 use sextant_services::Context;
 use sextant_store::{Actor, CaseFilter, NewRuleVersion, PAGE_MAX};
 
@@ -32,6 +32,9 @@ pub struct DemoMonitoring {
     /// The monitoring model's reading, in words, when a model is in force.
     pub model: Option<String>,
     pub replay_identical: bool,
+    /// A transfer to a party on the sanctions list in force, assessed: (assessment, verdict,
+    /// the first reason, replayed identical).
+    pub listed_payee: Option<(String, String, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +180,42 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
         )
     });
     report.replay_identical = replayed.identical;
+
+    // A transfer to a listed party (the population's invented list names him), as the
+    // payment app would ask before sending it.
+    if ctx.screening().current().is_some() {
+        let transfer = PaymentRecord {
+            tag: PaymentTag::Payment,
+            event_id: format!("demo-listed-{}", Utc::now().timestamp_millis()),
+            customer_id: "c0000002".into(),
+            occurred_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            amount_minor: 25_000,
+            currency: "EUR".into(),
+            direction: "debit".into(),
+            kind: "transfer_out".into(),
+            channel: "p2p".into(),
+            merchant_id: None,
+            mcc: None,
+            country: "CZ".into(),
+            card: None,
+            status: None,
+            balance_after_minor: None,
+            counterparty: Some(CounterpartyRecord {
+                name: Some("Viktor Dravenko".into()),
+                account: Some("CZ6508000000192000145399".into()),
+            }),
+            device_id: None,
+        };
+        let answer = assess::assess(ctx, None, &Actor::system("demo"), &transfer).await?;
+        let view: assess::AssessmentView = serde_json::from_value(answer.body)?;
+        let replayed = assess::replay(ctx, &view.assessment_id).await?;
+        report.listed_payee = Some((
+            view.assessment_id,
+            view.verdict,
+            view.reasons.first().cloned().unwrap_or_default(),
+            replayed.identical,
+        ));
+    }
     Ok(report)
 }
 
@@ -211,6 +250,12 @@ impl Report for DemoMonitoring {
         );
         if let Some(model) = &self.model {
             println!("    {model}");
+        }
+        if let Some((id, verdict, reason, identical)) = &self.listed_payee {
+            println!(
+                "  a transfer to Viktor Dravenko assessed ({id}): {verdict}, {reason}; replay: {}",
+                if *identical { "identical" } else { "DIFFERENT" }
+            );
         }
     }
 }
