@@ -1,9 +1,10 @@
 //! `sextant bench monitoring`: what transaction monitoring costs where the payment app waits.
 //!
 //! A synthetic population (with its planted fraud) is generated and imported twice into
-//! fresh SQLite stores, with monitoring off and on (the typologies and the demo's two
-//! compliance rules, one live, one in shadow), alternately `--pairs` times: the import
-//! throughput of each, and the change. Then the real server answers `POST
+//! fresh SQLite stores, with monitoring off and on (the typologies, the demo's two
+//! compliance rules, one live, one in shadow, a monitoring model trained on the population
+//! first, and every named counterparty screened against the population's sanctions list),
+//! alternately `--pairs` times: the import throughput of each, and the change. Then the real server answers `POST
 //! /v1/payments/assess` on a loopback port while `sextant bench loadgen`, a separate process,
 //! offers a constant rate (open loop); every assessment is decided and recorded as in
 //! production, on states built from the store first (as the server does when it starts).
@@ -17,15 +18,17 @@ use serde::Serialize;
 use sextant_api::auth::{mint_dev_token, Authenticator, Role};
 use sextant_api::config::Limits;
 use sextant_api::{AppState, Application};
+use sextant_services::monitoring::model::{self, TrainOptions};
 use sextant_services::monitoring::Monitor;
 use sextant_services::pipeline::Pipeline;
 use sextant_services::Context as ServiceContext;
-use sextant_store::Store;
+use sextant_store::{Store, StoredMonitoringModel};
 use sextant_vectors::{EdgeStore, VectorStore};
 
 use super::loadgen::{in_separate_process, LoadOptions, LoadReport};
 use crate::commands::generate;
 use crate::commands::import::{self, FileKind};
+use crate::commands::monitoring::truth_payment_labels;
 use crate::output::Report;
 
 /// The load generator's warm-up: long enough for every customer's first assessment (a
@@ -65,6 +68,10 @@ pub struct ImportRun {
 pub struct MonitoringBench {
     pub customers: u64,
     pub months: u32,
+    /// The monitoring model in force in the monitored imports and the assessments (trained
+    /// on this population), and the sanctions list every counterparty was screened against.
+    pub model_version: String,
+    pub sanctions_list: String,
     /// Each import, in the order run.
     pub imports: Vec<ImportRun>,
     pub payments_per_second_off_mean: f64,
@@ -98,20 +105,34 @@ pub async fn monitoring(options: &MonitoringBenchOptions) -> anyhow::Result<Moni
     result
 }
 
+/// Monitoring as it runs in production: the demo's rules, a trained model in force and the
+/// population's sanctions list.
+struct InForce<'a> {
+    model: &'a StoredMonitoringModel,
+    list: &'a Path,
+}
+
 async fn import_once(
     population: &Path,
     db: &Path,
-    monitoring: bool,
+    monitoring: Option<&InForce<'_>>,
 ) -> anyhow::Result<(ImportRun, Arc<dyn Store>, Monitor)> {
     let store: Arc<dyn Store> = crate::bench::scratch_store(None, db).await?;
-    if monitoring {
-        for rule in crate::commands::demo::monitoring::demo_rules() {
-            store
-                .add_rule_version(&rule, &sextant_store::Actor::system("bench"))
-                .await?;
-        }
-    }
     let monitor = Monitor::default();
+    if let Some(in_force) = monitoring {
+        let by = sextant_store::Actor::system("bench");
+        for rule in crate::commands::demo::monitoring::demo_rules() {
+            store.add_rule_version(&rule, &by).await?;
+        }
+        store
+            .put_monitoring_model(in_force.model, true, &by)
+            .await?;
+        monitor
+            .screening()
+            .load_file(in_force.list)
+            .map_err(anyhow::Error::msg)?;
+    }
+    let monitoring = monitoring.is_some();
     let report = import::import_monitored(
         store.clone(),
         monitoring.then_some(&monitor),
@@ -157,12 +178,41 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
     );
     generate::generate(&config, &population, |_| {})?;
 
+    // The model the monitored imports run with: trained, as the demo trains it, on this
+    // population stored once without monitoring.
+    eprintln!("training the monitoring model on the population's planted fraud");
+    let model = {
+        let db = work.join("db-training");
+        let (_, store, _) = import_once(&population, &db, None).await?;
+        let labels = truth_payment_labels(&population.join(generate::TRUTH_FILE))?;
+        let options = TrainOptions {
+            seed: options.seed,
+            activate: false,
+            ..TrainOptions::default()
+        };
+        let by = sextant_store::Actor::system("bench");
+        let trained = model::train(store.as_ref(), &labels, &options, &by, |_, _| {}).await?;
+        let stored = store
+            .monitoring_model(&trained.version)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the trained model was not stored"))?;
+        drop(store);
+        let _ = std::fs::remove_dir_all(&db);
+        stored
+    };
+    let list = population.join(generate::SANCTIONS_FILE);
+    let in_force = InForce {
+        model: &model,
+        list: &list,
+    };
+
     let mut imports = Vec::new();
     let mut last = None;
     for pair in 0..options.pairs {
         for monitoring in [false, true] {
             let db = work.join(format!("db-{pair}-{monitoring}"));
-            let (run, store, monitor) = import_once(&population, &db, monitoring).await?;
+            let (run, store, monitor) =
+                import_once(&population, &db, monitoring.then_some(&in_force)).await?;
             eprintln!(
                 "import {} of {}, monitoring {}: {:.0} payments/s",
                 pair + 1,
@@ -197,6 +247,9 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
     let vectors: Arc<dyn VectorStore> = Arc::new(EdgeStore::open(&work.join("vectors"), 32)?);
     let pipeline = Pipeline::open(store.clone(), vectors, &work.join("models")).await?;
     let ctx = ServiceContext::new(Arc::new(pipeline));
+    ctx.screening()
+        .load_file(&list)
+        .map_err(anyhow::Error::msg)?;
     let started = std::time::Instant::now();
     let warmed = ctx.monitor().warm(store.as_ref(), |_| {}).await?;
     let warm_seconds = started.elapsed().as_secs_f64();
@@ -228,6 +281,8 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
     Ok(MonitoringBench {
         customers: options.customers,
         months: options.months,
+        model_version: model.version.clone(),
+        sanctions_list: list.display().to_string(),
         imports,
         payments_per_second_off_mean: off,
         payments_per_second_on_mean: on,
@@ -285,13 +340,38 @@ async fn verdict_counts(store: &dyn Store) -> anyhow::Result<Vec<(String, u64)>>
     Ok(counts.into_iter().collect())
 }
 
-/// One card purchase per customer, made now, amounts from 5 to 800 euros, and every
-/// twentieth a tiny online payment abroad (what card testing looks like, one at a time).
+/// One card purchase per customer, made now, amounts from 5 to 800 euros, every twentieth a
+/// tiny online payment abroad (what card testing looks like, one at a time), and every tenth
+/// a transfer from the app to a named person (screened; every hundredth a listed one).
 fn assess_bodies(customers: u64) -> anyhow::Result<String> {
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut lines = String::new();
     for i in 0..customers {
         let tiny = i % 20 == 0;
+        if i % 10 == 5 {
+            let payee = if i % 100 == 5 {
+                "Gennady Ostrilov".to_owned()
+            } else {
+                format!("Jana Novakova {}", i % 37)
+            };
+            let body = serde_json::json!({
+                "type": "payment",
+                "event_id": format!("bench-assess-{i}"),
+                "customer_id": format!("c{:07}", i + 1),
+                "occurred_at": now,
+                "amount_minor": 2_000 + (i as i64 * 7_919) % 48_000,
+                "currency": "EUR",
+                "direction": "debit",
+                "kind": "transfer_out",
+                "channel": "p2p",
+                "country": "CZ",
+                "device_id": format!("dv-bench-{i}"),
+                "counterparty": {"name": payee, "account": format!("CZ65080000001920{i:08}")},
+            });
+            lines.push_str(&serde_json::to_string(&body)?);
+            lines.push('\n');
+            continue;
+        }
         let body = serde_json::json!({
             "type": "payment",
             "event_id": format!("bench-assess-{i}"),
@@ -319,6 +399,10 @@ impl Report for MonitoringBench {
         println!(
             "Transaction monitoring: {} customers x {} months (synthetic, with planted fraud), SQLite, this machine",
             b.customers, b.months
+        );
+        println!(
+            "monitoring on: the demo's two rules, model {} in force, counterparties screened against {}",
+            b.model_version, b.sanctions_list
         );
         println!();
         println!(

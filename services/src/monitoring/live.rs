@@ -94,17 +94,17 @@ impl Watch {
             None => (evaluate(&mut self.state, p, params), None),
             Some(model) => {
                 let (hits, row) = detect_with_features(&mut self.state, p, params);
-                let score = model.score(&row);
                 let quiet = self
                     .model_alerted_ms
                     .is_some_and(|last| at - last < MODEL_COOLDOWN_MS);
-                let alerting = score.probability >= score.review_at && !quiet;
+                // The reasons are worked out only for a payment the model alerts on.
+                let alerting = !quiet && model.probability(&row) >= model.review_at();
                 if alerting {
                     self.model_alerted_ms = Some(at);
                 }
                 (
                     cool_down(&mut self.state, at, hits),
-                    alerting.then_some(score),
+                    alerting.then(|| model.score(&row)),
                 )
             }
         };

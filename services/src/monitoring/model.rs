@@ -105,6 +105,24 @@ impl Served {
         })
     }
 
+    /// The calibrated probability alone, rounded as recorded: what live scoring needs for
+    /// every payment (the reasons, a walk of every tree's path, only when it alerts).
+    pub fn probability(&self, row: &[f64]) -> f64 {
+        let probability = match &self.columns {
+            None => self.serving.model.probability(row),
+            Some(columns) => {
+                let gathered: Vec<f64> = columns.iter().map(|&i| row[i]).collect();
+                self.serving.model.probability(&gathered)
+            }
+        };
+        (probability * 1e6).round() / 1e6
+    }
+
+    /// The probability from which a payment is reviewed.
+    pub fn review_at(&self) -> f64 {
+        self.serving.review_at
+    }
+
     /// The model's reading of a payment's feature row (as this release computes it).
     pub fn score(&self, row: &[f64]) -> ModelScore {
         let gathered: Vec<f64>;
