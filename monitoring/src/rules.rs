@@ -8,7 +8,10 @@
 //! A payment's fields, as rules name them: `amount` (major units of its currency), `direction`
 //! (`in` for money received, `out` for money paid), `kind`, `status`, `channel`, `country`,
 //! `currency`, `merchant` and `mcc` (the merchant category code, a number; both missing when
-//! the payment has none) and `card` (true for a card payment). Aggregates count every payment recorded, failed ones too: a rule that
+//! the payment has none), `card` (true for a card payment), `counterparty` (the other
+//! party's account, else its name as sent) and `device` (the app install it was made from;
+//! both missing when the payment names none), so `distinct(counterparty, 48h, direction =
+//! in) >= 5` counts the people who paid the customer. Aggregates count every payment recorded, failed ones too: a rule that
 //! wants completed ones says `status = completed`.
 //!
 //! Each rule version is `shadow` (its hits are recorded and measured, nothing is alerted) or
@@ -49,6 +52,8 @@ const CURRENCY: usize = 6;
 const MERCHANT: usize = 7;
 const MCC: usize = 8;
 const CARD: usize = 9;
+const COUNTERPARTY: usize = 10;
+const DEVICE: usize = 11;
 
 /// The fields of one payment, as rules and aggregate filters name them.
 pub fn payment_fields() -> Schema {
@@ -68,6 +73,8 @@ pub fn payment_fields() -> Schema {
         .field("merchant", FieldType::Text)
         .field("mcc", FieldType::Number)
         .field("card", FieldType::Bool)
+        .field("counterparty", FieldType::Text)
+        .field("device", FieldType::Text)
 }
 
 /// What monitoring rules are parsed against: a payment's fields, and aggregates over the
@@ -112,6 +119,13 @@ impl Row for PaymentRow<'_> {
             COUNTRY => Some(p.country.as_str()),
             CURRENCY => Some(p.currency.as_str()),
             MERCHANT => p.merchant_id.as_ref().map(|m| m.as_str()),
+            COUNTERPARTY => p.counterparty.as_ref().and_then(|c| {
+                c.account
+                    .as_ref()
+                    .map(|a| a.as_str())
+                    .or(c.name.as_ref().map(|n| n.as_str()))
+            }),
+            DEVICE => p.device_id.as_ref().map(|d| d.as_str()),
             _ => None,
         }
     }

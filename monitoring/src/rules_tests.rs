@@ -208,3 +208,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn distinct_counterparties_count_the_people_who_paid_and_devices_are_fields() {
+    use sextant_domain::{AccountRef, Counterparty, DeviceId, ShortText};
+    let set = RuleSet::new(vec![
+        rule(
+            "fan-in",
+            "direction = out and distinct(counterparty, 48h, direction = in) >= 3",
+            0,
+        ),
+        rule("odd-device", "device = \"dv-x\" and amount >= 100", 0),
+    ]);
+    let from = |minutes: i64, who: &str, account: Option<&str>| {
+        let mut p = pay(minutes, PaymentKind::TransferIn, 50_000);
+        p.counterparty = Some(Counterparty {
+            name: Some(ShortText::parse(who).unwrap()),
+            account: account.map(|a| AccountRef::parse(a).unwrap()),
+        });
+        p
+    };
+    let mut out = pay(300, PaymentKind::TransferOut, 20_000);
+    out.device_id = Some(DeviceId::parse("dv-x").unwrap());
+    // Two names on one account are one person; the third account makes three.
+    let near = [
+        from(0, "Jan Novak", Some("CZ01")),
+        from(60, "J. Novak", Some("CZ01")),
+        from(120, "Eva Horak", None),
+        out.clone(),
+    ];
+    let fired = fired_on_each(&set, &near);
+    assert_eq!(fired[3], vec!["odd-device".to_owned()], "{fired:?}");
+    let three = [
+        from(0, "Jan Novak", Some("CZ01")),
+        from(60, "Petr Kral", Some("CZ02")),
+        from(120, "Eva Horak", None),
+        out,
+    ];
+    let mut fired = fired_on_each(&set, &three)[3].clone();
+    fired.sort();
+    assert_eq!(fired, vec!["fan-in".to_owned(), "odd-device".to_owned()]);
+}

@@ -171,7 +171,7 @@ fn body(staff: &Staff, list: &MonitoringRulesView, x: &Extras) -> Markup {
         }
         section class="card" {
             h2 { "Write a rule version" }
-            p { "A payment's fields: " code { "amount" } " (in its currency's units), " code { "direction" } " (in, out), " code { "kind" } ", " code { "status" } ", " code { "channel" } ", " code { "country" } ", " code { "currency" } ", " code { "merchant" } ", " code { "mcc" } ", " code { "card" } ". Aggregates over the customer's payments: " code { "count(payments, 1h)" } ", " code { "sum(amount, 24h, direction = out)" } ", " code { "avg" } ", " code { "min" } ", " code { "max" } ", " code { "distinct(country, 7d)" } ", over 1m to 30d, with an optional filter." }
+            p { "A payment's fields: " code { "amount" } " (in its currency's units), " code { "direction" } " (in, out), " code { "kind" } ", " code { "status" } ", " code { "channel" } ", " code { "country" } ", " code { "currency" } ", " code { "merchant" } ", " code { "mcc" } ", " code { "card" } ", " code { "counterparty" } ", " code { "device" } ". Aggregates over the customer's payments: " code { "count(payments, 1h)" } ", " code { "sum(amount, 24h, direction = out)" } ", " code { "avg" } ", " code { "min" } ", " code { "max" } ", " code { "distinct(country, 7d)" } ", over 1m to 30d, with an optional filter." }
             @if !x.refused.is_empty() { (problems("The rule was not saved:", &x.refused)) }
             form method="post" action="/console/rules" class="stack" {
                 (csrf_field(staff))
