@@ -108,6 +108,9 @@ struct Prepared {
     letters: f64,
     /// `longest[k]`: the letters of its `k` longest words.
     longest: Vec<f64>,
+    /// How many of its first words are the family name, for a listed name written `FAMILY,
+    /// Given` (0 otherwise, and for screened names).
+    family: usize,
 }
 
 fn prepare(name: &str) -> Prepared {
@@ -125,14 +128,47 @@ fn prepare(name: &str) -> Prepared {
         words,
         letters,
         longest,
+        family: 0,
     }
 }
 
+/// A listed name prepared, knowing its family name when it is written `FAMILY, Given`.
+fn prepare_listed(name: &str) -> Prepared {
+    let mut prepared = prepare(name);
+    if let Some((family, _)) = name.split_once(',') {
+        prepared.family = words(family).len().min(prepared.words.len());
+    }
+    prepared
+}
+
+/// What a name whose every word pairs with a word of the other, longer name scores at most
+/// (a middle name or a patronymic left out on one side, as payment orders often do): a
+/// match of the words both have, discounted by this.
+pub const PARTIAL_FACTOR: f64 = 0.95;
+
+/// In a partial match every pair of words but an initial is at least this alike (a typo):
+/// two loosely alike words (`Williams` and `Villa`, 0.90) do not make a person.
+const PARTIAL_WORD_MIN: f64 = 0.94;
+
+/// Whether a screened name (`a`) is compared as the listed name (`b`) with words left out:
+/// two words or more, fewer than the listed name, which is a person's name written `FAMILY,
+/// Given` (its family name must be among the words paired). Not the other way round: a
+/// screened name with words the listed one lacks names someone else more often than not
+/// (`Vladimir Ivanovich Sidorov` is not `IVANOV, Vladimir`).
+fn partial_possible(a: &Prepared, b: &Prepared) -> bool {
+    a.words.len() >= 2 && a.words.len() < b.words.len() && b.family > 0
+}
+
 /// The most two names can score: every pair (at most as many as the shorter name has
-/// words) pairing their longest words perfectly.
+/// words) pairing their longest words perfectly, or a perfect partial match.
 fn best_possible(a: &Prepared, b: &Prepared) -> f64 {
     let pairs = a.words.len().min(b.words.len());
-    (a.longest[pairs] + b.longest[pairs]) / (a.letters + b.letters)
+    let full = (a.longest[pairs] + b.longest[pairs]) / (a.letters + b.letters);
+    if partial_possible(a, b) {
+        full.max(PARTIAL_FACTOR)
+    } else {
+        full
+    }
 }
 
 /// How much a word weighs: its letters (an initial counts one).
@@ -209,7 +245,7 @@ impl Watchlist {
         let mut names = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             for name in std::iter::once(&entry.name).chain(&entry.aliases) {
-                let prepared = prepare(name);
+                let prepared = prepare_listed(name);
                 if !prepared.words.is_empty() {
                     names.push((i, name.clone(), prepared));
                 }
@@ -461,7 +497,10 @@ fn transliterate(c: char) -> Option<&'static str> {
     })
 }
 
-/// How alike a screened name and a listed name are, 0..=1, whatever the order of their words.
+/// How alike a screened name and a listed name are, 0..=1, whatever the order of their words:
+/// the paired share of both names' letters, or, when every word of a shorter screened name
+/// pairs with one of the listed name's, [`PARTIAL_FACTOR`] times the paired words' likeness (`Viktor
+/// Dravenko` against `DRAVENKO, Viktor Arkadyevich`: 0.95).
 fn similarity(a: &Prepared, b: &Prepared) -> f64 {
     if a.letters + b.letters <= 0.0 {
         return 0.0;
@@ -477,16 +516,32 @@ fn similarity(a: &Prepared, b: &Prepared) -> f64 {
     }
     pairs.sort_by(|p, q| q.0.total_cmp(&p.0).then((p.1, p.2).cmp(&(q.1, q.2))));
     let (mut used_a, mut used_b) = (vec![false; a.words.len()], vec![false; b.words.len()]);
-    let mut matched = 0.0;
+    let (mut matched, mut paired, mut weakest) = (0.0, 0.0, 1.0_f64);
     for (s, i, j) in pairs {
         if used_a[i] || used_b[j] {
             continue;
         }
         used_a[i] = true;
         used_b[j] = true;
-        matched += s * (weight(&a.words[i]) + weight(&b.words[j]));
+        let letters = weight(&a.words[i]) + weight(&b.words[j]);
+        matched += s * letters;
+        paired += letters;
+        if a.words[i].len() > 1 {
+            weakest = weakest.min(s);
+        }
     }
-    matched / (a.letters + b.letters)
+    let full = matched / (a.letters + b.letters);
+    // Every word of the screened name paired: the listed one's other words were left out.
+    if partial_possible(a, b)
+        && used_a.iter().all(|u| *u)
+        && used_b[..b.family].iter().any(|u| *u)
+        && weakest >= PARTIAL_WORD_MIN
+        && paired > 0.0
+    {
+        full.max(PARTIAL_FACTOR * matched / paired)
+    } else {
+        full
+    }
 }
 
 /// How alike a screened word and a listed word are: 1 for the same word, 0.9 for a screened
@@ -652,6 +707,33 @@ mod tests {
         assert_eq!(best("Vladimir Petrov").map(|b| b.0), Some(7001));
         // Accents.
         assert_eq!(best("Bañco Nacionál de Cúba").map(|b| b.0), Some(306));
+    }
+
+    #[test]
+    fn a_name_without_its_middle_names_matches_a_little_lower() {
+        let list = Watchlist::from_sdn_csv(
+            "90001,\"DRAVENKO, Viktor Arkadyevich\",\"individual\",\"RUSSIA-EO14024\"\n",
+        )
+        .unwrap();
+        let score = |name: &str| {
+            list.screen(name, DEFAULT_THRESHOLD)
+                .first()
+                .map(|m| m.score)
+        };
+        assert_eq!(score("Viktor Dravenko"), Some(PARTIAL_FACTOR));
+        assert_eq!(score("Viktor Arkadyevich Dravenko"), Some(1.0));
+        assert!(score("V. Dravenko").is_some_and(|s| s >= 0.9));
+        assert!(score("Viktor Dravenko").unwrap() < score("Viktor A. Dravenko").unwrap());
+        // One word is no partial match; nor is a patronymic the list does not give.
+        assert_eq!(score("Dravenko"), None);
+        assert_eq!(score("Viktor Petrovich Dravenko"), None);
+        assert_eq!(score("Viktor Drozdov"), None);
+        // The family name must be among the words: given names alone are someone else.
+        let list =
+            Watchlist::from_sdn_csv("6916,\"ALI, Ahmed Mohammed Hamed\",\"individual\",\"SDGT\"\n")
+                .unwrap();
+        assert!(list.screen("Mohammed Ahmed", DEFAULT_THRESHOLD).is_empty());
+        assert!(!list.screen("Ahmed Ali", DEFAULT_THRESHOLD).is_empty());
     }
 
     #[test]

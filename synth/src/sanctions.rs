@@ -2,9 +2,7 @@
 //! writes beside the population: a few customers pay one of them (the sanctioned-payee
 //! scheme), under the name written another way (word order, an initial, Cyrillic letters,
 //! upper case), so screening is measured on the spellings a real payment order carries.
-//! Like many entries of the real list, each person is also listed without their patronymic
-//! (screening scores every word of both names, so a name missing one scores below 0.9
-//! against the full name alone).
+//! Like many entries of the real list, each person is also listed without their patronymic.
 //! Every name is invented; none is meant to be a real person's or company's.
 
 use rand::Rng;

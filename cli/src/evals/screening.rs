@@ -1,10 +1,11 @@
 //! `sextant monitoring eval-screening --list FILE`: how well name screening finds listed
 //! parties written differently, and how often an ordinary name is a hit.
 //!
-//! A seeded sample of the list's entries with at least two words is written six ways:
+//! A seeded sample of the list's entries with at least two words is written seven ways:
 //! as listed (lower case), with its words in another order, with the first given name as
 //! an initial (individuals), with one letter of its longest word changed, in Cyrillic
-//! script, and with accents on its vowels. Each variant is screened against the whole list;
+//! script, with accents on its vowels, and with the middle names left out (individuals:
+//! the first given name and the family name, as payment orders often name people). Each variant is screened against the whole list;
 //! it is found when its entry is among the hits at the threshold. Ordinary names (common
 //! first names and surnames of several languages, combined at random) measure the hit rate
 //! on people who are not listed, though a few may share a listed person's name: a reviewer
@@ -258,7 +259,7 @@ fn with_typo(name: &str, rng: &mut ChaCha8Rng) -> Option<String> {
 
 type Variant = (&'static str, fn(&Entry, &mut ChaCha8Rng) -> Option<String>);
 
-const VARIANTS: [Variant; 6] = [
+const VARIANTS: [Variant; 7] = [
     ("as listed", |e, _| Some(e.name.to_lowercase())),
     ("words reordered", |e, _| {
         let mut ws = words(&e.name);
@@ -282,6 +283,15 @@ const VARIANTS: [Variant; 6] = [
     }),
     ("accents", |e, _| {
         Some(with_accents(&reading_order(&e.name)))
+    }),
+    // How payment orders often name a person: the first given name and the family name.
+    ("middle names left out", |e, _| {
+        if e.kind != "individual" {
+            return None;
+        }
+        let (family, given) = e.name.split_once(',')?;
+        let given = words(given);
+        (given.len() >= 2).then(|| format!("{} {}", given[0], family.trim()))
     }),
 ];
 
