@@ -169,15 +169,8 @@ pub fn detect_with_features(
     let since_last = state
         .last_seen_ms
         .map(|last| (at - last).max(0) as f64 / 3.6e6);
-    let new_device = p.device_id.as_ref().is_some_and(|d| {
-        state.devices.distinct_since(i64::MIN) > 0 && state.devices.last_seen(d.as_str()).is_none()
-    });
-    let new_payee = known_before
-        && p.direction == Direction::Debit
-        && p.counterparty
-            .as_ref()
-            .and_then(|c| c.key())
-            .is_some_and(|key| state.payees.last_seen(&key).is_none());
+    let new_device = state.is_new_device(p);
+    let new_payee = state.is_new_payee(p);
     let usual = state.baseline_daily_debit_minor(params);
     let largest = state.largest_day_before_minor();
     let hits = detect(state, p, params);

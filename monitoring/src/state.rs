@@ -245,6 +245,26 @@ impl CustomerState {
         self.recent_ids.note(p.event_id.as_str());
     }
 
+    /// Whether `p` comes from a device the customer never paid from, when they paid from
+    /// others before (the first device a customer uses is not new).
+    pub fn is_new_device(&self, p: &PaymentEvent) -> bool {
+        p.device_id.as_ref().is_some_and(|d| {
+            self.devices.distinct_since(i64::MIN) > 0
+                && self.devices.last_seen(d.as_str()).is_none()
+        })
+    }
+
+    /// Whether `p` pays a counterparty the customer has not paid (in memory), when they paid
+    /// before.
+    pub fn is_new_payee(&self, p: &PaymentEvent) -> bool {
+        self.payments > 0
+            && p.direction == Direction::Debit
+            && p.counterparty
+                .as_ref()
+                .and_then(|c| c.key())
+                .is_some_and(|key| self.payees.last_seen(&key).is_none())
+    }
+
     /// A window's totals as of the newest payment.
     pub fn window(&self, span: Span) -> &Tally {
         let i = Span::ALL

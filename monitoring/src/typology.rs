@@ -110,21 +110,11 @@ struct Before {
 
 impl Before {
     fn of(state: &CustomerState, p: &PaymentEvent, params: &Params) -> Before {
-        let device_new = p.device_id.as_ref().is_some_and(|d| {
-            state.devices.distinct_since(i64::MIN) > 0
-                && state.devices.last_seen(d.as_str()).is_none()
-        });
-        let payee_new = state.payments > 0
-            && p.direction == Direction::Debit
-            && p.counterparty
-                .as_ref()
-                .and_then(|c| c.key())
-                .is_some_and(|key| state.payees.last_seen(&key).is_none());
         Before {
             last_seen_ms: state.last_seen_ms,
             country_known: state.countries.last_seen(p.country.as_str()).is_some(),
-            device_new,
-            payee_new,
+            device_new: state.is_new_device(p),
+            payee_new: state.is_new_payee(p),
             baseline_daily_minor: state.baseline_daily_debit_minor(params),
         }
     }

@@ -108,14 +108,21 @@ impl Served {
     /// The calibrated probability alone, rounded as recorded: what live scoring needs for
     /// every payment (the reasons, a walk of every tree's path, only when it alerts).
     pub fn probability(&self, row: &[f64]) -> f64 {
-        let probability = match &self.columns {
-            None => self.serving.model.probability(row),
-            Some(columns) => {
-                let gathered: Vec<f64> = columns.iter().map(|&i| row[i]).collect();
-                self.serving.model.probability(&gathered)
-            }
-        };
+        let mut gathered = Vec::new();
+        let probability = self.serving.model.probability(self.own(row, &mut gathered));
         (probability * 1e6).round() / 1e6
+    }
+
+    /// The model's own features out of this release's row (gathered into `buffer` when the
+    /// model reads fewer).
+    fn own<'a>(&self, row: &'a [f64], buffer: &'a mut Vec<f64>) -> &'a [f64] {
+        match &self.columns {
+            None => row,
+            Some(columns) => {
+                buffer.extend(columns.iter().map(|&i| row[i]));
+                buffer
+            }
+        }
     }
 
     /// The probability from which a payment is reviewed.
@@ -125,14 +132,8 @@ impl Served {
 
     /// The model's reading of a payment's feature row (as this release computes it).
     pub fn score(&self, row: &[f64]) -> ModelScore {
-        let gathered: Vec<f64>;
-        let row = match &self.columns {
-            None => row,
-            Some(columns) => {
-                gathered = columns.iter().map(|&i| row[i]).collect();
-                &gathered
-            }
-        };
+        let mut gathered = Vec::new();
+        let row = self.own(row, &mut gathered);
         let model = &self.serving.model;
         let probability = model.probability(row);
         let mut raised: Vec<(f64, usize)> = model
