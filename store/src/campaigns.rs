@@ -85,6 +85,14 @@ pub struct Membership {
     pub assigned_at: DateTime<Utc>,
 }
 
+/// One customer's live campaign memberships and recent offer behaviour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OfferActivity {
+    pub memberships: Vec<Membership>,
+    /// Newest first.
+    pub interactions: Vec<crate::OfferInteraction>,
+}
+
 /// A delivery or outcome event of a campaign, reported by the bank's channels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignEvent {
@@ -148,6 +156,22 @@ pub trait CampaignStore: Send + Sync {
     fn marketing_head(&self) -> u64;
     /// Whose marketing rows changed since position `since`, as far as this process saw.
     fn marketing_changes(&self, since: u64) -> crate::MarketingChanges;
+    /// The position of the activity feed now: customers who received events or whose
+    /// campaign memberships changed (a launch, or any campaign's status: everyone).
+    fn activity_head(&self) -> u64;
+    /// Whose events or memberships changed since position `since`, as far as this process
+    /// saw.
+    fn activity_changes(&self, since: u64) -> crate::MarketingChanges;
+    /// Live campaign memberships and offer behaviour (since `since`, newest first, at most
+    /// `limit` per customer) of every customer in the id range `first..=last`: two
+    /// queries however many customers, to warm a serving read model a page at a time.
+    async fn offer_activity(
+        &self,
+        first: &CustomerId,
+        last: &CustomerId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<HashMap<CustomerId, OfferActivity>, StoreError>;
 
     /// Creates a campaign in `draft`; `Conflict` when the id exists.
     async fn create_campaign(

@@ -47,7 +47,7 @@ pub use advice::{AdviceStore, NewAdvice, StoredAdvice, StoredDecision};
 pub use audit::{Actor, AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
 pub use campaigns::{
     CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
-    MarketingRow, MemberOutcome, Membership, StoredAudience, StoredCampaign,
+    MarketingRow, MemberOutcome, Membership, OfferActivity, StoredAudience, StoredCampaign,
 };
 pub use catalogue::{
     CatalogueStore, OfferInputs, OfferInteraction, ProductVersion, StoredOfferModel,

@@ -27,8 +27,8 @@ use crate::entity::{
 use crate::{
     Actor, CampaignEvent, CampaignLaunch, CampaignMember, CampaignStatusChange, CampaignStore,
     Idempotent, IdempotentResponse, IngestOutcome, MarketingRow, MemberOutcome, Membership,
-    StoreError, StoredAudience, StoredCampaign, StoredProfile, INGEST_CALL_MAX_EVENTS,
-    MARKETING_PAGE_MAX, PAGE_MAX,
+    OfferActivity, StoreError, StoredAudience, StoredCampaign, StoredProfile,
+    INGEST_CALL_MAX_EVENTS, MARKETING_PAGE_MAX, PAGE_MAX,
 };
 
 /// Members per INSERT at launch: 5 columns x 4,000 rows = 20,000 bound parameters, under
@@ -203,8 +203,24 @@ pub(super) async fn memberships(
     db: &impl ConnectionTrait,
     customer: &CustomerId,
 ) -> Result<Vec<Membership>, StoreError> {
+    let of_customer = Expr::col((col("m"), col("customer_id"))).eq(customer.as_str());
+    Ok(live_memberships(db, of_customer, Some(PAGE_MAX))
+        .await?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect())
+}
+
+/// Live memberships of the customers `which` selects (over `m.customer_id`), each with its
+/// customer id, per customer newest first.
+async fn live_memberships(
+    db: &impl ConnectionTrait,
+    which: SimpleExpr,
+    limit: Option<u64>,
+) -> Result<Vec<(String, Membership)>, StoreError> {
     let (m, c) = (col("m"), col("c"));
-    let query = Query::select()
+    let mut query = Query::select()
+        .column((m.clone(), col("customer_id")))
         .column((m.clone(), col("campaign_id")))
         .column((c.clone(), col("product_id")))
         .column((c.clone(), col("channel")))
@@ -218,26 +234,32 @@ pub(super) async fn memberships(
             c.clone(),
             Expr::col((c.clone(), col("id"))).equals((m.clone(), col("campaign_id"))),
         )
-        .and_where(Expr::col((m.clone(), col("customer_id"))).eq(customer.as_str()))
+        .and_where(which)
         .and_where(Expr::col((c.clone(), col("status"))).is_in(LIVE_STATUSES))
+        .order_by((m.clone(), col("customer_id")), Order::Asc)
         .order_by((m.clone(), col("assigned_at_ms")), Order::Desc)
         .order_by((m, col("campaign_id")), Order::Asc)
-        .limit(PAGE_MAX)
         .to_owned();
+    if let Some(limit) = limit {
+        query.limit(limit);
+    }
     let rows = db
         .query_all(db.get_database_backend().build(&query))
         .await?;
     rows.into_iter()
         .map(|row| {
             let product: String = row.try_get("", "product_id")?;
-            Ok(Membership {
-                campaign_id: row.try_get("", "campaign_id")?,
-                product_id: ProductId::parse(&product).map_err(corrupt("campaign product"))?,
-                channel: row.try_get("", "channel")?,
-                status: row.try_get("", "status")?,
-                arm: row.try_get("", "arm")?,
-                assigned_at: ms_to_time(row.try_get("", "assigned_at_ms")?)?,
-            })
+            Ok((
+                row.try_get("", "customer_id")?,
+                Membership {
+                    campaign_id: row.try_get("", "campaign_id")?,
+                    product_id: ProductId::parse(&product).map_err(corrupt("campaign product"))?,
+                    channel: row.try_get("", "channel")?,
+                    status: row.try_get("", "status")?,
+                    arm: row.try_get("", "arm")?,
+                    assigned_at: ms_to_time(row.try_get("", "assigned_at_ms")?)?,
+                },
+            ))
         })
         .collect()
 }
@@ -439,6 +461,8 @@ impl CampaignStore for SeaStore {
         let detail = serde_json::Map::new();
         log_status(&txn, id, status, record, at, "campaign.status", detail).await?;
         txn.commit().await?;
+        // Every member's offers change with the campaign's status.
+        self.activity.note_everything();
         Ok(true)
     }
 
@@ -484,6 +508,8 @@ impl CampaignStore for SeaStore {
                 insert_members(&txn, &launch.campaign_id, &launch.members, at_ms).await?;
                 if claim_key(&txn, idempotency).await? {
                     txn.commit().await?;
+                    self.activity
+                        .note(launch.members.iter().map(|m| &m.customer_id));
                     return Ok(Idempotent::Written);
                 }
             }
@@ -726,6 +752,47 @@ impl CampaignStore for SeaStore {
 
     fn marketing_changes(&self, since: u64) -> crate::MarketingChanges {
         self.changes.since(since)
+    }
+
+    fn activity_head(&self) -> u64 {
+        self.activity.head()
+    }
+
+    fn activity_changes(&self, since: u64) -> crate::MarketingChanges {
+        self.activity.since(since)
+    }
+
+    async fn offer_activity(
+        &self,
+        first: &CustomerId,
+        last: &CustomerId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<HashMap<CustomerId, OfferActivity>, StoreError> {
+        let in_range =
+            Expr::col((col("m"), col("customer_id"))).between(first.as_str(), last.as_str());
+        let mut out: HashMap<CustomerId, OfferActivity> = HashMap::new();
+        let txn = self.db.begin().await?;
+        for (customer, membership) in live_memberships(&txn, in_range, None).await? {
+            let id = CustomerId::parse(&customer).map_err(corrupt("member customer"))?;
+            out.entry(id).or_default().memberships.push(membership);
+        }
+        let range = Among::Range(first.as_str().to_owned(), last.as_str().to_owned());
+        let interactions = super::catalogue::offer_interactions_among(
+            &txn,
+            range.on(crate::entity::behaviour_event::Column::CustomerId),
+            since,
+        )
+        .await?;
+        txn.commit().await?;
+        for (customer, interaction) in interactions {
+            let id = CustomerId::parse(&customer).map_err(corrupt("behaviour customer"))?;
+            let activity = out.entry(id).or_default();
+            if (activity.interactions.len() as u64) < limit {
+                activity.interactions.push(interaction);
+            }
+        }
+        Ok(out)
     }
 
     async fn memberships(&self, customer: &CustomerId) -> Result<Vec<Membership>, StoreError> {

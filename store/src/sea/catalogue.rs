@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr, Value};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    SqlErr, TransactionTrait,
 };
 use sextant_domain::{CustomerId, ProductId};
 
@@ -83,30 +83,63 @@ pub(super) async fn offer_interactions(
 ) -> Result<Vec<OfferInteraction>, StoreError> {
     use behaviour_event::Column as B;
     // Served by `behaviour_events_customer_time` (customer_id, occurred_at_ms).
-    let rows = behaviour_event::Entity::find()
-        .select_only()
-        .column(B::Kind)
-        .column(B::ProductId)
-        .column(B::OccurredAtMs)
-        .filter(B::CustomerId.eq(customer.as_str()))
-        .filter(B::OccurredAtMs.gte(since.timestamp_millis()))
-        .filter(B::Kind.is_in(OFFER_KINDS))
-        .filter(B::ProductId.is_not_null())
-        .order_by_desc(B::OccurredAtMs)
-        .order_by_desc(B::EventId)
+    let rows = offer_interactions_query(B::CustomerId.eq(customer.as_str()), since)
         .limit(limit.min(MARKETING_PAGE_MAX))
-        .into_tuple::<(String, String, i64)>()
+        .into_tuple::<(String, String, String, i64)>()
         .all(db)
         .await?;
     rows.into_iter()
-        .map(|(kind, product, at_ms)| {
-            Ok(OfferInteraction {
-                kind,
-                product_id: ProductId::parse(&product).map_err(corrupt("offer product"))?,
-                occurred_at: ms_to_time(at_ms)?,
-            })
-        })
+        .map(|row| interaction_from(row).map(|(_, i)| i))
         .collect()
+}
+
+/// The offer behaviour since `since` of the customers `which` selects, each with its
+/// customer id, per customer newest first.
+pub(super) async fn offer_interactions_among(
+    db: &impl ConnectionTrait,
+    which: SimpleExpr,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, OfferInteraction)>, StoreError> {
+    offer_interactions_query(which, since)
+        .into_tuple::<(String, String, String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(interaction_from)
+        .collect()
+}
+
+fn offer_interactions_query(
+    which: SimpleExpr,
+    since: DateTime<Utc>,
+) -> Select<behaviour_event::Entity> {
+    use behaviour_event::Column as B;
+    behaviour_event::Entity::find()
+        .select_only()
+        .column(B::CustomerId)
+        .column(B::Kind)
+        .column(B::ProductId)
+        .column(B::OccurredAtMs)
+        .filter(which)
+        .filter(B::OccurredAtMs.gte(since.timestamp_millis()))
+        .filter(B::Kind.is_in(OFFER_KINDS))
+        .filter(B::ProductId.is_not_null())
+        .order_by_asc(B::CustomerId)
+        .order_by_desc(B::OccurredAtMs)
+        .order_by_desc(B::EventId)
+}
+
+fn interaction_from(
+    (customer, kind, product, at_ms): (String, String, String, i64),
+) -> Result<(String, OfferInteraction), StoreError> {
+    Ok((
+        customer,
+        OfferInteraction {
+            kind,
+            product_id: ProductId::parse(&product).map_err(corrupt("offer product"))?,
+            occurred_at: ms_to_time(at_ms)?,
+        },
+    ))
 }
 
 #[async_trait]

@@ -11,7 +11,6 @@ use sea_orm::{
 use sextant_domain::CustomerId;
 
 use super::idempotency::{answer_under_key, claim_key};
-use super::monitoring::assessment_row;
 use super::registry::{NewVersion, CREDIT_MODELS};
 use super::rows::{decision_row, stored_decision, stored_model, stored_plan};
 use super::{audit, customers, profiles, text, SeaStore};
@@ -19,8 +18,8 @@ use crate::audit::CheckpointSigner;
 use crate::entity::{credit_decision, credit_model, instalment_plan, payment_assessment};
 use crate::{
     Actor, AgeOutcomeCount, CreditStore, DecisionFilter, Idempotent, IdempotentResponse,
-    NewAuditEntry, NewCreditDecision, NewInstalmentPlan, NewPaymentAssessment, OutcomeCounts,
-    QuoteInputs, RegisteredModel, StoreError, StoredCreditModel, PAGE_MAX,
+    NewAuditEntry, NewCreditDecision, NewInstalmentPlan, OutcomeCounts, QuoteInputs,
+    RegisteredModel, StoreError, StoredCreditModel, PAGE_MAX,
 };
 
 /// Decisions waiting for the writer; beyond this, recording waits (back-pressure).
@@ -30,24 +29,16 @@ const GROUP_COMMIT_QUEUE: usize = 4_096;
 const GROUP_COMMIT_MAX: usize = 256;
 
 /// What the writer commits: credit decisions and payment assessments, both recorded on the
-/// checkout path before they are answered.
+/// checkout path before they are answered, as rows and audit entries made by the caller's
+/// task (the one writer task only inserts them).
 pub(super) enum Recorded {
-    Credit(NewCreditDecision),
-    Assessment(NewPaymentAssessment),
-}
-
-impl Recorded {
-    fn entry(&self, by: &Actor) -> NewAuditEntry {
-        match self {
-            Recorded::Credit(d) => decision_entry(d, by),
-            Recorded::Assessment(a) => super::monitoring::assessment_entry(a, by),
-        }
-    }
+    Credit(credit_decision::ActiveModel),
+    Assessment(payment_assessment::ActiveModel),
 }
 
 type Pending = (
     Recorded,
-    Actor,
+    NewAuditEntry,
     tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 );
 
@@ -86,44 +77,40 @@ impl DecisionWriter {
                         Err(_) => break,
                     }
                 }
+                let mut credit = Vec::new();
+                let mut assessments = Vec::new();
+                let mut entries = Vec::with_capacity(batch.len());
+                let mut answers = Vec::with_capacity(batch.len());
+                for (recorded, entry, done) in batch {
+                    match recorded {
+                        Recorded::Credit(row) => credit.push(row),
+                        Recorded::Assessment(row) => assessments.push(row),
+                    }
+                    entries.push(entry);
+                    answers.push(done);
+                }
                 let result = async {
                     let _guard = match &write_lock {
                         Some(lock) => Some(lock.lock().await),
                         None => None,
                     };
                     let txn = db.begin().await?;
-                    let credit: Vec<_> = batch
-                        .iter()
-                        .filter_map(|(r, _, _)| match r {
-                            Recorded::Credit(d) => Some(decision_row(d)),
-                            Recorded::Assessment(_) => None,
-                        })
-                        .collect();
                     if !credit.is_empty() {
                         credit_decision::Entity::insert_many(credit)
                             .exec_without_returning(&txn)
                             .await?;
                     }
-                    let assessments: Vec<_> = batch
-                        .iter()
-                        .filter_map(|(r, _, _)| match r {
-                            Recorded::Assessment(a) => Some(assessment_row(a)),
-                            Recorded::Credit(_) => None,
-                        })
-                        .collect();
                     if !assessments.is_empty() {
                         payment_assessment::Entity::insert_many(assessments)
                             .exec_without_returning(&txn)
                             .await?;
                     }
-                    let entries = batch.iter().map(|(r, by, _)| r.entry(by));
-                    audit::append_all(&txn, signer.as_deref(), entries.collect(), Utc::now())
-                        .await?;
+                    audit::append_all(&txn, signer.as_deref(), entries, Utc::now()).await?;
                     txn.commit().await?;
                     Ok::<(), StoreError>(())
-                }
-                .await;
-                for (_, _, done) in batch {
+                };
+                let result = result.await;
+                for done in answers {
                     let _ = done.send(result.clone());
                 }
             }
@@ -131,10 +118,14 @@ impl DecisionWriter {
         DecisionWriter { queue }
     }
 
-    pub(super) async fn record(&self, record: Recorded, by: Actor) -> Result<(), StoreError> {
+    pub(super) async fn record(
+        &self,
+        record: Recorded,
+        entry: NewAuditEntry,
+    ) -> Result<(), StoreError> {
         let (done, committed) = tokio::sync::oneshot::channel();
         self.queue
-            .send((record, by, done))
+            .send((record, entry, done))
             .await
             .map_err(|_| StoreError::Unavailable("the decision writer has stopped".into()))?;
         committed
@@ -191,7 +182,10 @@ impl CreditStore for SeaStore {
     ) -> Result<Idempotent, StoreError> {
         let Some(record) = idempotency else {
             self.decisions
-                .record(Recorded::Credit(decision.clone()), by.clone())
+                .record(
+                    Recorded::Credit(decision_row(decision)),
+                    decision_entry(decision, by),
+                )
                 .await?;
             return Ok(Idempotent::Written);
         };

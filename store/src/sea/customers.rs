@@ -715,6 +715,12 @@ impl CustomerStore for SeaStore {
                 .await?;
         }
         txn.commit().await?;
+        if outcome.stored > 0 {
+            let mut received: Vec<&CustomerId> = events.iter().map(Event::customer_id).collect();
+            received.sort_unstable();
+            received.dedup();
+            self.activity.note(received);
+        }
         Ok(outcome)
     }
 

@@ -60,6 +60,9 @@ pub struct SeaStore {
     signer: Option<Arc<CheckpointSigner>>,
     /// Customers whose marketing rows changed, noted after each commit.
     changes: crate::changes::ChangeFeed,
+    /// Customers who received events or whose campaign memberships changed, noted after
+    /// each commit.
+    activity: crate::changes::ChangeFeed,
 }
 
 /// The audit trail's checkpoint signer, for the functions that append to it.
@@ -133,6 +136,7 @@ impl SeaStore {
             keyring,
             signer,
             changes: Default::default(),
+            activity: Default::default(),
         };
         store
             .seed_catalogue(&sextant_domain::default_catalogue(), Utc::now())

@@ -525,7 +525,10 @@ impl MonitoringStore for SeaStore {
     ) -> Result<Idempotent, StoreError> {
         let Some(record) = idempotency else {
             self.decisions
-                .record(Recorded::Assessment(assessment.clone()), by.clone())
+                .record(
+                    Recorded::Assessment(assessment_row(assessment)),
+                    assessment_entry(assessment, by),
+                )
                 .await?;
             return Ok(Idempotent::Written);
         };
