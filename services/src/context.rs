@@ -32,6 +32,8 @@ pub(crate) struct Engines {
     pub(crate) advice: OnceCell<Arc<Advice>>,
     /// The active credit model and policy, with when they were loaded.
     pub(crate) lender: RwLock<Option<(DateTime<Utc>, Arc<Lender>)>>,
+    /// Set while a background check for a newly activated credit model runs.
+    pub(crate) lender_checking: AtomicBool,
     /// The offer model, catalogue and neighbours' holdings, built on first use.
     pub(crate) offers: RwLock<Option<Arc<OfferEngine>>>,
     /// Set while a background reload of `offers` runs.
@@ -43,6 +45,10 @@ pub(crate) struct Engines {
     pub(crate) audience_index: crate::marketing::audience_index::AudienceIndex,
     /// Transaction monitoring, with the sanctions list in force.
     pub(crate) monitor: Arc<crate::monitoring::Monitor>,
+    /// What offers and quotes read about each customer.
+    pub(crate) read_model: crate::read_model::ReadModel,
+    /// Background work in progress, for `GET /v1/status`.
+    pub(crate) readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl Context {
@@ -66,8 +72,6 @@ impl Context {
         }
     }
 
-    /// Starts the background work a serving process needs (the pipeline's refresh worker);
-    /// needs a tokio runtime, and is done once per process.
     /// Transaction monitoring's live state: what ingestion and payment assessments share.
     pub fn monitor(&self) -> Arc<crate::monitoring::Monitor> {
         self.engines.monitor.clone()
@@ -78,38 +82,77 @@ impl Context {
         self.engines.monitor.screening().clone()
     }
 
+    /// What offers and credit quotes read about each customer (see [`crate::read_model`]).
+    pub fn read_model(&self) -> &crate::read_model::ReadModel {
+        &self.engines.read_model
+    }
+
+    /// Background work in progress (see [`crate::readiness`]).
+    pub fn readiness(&self) -> &Arc<crate::readiness::Readiness> {
+        &self.engines.readiness
+    }
+
+    /// Starts the background work a serving process needs (the pipeline's refresh worker,
+    /// building the read model, the audience index and the monitoring states); needs a
+    /// tokio runtime, and is done once per process.
     pub fn start_background_work(&self) {
         self.pipeline.start_worker();
+        let ctx = self.clone();
+        let step = self.readiness().start("read model", "customers");
+        tokio::spawn(async move {
+            ctx.engines
+                .read_model
+                .keep_built(ctx.store.clone(), step)
+                .await
+        });
         // The first audience preview would otherwise pay for reading every customer.
         let ctx = self.clone();
+        let audience_step = self.readiness().start("audience index", "customers");
+        let monitoring_step = self.readiness().start("monitoring states", "customers");
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            match ctx
+            let loaded = ctx
                 .engines
                 .audience_index
                 .for_each(ctx.store.as_ref(), |_| {})
-                .await
-            {
-                Ok((rows, _)) => tracing::info!(
-                    rows,
-                    ms = started.elapsed().as_millis() as u64,
-                    "audience index loaded"
-                ),
+                .await;
+            match loaded {
+                Ok((rows, _)) => {
+                    audience_step.progress(rows, None);
+                    audience_step.finish();
+                    tracing::info!(
+                        rows,
+                        ms = started.elapsed().as_millis() as u64,
+                        "audience index loaded"
+                    )
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "audience index not loaded; the first preview loads it")
+                    tracing::warn!(error = %e, "audience index not loaded; the first preview loads it");
+                    audience_step.fail(e);
                 }
             }
             let started = std::time::Instant::now();
-            match ctx.engines.monitor.warm(ctx.store.as_ref(), |_| {}).await {
-                Ok(customers) => tracing::info!(
-                    customers,
-                    ms = started.elapsed().as_millis() as u64,
-                    "monitoring states built"
-                ),
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "monitoring states not built; each customer's is built when first needed"
-                ),
+            let warmed = ctx
+                .engines
+                .monitor
+                .warm(ctx.store.as_ref(), |n| monitoring_step.progress(n, None))
+                .await;
+            match warmed {
+                Ok(customers) => {
+                    monitoring_step.finish();
+                    tracing::info!(
+                        customers,
+                        ms = started.elapsed().as_millis() as u64,
+                        "monitoring states built"
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "monitoring states not built; each customer's is built when first needed"
+                    );
+                    monitoring_step.fail(e);
+                }
             }
         });
     }

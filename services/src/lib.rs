@@ -6,6 +6,8 @@
 //! - [`records`]: the JSON records the API and the importer accept, parsed into domain values;
 //! - [`customers`]: registration, consents, event ingestion and holdings;
 //! - [`pipeline`] and [`profiles`]: the profiling pipeline and what it serves;
+//! - [`read_model`]: what offers and credit quotes read about a customer, kept in memory;
+//! - [`readiness`]: which models are ready and what background work is still running;
 //! - [`advice`]: model portfolios, proposals, goal plans, reviews, rebalancing;
 //! - [`lending`]: quotes, acceptance, loan applications, decision records, replay;
 //! - [`marketing`]: the catalogue, audiences, campaigns, offers;
@@ -31,6 +33,8 @@ pub mod pipeline;
 pub mod portfolio;
 pub mod privacy;
 pub mod profiles;
+pub mod read_model;
+pub mod readiness;
 pub mod records;
 pub mod schema;
 pub mod screening;

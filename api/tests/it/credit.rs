@@ -439,3 +439,81 @@ async fn bad_credit_requests_name_the_field_and_nothing_is_recorded() {
         .unwrap();
     assert!(listed.is_empty());
 }
+
+/// Quotes read the customer from the read model, yet decide on features that include every
+/// event acknowledged before the quote: an event drops the customer from the model, and the
+/// now stale profile is recomputed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quote_after_a_new_event_decides_on_features_that_include_it() {
+    let (app, ids) = credit_app(60).await;
+    let service = token(Role::Service, "payment-app");
+    app.ctx
+        .read_model()
+        .warm(app.store.as_ref(), |_| {})
+        .await
+        .unwrap();
+    let id = &ids[3];
+    let customer = sextant_domain::CustomerId::parse(id).unwrap();
+    let features_as_of = |quote: &Value| {
+        let quote_id = quote["quote_id"].as_str().unwrap().to_owned();
+        let store = app.store.clone();
+        async move {
+            let record = store.credit_decision(&quote_id).await.unwrap().unwrap();
+            let at = record.inputs["features_as_of"].as_str().unwrap().to_owned();
+            chrono::DateTime::parse_from_rfc3339(&at).unwrap()
+        }
+    };
+    let first = post(
+        &app,
+        "/v1/instalments/quote",
+        &service,
+        &[],
+        quote_body(id, 12_000),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let entry = app.ctx.read_model().cached(&customer).unwrap();
+    assert!(
+        entry.newest_event_at.is_some(),
+        "the quote's freshness check is kept in the read model"
+    );
+    let before = features_as_of(&first.body).await;
+    let again = post(
+        &app,
+        "/v1/instalments/quote",
+        &service,
+        &[],
+        quote_body(id, 12_000),
+    )
+    .await;
+    assert_eq!(features_as_of(&again.body).await, before, "still fresh");
+
+    let event = json!({"type": "payment", "event_id": "late-1", "customer_id": id,
+        "occurred_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "amount_minor": 4_500, "currency": "EUR", "direction": "debit", "kind": "purchase",
+        "channel": "online", "merchant_id": "m-late", "mcc": "5732", "country": "CZ"});
+    let ingested = call_with(
+        app.router.clone(),
+        "POST",
+        "/v1/events",
+        Some(&service),
+        &[],
+        Some(json!({ "events": [event] }).to_string()),
+    )
+    .await;
+    assert!(ingested.status.is_success(), "{}", ingested.text);
+    let after = post(
+        &app,
+        "/v1/instalments/quote",
+        &service,
+        &[],
+        quote_body(id, 12_000),
+    )
+    .await;
+    assert_eq!(after.status, 201, "{}", after.text);
+    let after_as_of = features_as_of(&after.body).await;
+    assert!(
+        after_as_of > before,
+        "features as of {after_as_of} should be newer than {before}"
+    );
+}

@@ -12,7 +12,7 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::marketing::training::train_offers;
 use sextant_store::Actor;
 
-use crate::common::{call_with, spawn_app, token, Reply, TestApp};
+use crate::common::{batch, call_with, spawn_app, token, Reply, TestApp};
 use crate::profiles::load_population;
 
 /// A profiled population with an embedding model, vectors and an offer model.
@@ -761,4 +761,120 @@ async fn catalogue_versions_are_checked_and_apply_to_offers_at_once() {
             reply.text
         );
     }
+}
+
+/// Offers are served from the read model, and what changes through the API is in the very
+/// next answer: a new holding, a dismissal, a withdrawn consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_from_the_read_model_reflect_each_change_in_the_next_answer() {
+    let app = marketing_app(80).await;
+    let service = token(Role::Service, "payment-app");
+    let built = app
+        .ctx
+        .read_model()
+        .warm(app.store.as_ref(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(built, 80);
+    assert_eq!(app.ctx.read_model().status().customers, 80);
+
+    let offers_of = |id: String| {
+        let app = &app;
+        let service = &service;
+        async move {
+            let reply = send(
+                app,
+                "GET",
+                &format!("/v1/customers/{id}/offers?limit=10"),
+                service,
+                &[],
+                None,
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.body["offers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["product_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<String>>()
+        }
+    };
+    // Someone with at least two offers.
+    let mut chosen = None;
+    let mut after: Option<sextant_domain::CustomerId> = None;
+    'find: loop {
+        let page = app.store.marketing_rows(after.as_ref(), 50).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.customer.id.clone());
+        for row in page {
+            let offers = offers_of(row.customer.id.to_string()).await;
+            if offers.len() >= 2 {
+                chosen = Some((row, offers));
+                break 'find;
+            }
+        }
+    }
+    let (row, offers) = chosen.expect("someone has two offers");
+    let id = row.customer.id.to_string();
+    let cached = app.ctx.read_model().cached(&row.customer.id).unwrap();
+    assert_eq!(cached.row.held, row.held, "served from the warmed entry");
+
+    // A new holding of the first offer's product.
+    let mut holdings: Vec<Value> = row
+        .held
+        .iter()
+        .map(|p| json!({"customer_id": id, "product_id": p.as_str(), "value_minor": 10_000, "currency": "EUR", "opened_at": "2026-01-05T00:00:00Z"}))
+        .collect();
+    holdings.push(json!({"customer_id": id, "product_id": offers[0], "value_minor": 10_000, "currency": "EUR", "opened_at": "2026-01-05T00:00:00Z"}));
+    let put = send(
+        &app,
+        "PUT",
+        &format!("/v1/customers/{id}/holdings"),
+        &service,
+        &[],
+        Some(json!({ "holdings": holdings })),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let now_offered = offers_of(id.clone()).await;
+    assert!(
+        !now_offered.contains(&offers[0]),
+        "{} is held now but still offered: {now_offered:?}",
+        offers[0]
+    );
+
+    // A dismissal of the next one.
+    let dismissed = now_offered[0].clone();
+    let event = json!({"type": "behaviour", "event_id": "dismiss-1", "customer_id": id,
+        "occurred_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "kind": "offer_dismiss", "product_id": dismissed, "offer_id": "of-1"});
+    let ingested = call_with(
+        app.router.clone(),
+        "POST",
+        "/v1/events",
+        Some(&service),
+        &[],
+        Some(batch(&[event])),
+    )
+    .await;
+    assert!(ingested.status.is_success(), "{}", ingested.text);
+    let after_dismissal = offers_of(id.clone()).await;
+    assert!(
+        !after_dismissal.contains(&dismissed),
+        "{dismissed} was dismissed but is still offered: {after_dismissal:?}"
+    );
+
+    // In-app marketing consent withdrawn: no offers at all.
+    let withdrawn = send(
+        &app,
+        "PATCH",
+        &format!("/v1/customers/{id}/consents"),
+        &service,
+        &[],
+        Some(json!({"marketing": {"in_app": false}})),
+    )
+    .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
+    assert_eq!(offers_of(id.clone()).await, Vec::<String>::new());
 }

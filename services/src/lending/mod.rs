@@ -57,45 +57,72 @@ pub fn load_model(stored: &StoredCreditModel) -> Result<CreditModel> {
 
 impl Context {
     /// The active model and the policy; not ready until a model has been trained and
-    /// activated. A newly activated model is picked up within [`LENDER_REFRESH_SECONDS`].
+    /// activated. A newly activated model is picked up within [`LENDER_REFRESH_SECONDS`]:
+    /// the check runs in the background while requests keep the model in use, so no
+    /// request waits for it (only the very first load does).
     pub async fn lender(&self) -> Result<Arc<Lender>> {
         let now = Utc::now();
         let slot = &self.engines.lender;
         if let Some((loaded_at, lender)) = slot.read().await.as_ref() {
-            if (now - *loaded_at).num_seconds() < LENDER_REFRESH_SECONDS {
-                return Ok(lender.clone());
+            if (now - *loaded_at).num_seconds() >= LENDER_REFRESH_SECONDS {
+                self.check_lender_in_background();
             }
+            return Ok(lender.clone());
         }
         let mut slot = slot.write().await;
-        if let Some((loaded_at, lender)) = slot.as_ref() {
-            if (now - *loaded_at).num_seconds() < LENDER_REFRESH_SECONDS {
-                return Ok(lender.clone());
-            }
+        if let Some((_, lender)) = slot.as_ref() {
+            return Ok(lender.clone());
         }
-        let Some(stored) = self.store.active_credit_model().await? else {
-            return Err(ServiceError::NotReady {
-                code: "credit_model_unavailable",
-                message: "no credit model is active: run `sextant credit train-population`".into(),
-            });
-        };
-        let keep = slot
-            .as_ref()
-            .filter(|(_, l)| l.model_version() == stored.version)
-            .map(|(_, l)| l.clone());
-        let lender = match keep {
-            Some(lender) => lender,
-            None => Arc::new(
-                Lender::new(load_model(&stored)?, CreditPolicy::default())
-                    .map_err(|e| ServiceError::internal(format!("credit model: {e}")))?,
-            ),
-        };
+        let lender = load_lender(self, None).await?;
         *slot = Some((now, lender.clone()));
         Ok(lender)
     }
+
+    /// Reads the active credit model again and swaps it in if another was activated; at
+    /// most one check runs at a time.
+    fn check_lender_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.engines.lender_checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let current = ctx
+                .engines
+                .lender
+                .read()
+                .await
+                .as_ref()
+                .map(|(_, l)| l.clone());
+            match load_lender(&ctx, current).await {
+                Ok(lender) => *ctx.engines.lender.write().await = Some((Utc::now(), lender)),
+                Err(e) => tracing::warn!(error = %e, "credit model check failed"),
+            }
+            ctx.engines.lender_checking.store(false, Ordering::Release);
+        });
+    }
 }
 
-/// The customer and their features for a credit decision: the stored profile when fresh,
-/// else recomputed now. Assessing creditworthiness is the lender's legal duty (Consumer
+/// The active model with the default policy; `current` is kept when it is still the
+/// active one.
+async fn load_lender(ctx: &Context, current: Option<Arc<Lender>>) -> Result<Arc<Lender>> {
+    let Some(stored) = ctx.store.active_credit_model().await? else {
+        return Err(ServiceError::NotReady {
+            code: "credit_model_unavailable",
+            message: "no credit model is active: run `sextant credit train-population`".into(),
+        });
+    };
+    if let Some(lender) = current.filter(|l| l.model_version() == stored.version) {
+        return Ok(lender);
+    }
+    Ok(Arc::new(
+        Lender::new(load_model(&stored)?, CreditPolicy::default())
+            .map_err(|e| ServiceError::internal(format!("credit model: {e}")))?,
+    ))
+}
+
+/// The customer and their features for a credit decision, from the read model: the stored
+/// profile when fresh, else recomputed now. Assessing creditworthiness is the lender's legal duty (Consumer
 /// Credit Directive), so a customer without profiling consent is still assessed, from
 /// features computed for this decision only and kept in its record, never stored as a
 /// profile.
@@ -103,23 +130,23 @@ async fn applicant_features(
     ctx: &Context,
     id: &CustomerId,
 ) -> Result<(Customer, Vec<f64>, DateTime<Utc>)> {
-    let inputs = ctx
-        .store
-        .quote_inputs(id)
+    let entry = ctx
+        .read_model()
+        .entry(ctx.store.as_ref(), id, true)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if let Some(profile) = inputs
+    let customer = entry.row.customer.clone();
+    let newest_event_at = entry.newest_event_at.flatten();
+    if let Some(profile) = entry
+        .row
         .profile
-        .filter(|p| is_fresh(p, inputs.newest_event_at))
+        .as_ref()
+        .filter(|p| is_fresh(p, newest_event_at))
     {
-        return Ok((inputs.customer, profile.features, profile.as_of));
+        return Ok((customer, profile.features.clone(), profile.as_of));
     }
     if let Some(computed) = ctx.pipeline.refresh(id).await? {
-        return Ok((
-            inputs.customer,
-            computed.profile.features,
-            computed.profile.as_of,
-        ));
+        return Ok((customer, computed.profile.features, computed.profile.as_of));
     }
     let now = Utc::now();
     let history = ctx
@@ -127,11 +154,7 @@ async fn applicant_features(
         .history(id, now - Duration::days(HISTORY_DAYS))
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok((
-        inputs.customer,
-        compute(&history, now, None).profile.features,
-        now,
-    ))
+    Ok((customer, compute(&history, now, None).profile.features, now))
 }
 
 /// Decides, and returns the record the caller must store before it answers.

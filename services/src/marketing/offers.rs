@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sextant_domain::{CustomerId, ProductId, ProductKind, RiskTolerance};
-use sextant_lending::{CreditRequest, Outcome};
+use sextant_lending::{CreditRequest, Lender, Outcome};
 use sextant_marketing::holdout::Arm;
 use sextant_marketing::offers::{
     rank, CampaignSlot, OfferContext, OfferPolicy, OfferProduct, Ranking,
@@ -19,24 +19,22 @@ use sextant_marketing::propensity::{CustomerSignals, Interactions, OfferModel, T
 use sextant_marketing::rules::Rule;
 use sextant_profiling::{catalogue, FEATURE_VERSION};
 use sextant_store::{
-    MarketingRow, Membership, OfferInputs, OfferInteraction, ProductVersion, Store,
-    StoredOfferModel, StoredProfile,
+    MarketingRow, Membership, OfferInteraction, ProductVersion, Store, StoredOfferModel,
+    StoredProfile,
 };
 use sextant_vectors::{Filter, VectorStore};
 use utoipa::ToSchema;
 
 use super::audiences::{for_each_row, schema, CustomerRow};
 use super::status::CampaignStatus;
+use crate::read_model::{ReadModel, ServingEntry};
 use crate::{Context, Result, ServiceError};
 
 /// Nearest neighbours whose holdings inform a customer's offers.
 pub const NEIGHBOURS: usize = 50;
 /// How often the service reloads the model, the catalogue and the neighbours' holdings.
 pub const OFFERS_REFRESH_SECONDS: i64 = 300;
-/// Offer behaviour read per request: the longest window any interaction count uses.
-pub const INTERACTION_DAYS: i64 = 365;
-/// Most interaction events read per request.
-pub const INTERACTIONS_MAX: u64 = 2_000;
+pub use crate::read_model::{INTERACTIONS_MAX, INTERACTION_DAYS};
 
 /// A catalogue entry with its eligibility rule compiled.
 pub struct CatalogueEntry {
@@ -109,10 +107,38 @@ impl OfferEngine {
             .collect()
     }
 
-    /// Similarity-weighted share of the neighbours holding each model product.
+    /// Similarity-weighted share of the neighbours holding each model product, from the
+    /// holdings read when the engine was loaded.
     pub fn neighbour_share(&self, neighbours: &[(String, f32)]) -> Vec<f64> {
         share_of(self.model.product_ids().len(), neighbours, |id| {
             self.held.get(id).copied().unwrap_or(0)
+        })
+    }
+
+    /// The same share with each neighbour's holdings and consent as `current` has them
+    /// (`None`: not known there, so as loaded). A neighbour who withdrew profiling consent
+    /// no longer counts.
+    pub fn neighbour_share_with(
+        &self,
+        neighbours: &[(String, f32)],
+        current: impl Fn(&str) -> Option<Arc<ServingEntry>>,
+    ) -> Vec<f64> {
+        let mut counted = Vec::with_capacity(neighbours.len());
+        let mut bits = HashMap::with_capacity(neighbours.len());
+        for (id, similarity) in neighbours {
+            match current(id) {
+                Some(e) if !e.row.customer.consents.profiling => continue,
+                Some(e) => {
+                    bits.insert(id.as_str(), held_bits(&self.model, &e.row.held));
+                }
+                None => {}
+            }
+            counted.push((id.clone(), *similarity));
+        }
+        share_of(self.model.product_ids().len(), &counted, |id| {
+            bits.get(id)
+                .copied()
+                .unwrap_or_else(|| self.held.get(id).copied().unwrap_or(0))
         })
     }
 }
@@ -315,11 +341,12 @@ pub struct Assembled {
 
 impl Assembled {
     /// Assembles the model's signals from a profile (of the current layout, consent
-    /// checked by the caller), the nearest neighbours and the offer behaviour.
+    /// checked by the caller), what the nearest neighbours hold (`share`, see
+    /// [`OfferEngine::neighbour_share`]) and the offer behaviour.
     pub fn new(
         engine: &OfferEngine,
         profile: Option<&StoredProfile>,
-        neighbours: &[(String, f32)],
+        share: Vec<f64>,
         events: &[OfferInteraction],
         now: DateTime<Utc>,
     ) -> Assembled {
@@ -337,7 +364,7 @@ impl Assembled {
             ),
             features: profile.map(|p| engine.features(&p.features)),
             segment: profile.and_then(|p| p.segment),
-            share: engine.neighbour_share(neighbours),
+            share,
             counts: interactions(
                 |p| engine.slot(p),
                 engine.model.product_ids().len(),
@@ -357,42 +384,48 @@ impl Assembled {
     }
 }
 
-/// The customer's offers, every filter applied.
+/// The customer's offers, every filter applied. Everything about the customer comes from
+/// the read model (see [`crate::read_model`] for how fresh it is); the neighbour search is
+/// the one look-up made per request.
 pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<OfferList> {
     let engine = ctx.offers().await?;
     let now = Utc::now();
-    let OfferInputs {
-        customer,
-        profile,
-        risk_level,
-        holdings,
-        memberships,
-        interactions: events,
-    } = ctx
-        .store
-        .offer_inputs(id, now - Duration::days(INTERACTION_DAYS), INTERACTIONS_MAX)
+    let entry = ctx
+        .read_model()
+        .entry(ctx.store.as_ref(), id, false)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let customer = &entry.row.customer;
     // A customer who withdrew profiling consent has no profile and no vector: they get
     // offers from the catalogue's popularity alone.
-    let profile =
-        profile.filter(|p| customer.consents.profiling && p.feature_version == FEATURE_VERSION);
+    let usable =
+        |p: &&StoredProfile| customer.consents.profiling && p.feature_version == FEATURE_VERSION;
+    let profile = entry.row.profile.as_ref().filter(usable);
+    let without_profile;
+    let row = if profile.is_none() && entry.row.profile.is_some() {
+        without_profile = MarketingRow {
+            profile: None,
+            ..entry.row.clone()
+        };
+        &without_profile
+    } else {
+        &entry.row
+    };
     let near = if customer.consents.profiling {
         neighbours(ctx.vectors.as_ref(), id).await?
     } else {
         Vec::new()
     };
-    let tolerance = risk_level.and_then(|l| RiskTolerance::new(l).ok());
-    let held: Vec<ProductId> = holdings.iter().map(|h| h.product_id.clone()).collect();
-    let row = MarketingRow {
-        customer: customer.clone(),
-        profile: profile.clone(),
-        risk_level,
-        held: held.clone(),
+    let tolerance = row.risk_level.and_then(|l| RiskTolerance::new(l).ok());
+    let lending = ctx.lender().await.ok();
+    let credit_ok = |kind, min_amount_minor| {
+        lending
+            .as_deref()
+            .is_some_and(|l| credit_eligible(l, row, kind, min_amount_minor, now))
     };
-    let credit_ok = credit_eligible(ctx, &row, now).await;
-    let rule_row = CustomerRow::new(&row, now);
-    let assembled = Assembled::new(&engine, profile.as_ref(), &near, &events, now);
+    let rule_row = CustomerRow::new(row, now);
+    let share = neighbour_share_now(ctx, &engine, &near).await?;
+    let assembled = Assembled::new(&engine, profile, share, &entry.interactions, now);
     let offer_products: Vec<OfferProduct> = engine
         .catalogue
         .iter()
@@ -412,11 +445,11 @@ pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<
             }
         })
         .collect();
-    let campaigns = campaign_slots(&memberships);
+    let campaigns = campaign_slots(&entry.memberships);
     let ctx_offer = OfferContext {
         tolerance,
         in_app_consent: customer.consents.marketing.in_app,
-        held: &held,
+        held: &row.held,
         campaigns: &campaigns,
     };
     let ranking = rank(
@@ -428,6 +461,37 @@ pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<
         limit,
     );
     Ok(offer_list(&engine, id, tolerance, ranking, now))
+}
+
+/// What the neighbours hold, from the read model: current with this process's writes. Once
+/// the model is built, a neighbour not in it (dropped after a change) is read into it now;
+/// before, the engine's holdings stand in.
+async fn neighbour_share_now(
+    ctx: &Context,
+    engine: &OfferEngine,
+    near: &[(String, f32)],
+) -> Result<Vec<f64>> {
+    let read_model = ctx.read_model();
+    let mut current: HashMap<&str, Arc<ServingEntry>> = HashMap::with_capacity(near.len());
+    let built = read_model.status_built();
+    for (id, _) in near {
+        let Ok(customer) = CustomerId::parse(id) else {
+            continue;
+        };
+        let entry = match read_model.cached(&customer) {
+            Some(entry) => Some(entry),
+            None if built => {
+                read_model
+                    .entry(ctx.store.as_ref(), &customer, false)
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(entry) = entry {
+            current.insert(id.as_str(), entry);
+        }
+    }
+    Ok(engine.neighbour_share_with(near, |id| current.get(id).cloned()))
 }
 
 /// The ranking as served: each offer with its catalogue entry, an offer id the app's events
@@ -506,41 +570,38 @@ pub fn campaign_slots(memberships: &[Membership]) -> Vec<CampaignSlot> {
 }
 
 /// Whether the customer may be offered a credit product: the credit decision on a request
-/// of the product's minimum amount approves. Without an active credit model, or without the
-/// features to decide on, no credit product is offered.
-async fn credit_eligible(
-    ctx: &Context,
+/// of the product's minimum amount approves. Without the features to decide on, no credit
+/// product is offered (nor without an active credit model: the caller's to check).
+fn credit_eligible(
+    lending: &Lender,
     row: &MarketingRow,
+    kind: ProductKind,
+    min_amount_minor: i64,
     now: DateTime<Utc>,
-) -> impl Fn(ProductKind, i64) -> bool {
-    let lending = ctx.lender().await.ok();
-    let profile = row.profile.clone();
-    let customer = row.customer.clone();
-    move |kind: ProductKind, min_amount_minor: i64| {
-        let (Some(lending), Some(profile)) = (&lending, &profile) else {
-            return false;
-        };
-        let loan = &lending.policy.loan;
-        let request = match kind {
-            ProductKind::InstalmentPlan => CreditRequest::Instalment {
-                amount_minor: min_amount_minor.max(1),
-                merchant: "offer".into(),
-            },
-            _ => CreditRequest::Loan {
-                amount_minor: min_amount_minor.max(loan.min_amount_minor),
-                term_months: loan.terms_months.first().copied().unwrap_or(12),
-            },
-        };
-        let inputs = lending.inputs(
-            &customer,
-            &profile.features,
-            profile.as_of,
-            request,
-            now.date_naive(),
-        );
-        crate::lending::decide_with(&lending.model, &inputs)
-            .is_ok_and(|d| d.outcome == Outcome::Approved)
-    }
+) -> bool {
+    let Some(profile) = &row.profile else {
+        return false;
+    };
+    let loan = &lending.policy.loan;
+    let request = match kind {
+        ProductKind::InstalmentPlan => CreditRequest::Instalment {
+            amount_minor: min_amount_minor.max(1),
+            merchant: "offer".into(),
+        },
+        _ => CreditRequest::Loan {
+            amount_minor: min_amount_minor.max(loan.min_amount_minor),
+            term_months: loan.terms_months.first().copied().unwrap_or(12),
+        },
+    };
+    let inputs = lending.inputs(
+        &row.customer,
+        &profile.features,
+        profile.as_of,
+        request,
+        now.date_naive(),
+    );
+    crate::lending::decide_with(&lending.model, &inputs)
+        .is_ok_and(|d| d.outcome == Outcome::Approved)
 }
 
 /// Stable per customer, product and day, so the app's events tie back to what was shown.
@@ -566,19 +627,33 @@ pub fn load_model(stored: &StoredOfferModel) -> Result<OfferModel> {
 
 /// Builds the engine from the store: the active model, the catalogue, everyone's holdings.
 pub async fn load_engine(store: &dyn Store) -> Result<Option<OfferEngine>> {
+    load_engine_with(store, None).await
+}
+
+/// Like [`load_engine`], with everyone's holdings taken from `read_model` instead of the
+/// database when it has been built.
+pub async fn load_engine_with(
+    store: &dyn Store,
+    read_model: Option<&ReadModel>,
+) -> Result<Option<OfferEngine>> {
     let Some(stored) = store.active_offer_model().await? else {
         return Ok(None);
     };
     let model = load_model(&stored)?;
     let versions = store.catalogue().await?;
     let mut held = HashMap::new();
-    for_each_row(store, |row| {
+    let mut note = |row: &MarketingRow| {
         let bits = held_bits(&model, &row.held);
         if bits != 0 {
             held.insert(row.customer.id.as_str().to_owned(), bits);
         }
-    })
-    .await?;
+    };
+    match read_model.filter(|r| r.status().built) {
+        Some(read_model) => read_model.for_each(|entry| note(&entry.row)),
+        None => {
+            for_each_row(store, note).await?;
+        }
+    }
     OfferEngine::new(model, versions, held).map(Some)
 }
 
@@ -598,7 +673,8 @@ impl Context {
         if let Some(engine) = slot.as_ref() {
             return Ok(engine.clone());
         }
-        let Some(engine) = load_engine(self.store.as_ref()).await? else {
+        let Some(engine) = load_engine_with(self.store.as_ref(), Some(self.read_model())).await?
+        else {
             return Err(ServiceError::NotReady {
                 code: "offer_model_unavailable",
                 message: "no offer model is trained yet: run `sextant marketing train-offers`"
@@ -619,7 +695,7 @@ impl Context {
         }
         let ctx = self.clone();
         tokio::spawn(async move {
-            match load_engine(ctx.store.as_ref()).await {
+            match load_engine_with(ctx.store.as_ref(), Some(ctx.read_model())).await {
                 Ok(Some(engine)) => *ctx.engines.offers.write().await = Some(Arc::new(engine)),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "offer engine reload failed"),
@@ -631,7 +707,9 @@ impl Context {
     /// Replaces the engine now (after a catalogue edit or a new model, so that the change
     /// applies to the very next offer).
     pub async fn reload_offers(&self) -> Result<()> {
-        let engine = load_engine(self.store.as_ref()).await?.map(Arc::new);
+        let engine = load_engine_with(self.store.as_ref(), Some(self.read_model()))
+            .await?
+            .map(Arc::new);
         *self.engines.offers.write().await = engine;
         Ok(())
     }

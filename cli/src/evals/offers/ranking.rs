@@ -106,7 +106,7 @@ async fn service_lists(
             INTERACTIONS_MAX,
         )
         .await?;
-    let assembled = Assembled::new(engine, profile, &near, &events, now);
+    let assembled = Assembled::new(engine, profile, engine.neighbour_share(&near), &events, now);
     let catalogue: Vec<OfferProduct> = engine
         .catalogue
         .iter()
