@@ -86,6 +86,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
+        .routes(routes!(system::status))
         .routes(routes!(customers::put, customers::get, customers::erase))
         .routes(routes!(customers::export))
         .routes(routes!(customers::patch_consents))

@@ -7,6 +7,10 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use sextant_services::readiness::{self, StatusView};
+
+use crate::auth::Caller;
+use crate::error::AppError;
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -36,6 +40,19 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(health))
+}
+
+/// Which models are ready and what the server is still preparing (the demo's import,
+/// profiling and training run in the background while it serves), with percentages. Any
+/// authenticated caller.
+#[utoipa::path(get, path = "/v1/status", tag = "system", security(("bearer" = [])),
+    responses((status = 200, body = StatusView), (status = 401, body = crate::error::Problem),
+        (status = 503, body = crate::error::Problem)))]
+pub async fn status(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<StatusView>, AppError> {
+    Ok(Json(readiness::status(&state.ctx).await?))
 }
 
 /// Prometheus metrics in the text exposition format; no authentication (scrape it from
