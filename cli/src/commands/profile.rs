@@ -8,6 +8,7 @@ use sextant_api::config::Config;
 use sextant_api::startup::open_context;
 use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::pipeline::{Pipeline, TrainOutcome};
+use sextant_services::readiness::Step;
 
 use crate::progress;
 
@@ -67,7 +68,7 @@ pub async fn train(command: TrainCommand, mut config: Config) -> anyhow::Result<
     if let Some(epochs) = epochs {
         model_config.epochs = epochs;
     }
-    let outcome = train_with_progress(&ctx.pipeline, &model_config).await?;
+    let outcome = train_with_progress(&ctx.pipeline, &model_config, None).await?;
     print_training(&outcome);
     Ok(0)
 }
@@ -76,6 +77,7 @@ pub async fn train(command: TrainCommand, mut config: Config) -> anyhow::Result<
 pub async fn train_with_progress(
     pipeline: &Pipeline,
     config: &EmbeddingConfig,
+    step: Option<(&Step, u64)>,
 ) -> anyhow::Result<TrainOutcome> {
     let bar = progress::bar(0, "{msg:10} {pos} customers {elapsed}");
     let now = chrono::Utc::now();
@@ -83,6 +85,11 @@ pub async fn train_with_progress(
         .train(config, now, |stage, n| {
             bar.set_message(stage.to_owned());
             bar.set_position(n);
+            // The embedding stage counts customers, up to all of them.
+            if let Some((step, customers)) = step {
+                let total = (stage == "embedding").then_some(customers);
+                step.stage_progress(stage, n, total);
+            }
         })
         .await?;
     bar.finish_and_clear();

@@ -1,7 +1,11 @@
 //! `sextant demo`: the main job on the embedded defaults. Generates a population (unless
-//! the same one is there), imports it (unless already imported into this database), trains
-//! the embedding, credit, offer and monitoring models when none is active, walks through advice, credit
-//! and marketing as their users would, prints URLs and tokens, and serves.
+//! the same one is there) and starts serving at once; then, in the background with its
+//! progress in the log and at `GET /v1/status`, imports it (unless already imported into
+//! this database), trains the embedding, credit, offer and monitoring models when none is
+//! active, and walks through advice, credit and marketing as their users would. Routes that
+//! need a model not trained yet answer 503 with `Retry-After` meanwhile. It prints when the
+//! first offers were answered and when every model was ready. With `--no-serve` it prepares
+//! everything first, prints the URLs and tokens, and exits.
 
 mod credit;
 mod marketing;
@@ -9,6 +13,7 @@ pub mod monitoring;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use sextant_api::auth::{mint_dev_token, Role};
 use sextant_api::config::Config;
@@ -37,6 +42,8 @@ const WEALTH_MANAGER: &str = "wm-01";
 const CLIENTS: usize = 25;
 /// The instalment every customer asks for in the credit check, in minor units.
 const QUOTE_AMOUNT_MINOR: i64 = 60_000;
+/// How often the demo prints the background work's progress while it serves.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Marks a population folder as imported, holding the database it went into.
 const IMPORTED_MARKER: &str = ".imported";
 
@@ -57,6 +64,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
+    let started = Instant::now();
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     let mut model = EmbeddingConfig::default();
@@ -79,16 +87,138 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
         );
     }
     monitoring::ensure_rules(&ctx).await?;
-    ensure_imported(&config, &ctx, &dir).await?;
-    ensure_models(&ctx, &model, &dir, population.seed).await?;
-    let app = build(&config, ctx, true).await?;
-    walk(&app.state().ctx, &dir.join(TRUTH_FILE)).await?;
-    let logins = staff_logins(&app.state().ctx).await?;
-    print_ready(&app, &logins);
-    if !args.no_serve {
-        app.run_until_stopped().await?;
+    let prepare = Preparation {
+        config: &config,
+        dir: &dir,
+        model: &model,
+        seed: population.seed,
+        customers: population.customers,
+        started,
+    };
+    if args.no_serve {
+        prepare.run(&ctx).await?;
+        let app = build(&config, ctx, true).await?;
+        let logins = staff_logins(&app.state().ctx).await?;
+        print_ready(&app, &logins, "Sextant demo is ready");
+        return Ok(0);
     }
+    // Serve at once; the heavy work goes on in the background, its progress in the log and
+    // at GET /v1/status, and routes whose model is not trained yet answer 503.
+    let app = build(&config, ctx.clone(), true).await?;
+    let logins = staff_logins(&ctx).await?;
+    print_ready(
+        &app,
+        &logins,
+        "Sextant demo is serving (what needs a model answers 503 until it is trained)",
+    );
+    let base = format!("{}://{}", app.scheme(), app.local_addr());
+    println!(
+        "serving {:.1} s after start; profiling and training go on in the background (GET {base}/v1/status)",
+        started.elapsed().as_secs_f64()
+    );
+    let server = tokio::spawn(app.run_until_stopped());
+    let first_offers = tokio::spawn(first_offers_answer(base, started));
+    let reporter = tokio::spawn(report_progress(ctx.clone(), started));
+    let prepared = prepare.run(&ctx).await;
+    reporter.abort();
+    if let Err(e) = prepared {
+        server.abort();
+        first_offers.abort();
+        return Err(e);
+    }
+    if !first_offers.is_finished() {
+        println!("no offers yet: the offer model was not trained (see above)");
+        first_offers.abort();
+    }
+    println!("Sextant demo is ready; serving until stopped (Ctrl-C)");
+    server.await??;
     Ok(0)
+}
+
+/// What the demo prepares, in order: the import, the models, the walk-through.
+struct Preparation<'a> {
+    config: &'a Config,
+    dir: &'a Path,
+    model: &'a EmbeddingConfig,
+    seed: u64,
+    customers: u64,
+    started: Instant,
+}
+
+impl Preparation<'_> {
+    async fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        ensure_imported(self.config, ctx, self.dir).await?;
+        ctx.read_model().rebuild_soon();
+        ensure_models(ctx, self.model, self.dir, self.seed, self.customers).await?;
+        ctx.read_model().rebuild_soon();
+        println!(
+            "every model ready {:.1} s after start",
+            self.started.elapsed().as_secs_f64()
+        );
+        let step = ctx.readiness().start("walk-through", "parts");
+        walk(ctx, &self.dir.join(TRUTH_FILE)).await?;
+        step.finish();
+        println!(
+            "walk-through done {:.1} s after start",
+            self.started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}
+
+/// Asks the server for a customer's offers until it answers 200 (503 until the offer model
+/// is trained), and prints when that was.
+async fn first_offers_answer(base: String, started: Instant) {
+    let customer = "c0000001";
+    let url = format!("{base}/v1/customers/{customer}/offers");
+    let auth = format!("Bearer {}", mint_dev_token(Role::Customer, customer, 3600));
+    loop {
+        let (url, auth) = (url.clone(), auth.clone());
+        let status = tokio::task::spawn_blocking(move || {
+            match ureq::get(&url).set("Authorization", &auth).call() {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(s, _)) => s,
+                Err(_) => 0,
+            }
+        })
+        .await
+        .unwrap_or(0);
+        if status == 200 {
+            println!(
+                "first 200 from GET /v1/customers/{customer}/offers {:.1} s after start",
+                started.elapsed().as_secs_f64()
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// Prints the background work's progress every few seconds.
+async fn report_progress(ctx: Context, started: Instant) {
+    let mut every = tokio::time::interval(PROGRESS_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        for step in ctx.readiness().steps() {
+            if step.state != "running" {
+                continue;
+            }
+            let stage = step.stage.map(|s| format!(" ({s})")).unwrap_or_default();
+            let amount = match (step.total, step.percent) {
+                (Some(total), Some(percent)) => {
+                    format!("{percent:.0}%, {} of {total} {}", step.done, step.unit)
+                }
+                _ if step.done == 0 => format!("running for {:.0} s", step.seconds),
+                _ => format!("{} {}", step.done, step.unit),
+            };
+            println!(
+                "[{:>5.0} s] {}{stage}: {amount}",
+                started.elapsed().as_secs_f64(),
+                step.name
+            );
+        }
+    }
 }
 
 /// Generates the population into `dir` unless the same one (size, months, seed) is there.
@@ -141,7 +271,9 @@ async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::
     }
     println!("importing {}", dir.display());
     let monitor = ctx.monitor();
-    let report = import_with_progress(ctx.store.clone(), Some(&monitor), dir).await?;
+    let step = ctx.readiness().start("import", "bytes");
+    let report = import_with_progress(ctx.store.clone(), Some(&monitor), dir, Some(&step)).await?;
+    step.finish();
     anyhow::ensure!(
         report.error_count == 0,
         "the generated population did not import cleanly"
@@ -150,7 +282,9 @@ async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::
     Ok(())
 }
 
-/// Trains the embedding, credit and offer models where none is in place. A tiny population
+/// Trains the embedding, offer, credit and monitoring models where none is in place, in the
+/// order that answers offers soonest (until the credit model is there, offers hold no
+/// credit product: none is offered without a credit decision). A tiny population
 /// may hold too few defaults for a credit model: the demo then serves the rest, and credit
 /// routes answer 503 credit_model_unavailable.
 async fn ensure_models(
@@ -158,15 +292,41 @@ async fn ensure_models(
     model: &EmbeddingConfig,
     dir: &Path,
     seed: u64,
+    customers: u64,
 ) -> anyhow::Result<()> {
     if ctx.pipeline.model().is_none() {
         println!("profiling every customer and training the embedding model");
-        let outcome = train_with_progress(&ctx.pipeline, model).await?;
+        let step = ctx.readiness().start("embedding model", "customers");
+        let outcome = train_with_progress(&ctx.pipeline, model, Some((&step, customers))).await?;
+        step.finish();
         print_training(&outcome);
     } else {
         println!(
             "profiles and the embedding model are in place (`sextant profile` refreshes them)"
         );
+    }
+    if ctx.store.active_offer_model().await?.is_none() {
+        println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
+        let step = ctx.readiness().start("offer model", "customers");
+        match train_offers(
+            ctx.store.as_ref(),
+            ctx.vectors.as_ref(),
+            seed,
+            &Actor::system("demo"),
+        )
+        .await
+        {
+            Ok(trained) => {
+                step.finish();
+                trained.print_table();
+            }
+            Err(e) => {
+                println!("  no offer model: {e}");
+                step.fail(e);
+            }
+        }
+    } else {
+        println!("an offer model is active (`sextant marketing train-offers` retrains it)");
     }
     if ctx.store.active_credit_model().await?.is_none() {
         println!(
@@ -174,6 +334,7 @@ async fn ensure_models(
         );
         let truth = dir.join(TRUTH_FILE);
         let outcomes = Truth::read(&truth)?;
+        let step = ctx.readiness().start("credit model", "customers");
         match train_population(
             ctx.store.as_ref(),
             outcomes.labels(),
@@ -183,41 +344,36 @@ async fn ensure_models(
         )
         .await
         {
-            Ok(trained) => trained.print_table(),
-            Err(e) => println!("  no credit model: {e}"),
+            Ok(trained) => {
+                step.finish();
+                trained.print_table();
+            }
+            Err(e) => {
+                println!("  no credit model: {e}");
+                step.fail(e);
+            }
         }
     } else {
         println!("a credit model is active (`sextant credit train-population` retrains it)");
     }
-    if ctx.store.active_offer_model().await?.is_none() {
-        println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
-        match train_offers(
-            ctx.store.as_ref(),
-            ctx.vectors.as_ref(),
-            seed,
-            &Actor::system("demo"),
-        )
-        .await
-        {
-            Ok(trained) => trained.print_table(),
-            Err(e) => println!("  no offer model: {e}"),
-        }
-    } else {
-        println!("an offer model is active (`sextant marketing train-offers` retrains it)");
-    }
     if ctx.store.active_monitoring_model().await?.is_none() {
         println!("training the monitoring model on the population's planted fraud and laundering");
         let labels = truth_payment_labels(&dir.join(TRUTH_FILE))?;
+        let step = ctx.readiness().start("monitoring model", "payments");
         let options = TrainOptions {
             seed,
             ..TrainOptions::default()
         };
         match monitoring_cmd::train_with_progress(ctx.store.as_ref(), &labels, &options).await {
             Ok(trained) => {
+                step.finish();
                 trained.print_table();
                 ctx.monitor().reload_model(ctx.store.as_ref()).await?;
             }
-            Err(e) => println!("  no monitoring model: {e}"),
+            Err(e) => {
+                println!("  no monitoring model: {e}");
+                step.fail(e);
+            }
         }
     } else {
         println!("a monitoring model is active (`sextant monitoring train` retrains it)");
@@ -301,10 +457,10 @@ async fn staff_logins(ctx: &Context) -> anyhow::Result<Vec<(&'static str, &'stat
     Ok(logins)
 }
 
-fn print_ready(app: &Application, logins: &[(&str, &str, String)]) {
+fn print_ready(app: &Application, logins: &[(&str, &str, String)], heading: &str) {
     let base = format!("http://{}", app.local_addr());
     println!();
-    println!("Sextant demo is ready");
+    println!("{heading}");
     println!("  console      {base}/console");
     println!("  API docs     {base}/docs");
     println!("  OpenAPI      {base}/openapi.json");

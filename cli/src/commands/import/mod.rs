@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sextant_api::config::Config;
 use sextant_api::startup::open_store;
 use sextant_services::monitoring::Monitor;
+use sextant_services::readiness::Step;
 use sextant_store::Store;
 
 pub use reader::{import, import_monitored, FileKind, ImportReport};
@@ -39,7 +40,7 @@ pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
             .map_err(anyhow::Error::msg)?;
     }
     let monitor = (!args.without_monitoring).then_some(&monitor);
-    let report = import_with_progress(store, monitor, &args.path).await?;
+    let report = import_with_progress(store, monitor, &args.path, None).await?;
     Ok(if report.error_count > 0 { 1 } else { 0 })
 }
 
@@ -50,6 +51,7 @@ pub async fn import_with_progress(
     store: Arc<dyn Store>,
     monitor: Option<&Monitor>,
     path: &Path,
+    step: Option<&Step>,
 ) -> anyhow::Result<ImportReport> {
     let bar = progress::bar(
         0,
@@ -59,6 +61,9 @@ pub async fn import_with_progress(
         bar.set_message(kind.name());
         bar.set_length(total);
         bar.set_position(done);
+        if let Some(step) = step {
+            step.progress(done, Some(total));
+        }
     })
     .await?;
     bar.finish_and_clear();
