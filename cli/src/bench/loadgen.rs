@@ -43,7 +43,7 @@ pub struct LoadOptions {
     pub connections: usize,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     pub target_rate_rps: u32,
     pub achieved_rate_rps: f64,
@@ -140,6 +140,89 @@ pub async fn in_separate_process(options: &LoadOptions) -> anyhow::Result<LoadRe
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).context("the load generator's report does not parse")
+}
+
+/// CPU time used so far by this process and by its waited-for children, from
+/// `/proc/self/stat` (Linux; `None` elsewhere).
+#[derive(Clone, Copy)]
+pub struct CpuTimes {
+    own_ms: f64,
+    children_ms: f64,
+}
+
+impl CpuTimes {
+    pub fn now() -> Option<CpuTimes> {
+        CpuTimes::parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
+    }
+
+    /// utime, stime, cutime and cstime are fields 14 to 17, in USER_HZ ticks, which the
+    /// kernel fixes at 100 per second for this interface. The command name (field 2) may
+    /// hold spaces and parentheses, so fields are counted after its last closing one.
+    fn parse(stat: &str) -> Option<CpuTimes> {
+        let fields: Vec<f64> = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .skip(11)
+            .take(4)
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        let tick_ms = 10.0;
+        Some(CpuTimes {
+            own_ms: (fields.first()? + fields.get(1)?) * tick_ms,
+            children_ms: (fields.get(2)? + fields.get(3)?) * tick_ms,
+        })
+    }
+
+    /// (own, children) CPU milliseconds per request since `before`.
+    pub fn per_request(before: Option<CpuTimes>, requests: u64) -> Option<(f64, f64)> {
+        let (before, after) = (before?, CpuTimes::now()?);
+        let n = requests.max(1) as f64;
+        Some((
+            (after.own_ms - before.own_ms) / n,
+            (after.children_ms - before.children_ms) / n,
+        ))
+    }
+}
+
+/// The 1-minute load average (Linux; `None` elsewhere).
+pub fn load_average_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Where the CPU went during the offered load.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoadCpu {
+    /// The server process's CPU time per request sent (warm-up included).
+    pub server_ms_per_request: Option<f64>,
+    /// The load generator's, on the same cores.
+    pub loadgen_ms_per_request: Option<f64>,
+    /// The machine's 1-minute load average just before the load: other work competes.
+    pub load_average_1m: Option<f64>,
+}
+
+/// [`in_separate_process`], with the CPU time both sides spent per request. Only the
+/// server may run in this process: its CPU time is this process's.
+pub async fn measured(options: &LoadOptions) -> anyhow::Result<(LoadReport, LoadCpu)> {
+    let requests = u64::from(options.rate) * u64::from(options.seconds + options.warmup_seconds);
+    let load_average = load_average_1m();
+    let cpu_before = CpuTimes::now();
+    let report = in_separate_process(options).await?;
+    // Every request sent, warm-up included, cost CPU on both sides.
+    let cpu = CpuTimes::per_request(cpu_before, requests);
+    Ok((
+        report,
+        LoadCpu {
+            server_ms_per_request: cpu.map(|(own, _)| own),
+            loadgen_ms_per_request: cpu.map(|(_, children)| children),
+            load_average_1m: load_average,
+        },
+    ))
 }
 
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
@@ -261,7 +344,16 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{percentile, CpuTimes};
+
+    #[test]
+    fn cpu_times_are_read_after_the_command_name() {
+        let stat = "4242 (tokio (rt) 1) S 1 2 3 0 -1 4194304 10 0 0 0 250 50 7 3 20 0 9 0 1 2 3";
+        let cpu = CpuTimes::parse(stat).expect("parses");
+        assert_eq!(cpu.own_ms, 3_000.0);
+        assert_eq!(cpu.children_ms, 100.0);
+        assert!(CpuTimes::parse("4242 (short) S 1 2").is_none());
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -36,6 +36,23 @@ pub async fn scratch_store(
     Ok(Arc::new(SeaStore::open(database_url, dir, keyring).await?))
 }
 
+/// Waits until the server's start-up work is done (the read model, the audience index and
+/// the monitoring states are built from the database when it starts), so an offered load
+/// measures the steady state; returns how many customers the read model holds.
+pub async fn read_model_built(ctx: &ServiceContext) -> usize {
+    let started = Instant::now();
+    while !ctx.readiness().idle() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = ctx.read_model().status();
+    eprintln!(
+        "start-up work done: {} customers in the read model (waited {:.1} s)",
+        status.customers,
+        started.elapsed().as_secs_f64()
+    );
+    status.customers
+}
+
 pub mod loadgen;
 pub mod marketing;
 pub mod monitoring;
