@@ -98,6 +98,8 @@ impl Context {
     pub fn start_background_work(&self) {
         self.pipeline.start_worker();
         let ctx = self.clone();
+        tokio::spawn(async move { ctx.engines.read_model.keep_filled(ctx.store.clone()).await });
+        let ctx = self.clone();
         let step = self.readiness().start("read model", "customers");
         tokio::spawn(async move {
             ctx.engines

@@ -9,6 +9,9 @@
 //! every read, the customers whose rows, events or memberships changed since the last read
 //! are dropped, so the next read takes them from the database again.
 //!
+//! A customer dropped after a change is read back in the background, in bulk, within
+//! moments; meanwhile their next read takes them from the database.
+//!
 //! **Freshness promise.** A write committed through this process (an event, a consent
 //! change, a new holding, a profile, a risk assessment, a campaign launch or status change)
 //! is reflected in every answer that starts after the write returned. Writes by another
@@ -39,6 +42,8 @@ pub const REBUILD_SECONDS: u64 = 300;
 /// Least time between two rebuilds, however often the feeds say everything changed (a
 /// long import overflows them again and again).
 const REBUILD_INTERVAL_MIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// Customers read back per query after their changes.
+const REFILL_BATCH: usize = 1_000;
 /// Independently locked parts of the map, so that readers on different customers never
 /// wait for each other, and a writer holds one part only.
 const SHARDS: usize = 64;
@@ -131,6 +136,8 @@ pub struct ReadModelStatus {
     pub built: bool,
     /// Customers read by the build now running (or the last one).
     pub build_progress: u64,
+    /// Customers dropped after a change and not read back yet.
+    pub refill_pending: usize,
 }
 
 /// See the module documentation.
@@ -145,6 +152,11 @@ pub struct ReadModel {
     rebuild_notify: tokio::sync::Notify,
     built: AtomicBool,
     build_progress: AtomicU64,
+    /// Customers dropped after a change, for the background to read again in bulk.
+    refill: Mutex<Vec<CustomerId>>,
+    refill_notify: tokio::sync::Notify,
+    /// Customers of the batch being read back now.
+    refilling: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for ReadModel {
@@ -157,6 +169,9 @@ impl Default for ReadModel {
             rebuild_notify: tokio::sync::Notify::new(),
             built: AtomicBool::new(false),
             build_progress: AtomicU64::new(0),
+            refill: Mutex::new(Vec::new()),
+            refill_notify: tokio::sync::Notify::new(),
+            refilling: Default::default(),
         }
     }
 }
@@ -186,16 +201,13 @@ impl ReadModel {
         }
     }
 
-    /// Whether a full build from the database has finished since start.
-    pub fn status_built(&self) -> bool {
-        self.built.load(Ordering::Acquire)
-    }
-
     pub fn status(&self) -> ReadModelStatus {
         ReadModelStatus {
             customers: self.shards.iter().map(|s| unpoison(s.read()).len()).sum(),
             built: self.built.load(Ordering::Acquire),
             build_progress: self.build_progress.load(Ordering::Relaxed),
+            refill_pending: unpoison(self.refill.lock()).len()
+                + self.refilling.load(Ordering::Acquire),
         }
     }
 
@@ -222,8 +234,15 @@ impl ReadModel {
                 self.rebuild_notify.notify_one();
             }
             Changed::These(ids) => {
+                let mut dropped = Vec::new();
                 for id in ids {
-                    unpoison(self.shard(&id).write()).remove(&id);
+                    if unpoison(self.shard(&id).write()).remove(&id).is_some() {
+                        dropped.push(id);
+                    }
+                }
+                if !dropped.is_empty() {
+                    unpoison(self.refill.lock()).extend(dropped);
+                    self.refill_notify.notify_one();
                 }
             }
         }
@@ -314,33 +333,13 @@ impl ReadModel {
             let page = store
                 .marketing_rows(after.as_ref(), MARKETING_PAGE_MAX)
                 .await?;
-            let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            let Some(last) = page.last() else {
                 break;
             };
-            let mut activity = store
-                .offer_activity(
-                    &first.customer.id,
-                    &last.customer.id,
-                    now - Duration::days(INTERACTION_DAYS),
-                    INTERACTIONS_MAX,
-                )
-                .await?;
             after = Some(last.customer.id.clone());
             let full = page.len() as u64 == MARKETING_PAGE_MAX;
             read += page.len() as u64;
-            let entries = page
-                .into_iter()
-                .map(|row| {
-                    let activity = activity.remove(&row.customer.id).unwrap_or_default();
-                    ServingEntry {
-                        row,
-                        memberships: activity.memberships,
-                        interactions: activity.interactions,
-                        newest_event_at: None,
-                        loaded_at: now,
-                    }
-                })
-                .collect();
+            let entries = with_activity(store, page, now).await?;
             self.put(store, read_from, entries);
             self.build_progress.store(read, Ordering::Relaxed);
             progress(read);
@@ -350,6 +349,44 @@ impl ReadModel {
         }
         self.built.store(true, Ordering::Release);
         Ok(read)
+    }
+
+    /// Reads the customers dropped after a change back into the model, a batch at a time,
+    /// as they are dropped; runs until the process ends. Until a customer is back, their
+    /// next read takes them from the database itself.
+    pub async fn keep_filled(&self, store: Arc<dyn Store>) {
+        loop {
+            self.refill_notify.notified().await;
+            loop {
+                let batch: Vec<CustomerId> = {
+                    let mut waiting = unpoison(self.refill.lock());
+                    let take = waiting.len().min(REFILL_BATCH);
+                    self.refilling.store(take, Ordering::Release);
+                    waiting.drain(..take).collect()
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                let read_from = Heads::now(store.as_ref());
+                let now = Utc::now();
+                let filled = async {
+                    let rows = store.marketing_rows_of(&batch).await?;
+                    with_activity(store.as_ref(), rows, now).await
+                }
+                .await;
+                match filled {
+                    Ok(entries) => {
+                        self.put(store.as_ref(), read_from, entries);
+                        self.refilling.store(0, Ordering::Release);
+                    }
+                    Err(e) => {
+                        self.refilling.store(0, Ordering::Release);
+                        tracing::warn!(error = %e, customers = batch.len(), "read model refill failed; those customers are read on first use");
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// Asks the background task for a rebuild now (after a bulk import, say).
@@ -404,4 +441,33 @@ impl ReadModel {
             }
         }
     }
+}
+
+/// Entries for these rows with their memberships and offer behaviour, read in bulk.
+async fn with_activity(
+    store: &dyn Store,
+    rows: Vec<MarketingRow>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ServingEntry>> {
+    let ids: Vec<CustomerId> = rows.iter().map(|r| r.customer.id.clone()).collect();
+    let mut activity = store
+        .offer_activity(
+            &ids,
+            now - Duration::days(INTERACTION_DAYS),
+            INTERACTIONS_MAX,
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let activity = activity.remove(&row.customer.id).unwrap_or_default();
+            ServingEntry {
+                row,
+                memberships: activity.memberships,
+                interactions: activity.interactions,
+                newest_event_at: None,
+                loaded_at: now,
+            }
+        })
+        .collect())
 }

@@ -189,6 +189,8 @@ pub struct ReadModelView {
     pub customers: usize,
     /// Whether it has been built from the whole database since the process started.
     pub built: bool,
+    /// Customers dropped after a change, waiting to be read back in the background.
+    pub refill_pending: usize,
 }
 
 /// `GET /v1/status`.
@@ -235,6 +237,7 @@ pub async fn status(ctx: &Context) -> Result<StatusView> {
         read_model: ReadModelView {
             customers: read_model.customers,
             built: read_model.built,
+            refill_pending: read_model.refill_pending,
         },
         work,
     })

@@ -163,12 +163,11 @@ pub trait CampaignStore: Send + Sync {
     /// saw.
     fn activity_changes(&self, since: u64) -> crate::MarketingChanges;
     /// Live campaign memberships and offer behaviour (since `since`, newest first, at most
-    /// `limit` per customer) of every customer in the id range `first..=last`: two
-    /// queries however many customers, to warm a serving read model a page at a time.
+    /// `limit` per customer) of these customers (any number): a few queries however many,
+    /// to fill a serving read model in bulk.
     async fn offer_activity(
         &self,
-        first: &CustomerId,
-        last: &CustomerId,
+        ids: &[CustomerId],
         since: DateTime<Utc>,
         limit: u64,
     ) -> Result<HashMap<CustomerId, OfferActivity>, StoreError>;

@@ -424,7 +424,7 @@ pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<
             .is_some_and(|l| credit_eligible(l, row, kind, min_amount_minor, now))
     };
     let rule_row = CustomerRow::new(row, now);
-    let share = neighbour_share_now(ctx, &engine, &near).await?;
+    let share = neighbour_share_now(ctx, &engine, &near);
     let assembled = Assembled::new(&engine, profile, share, &entry.interactions, now);
     let offer_products: Vec<OfferProduct> = engine
         .catalogue
@@ -463,35 +463,16 @@ pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<
     Ok(offer_list(&engine, id, tolerance, ranking, now))
 }
 
-/// What the neighbours hold, from the read model: current with this process's writes. Once
-/// the model is built, a neighbour not in it (dropped after a change) is read into it now;
-/// before, the engine's holdings stand in.
-async fn neighbour_share_now(
-    ctx: &Context,
-    engine: &OfferEngine,
-    near: &[(String, f32)],
-) -> Result<Vec<f64>> {
+/// What the neighbours hold, from the read model: current with this process's writes. A
+/// neighbour not in it (dropped after a change, and not read back yet) counts with the
+/// holdings the engine loaded, so a request never waits on its neighbours.
+fn neighbour_share_now(ctx: &Context, engine: &OfferEngine, near: &[(String, f32)]) -> Vec<f64> {
     let read_model = ctx.read_model();
-    let mut current: HashMap<&str, Arc<ServingEntry>> = HashMap::with_capacity(near.len());
-    let built = read_model.status_built();
-    for (id, _) in near {
-        let Ok(customer) = CustomerId::parse(id) else {
-            continue;
-        };
-        let entry = match read_model.cached(&customer) {
-            Some(entry) => Some(entry),
-            None if built => {
-                read_model
-                    .entry(ctx.store.as_ref(), &customer, false)
-                    .await?
-            }
-            None => None,
-        };
-        if let Some(entry) = entry {
-            current.insert(id.as_str(), entry);
-        }
-    }
-    Ok(engine.neighbour_share_with(near, |id| current.get(id).cloned()))
+    engine.neighbour_share_with(near, |id| {
+        CustomerId::parse(id)
+            .ok()
+            .and_then(|c| read_model.cached(&c))
+    })
 }
 
 /// The ranking as served: each offer with its catalogue entry, an offer id the app's events

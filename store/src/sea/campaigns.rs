@@ -764,34 +764,37 @@ impl CampaignStore for SeaStore {
 
     async fn offer_activity(
         &self,
-        first: &CustomerId,
-        last: &CustomerId,
+        ids: &[CustomerId],
         since: DateTime<Utc>,
         limit: u64,
     ) -> Result<HashMap<CustomerId, OfferActivity>, StoreError> {
-        let in_range =
-            Expr::col((col("m"), col("customer_id"))).between(first.as_str(), last.as_str());
+        let mut ids: Vec<&str> = ids.iter().map(CustomerId::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
         let mut out: HashMap<CustomerId, OfferActivity> = HashMap::new();
         let txn = self.db.begin().await?;
-        for (customer, membership) in live_memberships(&txn, in_range, None).await? {
-            let id = CustomerId::parse(&customer).map_err(corrupt("member customer"))?;
-            out.entry(id).or_default().memberships.push(membership);
-        }
-        let range = Among::Range(first.as_str().to_owned(), last.as_str().to_owned());
-        let interactions = super::catalogue::offer_interactions_among(
-            &txn,
-            range.on(crate::entity::behaviour_event::Column::CustomerId),
-            since,
-        )
-        .await?;
-        txn.commit().await?;
-        for (customer, interaction) in interactions {
-            let id = CustomerId::parse(&customer).map_err(corrupt("behaviour customer"))?;
-            let activity = out.entry(id).or_default();
-            if (activity.interactions.len() as u64) < limit {
-                activity.interactions.push(interaction);
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let among = Among::Ids(chunk.iter().map(|id| (*id).to_owned()).collect());
+            let members = Expr::col((col("m"), col("customer_id"))).is_in(chunk.iter().copied());
+            for (customer, membership) in live_memberships(&txn, members, None).await? {
+                let id = CustomerId::parse(&customer).map_err(corrupt("member customer"))?;
+                out.entry(id).or_default().memberships.push(membership);
+            }
+            let interactions = super::catalogue::offer_interactions_among(
+                &txn,
+                among.on(crate::entity::behaviour_event::Column::CustomerId),
+                since,
+            )
+            .await?;
+            for (customer, interaction) in interactions {
+                let id = CustomerId::parse(&customer).map_err(corrupt("behaviour customer"))?;
+                let activity = out.entry(id).or_default();
+                if (activity.interactions.len() as u64) < limit {
+                    activity.interactions.push(interaction);
+                }
             }
         }
+        txn.commit().await?;
         Ok(out)
     }
 
