@@ -25,7 +25,7 @@ use sextant_services::Context as ServiceContext;
 use sextant_store::{Actor, Store, PAGE_MAX};
 use sextant_vectors::{EdgeStore, VectorStore};
 
-use super::loadgen::{measured, percentile, LoadCpu, LoadOptions, LoadReport};
+use super::loadgen::{measured, percentile, print_runs, worst, LoadOptions, LoadReport, LoadRun};
 use crate::commands::generate::{self, Truth, TRUTH_FILE};
 use crate::commands::import;
 use crate::output::Report;
@@ -75,7 +75,7 @@ pub struct CreditBench {
     /// Customers in the serving read model when the load started.
     pub read_model_customers: usize,
     /// Every run, in order, with the CPU time each side spent per request.
-    pub quote_runs: Vec<QuoteRun>,
+    pub quote_runs: Vec<LoadRun>,
     /// The worst run (highest p99).
     pub quote: LoadReport,
     /// Share of quotes approved with at least one plan.
@@ -85,12 +85,6 @@ pub struct CreditBench {
     pub decide_us_p99: f64,
     pub training: Vec<TrainTime>,
     pub skipped: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct QuoteRun {
-    pub load: LoadReport,
-    pub cpu: LoadCpu,
 }
 
 pub async fn credit(options: &CreditBenchOptions) -> anyhow::Result<CreditBench> {
@@ -173,7 +167,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         })
         .await;
         match measured {
-            Ok((load, cpu)) => quote_runs.push(QuoteRun { load, cpu }),
+            Ok(run) => quote_runs.push(run),
             Err(e) => {
                 server.abort();
                 return Err(e);
@@ -181,11 +175,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
         }
     }
     server.abort();
-    let worst = quote_runs
-        .iter()
-        .max_by(|a, b| a.load.latency_ms_p99.total_cmp(&b.load.latency_ms_p99))
-        .expect("at least one run");
-    let quote = worst.load.clone();
+    let quote = worst(&quote_runs).expect("at least one run").load.clone();
     let counts = store.outcome_counts("instalment_quote").await?;
     let quote_approved_share = counts.approved as f64 / counts.decisions.max(1) as f64;
 
@@ -324,34 +314,7 @@ impl Report for CreditBench {
             "{} customers in the serving read model when the load started",
             b.read_model_customers
         );
-        println!(
-            "{:>4} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>14} {:>14}",
-            "run",
-            "achieved",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "max ms",
-            "server CPU ms",
-            "loadgen CPU ms"
-        );
-        let cpu = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
-        for (i, r) in b.quote_runs.iter().enumerate() {
-            let l = &r.load;
-            println!(
-                "{:>4} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>14} {:>14}",
-                i + 1,
-                l.achieved_rate_rps,
-                l.latency_ms_p50,
-                l.latency_ms_p90,
-                l.latency_ms_p99,
-                l.latency_ms_p999,
-                l.latency_ms_max,
-                cpu(r.cpu.server_ms_per_request),
-                cpu(r.cpu.loadgen_ms_per_request)
-            );
-        }
+        print_runs(&b.quote_runs, 201);
         println!("worst run (p99 aim < 5 ms):");
         let statuses = q.print_latency_table();
         println!(

@@ -206,23 +206,83 @@ pub struct LoadCpu {
     pub load_average_1m: Option<f64>,
 }
 
+/// One offered-load run and the CPU time both sides spent on it.
+#[derive(Debug, Serialize)]
+pub struct LoadRun {
+    pub load: LoadReport,
+    pub cpu: LoadCpu,
+}
+
+impl LoadRun {
+    /// Responses other than `ok` (transport errors count as status 0).
+    pub fn errors(&self, ok: u16) -> u64 {
+        self.load
+            .status_counts
+            .iter()
+            .filter(|(s, _)| *s != ok)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Every run, a row each: rates, latency percentiles, responses other than `ok`, and CPU
+/// milliseconds per request on each side.
+pub fn print_runs(runs: &[LoadRun], ok: u16) {
+    println!(
+        "{:>4} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>14} {:>14}",
+        "run",
+        "achieved",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "errors",
+        "server CPU ms",
+        "loadgen CPU ms"
+    );
+    let cpu = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    for (i, r) in runs.iter().enumerate() {
+        let l = &r.load;
+        println!(
+            "{:>4} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>14} {:>14}",
+            i + 1,
+            l.achieved_rate_rps,
+            l.latency_ms_p50,
+            l.latency_ms_p90,
+            l.latency_ms_p99,
+            l.latency_ms_p999,
+            l.latency_ms_max,
+            r.errors(ok),
+            cpu(r.cpu.server_ms_per_request),
+            cpu(r.cpu.loadgen_ms_per_request)
+        );
+    }
+}
+
+/// The run with the highest p99.
+pub fn worst(runs: &[LoadRun]) -> Option<&LoadRun> {
+    runs.iter()
+        .max_by(|a, b| a.load.latency_ms_p99.total_cmp(&b.load.latency_ms_p99))
+}
+
 /// [`in_separate_process`], with the CPU time both sides spent per request. Only the
 /// server may run in this process: its CPU time is this process's.
-pub async fn measured(options: &LoadOptions) -> anyhow::Result<(LoadReport, LoadCpu)> {
+pub async fn measured(options: &LoadOptions) -> anyhow::Result<LoadRun> {
     let requests = u64::from(options.rate) * u64::from(options.seconds + options.warmup_seconds);
     let load_average = load_average_1m();
     let cpu_before = CpuTimes::now();
     let report = in_separate_process(options).await?;
     // Every request sent, warm-up included, cost CPU on both sides.
     let cpu = CpuTimes::per_request(cpu_before, requests);
-    Ok((
-        report,
-        LoadCpu {
+    Ok(LoadRun {
+        load: report,
+        cpu: LoadCpu {
             server_ms_per_request: cpu.map(|(own, _)| own),
             loadgen_ms_per_request: cpu.map(|(_, children)| children),
             load_average_1m: load_average,
         },
-    ))
+    })
 }
 
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {

@@ -39,7 +39,7 @@ use sextant_services::Context as ServiceContext;
 use sextant_store::{SeaStore, Store};
 use sextant_vectors::{EdgeStore, VectorStore};
 
-use super::loadgen::{percentile, CpuTimes, LoadCpu, LoadOptions, LoadReport};
+use super::loadgen::{percentile, print_runs, worst, CpuTimes, LoadOptions, LoadRun};
 use crate::output::Report;
 pub use population::Marker;
 use population::{DB_DIR, MASTER_KEY_FILE, MODELS_DIR, VECTORS_DIR, VECTOR_DIM};
@@ -109,7 +109,7 @@ pub struct MarketingBench {
 
     /// Every offered-load run, in order; the `offers_*` figures below are the worst run's
     /// (highest p99).
-    pub offers_runs: Vec<OffersRun>,
+    pub offers_runs: Vec<LoadRun>,
     /// Customers in the serving read model when the load started (see
     /// `sextant_services::read_model`).
     pub offers_read_model_customers: usize,
@@ -176,22 +176,6 @@ pub struct MarketingBench {
     pub launch_excluded: Exclusions,
     /// The same rule through `POST /v1/audiences/preview`: evaluating the audience alone.
     pub audience_rule_preview_http_ms_median: f64,
-}
-
-/// One offered-load run.
-#[derive(Debug, Serialize)]
-pub struct OffersRun {
-    pub achieved_rate_rps: f64,
-    pub requests: u64,
-    pub errors: u64,
-    pub latency_ms_p50: f64,
-    pub latency_ms_p90: f64,
-    pub latency_ms_p99: f64,
-    pub latency_ms_p999: f64,
-    pub latency_ms_max: f64,
-    pub server_cpu_ms_per_request: Option<f64>,
-    pub loadgen_cpu_ms_per_request: Option<f64>,
-    pub load_average_1m_before: Option<f64>,
 }
 
 pub async fn marketing(options: &MarketingBenchOptions) -> anyhow::Result<MarketingBench> {
@@ -329,34 +313,10 @@ async fn measure(
     .await;
     server.abort();
     let (launch, lookalikes, (in_process, in_process_cpu), runs, read_model) = result?;
-    let errors_of = |load: &LoadReport| -> u64 {
-        load.status_counts
-            .iter()
-            .filter(|(s, _)| *s != 200)
-            .map(|(_, n)| n)
-            .sum()
-    };
-    let offers_runs: Vec<OffersRun> = runs
-        .iter()
-        .map(|(load, cpu)| OffersRun {
-            achieved_rate_rps: load.achieved_rate_rps,
-            requests: load.requests,
-            errors: errors_of(load),
-            latency_ms_p50: load.latency_ms_p50,
-            latency_ms_p90: load.latency_ms_p90,
-            latency_ms_p99: load.latency_ms_p99,
-            latency_ms_p999: load.latency_ms_p999,
-            latency_ms_max: load.latency_ms_max,
-            server_cpu_ms_per_request: cpu.server_ms_per_request,
-            loadgen_cpu_ms_per_request: cpu.loadgen_ms_per_request,
-            load_average_1m_before: cpu.load_average_1m,
-        })
-        .collect();
-    let (load, cpu) = runs
-        .into_iter()
-        .max_by(|a, b| a.0.latency_ms_p99.total_cmp(&b.0.latency_ms_p99))
-        .expect("at least one run");
-    let errors = errors_of(&load);
+    let worst_run = worst(&runs).expect("at least one run");
+    let (load, cpu) = (worst_run.load.clone(), worst_run.cpu);
+    let errors = worst_run.errors(200);
+    let offers_runs = runs;
     let summary = launch.summary;
     Ok(MarketingBench {
         customers: options.customers,
@@ -644,7 +604,7 @@ async fn offers_load(
     base: &str,
     scratch: &Path,
     rng: &mut ChaCha8Rng,
-) -> anyhow::Result<(LoadReport, LoadCpu)> {
+) -> anyhow::Result<LoadRun> {
     let requests = u64::from(options.rate) * u64::from(options.seconds + WARMUP_SECONDS);
     let mut paths = String::new();
     for _ in 0..requests {
@@ -716,35 +676,7 @@ impl MarketingBench {
             "offered-load runs ({} customers in the read model at the start):",
             self.offers_read_model_customers
         );
-        println!(
-            "{:>4} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>14} {:>14}",
-            "run",
-            "achieved",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "max ms",
-            "errors",
-            "server CPU ms",
-            "loadgen CPU ms"
-        );
-        let cpu = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
-        for (i, r) in self.offers_runs.iter().enumerate() {
-            println!(
-                "{:>4} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>14} {:>14}",
-                i + 1,
-                r.achieved_rate_rps,
-                r.latency_ms_p50,
-                r.latency_ms_p90,
-                r.latency_ms_p99,
-                r.latency_ms_p999,
-                r.latency_ms_max,
-                r.errors,
-                cpu(r.server_cpu_ms_per_request),
-                cpu(r.loadgen_cpu_ms_per_request)
-            );
-        }
+        print_runs(&self.offers_runs, 200);
     }
 
     /// Figure (1): the offers under the offered load (the worst run), and alone.

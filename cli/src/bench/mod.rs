@@ -41,7 +41,9 @@ pub async fn scratch_store(
 /// measures the steady state; returns how many customers the read model holds.
 pub async fn read_model_built(ctx: &ServiceContext) -> usize {
     let started = Instant::now();
-    while !ctx.readiness().idle() {
+    // The start-up builds, and the read-back of customers an earlier step changed (a
+    // campaign launch drops every member).
+    while !ctx.readiness().idle() || ctx.read_model().status().refill_pending > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let status = ctx.read_model().status();

@@ -25,6 +25,7 @@ use sextant_services::advice::advise_everyone;
 use sextant_services::lending::operations::train_population;
 use sextant_services::marketing::training::train_offers;
 use sextant_services::monitoring::model::TrainOptions;
+use sextant_services::readiness::Step;
 use sextant_services::{staff, Context};
 use sextant_store::Actor;
 
@@ -308,22 +309,15 @@ async fn ensure_models(
     if ctx.store.active_offer_model().await?.is_none() {
         println!("training the offer model on what customers hold, their neighbours and their offer behaviour");
         let step = ctx.readiness().start("offer model", "customers");
-        match train_offers(
+        let trained = train_offers(
             ctx.store.as_ref(),
             ctx.vectors.as_ref(),
             seed,
             &Actor::system("demo"),
         )
-        .await
-        {
-            Ok(trained) => {
-                step.finish();
-                trained.print_table();
-            }
-            Err(e) => {
-                println!("  no offer model: {e}");
-                step.fail(e);
-            }
+        .await;
+        if let Some(trained) = settled(step, "offer model", trained) {
+            trained.print_table();
         }
     } else {
         println!("an offer model is active (`sextant marketing train-offers` retrains it)");
@@ -335,23 +329,16 @@ async fn ensure_models(
         let truth = dir.join(TRUTH_FILE);
         let outcomes = Truth::read(&truth)?;
         let step = ctx.readiness().start("credit model", "customers");
-        match train_population(
+        let trained = train_population(
             ctx.store.as_ref(),
             outcomes.labels(),
             CreditModelKind::Gbm,
             seed,
             &Actor::system("demo"),
         )
-        .await
-        {
-            Ok(trained) => {
-                step.finish();
-                trained.print_table();
-            }
-            Err(e) => {
-                println!("  no credit model: {e}");
-                step.fail(e);
-            }
+        .await;
+        if let Some(trained) = settled(step, "credit model", trained) {
+            trained.print_table();
         }
     } else {
         println!("a credit model is active (`sextant credit train-population` retrains it)");
@@ -364,21 +351,32 @@ async fn ensure_models(
             seed,
             ..TrainOptions::default()
         };
-        match monitoring_cmd::train_with_progress(ctx.store.as_ref(), &labels, &options).await {
-            Ok(trained) => {
-                step.finish();
-                trained.print_table();
-                ctx.monitor().reload_model(ctx.store.as_ref()).await?;
-            }
-            Err(e) => {
-                println!("  no monitoring model: {e}");
-                step.fail(e);
-            }
+        let trained =
+            monitoring_cmd::train_with_progress(ctx.store.as_ref(), &labels, &options).await;
+        if let Some(trained) = settled(step, "monitoring model", trained) {
+            trained.print_table();
+            ctx.monitor().reload_model(ctx.store.as_ref()).await?;
         }
     } else {
         println!("a monitoring model is active (`sextant monitoring train` retrains it)");
     }
     Ok(())
+}
+
+/// Ends a training step: finished with the model, or failed with the reason printed (the
+/// demo serves the rest without that model).
+fn settled<T, E: std::fmt::Display>(step: Step, model: &str, trained: Result<T, E>) -> Option<T> {
+    match trained {
+        Ok(trained) => {
+            step.finish();
+            Some(trained)
+        }
+        Err(e) => {
+            println!("  no {model}: {e}");
+            step.fail(e);
+            None
+        }
+    }
 }
 
 /// Advice for everyone, the credit check and the marketing walk, each checked for the
