@@ -276,6 +276,9 @@ impl ReadModel {
         id: &CustomerId,
         newest_event: bool,
     ) -> Result<Option<Arc<ServingEntry>>> {
+        // Taken first: a cached entry is current with at least this position, so a change
+        // after it keeps what is read below out of the map.
+        let read_from = Heads::now(store);
         self.catch_up(store);
         let cached = self.cached(id);
         if let Some(entry) = &cached {
@@ -283,7 +286,6 @@ impl ReadModel {
                 return Ok(cached);
             }
         }
-        let read_from = Heads::now(store);
         let entry = match cached {
             // Only the newest event's time is missing.
             Some(entry) => ServingEntry {
