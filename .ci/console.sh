@@ -213,15 +213,20 @@ until grep -qx 'Sextant demo is ready' "$work/demo.out" 2>/dev/null; do
   fi
   sleep 1
 done
-# Its progress and tables, up to (not including) the URLs, tokens and passwords.
-sed -n '/^Sextant demo is ready$/q;p' "$work/demo.out"
+# Its progress and tables, up to (not including) the final URLs, tokens and passwords; the
+# tokens and passwords it printed when it began serving are left out too.
+awk '/^Sextant demo is ready$/ { exit }
+     /^Tokens \(|^Console logins \(/ { secret = 1; next }
+     secret && /^$/ { secret = 0 }
+     !secret { print }' "$work/demo.out"
 
 url="$(sed -nE 's|^  API docs +(http://[^[:space:]]+)/docs$|\1|p' "$work/demo.out" | head -n 1)"
 if [ -z "$url" ]; then
   echo "console.sh: no '  API docs     http://HOST:PORT/docs' line in the demo's output" >&2
   exit 1
 fi
-# The demo prints everything before it serves: once it answers, its output is complete.
+# The demo serves from its start and prints the ready line once everything is prepared:
+# once it answers after that line, its output is complete.
 served=""
 for _ in $(seq 1 300); do
   if curl -fsS --max-time 5 -o /dev/null "$url/healthz" 2>/dev/null; then served=1; break; fi

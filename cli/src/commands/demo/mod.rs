@@ -18,7 +18,6 @@ use std::time::Instant;
 use sextant_api::auth::{mint_dev_token, Role};
 use sextant_api::config::Config;
 use sextant_api::startup::open_context;
-use sextant_api::Application;
 use sextant_models::credit::CreditModelKind;
 use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::advice::advise_everyone;
@@ -43,6 +42,9 @@ const WEALTH_MANAGER: &str = "wm-01";
 const CLIENTS: usize = 25;
 /// The instalment every customer asks for in the credit check, in minor units.
 const QUOTE_AMOUNT_MINOR: i64 = 60_000;
+/// The line printed once everything is prepared, above the URLs, tokens and logins
+/// (`.ci/console.sh` waits for it).
+const READY: &str = "Sextant demo is ready";
 /// How often the demo prints the background work's progress while it serves.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Marks a population folder as imported, holding the database it went into.
@@ -100,19 +102,20 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
         prepare.run(&ctx).await?;
         let app = build(&config, ctx, true).await?;
         let logins = staff_logins(&app.state().ctx).await?;
-        print_ready(&app, &logins, "Sextant demo is ready");
+        print_ready(app.local_addr(), &logins, READY);
         return Ok(0);
     }
     // Serve at once; the heavy work goes on in the background, its progress in the log and
     // at GET /v1/status, and routes whose model is not trained yet answer 503.
     let app = build(&config, ctx.clone(), true).await?;
     let logins = staff_logins(&ctx).await?;
+    let addr = app.local_addr();
     print_ready(
-        &app,
+        addr,
         &logins,
         "Sextant demo is serving (what needs a model answers 503 until it is trained)",
     );
-    let base = format!("{}://{}", app.scheme(), app.local_addr());
+    let base = format!("{}://{addr}", app.scheme());
     println!(
         "serving {:.1} s after start; profiling and training go on in the background (GET {base}/v1/status)",
         started.elapsed().as_secs_f64()
@@ -131,7 +134,9 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<i32> {
         println!("no offers yet: the offer model was not trained (see above)");
         first_offers.abort();
     }
-    println!("Sextant demo is ready; serving until stopped (Ctrl-C)");
+    // Everything is prepared: the same URLs, tokens and logins again under the line that
+    // scripts wait for, then serve until stopped (Ctrl-C).
+    print_ready(addr, &logins, READY);
     server.await??;
     Ok(0)
 }
@@ -455,8 +460,8 @@ async fn staff_logins(ctx: &Context) -> anyhow::Result<Vec<(&'static str, &'stat
     Ok(logins)
 }
 
-fn print_ready(app: &Application, logins: &[(&str, &str, String)], heading: &str) {
-    let base = format!("http://{}", app.local_addr());
+fn print_ready(addr: SocketAddr, logins: &[(&str, &str, String)], heading: &str) {
+    let base = format!("http://{addr}");
     println!();
     println!("{heading}");
     println!("  console      {base}/console");
