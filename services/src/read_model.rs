@@ -21,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -134,8 +134,6 @@ pub struct ReadModelStatus {
     pub customers: usize,
     /// Whether a full build from the database has finished since start.
     pub built: bool,
-    /// Customers read by the build now running (or the last one).
-    pub build_progress: u64,
     /// Customers dropped after a change and not read back yet.
     pub refill_pending: usize,
 }
@@ -151,7 +149,6 @@ pub struct ReadModel {
     rebuild_wanted: AtomicBool,
     rebuild_notify: tokio::sync::Notify,
     built: AtomicBool,
-    build_progress: AtomicU64,
     /// Customers dropped after a change, for the background to read again in bulk.
     refill: Mutex<Vec<CustomerId>>,
     refill_notify: tokio::sync::Notify,
@@ -168,7 +165,6 @@ impl Default for ReadModel {
             rebuild_wanted: AtomicBool::new(false),
             rebuild_notify: tokio::sync::Notify::new(),
             built: AtomicBool::new(false),
-            build_progress: AtomicU64::new(0),
             refill: Mutex::new(Vec::new()),
             refill_notify: tokio::sync::Notify::new(),
             refilling: Default::default(),
@@ -205,7 +201,6 @@ impl ReadModel {
         ReadModelStatus {
             customers: self.shards.iter().map(|s| unpoison(s.read()).len()).sum(),
             built: self.built.load(Ordering::Acquire),
-            build_progress: self.build_progress.load(Ordering::Relaxed),
             refill_pending: unpoison(self.refill.lock()).len()
                 + self.refilling.load(Ordering::Acquire),
         }
@@ -326,7 +321,6 @@ impl ReadModel {
     /// `progress` with the number read so far; returns how many were read.
     pub async fn warm(&self, store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<u64> {
         self.catch_up(store);
-        self.build_progress.store(0, Ordering::Relaxed);
         let mut after: Option<CustomerId> = None;
         let mut read = 0u64;
         loop {
@@ -343,7 +337,6 @@ impl ReadModel {
             read += page.len() as u64;
             let entries = with_activity(store, page, now).await?;
             self.put(store, read_from, entries);
-            self.build_progress.store(read, Ordering::Relaxed);
             progress(read);
             if !full {
                 break;
