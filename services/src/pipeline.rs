@@ -44,6 +44,23 @@ pub struct Computed {
     pub sequence: Vec<f32>,
 }
 
+/// Where one refresh spent its time, stage by stage, in order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefreshStages {
+    /// Waiting for the customer's lock, then reading the history, answers and last assessment.
+    pub read: std::time::Duration,
+    /// Features, risk level and category sequence.
+    pub compute: std::time::Duration,
+    /// Recording the risk assessment when it changed.
+    pub assessment: std::time::Duration,
+    /// Embedding and the nearest segment (zero without a model).
+    pub embed: std::time::Duration,
+    /// The vector store's upsert (zero without a model).
+    pub vector: std::time::Duration,
+    /// Writing the profile.
+    pub profile: std::time::Duration,
+}
+
 /// Who writes profiles, assessments and segments in the audit trail: the pipeline itself,
 /// whichever request or command set it going.
 fn pipeline_actor() -> Actor {
@@ -308,6 +325,22 @@ impl Pipeline {
     /// Recomputes one customer now: profile, recorded risk assessment (when it changed),
     /// vector. Returns `None` for an unknown customer or one without profiling consent.
     pub async fn refresh(&self, id: &CustomerId) -> Result<Option<Computed>> {
+        Ok(self.refresh_timed(id).await?.0)
+    }
+
+    /// [`Pipeline::refresh`], with the time each stage took (what the profile benchmark
+    /// prints, to show where a slow refresh spent its time).
+    pub async fn refresh_timed(
+        &self,
+        id: &CustomerId,
+    ) -> Result<(Option<Computed>, RefreshStages)> {
+        let mut stages = RefreshStages::default();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |into: &mut std::time::Duration| {
+            let now = std::time::Instant::now();
+            *into = now - clock;
+            clock = now;
+        };
         let _serialised = self.lock_customer(id).await;
         let as_of = Utc::now();
         let Some(RefreshInputs {
@@ -319,11 +352,12 @@ impl Pipeline {
             .refresh_inputs(id, as_of - Duration::days(HISTORY_DAYS))
             .await?
         else {
-            return Ok(None);
+            return Ok((None, stages));
         };
+        lap(&mut stages.read);
         if !history.customer.consents.profiling {
             self.forget_locked(id).await?;
-            return Ok(None);
+            return Ok((None, stages));
         }
         let answers = answers.as_ref().and_then(answers_from_json);
         let mut computed = compute(&history, as_of, answers.as_ref());
@@ -332,8 +366,10 @@ impl Pipeline {
         } else {
             "history"
         };
+        lap(&mut stages.compute);
         self.record_if_changed(id, &computed.assessment, reason, last_assessment.as_ref())
             .await?;
+        lap(&mut stages.assessment);
         if let Some((name, model)) = self.model() {
             let embedding = model
                 .embed(
@@ -351,6 +387,7 @@ impl Pipeline {
             let segment = nearest(&self.segments(), &embedding);
             computed.profile.segment = segment;
             computed.profile.embedding_model = Some(name);
+            lap(&mut stages.embed);
             self.vectors
                 .upsert(vec![Point {
                     customer_id: id.to_string(),
@@ -358,11 +395,13 @@ impl Pipeline {
                     payload: payload(&history, segment),
                 }])
                 .await?;
+            lap(&mut stages.vector);
         }
         self.store
             .put_profiles(std::slice::from_ref(&computed.profile), &pipeline_actor())
             .await?;
-        Ok(Some(computed))
+        lap(&mut stages.profile);
+        Ok((Some(computed), stages))
     }
 
     /// Serialises work on one customer: a refresh that read the history before a consent

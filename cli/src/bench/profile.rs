@@ -46,6 +46,7 @@ pub struct Latency {
     pub samples: usize,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +78,7 @@ fn latency(what: &str, mut samples_ms: Vec<f64>) -> Latency {
         samples: samples_ms.len(),
         p50_ms: percentile(&samples_ms, 0.5),
         p99_ms: percentile(&samples_ms, 0.99),
+        max_ms: samples_ms.last().copied().unwrap_or(0.0),
     }
 }
 
@@ -324,7 +326,7 @@ async fn incremental(
     population_size: u64,
 ) -> anyhow::Result<(Arc<EmbeddingModel>, Vec<Latency>)> {
     const SUBSET_MAX: u64 = 2_000;
-    const SAMPLES: usize = 300;
+    const SAMPLES: usize = 1_000;
     let customers = SUBSET_MAX.min(population_size) as usize;
     let subset = work.join("subset");
     std::fs::create_dir_all(&subset)?;
@@ -364,6 +366,7 @@ async fn incremental(
 
     let mut refresh_ms = Vec::with_capacity(SAMPLES);
     let mut end_to_end_ms = Vec::with_capacity(SAMPLES);
+    let mut stage_ms: [Vec<f64>; 6] = Default::default();
     for i in 0..SAMPLES {
         let customer = format!("c{:07}", 1 + (i * 7919) % customers);
         let line = format!(
@@ -380,10 +383,22 @@ async fn incremental(
             )
             .await?;
         let refreshing = Instant::now();
-        pipeline.refresh(event.customer_id()).await?;
+        let (_, stages) = pipeline.refresh_timed(event.customer_id()).await?;
         refresh_ms.push(refreshing.elapsed().as_secs_f64() * 1e3);
         end_to_end_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        let stages = [
+            stages.read,
+            stages.compute,
+            stages.assessment,
+            stages.embed,
+            stages.vector,
+            stages.profile,
+        ];
+        for (samples, took) in stage_ms.iter_mut().zip(stages) {
+            samples.push(took.as_secs_f64() * 1e3);
+        }
     }
+    let [read, compute, assessment, embed, vector, profile] = stage_ms;
     let model = pipeline.model().context("the model was just trained")?.1;
     Ok((
         model,
@@ -392,6 +407,15 @@ async fn incremental(
                 &format!("profile refresh after one event (SQLite, {customers} customers)"),
                 refresh_ms,
             ),
+            latency(
+                "  stage: lock, read history, answers, last assessment",
+                read,
+            ),
+            latency("  stage: features, risk level, sequence", compute),
+            latency("  stage: record the assessment if it changed", assessment),
+            latency("  stage: embedding, nearest segment", embed),
+            latency("  stage: vector upsert (qdrant-edge, flushed)", vector),
+            latency("  stage: profile write", profile),
             latency("ingest one event + refresh", end_to_end_ms),
         ],
     ))
@@ -512,13 +536,13 @@ impl Report for ProfileBench {
         }
         println!();
         println!(
-            "{:<62} {:>8} {:>10} {:>10}",
-            "latency", "samples", "p50 ms", "p99 ms"
+            "{:<62} {:>8} {:>10} {:>10} {:>10}",
+            "latency", "samples", "p50 ms", "p99 ms", "max ms"
         );
         for l in &b.latencies {
             println!(
-                "{:<62} {:>8} {:>10.3} {:>10.3}",
-                l.what, l.samples, l.p50_ms, l.p99_ms
+                "{:<62} {:>8} {:>10.3} {:>10.3} {:>10.3}",
+                l.what, l.samples, l.p50_ms, l.p99_ms, l.max_ms
             );
         }
         println!();
