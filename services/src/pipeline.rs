@@ -44,6 +44,11 @@ pub struct Computed {
     pub sequence: Vec<f32>,
 }
 
+/// How long before a vector's upsert its profile may have been computed: a refresh computes,
+/// then upserts, well within a request's deadline. Recovery redoes profiles computed from
+/// this long before the oldest lost upsert.
+const RECOVERY_SLACK: Duration = Duration::minutes(1);
+
 /// Where one refresh spent its time, stage by stage, in order.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RefreshStages {
@@ -252,7 +257,60 @@ impl Pipeline {
         pipeline.load_current_model()?;
         *pipeline.segments.write().expect("not poisoned") =
             Arc::new(pipeline.store.segments().await?);
+        pipeline.recover_lost_vectors().await;
         Ok(pipeline)
+    }
+
+    /// When the vector store says the previous process stopped before flushing some upserts,
+    /// refreshes every customer whose profile was computed from a little before then on
+    /// (their vectors are derived from the database, which lost nothing), then tells the store.
+    /// A failure is logged and the store keeps saying so, so the next start tries again.
+    async fn recover_lost_vectors(&self) {
+        let Some(lost) = self.vectors.lost_since() else {
+            return;
+        };
+        if self.model().is_none() {
+            tracing::warn!(
+                "vector store lost recent upserts, but no embedding model is loaded to redo them"
+            );
+            return;
+        }
+        let since = DateTime::<Utc>::from(lost) - RECOVERY_SLACK;
+        let recovered = async {
+            let redone = self.refresh_profiled_since(since).await?;
+            self.vectors.recovered().await?;
+            Ok::<_, ServiceError>(redone)
+        };
+        match recovered.await {
+            Ok(redone) => tracing::info!(
+                customers = redone,
+                since = %since,
+                "vector store: upserts a stop left unflushed were made again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "vector store: recovering lost upserts failed"),
+        }
+    }
+
+    /// Refreshes every customer whose stored profile was computed at or after `since`;
+    /// returns how many.
+    pub async fn refresh_profiled_since(&self, since: DateTime<Utc>) -> Result<u64> {
+        const PAGE: u64 = 5_000;
+        let mut due = Vec::new();
+        let mut after: Option<CustomerId> = None;
+        loop {
+            let page = self.store.profiles(after.as_ref(), PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.customer_id.clone());
+            due.extend(
+                page.into_iter()
+                    .filter(|p| p.computed_at >= since)
+                    .map(|p| p.customer_id),
+            );
+        }
+        for id in &due {
+            self.refresh(id).await?;
+        }
+        Ok(due.len() as u64)
     }
 
     fn current_pointer(&self) -> PathBuf {

@@ -12,6 +12,7 @@
 
 mod edge;
 mod error;
+mod flusher;
 mod server;
 mod validate;
 
@@ -101,8 +102,23 @@ pub trait VectorStore: Send + Sync {
     /// Dimensions every vector must have.
     fn dim(&self) -> usize;
     /// Inserts or replaces points, keyed by customer id. Within one call the last point of a
-    /// customer wins. Returns once the points are durable.
+    /// customer wins. Searches see them when this returns. They are durable then too, except
+    /// in a store that flushes in the background ([`EdgeStore`]): there a crash may lose the
+    /// last second of upserts, which [`VectorStore::lost_since`] reports to the next process.
     async fn upsert(&self, points: Vec<Point>) -> Result<(), VectorError>;
+
+    /// Set when the previous process stopped with upserts acknowledged but not on disk:
+    /// those made from this time on may be missing, and the owner of the vectors recomputes
+    /// them, then calls [`VectorStore::recovered`]. `None` when nothing can have been lost.
+    fn lost_since(&self) -> Option<std::time::SystemTime> {
+        None
+    }
+
+    /// The losses [`VectorStore::lost_since`] reported were made again: once they are on
+    /// disk, it is `None` here and at the next open.
+    async fn recovered(&self) -> Result<(), VectorError> {
+        Ok(())
+    }
     /// The `k` (at most [`MAX_K`]) stored customers most similar to `vector` by cosine
     /// similarity among those passing `filter`, best first.
     async fn search(

@@ -457,8 +457,9 @@ async fn edge_reopened_store_keeps_its_vectors() {
 /// Set by `edge_acknowledged_writes_survive_a_crash` for the child process it starts.
 const CRASH_DIR_VAR: &str = "SEXTANT_VECTORS_CRASH_DIR";
 
-/// The child half of the crash test: a no-op unless started by it. Upserts, deletes, and
-/// aborts without running any destructor, as a killed process would.
+/// The child half of the crash test: a no-op unless started by it. Upserts, deletes, leaves
+/// time for a background flush, upserts again and aborts without running any destructor, as
+/// a killed process would.
 #[tokio::test]
 async fn edge_crash_child() {
     let Ok(dir) = std::env::var(CRASH_DIR_VAR) else {
@@ -473,11 +474,31 @@ async fn edge_crash_child() {
         .await
         .unwrap();
     store.delete(&["c-2".into()]).await.unwrap();
+    store
+        .upsert(vec![point("c-3", &[0.0, 0.0, 1.0, 0.0])])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .search(&[0.0, 0.0, 1.0, 0.0], 1, &Filter::default())
+            .await
+            .unwrap()[0]
+            .customer_id
+            == "c-3",
+        "an upsert is searchable when acknowledged"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    store
+        .upsert(vec![point("c-4", &[0.0, 0.0, 0.0, 1.0])])
+        .await
+        .unwrap();
     std::process::abort();
 }
 
 /// qdrant-edge 0.7.0 does not replay its write-ahead log on load, so only a flush makes a
-/// write durable; the store flushes before acknowledging. A child process writes and aborts.
+/// write durable. Deletes flush before they are acknowledged; upserts are flushed in the
+/// background within a second, and what a crash may have lost is reported to the next
+/// process until it says it recovered it. A child process writes and aborts.
 #[test]
 fn edge_acknowledged_writes_survive_a_crash() {
     let dir = tempfile::tempdir().unwrap();
@@ -497,12 +518,39 @@ fn edge_acknowledged_writes_survive_a_crash() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = edge_store(dir.path());
-        assert_eq!(store.count().await.unwrap(), 1);
         assert_close(
             &store.vector("c-1").await.unwrap().unwrap(),
             &[1.0, 0.0, 0.0, 0.0],
         );
-        assert_eq!(store.vector("c-2").await.unwrap(), None);
+        assert_eq!(
+            store.vector("c-2").await.unwrap(),
+            None,
+            "deletes are durable"
+        );
+        assert_close(
+            &store.vector("c-3").await.unwrap().unwrap(),
+            &[0.0, 0.0, 1.0, 0.0],
+        );
+        // c-4 was acknowledged less than a flush interval before the crash: maybe lost, and
+        // the store says from when.
+        let lost = store
+            .lost_since()
+            .expect("the crash left an upsert unflushed");
+        let age = std::time::SystemTime::now().duration_since(lost).unwrap();
+        assert!(age < std::time::Duration::from_secs(60), "{age:?}");
+        drop(store);
+        let store = edge_store(dir.path());
+        assert_eq!(store.lost_since(), Some(lost), "until it is recovered");
+        store
+            .upsert(vec![point("c-4", &[0.0, 0.0, 0.0, 1.0])])
+            .await
+            .unwrap();
+        store.recovered().await.unwrap();
+        assert_eq!(store.lost_since(), None);
+        drop(store);
+        let store = edge_store(dir.path());
+        assert_eq!(store.lost_since(), None);
+        assert_eq!(store.count().await.unwrap(), 3);
     });
 }
 

@@ -314,4 +314,23 @@ async fn a_trained_model_gives_neighbours_and_segments() {
         profile.body["embedding_model"],
         Value::String(outcome.model)
     );
+
+    // The vector store flushes upserts in the background; what a crash lost is recomputed
+    // from the database, refreshing whoever was profiled since a little before the loss.
+    let vectors = app.pipeline.vectors.clone();
+    vectors.delete(&["c0000001".to_owned()]).await.unwrap();
+    assert_eq!(vectors.vector("c0000001").await.unwrap(), None);
+    let nobody = app
+        .pipeline
+        .refresh_profiled_since(Utc::now() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(nobody, 0, "no profile was computed in the future");
+    let redone = app
+        .pipeline
+        .refresh_profiled_since(Utc::now() - Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(redone > 100, "every profiled customer: {redone}");
+    assert!(vectors.vector("c0000001").await.unwrap().is_some());
 }

@@ -414,7 +414,10 @@ async fn incremental(
             latency("  stage: features, risk level, sequence", compute),
             latency("  stage: record the assessment if it changed", assessment),
             latency("  stage: embedding, nearest segment", embed),
-            latency("  stage: vector upsert (qdrant-edge, flushed)", vector),
+            latency(
+                "  stage: vector upsert (qdrant-edge, flushed in the background)",
+                vector,
+            ),
             latency("  stage: profile write", profile),
             latency("ingest one event + refresh", end_to_end_ms),
         ],
