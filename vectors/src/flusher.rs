@@ -27,15 +27,14 @@ pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Unix epoch) from which acknowledged upserts may not be.
 const MARKER_FILE: &str = "sextant-unflushed-since";
 
-/// The marker and what it says. Callers hold the store's writer lock, so the state's own
-/// lock is never contended.
+/// The marker and what it says. Callers hold the store's writer lock, so this lock is
+/// never contended.
 pub(crate) struct Unflushed {
-    marker: Mutex<File>,
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
+    marker: File,
     /// The oldest upsert of this process not flushed yet.
     since: Option<SystemTime>,
     /// What the previous process left unflushed, until its owner recovers it.
@@ -68,8 +67,8 @@ impl Unflushed {
                 .unwrap_or(UNIX_EPOCH)
         });
         Ok(Unflushed {
-            marker: Mutex::new(marker),
             state: Mutex::new(State {
+                marker,
                 since: None,
                 inherited,
             }),
@@ -97,7 +96,7 @@ impl Unflushed {
         }
         let now = SystemTime::now();
         if state.inherited.is_none() {
-            self.write_marker(Some(now))?;
+            state.write_marker(Some(now))?;
         }
         state.since = Some(now);
         Ok(())
@@ -108,7 +107,7 @@ impl Unflushed {
         let mut state = self.state();
         state.since = None;
         if state.inherited.is_none() {
-            self.write_marker(None)?;
+            state.write_marker(None)?;
         }
         Ok(())
     }
@@ -117,11 +116,14 @@ impl Unflushed {
     pub(crate) fn recovered(&self) -> std::io::Result<()> {
         let mut state = self.state();
         state.inherited = None;
-        self.write_marker(state.since)
+        let since = state.since;
+        state.write_marker(since)
     }
+}
 
-    fn write_marker(&self, since: Option<SystemTime>) -> std::io::Result<()> {
-        let mut marker = self.marker.lock().unwrap_or_else(PoisonError::into_inner);
+impl State {
+    fn write_marker(&mut self, since: Option<SystemTime>) -> std::io::Result<()> {
+        let marker = &mut self.marker;
         let text = since
             .map(|t| {
                 t.duration_since(UNIX_EPOCH)

@@ -9,6 +9,7 @@ use sextant_services::lending::operations::{replay, train_population, Labels};
 use sextant_store::Actor;
 
 use crate::common::{call_with, spawn_app, token, TestApp};
+use crate::profiles::post_events;
 
 /// Loads a synthetic population, profiles it and trains the credit model on its outcomes.
 async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
@@ -463,14 +464,16 @@ async fn a_quote_after_a_new_event_decides_on_features_that_include_it() {
             chrono::DateTime::parse_from_rfc3339(&at).unwrap()
         }
     };
-    let first = post(
-        &app,
-        "/v1/instalments/quote",
-        &service,
-        &[],
-        quote_body(id, 12_000),
-    )
-    .await;
+    let quote = || {
+        post(
+            &app,
+            "/v1/instalments/quote",
+            &service,
+            &[],
+            quote_body(id, 12_000),
+        )
+    };
+    let first = quote().await;
     assert_eq!(first.status, 201, "{}", first.text);
     let entry = app.ctx.read_model().cached(&customer).unwrap();
     assert!(
@@ -478,38 +481,15 @@ async fn a_quote_after_a_new_event_decides_on_features_that_include_it() {
         "the quote's freshness check is kept in the read model"
     );
     let before = features_as_of(&first.body).await;
-    let again = post(
-        &app,
-        "/v1/instalments/quote",
-        &service,
-        &[],
-        quote_body(id, 12_000),
-    )
-    .await;
+    let again = quote().await;
     assert_eq!(features_as_of(&again.body).await, before, "still fresh");
 
     let event = json!({"type": "payment", "event_id": "late-1", "customer_id": id,
         "occurred_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "amount_minor": 4_500, "currency": "EUR", "direction": "debit", "kind": "purchase",
         "channel": "online", "merchant_id": "m-late", "mcc": "5732", "country": "CZ"});
-    let ingested = call_with(
-        app.router.clone(),
-        "POST",
-        "/v1/events",
-        Some(&service),
-        &[],
-        Some(json!({ "events": [event] }).to_string()),
-    )
-    .await;
-    assert!(ingested.status.is_success(), "{}", ingested.text);
-    let after = post(
-        &app,
-        "/v1/instalments/quote",
-        &service,
-        &[],
-        quote_body(id, 12_000),
-    )
-    .await;
+    post_events(&app, &[event]).await;
+    let after = quote().await;
     assert_eq!(after.status, 201, "{}", after.text);
     let after_as_of = features_as_of(&after.body).await;
     assert!(

@@ -12,8 +12,9 @@ use sextant_models::embedding::EmbeddingConfig;
 use sextant_services::marketing::training::train_offers;
 use sextant_store::Actor;
 
-use crate::common::{batch, call_with, spawn_app, token, Reply, TestApp};
+use crate::common::{call_with, spawn_app, token, Reply, TestApp};
 use crate::profiles::load_population;
+use crate::profiles::post_events;
 
 /// A profiled population with an embedding model, vectors and an offer model.
 async fn marketing_app(customers: u64) -> TestApp {
@@ -849,16 +850,7 @@ async fn offers_from_the_read_model_reflect_each_change_in_the_next_answer() {
     let event = json!({"type": "behaviour", "event_id": "dismiss-1", "customer_id": id,
         "occurred_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "kind": "offer_dismiss", "product_id": dismissed, "offer_id": "of-1"});
-    let ingested = call_with(
-        app.router.clone(),
-        "POST",
-        "/v1/events",
-        Some(&service),
-        &[],
-        Some(batch(&[event])),
-    )
-    .await;
-    assert!(ingested.status.is_success(), "{}", ingested.text);
+    post_events(&app, &[event]).await;
     let after_dismissal = offers_of(id.clone()).await;
     assert!(
         !after_dismissal.contains(&dismissed),
