@@ -49,12 +49,40 @@ pub fn find_card_number(text: &str) -> Option<usize> {
 /// `false` only when no run of [`PAN_DIGITS_MIN`] ASCII digits joined by at most
 /// [`SEPARATOR_RUN_MAX`] separators is there; text that is not plain ASCII, or that holds
 /// a backslash (a JSON escape may spell a digit), may always.
+///
+/// It classifies the bytes 64 at a time into a bit mask of digits (16 at a time with SSE2 on
+/// x86-64) and then walks the digit runs, not the bytes: a JSON event line of 330 bytes holds
+/// about a dozen runs, and only the one to three bytes between two runs are looked at one
+/// by one.
 pub fn may_hold_pan(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if !text.is_ascii() || bytes.contains(&b'\\') {
-        return true;
+    if bytes.len() < 64 {
+        return may_hold_pan_bytewise(bytes);
     }
+    let mut number = Number::default();
+    let mut blocks = bytes.chunks_exact(64);
+    let mut base = 0;
+    for block in &mut blocks {
+        let block: &[u8; 64] = block.try_into().expect("chunks of 64");
+        if number.add_block(bytes, base, block, 0) {
+            return true;
+        }
+        base += 64;
+    }
+    let rest = blocks.remainder().len();
+    if rest == 0 {
+        return false;
+    }
+    // The last 64 bytes, of which only the `rest` not read yet count.
+    let last: &[u8; 64] = bytes[bytes.len() - 64..].try_into().expect("64 bytes");
+    number.add_block(bytes, base, last, 64 - rest)
+}
+
+/// [`may_hold_pan`] one byte at a time, for texts shorter than a block (identifiers, most
+/// values).
+fn may_hold_pan_bytewise(bytes: &[u8]) -> bool {
     let (mut digits, mut separators) = (0, 0);
+    let mut special = false;
     for &b in bytes {
         match ASCII_CLASS[usize::from(b)] {
             DIGIT => {
@@ -65,23 +93,131 @@ pub fn may_hold_pan(text: &str) -> bool {
                 }
             }
             SEPARATOR if digits > 0 && separators < SEPARATOR_RUN_MAX => separators += 1,
-            _ => {
+            class => {
+                special |= class == SPECIAL;
                 digits = 0;
                 separators = 0;
             }
         }
     }
-    false
+    special
+}
+
+/// The written number [`may_hold_pan`] is reading: its digit count so far, and where its
+/// last digit run ended.
+#[derive(Default)]
+struct Number {
+    digits: usize,
+    end: usize,
+}
+
+impl Number {
+    /// Reads the 64 bytes of `block`, the first of them at `base - skip` in `bytes`; true when
+    /// the text may hold a card number (a long enough number, or a byte that is not plain
+    /// ASCII).
+    /// The first `skip` bytes of the block were read before and are left out.
+    fn add_block(&mut self, bytes: &[u8], base: usize, block: &[u8; 64], skip: usize) -> bool {
+        let (mask, special) = classify(block);
+        if special {
+            return true;
+        }
+        let mut mask = mask >> skip;
+        while mask != 0 {
+            let start = mask.trailing_zeros() as usize;
+            let len = (!(mask >> start)).trailing_zeros() as usize;
+            mask &= u64::MAX.checked_shl((start + len) as u32).unwrap_or(0);
+            if self.add_run(bytes, base + start, len) >= PAN_DIGITS_MIN {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Adds the digit run of `len` bytes at `start`: it continues the number when only one
+    /// to [`SEPARATOR_RUN_MAX`] separators stand between them (or nothing, where a run
+    /// crosses two blocks), and starts a new one otherwise. Returns the number's digits.
+    fn add_run(&mut self, bytes: &[u8], start: usize, len: usize) -> usize {
+        let gap = &bytes[self.end.min(start)..start];
+        let joined = self.digits > 0
+            && gap.len() <= SEPARATOR_RUN_MAX
+            && gap
+                .iter()
+                .all(|&b| ASCII_CLASS[usize::from(b)] == SEPARATOR);
+        self.digits = if joined { self.digits + len } else { len };
+        self.end = start + len;
+        self.digits
+    }
+}
+
+/// Classifies 64 bytes: bit `i` of the mask is set when byte `i` is an ASCII digit; the flag
+/// says whether any byte is not ASCII or is a backslash.
+#[cfg(target_arch = "x86_64")]
+fn classify(block: &[u8; 64]) -> (u64, bool) {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let (mut digits, mut special) = (0u64, 0);
+    for (i, sixteen) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of every x86-64 processor, and `sixteen` is 16 readable bytes
+        // (the unaligned load needs no alignment).
+        let (digit, other) = unsafe {
+            let v = _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>());
+            // Signed compares: bytes of 0x80 and above are negative, so never digits.
+            let digit = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+            );
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            (
+                _mm_movemask_epi8(digit),
+                _mm_movemask_epi8(_mm_or_si128(v, backslash)),
+            )
+        };
+        digits |= u64::from(digit as u16) << (16 * i);
+        special |= other;
+    }
+    (digits, special != 0)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn classify(block: &[u8; 64]) -> (u64, bool) {
+    classify_words(block)
+}
+
+/// [`classify`] eight bytes at a time in plain integer arithmetic, where SSE2 is not there.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn classify_words(block: &[u8; 64]) -> (u64, bool) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (mut digits, mut special) = (0u64, false);
+    for (i, eight) in block.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(eight.try_into().expect("chunks of 8"));
+        if word & HIGH != 0 || eight.contains(&b'\\') {
+            special = true;
+        }
+        let low = word & !HIGH;
+        // Below 0x80 these sums never carry into the next byte: the high bit of each says
+        // "at least '0'" and "at least ':'" (the byte after '9').
+        let at_least_zero = low + ONES * (0x80 - u64::from(b'0'));
+        let past_nine = low + ONES * (0x80 - u64::from(b'9') - 1);
+        let digit = (at_least_zero & !past_nine & !word & HIGH) >> 7;
+        // Gathers the low bit of each byte into one byte (byte k lands on bit k).
+        digits |= (digit.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (i * 8);
+    }
+    (digits, special)
 }
 
 const OTHER: u8 = 0;
 const DIGIT: u8 = 1;
 const SEPARATOR: u8 = 2;
+/// Not plain ASCII, or a backslash: the text may always hold a card number.
+const SPECIAL: u8 = 3;
 
-/// What each ASCII byte is to [`may_hold_pan`]: the digits, and the ASCII characters
-/// [`is_separator`] accepts (a table: one load per byte of every line read).
+/// What each byte is to [`may_hold_pan`]: the digits, the ASCII characters [`is_separator`]
+/// accepts, and the special bytes (a table: one load per byte of every short text read).
 static ASCII_CLASS: [u8; 256] = {
-    let mut class = [OTHER; 256];
+    let mut class = [SPECIAL; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
@@ -92,6 +228,8 @@ static ASCII_CLASS: [u8; 256] = {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'.' | b'_' | b':' | b'/'
         ) {
             SEPARATOR
+        } else if c == b'\\' {
+            SPECIAL
         } else {
             OTHER
         };
@@ -321,7 +459,51 @@ mod tests {
             .expect("one check digit always fits")
     }
 
+    /// The plain reading [`may_hold_pan`] must agree with.
+    fn may_hold_pan_plainly(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        if !text.is_ascii() || bytes.contains(&b'\\') {
+            return true;
+        }
+        let (mut digits, mut separators) = (0, 0);
+        for &b in bytes {
+            if b.is_ascii_digit() {
+                digits += 1;
+                separators = 0;
+                if digits >= PAN_DIGITS_MIN {
+                    return true;
+                }
+            } else if is_separator(char::from(b)) && digits > 0 && separators < SEPARATOR_RUN_MAX {
+                separators += 1;
+            } else {
+                digits = 0;
+                separators = 0;
+            }
+        }
+        false
+    }
+
     proptest! {
+        #[test]
+        fn the_run_walk_agrees_with_the_bytewise_reading(
+            text in "([a\"]{0,6}[0-9]{0,7}[ .:/_\\-]{0,5}[é\\\\]?){0,30}",
+        ) {
+            prop_assert_eq!(may_hold_pan(&text), may_hold_pan_plainly(&text), "{}", text);
+        }
+
+        #[test]
+        fn blocks_are_classified_byte_for_byte(bytes in proptest::collection::vec(any::<u8>(), 64)) {
+            let block: [u8; 64] = bytes.clone().try_into().unwrap();
+            let digits = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_digit())
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            let special = bytes.iter().any(|&b| b >= 0x80 || b == b'\\');
+            prop_assert_eq!(classify(&block), (digits, special));
+            prop_assert_eq!(classify_words(&block), (digits, special));
+        }
+
         #[test]
         fn every_luhn_valid_pan_is_caught(
             body in proptest::collection::vec(0u8..10, 12..=18),
@@ -354,9 +536,11 @@ mod tests {
 
     #[test]
     fn the_byte_table_agrees_with_the_separators() {
-        for b in 0u8..128 {
+        for b in 0u8..=255 {
             let c = char::from(b);
-            let expected = if c.is_ascii_digit() {
+            let expected = if !c.is_ascii() || c == '\\' {
+                SPECIAL
+            } else if c.is_ascii_digit() {
                 DIGIT
             } else if is_separator(c) {
                 SEPARATOR
