@@ -1,9 +1,11 @@
+use compact_str::CompactString;
+
 use crate::ParseError;
 
 /// Longest identifier accepted from a caller. Bounded so keys stay cheap to index.
 pub const ID_MAX_LEN: usize = 64;
 
-fn parse_id(kind: &str, text: &str) -> Result<String, ParseError> {
+fn parse_id(kind: &str, text: &str) -> Result<CompactString, ParseError> {
     if text.is_empty() {
         return Err(ParseError::new(
             "empty",
@@ -26,21 +28,21 @@ fn parse_id(kind: &str, text: &str) -> Result<String, ParseError> {
     }
     if let Some(bad) = text
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.:".contains(*c)))
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
     {
         return Err(ParseError::new(
             "invalid_character",
             format!("{kind} may hold only ASCII letters, digits and - _ . : (found {bad:?})"),
         ));
     }
-    Ok(text.to_owned())
+    Ok(CompactString::from(text))
 }
 
 macro_rules! opaque_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(CompactString);
 
         impl $name {
             pub fn parse(text: &str) -> Result<Self, ParseError> {

@@ -156,8 +156,8 @@ fn view(
 ) -> AssessmentView {
     AssessmentView {
         assessment_id: id.to_owned(),
-        customer_id: payment.customer_id.clone(),
-        event_id: payment.event_id.clone(),
+        customer_id: payment.customer_id.to_string(),
+        event_id: payment.event_id.to_string(),
         verdict: decision.verdict.as_str().to_owned(),
         score: decision.score,
         model: decision.model.as_ref().map(|m| ModelReadingView {

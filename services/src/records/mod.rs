@@ -5,6 +5,7 @@
 //! reports every bad field of a record, not only the first.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Serialize};
 use sextant_domain::{
     AccountRef, AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Card, Channel,
@@ -229,11 +230,11 @@ impl CustomerRecord {
 #[serde(deny_unknown_fields)]
 pub struct CardRecord {
     /// The issuer's BIN: 6 or 8 digits.
-    #[schema(example = "411111", pattern = "^([0-9]{6}|[0-9]{8})$")]
-    pub bin: String,
+    #[schema(value_type = String, example = "411111", pattern = "^([0-9]{6}|[0-9]{8})$")]
+    pub bin: CompactString,
     /// The last four digits.
-    #[schema(example = "1234", pattern = "^[0-9]{4}$")]
-    pub last4: String,
+    #[schema(value_type = String, example = "1234", pattern = "^[0-9]{4}$")]
+    pub last4: CompactString,
 }
 
 /// Who was paid or paid in: a name, an account, or both.
@@ -242,15 +243,15 @@ pub struct CardRecord {
 pub struct CounterpartyRecord {
     /// As the payment order gives it: 1 to 200 characters, never a card number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Jana Novakova", min_length = 1, max_length = 200)]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>, example = "Jana Novakova", min_length = 1, max_length = 200)]
+    pub name: Option<CompactString>,
     /// An IBAN without spaces, or the payment app's own reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(
+    #[schema(value_type = Option<String>,
         example = "CZ6508000000192000145399",
         pattern = "^[A-Za-z0-9._:-]{1,64}$"
     )]
-    pub account: Option<String>,
+    pub account: Option<CompactString>,
 }
 
 /// Tag of a payment record.
@@ -275,46 +276,46 @@ pub struct PaymentRecord {
     pub tag: PaymentTag,
     /// The sender's id of the event (an opaque id, never a card number); re-sending the same
     /// id is acknowledged and never stored twice.
-    #[schema(example = "p1-42", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub event_id: String,
+    #[schema(value_type = String, example = "p1-42", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub event_id: CompactString,
     /// An opaque id, never a card number.
-    #[schema(example = "c0000001", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub customer_id: String,
+    #[schema(value_type = String, example = "c0000001", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub customer_id: CompactString,
     /// RFC 3339, not more than a day in the future (the schema cannot state that bound).
-    #[schema(example = "2026-05-01T12:30:00Z", format = DateTime)]
-    pub occurred_at: String,
+    #[schema(value_type = String, example = "2026-05-01T12:30:00Z", format = DateTime)]
+    pub occurred_at: CompactString,
     /// Positive, in the currency's minor unit, at most twelve digits.
     #[schema(example = 1250, minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
     /// A supported ISO 4217 currency.
     #[schema(schema_with = crate::schema::currency)]
-    pub currency: String,
+    pub currency: CompactString,
     /// debit or credit, as `kind` requires (not expressible in the schema)
     #[schema(schema_with = crate::schema::payment_direction)]
-    pub direction: String,
+    pub direction: CompactString,
     /// purchase, salary, transfer_in, transfer_out, bill, atm, refund, loan_repayment, investment, instalment
     #[schema(schema_with = crate::schema::payment_kind)]
-    pub kind: String,
+    pub kind: CompactString,
     /// online, in_store, transit, p2p, cross_border
     #[schema(schema_with = crate::schema::payment_channel)]
-    pub channel: String,
+    pub channel: CompactString,
     /// An opaque id, never a card number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub merchant_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub merchant_id: Option<CompactString>,
     /// Four digits; required for purchases (a rule the schema cannot state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "5411", pattern = "^[0-9]{4}$")]
-    pub mcc: Option<String>,
+    #[schema(value_type = Option<String>, example = "5411", pattern = "^[0-9]{4}$")]
+    pub mcc: Option<CompactString>,
     /// ISO 3166-1 alpha-2: two upper-case letters.
-    #[schema(example = "CZ", pattern = "^[A-Z]{2}$")]
-    pub country: String,
+    #[schema(value_type = String, example = "CZ", pattern = "^[A-Z]{2}$")]
+    pub country: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardRecord>,
     /// completed (default) or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::schema::payment_status)]
-    pub status: Option<String>,
+    pub status: Option<CompactString>,
     /// Balance right after the payment, at most twelve digits either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = -999_999_999_999_i64, maximum = 999_999_999_999_i64)]
@@ -325,8 +326,8 @@ pub struct PaymentRecord {
     pub counterparty: Option<CounterpartyRecord>,
     /// The app install the payment was made from: an opaque id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "dv-7f3a9c", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub device_id: Option<String>,
+    #[schema(value_type = Option<String>, example = "dv-7f3a9c", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub device_id: Option<CompactString>,
 }
 
 /// Largest account balance accepted, either sign: twelve digits, like amounts.
@@ -448,28 +449,31 @@ impl PaymentRecord {
     pub fn from_domain(p: &PaymentEvent) -> Self {
         PaymentRecord {
             tag: PaymentTag::Payment,
-            event_id: p.event_id.to_string(),
-            customer_id: p.customer_id.to_string(),
-            occurred_at: format_timestamp(p.occurred_at),
+            event_id: p.event_id.to_compact_string(),
+            customer_id: p.customer_id.to_compact_string(),
+            occurred_at: format_timestamp(p.occurred_at).into(),
             amount_minor: p.amount.get(),
-            currency: p.currency.to_string(),
-            direction: p.direction.as_str().to_owned(),
-            kind: p.kind.as_str().to_owned(),
-            channel: p.channel.as_str().to_owned(),
-            merchant_id: p.merchant_id.as_ref().map(ToString::to_string),
-            mcc: p.mcc.map(|m| m.to_string()),
-            country: p.country.as_str().to_owned(),
+            currency: p.currency.to_compact_string(),
+            direction: p.direction.as_str().into(),
+            kind: p.kind.as_str().into(),
+            channel: p.channel.as_str().into(),
+            merchant_id: p
+                .merchant_id
+                .as_ref()
+                .map(ToCompactString::to_compact_string),
+            mcc: p.mcc.map(|m| m.to_compact_string()),
+            country: p.country.as_str().into(),
             card: p.card.map(|c| CardRecord {
-                bin: c.bin().to_owned(),
-                last4: c.last4().to_owned(),
+                bin: c.bin().into(),
+                last4: c.last4().into(),
             }),
-            status: (p.status != PaymentStatus::Completed).then(|| p.status.as_str().to_owned()),
+            status: (p.status != PaymentStatus::Completed).then(|| p.status.as_str().into()),
             balance_after_minor: p.balance_after_minor,
             counterparty: p.counterparty.as_ref().map(|c| CounterpartyRecord {
-                name: c.name.as_ref().map(|n| n.as_str().to_owned()),
-                account: c.account.as_ref().map(|a| a.as_str().to_owned()),
+                name: c.name.as_ref().map(|n| n.as_str().into()),
+                account: c.account.as_ref().map(|a| a.as_str().into()),
             }),
-            device_id: p.device_id.as_ref().map(|d| d.as_str().to_owned()),
+            device_id: p.device_id.as_ref().map(|d| d.as_str().into()),
         }
     }
 }
@@ -481,47 +485,47 @@ pub struct BehaviourRecord {
     #[serde(rename = "type")]
     pub tag: BehaviourTag,
     /// An opaque id, never a card number.
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub event_id: String,
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub event_id: CompactString,
     /// An opaque id, never a card number.
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub customer_id: String,
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub customer_id: CompactString,
     /// RFC 3339, not more than a day in the future (the schema cannot state that bound).
-    #[schema(format = DateTime)]
-    pub occurred_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: CompactString,
     /// app_open, screen_view, product_view, offer_impression, offer_click, offer_dismiss, offer_conversion, search
     #[schema(schema_with = crate::schema::behaviour_kind)]
-    pub kind: String,
+    pub kind: CompactString,
     /// An opaque id, never a card number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub session_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub session_id: Option<CompactString>,
     /// 1 to 200 characters, no control characters, never a card number (not expressible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(
+    #[schema(value_type = Option<String>,
         min_length = 1,
         max_length = 200,
         pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
-    pub screen: Option<String>,
+    pub screen: Option<CompactString>,
     /// Required for product_view (a rule the schema cannot state). An opaque id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub product_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub product_id: Option<CompactString>,
     /// Required for offer_impression, offer_click, offer_dismiss and offer_conversion (a rule
     /// the schema cannot state). An opaque id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    pub offer_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub offer_id: Option<CompactString>,
     /// Required for search (a rule the schema cannot state). 1 to 200 characters, no control
     /// characters, never a card number (not expressible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(
+    #[schema(value_type = Option<String>,
         min_length = 1,
         max_length = 200,
         pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
-    pub query: Option<String>,
+    pub query: Option<CompactString>,
 }
 
 impl BehaviourRecord {
@@ -578,15 +582,21 @@ impl BehaviourRecord {
     pub fn from_domain(b: &BehaviourEvent) -> Self {
         BehaviourRecord {
             tag: BehaviourTag::Behaviour,
-            event_id: b.event_id.to_string(),
-            customer_id: b.customer_id.to_string(),
-            occurred_at: format_timestamp(b.occurred_at),
-            kind: b.kind.as_str().to_owned(),
-            session_id: b.session_id.as_ref().map(ToString::to_string),
-            screen: b.screen.as_ref().map(|s| s.as_str().to_owned()),
-            product_id: b.product_id.as_ref().map(ToString::to_string),
-            offer_id: b.offer_id.as_ref().map(ToString::to_string),
-            query: b.query.as_ref().map(|s| s.as_str().to_owned()),
+            event_id: b.event_id.to_compact_string(),
+            customer_id: b.customer_id.to_compact_string(),
+            occurred_at: format_timestamp(b.occurred_at).into(),
+            kind: b.kind.as_str().into(),
+            session_id: b
+                .session_id
+                .as_ref()
+                .map(ToCompactString::to_compact_string),
+            screen: b.screen.as_ref().map(|s| s.as_str().into()),
+            product_id: b
+                .product_id
+                .as_ref()
+                .map(ToCompactString::to_compact_string),
+            offer_id: b.offer_id.as_ref().map(ToCompactString::to_compact_string),
+            query: b.query.as_ref().map(|s| s.as_str().into()),
         }
     }
 }

@@ -144,9 +144,11 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
     let customer = first_card_tester.unwrap_or_else(|| "c0000001".into());
     let payment = PaymentRecord {
         tag: PaymentTag::Payment,
-        event_id: format!("demo-assess-{}", Utc::now().timestamp_millis()),
-        customer_id: customer,
-        occurred_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        event_id: format!("demo-assess-{}", Utc::now().timestamp_millis()).into(),
+        customer_id: customer.into(),
+        occurred_at: Utc::now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .into(),
         amount_minor: 120,
         currency: "EUR".into(),
         direction: "debit".into(),
@@ -186,9 +188,11 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
     if ctx.screening().current().is_some() {
         let transfer = PaymentRecord {
             tag: PaymentTag::Payment,
-            event_id: format!("demo-listed-{}", Utc::now().timestamp_millis()),
+            event_id: format!("demo-listed-{}", Utc::now().timestamp_millis()).into(),
             customer_id: "c0000002".into(),
-            occurred_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            occurred_at: Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .into(),
             amount_minor: 25_000,
             currency: "EUR".into(),
             direction: "debit".into(),
