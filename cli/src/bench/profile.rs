@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -82,43 +83,99 @@ fn latency(what: &str, mut samples_ms: Vec<f64>) -> Latency {
     }
 }
 
+/// Finds the key that precedes a customer id in a generated line.
+static CUSTOMER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"customer_id\":\""));
+
 /// The customer id of a generated JSON line, without parsing the whole line.
 fn customer_of(line: &str) -> Option<&str> {
-    let start = line.find("\"customer_id\":\"")? + "\"customer_id\":\"".len();
-    let end = start + line[start..].find('"')?;
+    let start = CUSTOMER_KEY.find(line.as_bytes())? + CUSTOMER_KEY.needle().len();
+    let end = start + memchr::memchr(b'"', &line.as_bytes()[start..])?;
     Some(&line[start..end])
 }
 
 /// The `id` of a customer line.
-fn id_of(line: &str) -> Option<String> {
+fn id_of(line: &str) -> Option<&str> {
     let start = line.find("\"id\":\"")? + "\"id\":\"".len();
     let end = start + line[start..].find('"')?;
-    Some(line[start..end].to_owned())
+    Some(&line[start..end])
 }
 
-/// Lines of one file grouped by customer; the generator writes each customer's lines together.
+/// A block of customers and their lines, read into one buffer: no allocation per line.
+#[derive(Default)]
+struct Block {
+    text: String,
+    lines: Vec<Range<usize>>,
+    /// Per customer: its own line, then the ranges of `lines` that hold its payments and
+    /// its behaviour.
+    customers: Vec<(usize, Range<usize>, Range<usize>)>,
+}
+
+impl Block {
+    /// Empties the block, keeping its buffers for the next customers.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.lines.clear();
+        self.customers.clear();
+    }
+
+    fn line(&self, index: usize) -> &str {
+        &self.text[self.lines[index].clone()]
+    }
+
+    /// Reads one line of `reader` onto the end of the text; `None` at the end of the file.
+    fn read_line(&mut self, reader: &mut impl BufRead) -> std::io::Result<Option<Range<usize>>> {
+        let start = self.text.len();
+        if reader.read_line(&mut self.text)? == 0 {
+            return Ok(None);
+        }
+        let end = start + self.text[start..].trim_end_matches(['\n', '\r']).len();
+        Ok(Some(start..end))
+    }
+}
+
+/// The lines of one events file, grouped by customer (the generator writes each customer's
+/// lines together); the first line of the next customer waits in the block's text.
 struct Grouped {
-    lines: std::iter::Peekable<std::io::Lines<BufReader<File>>>,
+    reader: BufReader<File>,
+    pending: Option<Range<usize>>,
 }
 
 impl Grouped {
     fn open(path: &Path) -> anyhow::Result<Self> {
         Ok(Grouped {
-            lines: BufReader::with_capacity(1 << 20, File::open(path)?)
-                .lines()
-                .peekable(),
+            reader: BufReader::with_capacity(1 << 20, File::open(path)?),
+            pending: None,
         })
     }
 
-    fn take(&mut self, customer: &str) -> anyhow::Result<Vec<String>> {
-        let mut out = Vec::new();
-        while let Some(Ok(line)) = self.lines.peek() {
-            if customer_of(line) != Some(customer) {
+    /// Adds `customer`'s lines to `block`; returns which of its `lines` they are.
+    fn take(&mut self, customer: &str, block: &mut Block) -> anyhow::Result<Range<usize>> {
+        let first = block.lines.len();
+        loop {
+            let line = match self.pending.take() {
+                Some(line) => line,
+                None => match block.read_line(&mut self.reader)? {
+                    Some(line) => line,
+                    None => break,
+                },
+            };
+            if customer_of(&block.text[line.clone()]) != Some(customer) {
+                self.pending = Some(line);
                 break;
             }
-            out.push(self.lines.next().expect("peeked")?);
+            block.lines.push(line);
         }
-        Ok(out)
+        Ok(first..block.lines.len())
+    }
+
+    /// Moves the waiting line from a block that is leaving into the next one.
+    fn carry(&mut self, from: &Block, to: &mut Block) {
+        if let Some(line) = self.pending.take() {
+            let start = to.text.len();
+            to.text.push_str(&from.text[line]);
+            self.pending = Some(start..to.text.len());
+        }
     }
 }
 
@@ -131,33 +188,39 @@ fn sextant_extraction(
     dir: &Path,
     as_of: chrono::DateTime<Utc>,
 ) -> anyhow::Result<(Extraction, Vec<ModelInput>)> {
-    const BLOCK: usize = 1_000;
-    type Block = Vec<(String, Vec<String>, Vec<String>)>;
+    // About 45,000 lines of 12 months: 15 MB of text.
+    const BLOCK: usize = 100;
     let started = Instant::now();
     // One thread reads and splits the files by customer while the pool parses and profiles
-    // the previous block.
+    // the previous block; blocks come back to be filled again, so their memory is reused.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
+    let (back, returned) = std::sync::mpsc::channel::<Block>();
     let reader_dir = dir.to_owned();
     let reader = std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
-        let customers = BufReader::new(File::open(reader_dir.join(CUSTOMERS_FILE))?).lines();
+        let mut customers = BufReader::new(File::open(reader_dir.join(CUSTOMERS_FILE))?);
         let mut payments = Grouped::open(&reader_dir.join(PAYMENTS_FILE))?;
         let mut behaviour = Grouped::open(&reader_dir.join(BEHAVIOUR_FILE))?;
         let (mut n_customers, mut n_events) = (0u64, 0u64);
-        let mut block: Block = Vec::with_capacity(BLOCK);
-        for line in customers {
-            let line = line?;
-            let id = id_of(&line).context("a customer line without id")?;
-            let p = payments.take(&id)?;
-            let b = behaviour.take(&id)?;
+        let mut block = Block::default();
+        while let Some(line) = block.read_line(&mut customers)? {
+            let id = id_of(&block.text[line.clone()])
+                .context("a customer line without id")?
+                .to_owned();
+            let own = block.lines.len();
+            block.lines.push(line);
+            let p = payments.take(&id, &mut block)?;
+            let b = behaviour.take(&id, &mut block)?;
             n_customers += 1;
             n_events += (p.len() + b.len()) as u64;
-            block.push((line, p, b));
-            if block.len() == BLOCK
-                && tx
-                    .send(std::mem::replace(&mut block, Vec::with_capacity(BLOCK)))
-                    .is_err()
-            {
-                break;
+            block.customers.push((own, p, b));
+            if block.customers.len() == BLOCK {
+                let mut next = returned.try_recv().unwrap_or_default();
+                next.clear();
+                payments.carry(&block, &mut next);
+                behaviour.carry(&block, &mut next);
+                if tx.send(std::mem::replace(&mut block, next)).is_err() {
+                    break;
+                }
             }
         }
         let _ = tx.send(block);
@@ -166,9 +229,10 @@ fn sextant_extraction(
     let mut rows = Vec::new();
     for block in rx {
         let done: Vec<anyhow::Result<ModelInput>> = block
+            .customers
             .par_iter()
             .map(|(customer, p, b)| {
-                let customer: Customer = parse_customer(customer, None, Utc::now())
+                let customer: Customer = parse_customer(block.line(*customer), None, Utc::now())
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 let mut history = History {
                     customer,
@@ -176,8 +240,8 @@ fn sextant_extraction(
                     behaviour: Vec::with_capacity(b.len()),
                     holdings: Vec::new(),
                 };
-                for line in p.iter().chain(b) {
-                    match parse_event(line).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+                for line in p.clone().chain(b.clone()) {
+                    match parse_event(block.line(line)).map_err(|e| anyhow::anyhow!("{e:?}"))? {
                         Event::Payment(e) => history.payments.push(e),
                         Event::Behaviour(e) => history.behaviour.push(e),
                     }
@@ -192,6 +256,7 @@ fn sextant_extraction(
         for row in done {
             rows.push(row?);
         }
+        let _ = back.send(block);
     }
     let (n_customers, n_events) = reader.join().expect("the reader thread does not panic")?;
     let seconds = started.elapsed().as_secs_f64();
@@ -338,9 +403,9 @@ async fn incremental(
             let id = if name == CUSTOMERS_FILE {
                 id_of(&line)
             } else {
-                customer_of(&line).map(str::to_owned)
+                customer_of(&line)
             };
-            if id.is_some_and(|id| keep.contains(&id)) {
+            if id.is_some_and(|id| keep.contains(id)) {
                 out.push_str(&line);
                 out.push('\n');
             }
