@@ -70,52 +70,55 @@ pub fn may_hold_pan(text: &str) -> bool {
         base += 64;
     }
     let rest = blocks.remainder().len();
-    if rest == 0 {
-        return false;
+    if rest > 0 {
+        // The last 64 bytes, of which only the `rest` not read yet count.
+        let last: &[u8; 64] = bytes[bytes.len() - 64..].try_into().expect("64 bytes");
+        if number.add_block(bytes, base, last, 64 - rest) {
+            return true;
+        }
     }
-    // The last 64 bytes, of which only the `rest` not read yet count.
-    let last: &[u8; 64] = bytes[bytes.len() - 64..].try_into().expect("64 bytes");
-    number.add_block(bytes, base, last, 64 - rest)
+    number.end_group()
 }
 
 /// [`may_hold_pan`] one byte at a time, for texts shorter than a block (identifiers, most
 /// values).
 fn may_hold_pan_bytewise(bytes: &[u8]) -> bool {
-    let (mut digits, mut separators) = (0, 0);
+    let mut number = Number::default();
     let mut special = false;
-    for &b in bytes {
+    for (at, &b) in bytes.iter().enumerate() {
         match ASCII_CLASS[usize::from(b)] {
-            DIGIT => {
-                digits += 1;
-                separators = 0;
-                if digits >= PAN_DIGITS_MIN {
+            DIGIT if number.group > 0 => {
+                number.group += 1;
+                number.end = at + 1;
+            }
+            DIGIT => number.start_group(bytes, at, 1),
+            class => {
+                if number.end_group() {
                     return true;
                 }
-            }
-            SEPARATOR if digits > 0 && separators < SEPARATOR_RUN_MAX => separators += 1,
-            class => {
                 special |= class == SPECIAL;
-                digits = 0;
-                separators = 0;
             }
         }
     }
-    special
+    number.end_group() || special
 }
 
-/// The written number [`may_hold_pan`] is reading: its digit count so far, and where its
-/// last digit run ended.
+/// The written number [`may_hold_pan`] is reading: digit groups joined by one to
+/// [`SEPARATOR_RUN_MAX`] separators.
 #[derive(Default)]
 struct Number {
+    /// Digits of the number's finished groups (0: no number under way).
     digits: usize,
+    /// Digits of the group being read (0: none).
+    group: usize,
+    /// Where the last digit read ends.
     end: usize,
 }
 
 impl Number {
-    /// Reads the 64 bytes of `block`, the first of them at `base - skip` in `bytes`; true when
-    /// the text may hold a card number (a long enough number, or a byte that is not plain
-    /// ASCII).
-    /// The first `skip` bytes of the block were read before and are left out.
+    /// Reads the 64 bytes of `block`, the first of them at `base - skip` in `bytes`, leaving
+    /// out those `skip` bytes (read before); true when the text may hold a card number (a long
+    /// enough number, or a byte that is not plain ASCII).
     fn add_block(&mut self, bytes: &[u8], base: usize, block: &[u8; 64], skip: usize) -> bool {
         let (mask, special) = classify(block);
         if special {
@@ -123,29 +126,59 @@ impl Number {
         }
         let mut mask = mask >> skip;
         while mask != 0 {
-            let start = mask.trailing_zeros() as usize;
-            let len = (!(mask >> start)).trailing_zeros() as usize;
-            mask &= u64::MAX.checked_shl((start + len) as u32).unwrap_or(0);
-            if self.add_run(bytes, base + start, len) >= PAN_DIGITS_MIN {
+            let start = base + mask.trailing_zeros() as usize;
+            let len = (!(mask >> (start - base))).trailing_zeros() as usize;
+            mask &= u64::MAX
+                .checked_shl((start - base + len) as u32)
+                .unwrap_or(0);
+            if self.group > 0 && start == self.end {
+                // The group goes on across the blocks' border.
+                self.group += len;
+                self.end += len;
+                continue;
+            }
+            if self.end_group() {
                 return true;
             }
+            self.start_group(bytes, start, len);
+        }
+        // A group may go on into the next block: it ends at the next non-digit.
+        if self.group > 0 && self.end < base + 64 - skip {
+            return self.end_group();
         }
         false
     }
 
-    /// Adds the digit run of `len` bytes at `start`: it continues the number when only one
-    /// to [`SEPARATOR_RUN_MAX`] separators stand between them (or nothing, where a run
-    /// crosses two blocks), and starts a new one otherwise. Returns the number's digits.
-    fn add_run(&mut self, bytes: &[u8], start: usize, len: usize) -> usize {
+    /// A group of `len` digits starts at `start`: it joins the number when only separators,
+    /// one to [`SEPARATOR_RUN_MAX`] of them, stand between it and the number's last group.
+    fn start_group(&mut self, bytes: &[u8], start: usize, len: usize) {
         let gap = &bytes[self.end.min(start)..start];
         let joined = self.digits > 0
-            && gap.len() <= SEPARATOR_RUN_MAX
+            && (1..=SEPARATOR_RUN_MAX).contains(&gap.len())
             && gap
                 .iter()
                 .all(|&b| ASCII_CLASS[usize::from(b)] == SEPARATOR);
-        self.digits = if joined { self.digits + len } else { len };
+        if !joined {
+            self.digits = 0;
+        }
+        self.group = len;
         self.end = start + len;
-        self.digits
+    }
+
+    /// The group being read has ended; true when the number may now hold a card number. A
+    /// group of more than [`PAN_DIGITS_MAX`] digits is a reference (an IBAN, say): no card
+    /// number can span it, so the number stops there.
+    fn end_group(&mut self) -> bool {
+        if self.group == 0 {
+            return false;
+        }
+        self.digits = if self.group > PAN_DIGITS_MAX {
+            0
+        } else {
+            self.digits + self.group
+        };
+        self.group = 0;
+        self.digits >= PAN_DIGITS_MIN
     }
 }
 
@@ -465,20 +498,37 @@ mod tests {
         if !text.is_ascii() || bytes.contains(&b'\\') {
             return true;
         }
-        let (mut digits, mut separators) = (0, 0);
-        for &b in bytes {
-            if b.is_ascii_digit() {
-                digits += 1;
-                separators = 0;
-                if digits >= PAN_DIGITS_MIN {
-                    return true;
+        let mut groups = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at].is_ascii_digit() {
+                let start = at;
+                while at < bytes.len() && bytes[at].is_ascii_digit() {
+                    at += 1;
                 }
-            } else if is_separator(char::from(b)) && digits > 0 && separators < SEPARATOR_RUN_MAX {
-                separators += 1;
+                groups.push(start..at);
             } else {
-                digits = 0;
-                separators = 0;
+                at += 1;
             }
+        }
+        let (mut digits, mut previous_end) = (0, 0);
+        for group in groups {
+            let gap = &bytes[previous_end..group.start];
+            let joined = digits > 0
+                && (1..=SEPARATOR_RUN_MAX).contains(&gap.len())
+                && gap.iter().all(|&b| is_separator(char::from(b)));
+            if !joined {
+                digits = 0;
+            }
+            digits = if group.len() > PAN_DIGITS_MAX {
+                0
+            } else {
+                digits + group.len()
+            };
+            if digits >= PAN_DIGITS_MIN {
+                return true;
+            }
+            previous_end = group.end;
         }
         false
     }
@@ -486,7 +536,7 @@ mod tests {
     proptest! {
         #[test]
         fn the_run_walk_agrees_with_the_bytewise_reading(
-            text in "([a\"]{0,6}[0-9]{0,7}[ .:/_\\-]{0,5}[é\\\\]?){0,30}",
+            text in "([a\"]{0,6}([0-9]{0,7}|[0-9]{18,24})[ .:/_\\-]{0,5}[é\\\\]?){0,30}",
         ) {
             prop_assert_eq!(may_hold_pan(&text), may_hold_pan_plainly(&text), "{}", text);
         }
@@ -521,7 +571,7 @@ mod tests {
 
         #[test]
         fn the_quick_test_never_clears_text_that_holds_a_card_number(
-            text in "[0-9 .:/_a-z\\-]{0,60}",
+            text in "([0-9]{0,24}[ .:/_a-z\\-]{0,4}){0,6}",
             body in proptest::collection::vec(0u8..10, 12..=18),
         ) {
             for candidate in [text.clone(), format!("{text}{}", luhn_complete(&body).iter().map(|d| char::from(b'0' + d)).collect::<String>())] {
@@ -548,6 +598,21 @@ mod tests {
                 OTHER
             };
             assert_eq!(ASCII_CLASS[usize::from(b)], expected, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn a_reference_longer_than_any_card_stops_the_quick_test_but_not_a_card_beside_it() {
+        let iban = r#"{"counterparty":{"name":"Petra Novotna","account":"CZ7208000000002497933531"},"amount_minor":45800,"occurred_at":"2025-11-04T07:50:45Z"}"#;
+        assert!(!may_hold_pan(iban), "an IBAN alone is no card number");
+        assert!(!may_hold_pan("CZ7208000000002497933531"));
+        for text in [
+            "CZ7208000000002497933531 4111 1111 1111 1111",
+            "4111 1111 1111 1111 72080000000024979335310",
+            &format!("{iban} 4111111111111111"),
+        ] {
+            assert!(contains_card_number(text), "{text}");
+            assert!(may_hold_pan(text), "{text}");
         }
     }
 
