@@ -26,9 +26,10 @@ fn parse_id(kind: &str, text: &str) -> Result<CompactString, ParseError> {
             format!("{kind} holds a full card number; card numbers are never accepted"),
         ));
     }
-    if let Some(bad) = text
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if let Some(bad) = (!text.bytes().all(|b| allowed(char::from(b))))
+        .then(|| text.chars().find(|&c| !allowed(c)))
+        .flatten()
     {
         return Err(ParseError::new(
             "invalid_character",
