@@ -55,6 +55,8 @@ pub struct ProfileBench {
     pub customers: u64,
     pub months: u32,
     pub extraction: Vec<Extraction>,
+    /// Sextant's events per second over polars' on the same file (absent without polars).
+    pub sextant_to_polars_throughput_ratio: Option<f64>,
     pub latencies: Vec<Latency>,
     pub embedding_inference_customers_per_second: f64,
     pub vector_points: usize,
@@ -341,6 +343,7 @@ pub async fn profile(options: &ProfileOptions) -> anyhow::Result<ProfileBench> {
         customers: options.customers,
         months: options.months,
         extraction: Vec::new(),
+        sextant_to_polars_throughput_ratio: None,
         latencies: Vec::new(),
         embedding_inference_customers_per_second: 0.0,
         vector_points: 0,
@@ -359,7 +362,11 @@ pub async fn profile(options: &ProfileOptions) -> anyhow::Result<ProfileBench> {
     if options.polars {
         eprintln!("polars feature extraction");
         match polars_extraction(&population, as_of, generated.customers, events) {
-            Ok(e) => bench.extraction.push(e),
+            Ok(e) => {
+                bench.sextant_to_polars_throughput_ratio =
+                    Some(bench.extraction[0].events_per_second / e.events_per_second);
+                bench.extraction.push(e);
+            }
             Err(e) => bench.skipped.push(format!("polars: {e:#}")),
         }
     }
@@ -601,6 +608,9 @@ impl Report for ProfileBench {
         }
         for e in &b.extraction {
             println!("  {}: {}", e.engine, e.computes);
+        }
+        if let Some(ratio) = b.sextant_to_polars_throughput_ratio {
+            println!("  sextant / polars, events per second: {ratio:.2}x");
         }
         println!();
         println!(
