@@ -190,7 +190,7 @@ fn sextant_extraction(
     dir: &Path,
     as_of: chrono::DateTime<Utc>,
 ) -> anyhow::Result<(Extraction, Vec<ModelInput>)> {
-    // About 45,000 lines of 12 months: 15 MB of text.
+    // About 45,000 lines of 12 months: 13 MB of text.
     const BLOCK: usize = 100;
     let started = Instant::now();
     // One thread reads and splits the files by customer while the pool parses and profiles
