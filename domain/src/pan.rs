@@ -47,8 +47,9 @@ pub fn find_card_number(text: &str) -> Option<usize> {
 /// Whether `text` may hold a card number at all, by either rule: a conservative test over
 /// the raw text, with no allocation (it runs on every line an import or a request reads).
 /// `false` only when no run of [`PAN_DIGITS_MIN`] ASCII digits joined by at most
-/// [`SEPARATOR_RUN_MAX`] separators is there; text that is not plain ASCII, or that holds
-/// a backslash (a JSON escape may spell a digit), may always.
+/// [`SEPARATOR_RUN_MAX`] separators is there, counting no group of more than
+/// [`PAN_DIGITS_MAX`] digits (no card number spans one); text that is not plain ASCII, or
+/// that holds a backslash (a JSON escape may spell a digit), may always.
 ///
 /// It classifies the bytes 64 at a time into a bit mask of digits (16 at a time with SSE2 on
 /// x86-64) and then walks the digit runs, not the bytes: a JSON event line of 330 bytes holds
