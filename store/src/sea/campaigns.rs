@@ -443,6 +443,7 @@ impl CampaignStore for SeaStore {
             find = find.lock_exclusive();
         }
         let Some(before) = find.one(&txn).await? else {
+            txn.rollback().await?;
             return Ok(false);
         };
         let moved = campaign::Entity::update_many()
@@ -454,6 +455,11 @@ impl CampaignStore for SeaStore {
             .await?
             .rows_affected;
         if moved != 1 {
+            // The UPDATE took SQLite's write lock even though it matched nothing. Rolled back
+            // here, the lock is gone before the next writer gets the in-process lock; left to
+            // the transaction's drop, the rollback is only queued (a status change in CI once
+            // waited out the whole busy timeout right after such a refusal).
+            txn.rollback().await?;
             return Ok(false);
         }
         let status = (before.status.as_str(), to);
