@@ -26,10 +26,9 @@ fn parse_id(kind: &str, text: &str) -> Result<CompactString, ParseError> {
             format!("{kind} holds a full card number; card numbers are never accepted"),
         ));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
-    if let Some(bad) = (!text.bytes().all(|b| allowed(char::from(b))))
-        .then(|| text.chars().find(|&c| !allowed(c)))
-        .flatten()
+    if let Some(bad) = text
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
     {
         return Err(ParseError::new(
             "invalid_character",
