@@ -3,11 +3,11 @@
 //! The reads other areas combine into their one-call snapshots are free functions over any
 //! connection or transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -17,132 +17,22 @@ use sextant_domain::{
     Product,
 };
 
-use super::keys::{self, KeySet};
+use super::keys;
 use super::rows::{
-    behaviour_from, consents_of, content_hash, customer_from, customer_model, holding_from,
-    holding_model, last_per_key, ms_to_time, payment_from, product_from,
+    behaviour_from, consents_of, customer_from, customer_model, holding_from, holding_model,
+    last_per_key, ms_to_time, payment_from, product_from,
 };
-use super::{existing, text, text_opt, Recorder, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
-use crate::crypto::{seal, Keyring};
+use super::{existing, Recorder, SeaStore, IDS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use crate::crypto::Keyring;
 use crate::entity::{behaviour_event, consent_change, customer, holding, payment_event, product};
 use crate::{
     Actor, ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoreError,
-    StoredCustomer, INGEST_CALL_MAX_EVENTS, PAGE_MAX,
+    StoredCustomer, PAGE_MAX,
 };
 
 /// Customers per page of `histories`: bounds the rows one call materialises (~450 events
 /// each).
 pub(super) const HISTORY_PAGE_MAX: u64 = 1_000;
-
-const PAYMENT_COLUMNS: &[&str] = &[
-    "event_id",
-    "customer_id",
-    "occurred_at_ms",
-    "amount_minor",
-    "currency",
-    "direction",
-    "kind",
-    "channel",
-    "merchant_id",
-    "mcc",
-    "country",
-    "card_bin",
-    "card_last4",
-    "status",
-    "balance_after_minor",
-    "content_hash",
-    "received_at_ms",
-    "counterparty_name",
-    "counterparty_account",
-    "device_id",
-];
-
-const BEHAVIOUR_COLUMNS: &[&str] = &[
-    "event_id",
-    "customer_id",
-    "occurred_at_ms",
-    "kind",
-    "session_id",
-    "screen",
-    "product_id",
-    "offer_id",
-    "query",
-    "content_hash",
-    "received_at_ms",
-];
-
-fn payment_row(
-    p: &PaymentEvent,
-    hash: i64,
-    now_ms: i64,
-    keys: &KeySet,
-) -> Result<Vec<SimpleExpr>, StoreError> {
-    let c = p.customer_id.as_str();
-    let key = keys.get(c)?;
-    let sealed = |field: &str, value: Option<&str>| {
-        text_opt(value.map(|v| seal(key, c, field, v)).as_deref())
-    };
-    Ok(vec![
-        text(p.event_id.as_str()),
-        text(p.customer_id.as_str()),
-        p.occurred_at.timestamp_millis().into(),
-        p.amount.get().into(),
-        text(p.currency.as_str()),
-        text(p.direction.as_str()),
-        text(p.kind.as_str()),
-        text(p.channel.as_str()),
-        sealed("merchant_id", p.merchant_id.as_ref().map(|m| m.as_str())),
-        Value::Int(p.mcc.map(|m| i32::from(m.get()))).into(),
-        text(p.country.as_str()),
-        sealed("card_bin", p.card.as_ref().map(|c| c.bin())),
-        sealed("card_last4", p.card.as_ref().map(|c| c.last4())),
-        text(p.status.as_str()),
-        Value::BigInt(p.balance_after_minor).into(),
-        hash.into(),
-        now_ms.into(),
-        sealed(
-            "counterparty_name",
-            p.counterparty
-                .as_ref()
-                .and_then(|c| c.name.as_ref())
-                .map(|n| n.as_str()),
-        ),
-        sealed(
-            "counterparty_account",
-            p.counterparty
-                .as_ref()
-                .and_then(|c| c.account.as_ref())
-                .map(|a| a.as_str()),
-        ),
-        sealed("device_id", p.device_id.as_ref().map(|d| d.as_str())),
-    ])
-}
-
-fn behaviour_row(
-    b: &sextant_domain::BehaviourEvent,
-    hash: i64,
-    now_ms: i64,
-    keys: &KeySet,
-) -> Result<Vec<SimpleExpr>, StoreError> {
-    let c = b.customer_id.as_str();
-    let query = match &b.query {
-        Some(q) => Some(seal(keys.get(c)?, c, "query", q.as_str())),
-        None => None,
-    };
-    Ok(vec![
-        text(b.event_id.as_str()),
-        text(b.customer_id.as_str()),
-        b.occurred_at.timestamp_millis().into(),
-        text(b.kind.as_str()),
-        text_opt(b.session_id.as_ref().map(|s| s.as_str())),
-        text_opt(b.screen.as_ref().map(|s| s.as_str())),
-        text_opt(b.product_id.as_ref().map(|s| s.as_str())),
-        text_opt(b.offer_id.as_ref().map(|s| s.as_str())),
-        text_opt(query.as_deref()),
-        hash.into(),
-        now_ms.into(),
-    ])
-}
 
 /// Replaces everything but the creation time on conflict.
 /// On conflict, replaces the registration data; consents only when `consents` is set, so a
@@ -257,65 +147,6 @@ async fn record_consent_changes(
 }
 
 /// Stored content hashes of `ids` in `table`.
-async fn stored_hashes(
-    db: &impl ConnectionTrait,
-    table: &str,
-    ids: &[&str],
-) -> Result<HashMap<String, i64>, StoreError> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(IDS_PER_LOOKUP) {
-        let query = Query::select()
-            .columns([Alias::new("event_id"), Alias::new("content_hash")])
-            .from(Alias::new(table))
-            .and_where(Expr::col(Alias::new("event_id")).is_in(chunk.iter().copied()))
-            .to_owned();
-        for row in db
-            .query_all(db.get_database_backend().build(&query))
-            .await?
-        {
-            found.insert(
-                row.try_get::<String>("", "event_id")?,
-                row.try_get::<i64>("", "content_hash")?,
-            );
-        }
-    }
-    Ok(found)
-}
-
-/// Multi-row `INSERT .. ON CONFLICT (event_id) DO NOTHING RETURNING event_id`.
-async fn insert_new(
-    db: &impl ConnectionTrait,
-    table: &str,
-    columns: &[&str],
-    rows: Vec<Vec<SimpleExpr>>,
-) -> Result<HashSet<String>, StoreError> {
-    let mut inserted = HashSet::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new(table))
-            .columns(columns.iter().map(|c| Alias::new(*c)));
-        for row in rows.by_ref().take(ROWS_PER_STATEMENT) {
-            insert.values_panic(row);
-        }
-        insert
-            .on_conflict(
-                OnConflict::column(Alias::new("event_id"))
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .returning_col(Alias::new("event_id"));
-        for row in db
-            .query_all(db.get_database_backend().build(&insert))
-            .await?
-        {
-            inserted.insert(row.try_get::<String>("", "event_id")?);
-        }
-    }
-    Ok(inserted)
-}
-
 /// When the newest event of the customer was received, if any.
 pub(super) async fn last_received_at(
     db: &impl ConnectionTrait,
@@ -621,107 +452,7 @@ impl CustomerStore for SeaStore {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError> {
-        assert!(
-            events.len() <= INGEST_CALL_MAX_EVENTS,
-            "callers bound their batches"
-        );
-        if events.is_empty() {
-            return Ok(IngestOutcome::default());
-        }
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
-
-        let mut customer_ids: Vec<&str> = events.iter().map(|e| e.customer_id().as_str()).collect();
-        customer_ids.sort_unstable();
-        customer_ids.dedup();
-        let known = existing(&txn, "customers", "id", &customer_ids).await?;
-        let unknown: Vec<usize> = (0..events.len())
-            .filter(|&i| !known.contains(events[i].customer_id().as_str()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(StoreError::UnknownCustomers(unknown));
-        }
-
-        let hashes: Vec<i64> = events.iter().map(content_hash).collect();
-        let now_ms = now.timestamp_millis();
-        // Rows go in sorted by id (stably, so a repeated id keeps its first occurrence first):
-        // concurrent batches then take row locks in one order and cannot deadlock.
-        let mut order: Vec<usize> = (0..events.len()).collect();
-        order.sort_by(|&a, &b| events[a].event_id().cmp(events[b].event_id()));
-        let keys = keys::load_or_create(&txn, &self.keyring, &customer_ids, now).await?;
-        let mut payment_rows = Vec::new();
-        let mut behaviour_rows = Vec::new();
-        for (event, &hash) in order.iter().map(|&i| (&events[i], &hashes[i])) {
-            match event {
-                Event::Payment(p) => payment_rows.push(payment_row(p, hash, now_ms, &keys)?),
-                Event::Behaviour(b) => behaviour_rows.push(behaviour_row(b, hash, now_ms, &keys)?),
-            }
-        }
-        let new_payments =
-            insert_new(&txn, "payment_events", PAYMENT_COLUMNS, payment_rows).await?;
-        let new_behaviour =
-            insert_new(&txn, "behaviour_events", BEHAVIOUR_COLUMNS, behaviour_rows).await?;
-
-        // The first occurrence of a newly inserted id was stored by this call; every other
-        // item is a duplicate, to be checked against what is stored under its id.
-        let mut claimed: HashSet<(bool, &str)> = HashSet::new();
-        let mut outcome = IngestOutcome::default();
-        let (mut dup_payments, mut dup_behaviour) = (Vec::new(), Vec::new());
-        for (i, event) in events.iter().enumerate() {
-            let is_payment = matches!(event, Event::Payment(_));
-            let id = event.event_id().as_str();
-            let new = if is_payment {
-                new_payments.contains(id)
-            } else {
-                new_behaviour.contains(id)
-            };
-            if new && claimed.insert((is_payment, id)) {
-                outcome.stored += 1;
-            } else {
-                outcome.duplicates.push(i);
-                if is_payment {
-                    dup_payments.push(id)
-                } else {
-                    dup_behaviour.push(id)
-                }
-            }
-        }
-        let stored_payments = stored_hashes(&txn, "payment_events", &dup_payments).await?;
-        let stored_behaviour = stored_hashes(&txn, "behaviour_events", &dup_behaviour).await?;
-        let reused: Vec<usize> = outcome
-            .duplicates
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let stored = match &events[i] {
-                    Event::Payment(p) => stored_payments.get(p.event_id.as_str()),
-                    Event::Behaviour(b) => stored_behaviour.get(b.event_id.as_str()),
-                };
-                stored != Some(&hashes[i])
-            })
-            .collect();
-        if !reused.is_empty() {
-            return Err(StoreError::EventIdReused(reused));
-        }
-        if outcome.stored > 0 {
-            // One entry per batch: how much was stored, for how many customers (their ids
-            // are in the events themselves; a batch holds up to INGEST_CALL_MAX_EVENTS).
-            let detail = serde_json::json!({
-                "stored": outcome.stored, "duplicates": outcome.duplicates.len(),
-                "customers": customer_ids.len(),
-            });
-            self.recorder(by)
-                .record(&txn, "events.ingest", "events", detail, now)
-                .await?;
-        }
-        txn.commit().await?;
-        if outcome.stored > 0 {
-            let mut received: Vec<&CustomerId> = events.iter().map(Event::customer_id).collect();
-            received.sort_unstable();
-            received.dedup();
-            self.activity.note(received);
-        }
-        Ok(outcome)
+        super::events::ingest(self, events, by, now).await
     }
 
     async fn payments(

@@ -9,6 +9,7 @@ mod campaigns;
 mod catalogue;
 mod credit;
 mod customers;
+mod events;
 mod idempotency;
 mod keys;
 mod monitoring;
@@ -283,10 +284,6 @@ async fn existing(
 
 fn text(s: &str) -> SimpleExpr {
     Value::String(Some(Box::new(s.to_owned()))).into()
-}
-
-fn text_opt(s: Option<&str>) -> SimpleExpr {
-    Value::String(s.map(|s| Box::new(s.to_owned()))).into()
 }
 
 fn col(name: &str) -> Alias {

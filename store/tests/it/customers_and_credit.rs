@@ -63,6 +63,68 @@ async fn ingest_is_idempotent_and_all_or_nothing_on_every_backend() {
     }
 }
 
+/// Batches larger than one insert statement: repeats and stored events in later chunks are
+/// found, and a refusal in the last chunk undoes the first ones.
+#[tokio::test]
+async fn large_batches_find_stored_events_in_every_chunk_on_every_backend() {
+    for (backend, s) in all_stores().await {
+        let store = &s.store;
+        let now = Utc::now();
+        store
+            .put_customers(&[customer("c1"), customer("c2")], &by(), now)
+            .await
+            .unwrap();
+        let pay = |i: i64| payment(&format!("p{i:04}"), ["c1", "c2"][i as usize % 2], 1 + i);
+        // Ids sort as p0000..p2499: the stored ones fall in the first and the third chunk.
+        store
+            .ingest(&[pay(17), pay(2_222)], &by(), now)
+            .await
+            .unwrap();
+
+        let mut batch: Vec<Event> = (0..2_500).map(pay).collect();
+        batch.extend((0..1_200).map(|i| behaviour(&format!("b{i:04}"), "c2")));
+        batch.push(pay(1_999)); // a repeat, in the second chunk
+        batch.push(behaviour("b1100", "c2")); // a repeat in the second behaviour chunk
+        let outcome = store.ingest(&batch, &by(), now).await.unwrap();
+        assert_eq!(
+            outcome.duplicates,
+            vec![17, 2_222, 3_700, 3_701],
+            "{backend}: the stored events and the in-batch repeats, by position"
+        );
+        assert_eq!(outcome.stored, batch.len() - 4, "{backend}");
+        let again = store.ingest(&batch, &by(), now).await.unwrap();
+        assert_eq!(
+            (again.stored, again.duplicates.len()),
+            (0, batch.len()),
+            "{backend}"
+        );
+
+        // New events in the first chunks, an id reused with other content in the last one:
+        // nothing of the batch lands.
+        let mut refused: Vec<Event> = (0..2_100)
+            .map(|i| payment(&format!("q{i:04}"), "c1", 1 + i))
+            .collect();
+        refused.push(payment("p2400", "c1", 7));
+        match store.ingest(&refused, &by(), now).await {
+            Err(StoreError::EventIdReused(ix)) => assert_eq!(ix, vec![2_100], "{backend}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        let mut stored = 0;
+        for c in ["c1", "c2"] {
+            let id = CustomerId::parse(c).unwrap();
+            let since = Utc.timestamp_opt(0, 0).unwrap();
+            stored += store
+                .history(&id, since)
+                .await
+                .unwrap()
+                .unwrap()
+                .payments
+                .len();
+        }
+        assert_eq!(stored, 2_500, "{backend}: no q-payment landed");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_ingest_of_the_same_events_stores_each_once() {
     for (backend, s) in all_stores().await {
