@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 /// Times a batch is retried while the database is busy, with doubling waits from 400 ms.
 const BUSY_RETRIES: u32 = 5;
 /// Records per write: one transaction each.
-const BATCH_RECORDS: usize = 10_000;
+const BATCH_RECORDS: usize = 20_000;
 const _: () = assert!(BATCH_RECORDS <= INGEST_CALL_MAX_EVENTS);
 /// Parsed batches waiting for the writer: bounds memory whatever the file size.
 const QUEUE_BATCHES: usize = 4;
