@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use futures_util::stream::{self, StreamExt};
 use sextant_domain::{Customer, Event, Holding};
 use sextant_services::monitoring::Monitor;
 use sextant_services::records::{parse_customer, parse_event, parse_holding, RecordError};
@@ -29,6 +30,11 @@ const BATCH_RECORDS: usize = 20_000;
 const _: () = assert!(BATCH_RECORDS <= INGEST_CALL_MAX_EVENTS);
 /// Parsed batches waiting for the writer: bounds memory whatever the file size.
 const QUEUE_BATCHES: usize = 4;
+/// Batches being written at once: the next one is hashed, sorted and sealed while the one
+/// before commits (on PostgreSQL the two run on two connections). Results are taken in
+/// file order; a batch the store refuses in part is written again after its successor may
+/// have committed, which only changes which of two equal events counts as the duplicate.
+const WRITES_IN_FLIGHT: usize = 2;
 /// Longest line accepted; a longer one is an error, not an allocation.
 const LINE_MAX_BYTES: usize = 64 * 1024;
 
@@ -185,26 +191,47 @@ pub async fn import_monitored(
         let (tx, mut rx) = mpsc::channel::<anyhow::Result<Batch>>(QUEUE_BATCHES);
         let reader_file = file.clone();
         let reader = tokio::task::spawn_blocking(move || read_file(&reader_file, kind, &tx));
-        while let Some(batch) = rx.recv().await {
+        // Monitoring evaluates each batch's payments after the one before, so it writes one
+        // batch at a time.
+        let in_flight = if monitor.is_some() {
+            1
+        } else {
+            WRITES_IN_FLIGHT
+        };
+        let (store, file) = (store.as_ref(), file.as_path());
+        let mut written = stream::poll_fn(|cx| rx.poll_recv(cx))
+            .map(|batch| async move {
+                let batch = batch?;
+                let mut errors = batch.errors;
+                let unreadable = errors.len() as u64;
+                let counts = write(
+                    store,
+                    monitor,
+                    batch.records,
+                    &batch.lines,
+                    file,
+                    &mut errors,
+                )
+                .await?;
+                anyhow::Ok(Written {
+                    parsed: batch.lines.len() as u64,
+                    unreadable,
+                    counts,
+                    errors,
+                    bytes_read: batch.bytes_read,
+                })
+            })
+            .buffered(in_flight);
+        while let Some(batch) = written.next().await {
             let batch = batch?;
-            file_report.records += batch.lines.len() as u64;
-            let mut errors = batch.errors;
-            file_report.rejected += errors.len() as u64;
-            let (stored, duplicates, rejected) = write(
-                store.as_ref(),
-                monitor,
-                batch.records,
-                &batch.lines,
-                &file,
-                &mut errors,
-            )
-            .await?;
+            let (stored, duplicates, rejected) = batch.counts;
+            file_report.records += batch.parsed;
+            file_report.rejected += batch.unreadable + rejected;
             file_report.stored += stored;
             file_report.duplicates += duplicates;
-            file_report.rejected += rejected;
-            report.error_count += errors.len() as u64;
+            report.error_count += batch.errors.len() as u64;
             let room = ERRORS_KEPT.saturating_sub(report.errors.len());
-            report.errors.extend(errors.into_iter().take(room));
+            report.errors.extend(batch.errors.into_iter().take(room));
             on_progress(kind, batch.bytes_read, total);
         }
         reader.await.context("the reader thread failed")?;
@@ -212,6 +239,18 @@ pub async fn import_monitored(
         report.files.push(file_report);
     }
     Ok(report)
+}
+
+/// What became of one batch of a file.
+struct Written {
+    /// Lines that parsed into records.
+    parsed: u64,
+    /// Lines that did not parse.
+    unreadable: u64,
+    /// (stored, duplicates, refused by the store).
+    counts: (u64, u64, u64),
+    errors: Vec<LineError>,
+    bytes_read: u64,
 }
 
 /// Writes one batch; items the store refuses (unknown customer, reused id) become line
