@@ -30,8 +30,8 @@ const BATCH_RECORDS: usize = 20_000;
 const _: () = assert!(BATCH_RECORDS <= INGEST_CALL_MAX_EVENTS);
 /// Parsed batches waiting for the writer: bounds memory whatever the file size.
 const QUEUE_BATCHES: usize = 4;
-/// Batches being written at once: the next one is hashed, sorted and sealed while the one
-/// before commits (on PostgreSQL the two run on two connections). Results are taken in
+/// Batches being written at once: the next one's events are hashed and sorted while the one
+/// before commits (on PostgreSQL, which needs no write lock, the two run on two connections). Results are taken in
 /// file order; a batch the store refuses in part is written again after its successor may
 /// have committed, which only changes which of two equal events counts as the duplicate.
 const WRITES_IN_FLIGHT: usize = 2;
