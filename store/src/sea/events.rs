@@ -29,30 +29,32 @@ struct Table {
     full_chunk_sql: [OnceLock<String>; 4],
 }
 
+const PAYMENT_COLUMNS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "occurred_at_ms",
+    "amount_minor",
+    "currency",
+    "direction",
+    "kind",
+    "channel",
+    "merchant_id",
+    "mcc",
+    "country",
+    "card_bin",
+    "card_last4",
+    "status",
+    "balance_after_minor",
+    "content_hash",
+    "received_at_ms",
+    "counterparty_name",
+    "counterparty_account",
+    "device_id",
+];
+
 static PAYMENTS: Table = Table {
     name: "payment_events",
-    columns: &[
-        "event_id",
-        "customer_id",
-        "occurred_at_ms",
-        "amount_minor",
-        "currency",
-        "direction",
-        "kind",
-        "channel",
-        "merchant_id",
-        "mcc",
-        "country",
-        "card_bin",
-        "card_last4",
-        "status",
-        "balance_after_minor",
-        "content_hash",
-        "received_at_ms",
-        "counterparty_name",
-        "counterparty_account",
-        "device_id",
-    ],
+    columns: PAYMENT_COLUMNS,
     full_chunk_sql: [const { OnceLock::new() }; 4],
 };
 
@@ -75,7 +77,7 @@ static BEHAVIOUR: Table = Table {
 };
 
 const _: () = assert!(
-    ROWS_PER_STATEMENT * 20 <= 32_766,
+    ROWS_PER_STATEMENT * PAYMENT_COLUMNS.len() <= 32_766,
     "a chunk of payments stays under SQLite's bound parameters"
 );
 
@@ -237,6 +239,11 @@ impl Chunk {
             values: Vec::with_capacity(ROWS_PER_STATEMENT * table.columns.len()),
         }
     }
+
+    /// This chunk, leaving an empty one of the same table in its place.
+    fn take(&mut self) -> Chunk {
+        std::mem::replace(self, Chunk::new(self.table))
+    }
 }
 
 /// Turns a batch, in id order, into chunks of rows; the first occurrence of an id in the
@@ -276,14 +283,12 @@ impl<'a> Chunks<'a> {
             }
             chunk.events.push(i);
             if chunk.events.len() == ROWS_PER_STATEMENT {
-                let table = chunk.table;
-                return Ok(Some(std::mem::replace(chunk, Chunk::new(table))));
+                return Ok(Some(chunk.take()));
             }
         }
         for chunk in [&mut self.payments, &mut self.behaviour] {
             if !chunk.events.is_empty() {
-                let table = chunk.table;
-                return Ok(Some(std::mem::replace(chunk, Chunk::new(table))));
+                return Ok(Some(chunk.take()));
             }
         }
         Ok(None)

@@ -41,7 +41,7 @@ use crate::entity::product;
 use crate::migration::Migrator;
 use crate::{Actor, Store, StoreError};
 
-/// Rows per multi-row INSERT: 17 columns x 1,000 rows stays under SQLite's 32,766 bound
+/// Rows per multi-row INSERT: 20 columns x 1,000 rows stays under SQLite's 32,766 bound
 /// parameters and PostgreSQL's 65,535.
 const ROWS_PER_STATEMENT: usize = 1_000;
 /// Ids per `IN (...)` look-up.
