@@ -7,6 +7,7 @@
 mod customer;
 mod error;
 mod event;
+mod fx;
 mod ids;
 mod money;
 mod pan;
@@ -20,6 +21,7 @@ pub use event::{
     BehaviourEvent, BehaviourKind, Card, Channel, Counterparty, CountryCode, Direction, Event, Mcc,
     PaymentEvent, PaymentKind, PaymentStatus, SessionId, ShortText,
 };
+pub use fx::{convert_exact, ConvertError, MissingRate, Rate, RateTable, MAX_CONVERTIBLE};
 pub use ids::{AccountRef, CustomerId, DeviceId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};
 pub use pan::{
