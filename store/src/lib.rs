@@ -14,6 +14,7 @@
 //! | staff | [`StaffStore`] | console accounts (role, password hash, lock-out) and sessions |
 //! | monitoring | [`MonitoringStore`] | alerts on payments, cases with their notes and dispositions, payment assessments |
 //! | monitoring rules | [`RuleStore`] | compliance's rule versions with their modes, and each version's hits |
+//! | exchange rates | [`FxStore`] | each day's published reference rates, units of a currency for one euro |
 //!
 //! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
 //! paths read in one call each ([`ProfileStore::refresh_inputs`],
@@ -31,6 +32,7 @@ pub mod crypto;
 mod customers;
 mod entity;
 mod error;
+mod fx;
 mod idempotency;
 mod migration;
 mod monitoring;
@@ -61,6 +63,7 @@ pub use customers::{
     ConsentChange, ConsentScope, Cursor, CustomerStore, History, IngestOutcome, StoredCustomer,
 };
 pub use error::StoreError;
+pub use fx::{DailyRates, FxStore, FxWrite};
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
 pub use monitoring::{
     AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStamp, MonitoringStore, NewAlert,
@@ -89,8 +92,8 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, RuleStore, StaffStore,
-        Store,
+        FxStore, IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, RuleStore,
+        StaffStore, Store,
     };
 }
 
@@ -109,6 +112,7 @@ pub trait Store:
     + StaffStore
     + MonitoringStore
     + RuleStore
+    + FxStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_monitoring_rules::Migration),
             Box::new(m0013_monitoring_models::Migration),
             Box::new(m0014_payment_parties::Migration),
+            Box::new(m0015_fx_rates::Migration),
         ]
     }
 }
@@ -92,3 +93,4 @@ mod m0011_monitoring;
 mod m0012_monitoring_rules;
 mod m0013_monitoring_models;
 mod m0014_payment_parties;
+mod m0015_fx_rates;

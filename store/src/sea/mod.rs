@@ -10,6 +10,7 @@ mod catalogue;
 mod credit;
 mod customers;
 mod events;
+mod fx;
 mod idempotency;
 mod keys;
 mod monitoring;

@@ -5,6 +5,7 @@
 mod audit;
 mod common;
 mod customers_and_credit;
+mod fx;
 mod hot_paths;
 mod marketing;
 mod monitoring;

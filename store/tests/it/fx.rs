@@ -1,0 +1,124 @@
+//! Reference exchange rates: a day's set replaces its earlier one exactly, the rates come
+//! back as the exact decimals written, the weekend rule holds over stored rates, and every
+//! write is audited.
+
+use chrono::{NaiveDate, Utc};
+use sextant_domain::{Currency, Rate};
+use sextant_store::{AuditFilter, DailyRates, FxWrite};
+
+use crate::common::*;
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
+fn rates(date: NaiveDate, rates: &[(&str, &str)]) -> DailyRates {
+    DailyRates {
+        date,
+        rates: rates
+            .iter()
+            .map(|(c, r)| (Currency::parse(c).unwrap(), Rate::parse(r).unwrap()))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn daily_rates_replace_convert_and_are_audited() {
+    for (backend, test) in all_stores().await {
+        let store = test.store.as_ref();
+        let usd = Currency::parse("USD").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        // Friday the 6th and Monday the 9th, as the ECB publishes them.
+        let first = store
+            .put_fx_rates(
+                &[
+                    rates(day(6), &[("USD", "1.0820"), ("JPY", "161.23")]),
+                    rates(day(9), &[("USD", "1.0850"), ("JPY", "160.90")]),
+                ],
+                "test",
+                &by(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            first,
+            FxWrite {
+                days: 2,
+                added: 4,
+                ..FxWrite::default()
+            },
+            "{backend}"
+        );
+        let table = store.fx_rates(day(7), day(9)).await.unwrap();
+        assert_eq!(table.len(), 4, "{backend}");
+        // Saturday takes Friday's rate; the text comes back digit for digit.
+        let (on, rate) = table.rate_on(usd, day(7)).unwrap();
+        assert_eq!(
+            (on, rate.to_string().as_str()),
+            (day(6), "1.0820"),
+            "{backend}"
+        );
+        assert_eq!(
+            table.convert(10_000, jpy, Currency::EUR, day(8)),
+            Ok(6_202),
+            "{backend}: 10,000 JPY on Sunday at Friday's 161.23"
+        );
+
+        // A corrected publication for the 9th: USD changes, JPY is withdrawn.
+        let second = store
+            .put_fx_rates(
+                &[rates(day(9), &[("USD", "1.0851")])],
+                "test",
+                &by(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            second,
+            FxWrite {
+                days: 1,
+                changed: 1,
+                removed: 1,
+                ..FxWrite::default()
+            },
+            "{backend}"
+        );
+        let table = store.fx_rates(day(9), day(9)).await.unwrap();
+        assert_eq!(table.rate_on(usd, day(9)).unwrap().1.to_string(), "1.0851");
+        assert_eq!(
+            table.rate_on(jpy, day(9)).unwrap().0,
+            day(6),
+            "{backend}: without the 9th's yen, Friday's applies"
+        );
+        // The same set again changes nothing.
+        let again = store
+            .put_fx_rates(
+                &[rates(day(9), &[("USD", "1.0851")])],
+                "test",
+                &by(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.unchanged, 1, "{backend}");
+        assert_eq!((again.added, again.changed, again.removed), (0, 0, 0));
+        // Past the 7-day rule, nothing converts.
+        let late = store.fx_rates(day(20), day(20)).await.unwrap();
+        assert!(late.rate_on(usd, day(20)).is_err(), "{backend}");
+
+        let entries = store
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("fx_rates.put".into()),
+                    ..AuditFilter::default()
+                },
+                0,
+                50,
+            )
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 3, "{backend}");
+    }
+}
