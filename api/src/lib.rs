@@ -62,7 +62,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "monitoring"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "monitoring"), (name = "fx"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -80,7 +80,7 @@ impl Modify for BearerAuth {
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        advice, audit, credit, customers, events, marketing, monitoring, portfolio, products,
+        advice, audit, credit, customers, events, fx, marketing, monitoring, portfolio, products,
         profiles, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -158,6 +158,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(marketing::report))
         .routes(routes!(marketing::offers))
         .routes(routes!(audit::entries))
+        .routes(routes!(fx::put, fx::get))
         .split_for_parts()
 }
 

@@ -13,6 +13,7 @@
 //! - [`marketing`]: the catalogue, audiences, campaigns, offers;
 //! - [`monitoring`]: the typology detectors replayed over the stored payments (begun);
 //! - [`portfolio`]: analysts' optimisation, frontier and allocation jobs;
+//! - [`fx`]: reference exchange rates, written by day and read as in effect on a date;
 //! - [`idempotency`]: keys, request hashes and replayed answers for every route that moves
 //!   money or launches something;
 //! - [`schema`]: OpenAPI schemas of fields whose allowed values live elsewhere (the
@@ -25,6 +26,7 @@ pub mod advice;
 mod context;
 pub mod customers;
 mod error;
+pub mod fx;
 pub mod idempotency;
 pub mod lending;
 pub mod marketing;

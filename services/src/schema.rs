@@ -42,6 +42,8 @@ pub const NOT_BLANK_PATTERN: &str =
 pub const STAFF_USERNAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,63}$";
 /// No character of Unicode's Cc category, what `char::is_control` refuses.
 pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/// A calendar date in a path (`/v1/fx-rates/{date}`); the handler also checks it exists.
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
 /// How a monitoring case is closed.
 pub fn case_disposition() -> Schema {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod credit;
 pub mod customers;
 pub mod events;
+pub mod fx;
 pub mod marketing;
 pub mod monitoring;
 pub mod portfolio;
@@ -172,7 +173,7 @@ pub fn answer(answer: Answer) -> Result<Response, AppError> {
 mod tests {
     use serde_json::Value;
     use sextant_services::schema::{
-        AUDIENCE_ID_PATTERN, ID_PATTERN, NOT_BLANK_PATTERN, NO_CONTROL_PATTERN,
+        AUDIENCE_ID_PATTERN, DATE_PATTERN, ID_PATTERN, NOT_BLANK_PATTERN, NO_CONTROL_PATTERN,
         STAFF_USERNAME_PATTERN,
     };
     use sextant_store::PAGE_MAX;
@@ -273,6 +274,7 @@ mod tests {
             NOT_BLANK_PATTERN,
             NO_CONTROL_PATTERN,
             STAFF_USERNAME_PATTERN,
+            DATE_PATTERN,
             "^[!-~]{1,255}$",
             "^[A-Z]{2}$",
             "^[0-9]{4}$",

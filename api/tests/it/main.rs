@@ -4,6 +4,7 @@ mod advice;
 mod common;
 mod console;
 mod credit;
+mod fx;
 mod http;
 mod marketing;
 mod monitoring;
