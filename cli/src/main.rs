@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    audit, bench as bench_command, credit, demo, eval, generate, import, keys, marketing,
+    audit, bench as bench_command, credit, demo, eval, fx, generate, import, keys, marketing,
     monitoring, portfolio, profile, serve, staff, token,
 };
 use sextant_api::config::Config;
@@ -44,6 +44,9 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Load customers, holdings, payments and behaviour files (JSON lines or CSV).
     Import(import::ImportArgs),
+    /// Load reference exchange rates in the ECB's CSV layout (eurofxref-hist.csv).
+    #[command(name = "import-fx")]
+    ImportFx(fx::ImportFxArgs),
     /// Mint a bearer token signed with the local development secret.
     Token(token::TokenArgs),
     /// Generate a population, import it, and serve the API with ready-to-use tokens.
@@ -101,6 +104,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Generate(args) => generate::run(&args),
         Command::Import(args) => import::run(args, config).await,
+        Command::ImportFx(args) => fx::run(args, config).await,
         Command::Token(args) => token::run(&args, &config),
         Command::Demo(args) => demo::run(args, config).await,
         Command::Profile(args) => profile::run(args, config).await,

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod credit;
 pub mod demo;
 pub mod eval;
+pub mod fx;
 pub mod generate;
 pub mod import;
 pub mod keys;
