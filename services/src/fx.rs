@@ -6,15 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sextant_domain::{Currency, Rate, RateTable};
+use sextant_domain::{Currency, Rate};
 use sextant_store::{Actor, DailyRates, FxWrite, Store};
 use utoipa::ToSchema;
 
 use crate::error::ItemProblem;
 use crate::{Result, ServiceError};
-
-/// Days from a date back to the oldest it may take a rate from.
-pub const MAX_AGE_DAYS: i64 = RateTable::MAX_AGE_DAYS;
 
 /// A day's published reference rates, units of each currency for one euro.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
