@@ -345,6 +345,16 @@ mod tests {
             convert_exact(MAX_CONVERTIBLE + 1, usd, three, usd, three),
             None
         );
+        // A result beyond i64 is refused, not wrapped (a case proptest found).
+        let (jpy, huge) = (c("JPY"), Rate::parse("146131").unwrap());
+        assert_eq!(
+            convert_exact(631_175_265_797, jpy, Rate::ONE, Currency::EUR, huge),
+            None
+        );
+        assert_eq!(
+            convert_exact(631_175_265_797, jpy, Rate::ONE, c("KRW"), huge),
+            Some(92_234_272_766_181_407)
+        );
     }
 
     #[test]
@@ -416,7 +426,11 @@ mod tests {
             from in currency(), rf in rate(), to in currency(), rt in rate(),
         ) {
             let (small, large) = (a.min(b), a.max(b));
-            prop_assert!(convert_exact(small, from, rf, to, rt) <= convert_exact(large, from, rf, to, rt));
+            // A result beyond i64 is None: where the larger converts, the smaller does too.
+            if let Some(converted_large) = convert_exact(large, from, rf, to, rt) {
+                let converted_small = convert_exact(small, from, rf, to, rt);
+                prop_assert!(converted_small.is_some_and(|s| s <= converted_large));
+            }
             prop_assert_eq!(convert_exact(a, from, rf, from, rf), Some(a));
         }
     }
