@@ -100,19 +100,8 @@ pub fn parse_daily(date: NaiveDate, record: &DailyRatesRecord) -> Result<DailyRa
     Ok(DailyRates { date, rates })
 }
 
-/// Makes `day` the set published on its date (replacing an earlier set). Audited.
-pub async fn put_day(
-    store: &dyn Store,
-    day: &DailyRates,
-    by: &Actor,
-    now: DateTime<Utc>,
-) -> Result<FxWrite> {
-    Ok(store
-        .put_fx_rates(std::slice::from_ref(day), "api", by, now)
-        .await?)
-}
-
-/// Writes many days at once (an import of a rate history): all or nothing. Audited once.
+/// Makes each day's set the one published on its date, replacing earlier sets: one day from
+/// the API, a rate history from an import; all or nothing, audited once.
 pub async fn put_days(
     store: &dyn Store,
     days: &[DailyRates],

@@ -49,7 +49,14 @@ pub async fn put(
     let body = body_bytes(body)?;
     let record: DailyRatesRecord = json_body(&body)?;
     let day = fx::parse_daily(date, &record)?;
-    let write = fx::put_day(state.ctx.store.as_ref(), &day, &caller.actor(), Utc::now()).await?;
+    let write = fx::put_days(
+        state.ctx.store.as_ref(),
+        std::slice::from_ref(&day),
+        "api",
+        &caller.actor(),
+        Utc::now(),
+    )
+    .await?;
     Ok(Json(FxPut {
         date: date.format("%Y-%m-%d").to_string(),
         added: write.added,

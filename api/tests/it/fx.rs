@@ -3,10 +3,21 @@
 //! field, and nobody else writes.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use sextant_api::auth::Role;
 
 use crate::common::*;
+
+/// The entry of `currency` in a `GET /v1/fx-rates/{date}` answer.
+fn rate_of(body: &Value, currency: &str) -> Value {
+    body["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["currency"] == currency)
+        .unwrap_or_else(|| panic!("no {currency} rate in {body}"))
+        .clone()
+}
 
 #[tokio::test]
 async fn a_days_rates_are_written_by_the_service_and_read_in_effect() {
@@ -29,13 +40,7 @@ async fn a_days_rates_are_written_by_the_service_and_read_in_effect() {
         .call("GET", "/v1/fx-rates/2026-03-08", Some(&customer), None)
         .await;
     assert_eq!(sunday.status, StatusCode::OK, "{}", sunday.text);
-    let usd = sunday.body["rates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["currency"] == "USD")
-        .unwrap()
-        .clone();
+    let usd = rate_of(&sunday.body, "USD");
     assert_eq!(usd["rate"], "1.0820");
     assert_eq!(usd["published_on"], "2026-03-06");
     assert!(sunday.body["missing"]
@@ -89,12 +94,6 @@ async fn a_days_rates_are_written_by_the_service_and_read_in_effect() {
     let monday = app
         .call("GET", "/v1/fx-rates/2026-03-09", Some(&customer), None)
         .await;
-    let usd = monday.body["rates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["currency"] == "USD")
-        .unwrap()
-        .clone();
+    let usd = rate_of(&monday.body, "USD");
     assert_eq!(usd["published_on"], "2026-03-06");
 }

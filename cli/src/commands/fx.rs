@@ -96,18 +96,16 @@ impl Report for ImportFxReport {
 pub async fn run(args: ImportFxArgs, mut config: Config) -> anyhow::Result<i32> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    let parsed = parse_ecb_csv(&text);
-    if parsed.days.is_empty() && !parsed.rejected.is_empty() && parsed.rejected[0].line == 1 {
-        let p = &parsed.rejected[0];
-        anyhow::bail!(
+    let parsed = parse_ecb_csv(&text).map_err(|p| {
+        anyhow::anyhow!(
             "{}:{}:{}: {} [{}]",
             args.file.display(),
             p.line,
             p.column,
             p.message,
             p.code
-        );
-    }
+        )
+    })?;
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     let store = open_store(&config).await?;
     let source = format!("ecb-csv:{}", file_name(&args.file));
@@ -181,31 +179,31 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-/// Reads the ECB layout; see the module's documentation for what is kept and rejected.
-pub fn parse_ecb_csv(text: &str) -> ParsedRates {
+/// Reads the ECB layout; see the module's documentation for what is kept and rejected. A
+/// file whose header is not the ECB's is refused whole: the error names its first line.
+pub fn parse_ecb_csv(text: &str) -> Result<ParsedRates, LineProblem> {
+    let header_problem = |code: &str, message: &str| LineProblem {
+        line: 1,
+        column: 1,
+        field: "header".into(),
+        code: code.into(),
+        message: message.into(),
+    };
     let mut parsed = ParsedRates::default();
     let mut lines = text.lines().enumerate();
     let Some((_, header)) = lines.next() else {
-        parsed.rejected.push(LineProblem {
-            line: 1,
-            column: 1,
-            field: "header".into(),
-            code: "empty_file".into(),
-            message: "the file is empty: expected a header `Date,USD,JPY,...`".into(),
-        });
-        return parsed;
+        return Err(header_problem(
+            "empty_file",
+            "the file is empty: expected a header `Date,USD,JPY,...`",
+        ));
     };
     let header = header.trim_start_matches('\u{feff}');
     let columns = cells(header);
     if columns.first().map(|(_, c)| c.eq_ignore_ascii_case("date")) != Some(true) {
-        parsed.rejected.push(LineProblem {
-            line: 1,
-            column: 1,
-            field: "header".into(),
-            code: "not_ecb_layout".into(),
-            message: "the first column of the header must be `Date` (the ECB's layout)".into(),
-        });
-        return parsed;
+        return Err(header_problem(
+            "not_ecb_layout",
+            "the first column of the header must be `Date` (the ECB's layout)",
+        ));
     }
     // Each column: the currency it holds, or None (ignored, or the empty trailing column).
     let mut currencies: Vec<Option<Currency>> = Vec::with_capacity(columns.len());
@@ -273,7 +271,7 @@ pub fn parse_ecb_csv(text: &str) -> ParsedRates {
             None => {}
         }
     }
-    parsed
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -288,7 +286,7 @@ mod tests {
 
     #[test]
     fn the_ecb_history_layout_is_read_and_bad_lines_named() {
-        let parsed = parse_ecb_csv(HISTORY);
+        let parsed = parse_ecb_csv(HISTORY).unwrap();
         assert_eq!(parsed.ignored_currencies, ["BGN", "CYP"]);
         assert_eq!(parsed.days.len(), 2);
         let monday = &parsed.days[0];
@@ -330,11 +328,12 @@ mod tests {
 
     #[test]
     fn the_daily_layout_with_spaces_and_spelled_dates_is_read() {
-        let parsed = parse_ecb_csv("Date, USD, JPY, \n06 March 2026, 1.0820, 161.23, \n");
+        let parsed = parse_ecb_csv("Date, USD, JPY, \n06 March 2026, 1.0820, 161.23, \n").unwrap();
         assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
         assert_eq!(parsed.days.len(), 1);
         assert_eq!(parsed.days[0].rates[1].1.to_string(), "161.23");
-        let wrong = parse_ecb_csv("Currency,Rate\nUSD,1.08\n");
-        assert_eq!(wrong.rejected[0].code, "not_ecb_layout");
+        let wrong = parse_ecb_csv("Currency,Rate\nUSD,1.08\n").unwrap_err();
+        assert_eq!((wrong.line, wrong.code.as_str()), (1, "not_ecb_layout"));
+        assert_eq!(parse_ecb_csv("").unwrap_err().code, "empty_file");
     }
 }

@@ -73,8 +73,11 @@ impl FxStore for SeaStore {
             before.insert((date, currency), rate);
         }
         let at = now.timestamp_millis();
-        for chunk in days.chunks(DAYS_PER_STATEMENT) {
-            let dates: Vec<String> = chunk.iter().map(|d| date_text(d.date)).collect();
+        let all_dates: Vec<String> = days.iter().map(|d| date_text(d.date)).collect();
+        for (chunk, dates) in days
+            .chunks(DAYS_PER_STATEMENT)
+            .zip(all_dates.chunks(DAYS_PER_STATEMENT))
+        {
             let delete = Query::delete()
                 .from_table(Alias::new(TABLE))
                 .and_where(Expr::col(Alias::new("rate_date")).is_in(dates.iter().cloned()))
@@ -92,7 +95,7 @@ impl FxStore for SeaStore {
                 ])
                 .to_owned();
             let mut rows = 0;
-            for (day, date) in chunk.iter().zip(&dates) {
+            for (day, date) in chunk.iter().zip(dates) {
                 write.days += 1;
                 for (currency, rate) in &day.rates {
                     if *currency == Currency::EUR {
@@ -120,8 +123,7 @@ impl FxStore for SeaStore {
             }
         }
         // What is left of the days' earlier sets was left out of their new ones.
-        let written: std::collections::HashSet<String> =
-            days.iter().map(|d| date_text(d.date)).collect();
+        let written: std::collections::HashSet<&String> = all_dates.iter().collect();
         write.removed = before.keys().filter(|(d, _)| written.contains(d)).count() as u64;
         let detail = serde_json::json!({
             "first_date": date_text(first),
