@@ -1,6 +1,6 @@
 use chrono::{DateTime, Datelike, Utc};
 
-use crate::{string_enum, CustomerId, ParseError};
+use crate::{string_enum, Currency, CustomerId, ParseError};
 
 /// Year of birth; customers are adults (at least 18) and born after 1900.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,6 +140,9 @@ pub struct Customer {
     pub occupation: Occupation,
     pub kyc_status: KycStatus,
     pub consents: Consents,
+    /// The currency of the customer's account: every monetary feature, credit figure and
+    /// review figure about them is in it, foreign amounts converted at their own date's rate.
+    pub base_currency: Currency,
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::{Currency, ParseError};
+use crate::{Currency, EventId, ParseError, ProductId};
 
 /// An exact, strictly positive decimal rate: `mantissa / 10^scale` units for one euro.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -244,10 +244,29 @@ pub fn convert_exact(
 }
 
 /// The table's code for a currency: the same `&'static str` the currency list holds.
+/// What an unconverted amount belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AmountSource {
+    /// A payment event, by its id.
+    Payment(EventId),
+    /// A product the customer holds, valued on the profile's date.
+    Holding(ProductId),
+}
+
+/// An amount that could not be put into a customer's base currency, so it was left out of
+/// every sum about them (and said so), never added raw or as zero.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Unconverted {
+    pub source: AmountSource,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// The date whose rate was needed.
+    pub date: NaiveDate,
+    pub error: ConvertError,
+}
+
 fn static_code(currency: Currency) -> &'static str {
-    Currency::supported()
-        .find(|code| *code == currency.as_str())
-        .expect("a Currency is built only from the supported list")
+    currency.static_str()
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ pub use event::{
     BehaviourEvent, BehaviourKind, Card, Channel, Counterparty, CountryCode, Direction, Event, Mcc,
     PaymentEvent, PaymentKind, PaymentStatus, SessionId, ShortText,
 };
-pub use fx::{convert_exact, ConvertError, MissingRate, Rate, RateTable, MAX_CONVERTIBLE};
+pub use fx::{
+    convert_exact, AmountSource, ConvertError, MissingRate, Rate, RateTable, Unconverted,
+    MAX_CONVERTIBLE,
+};
 pub use ids::{AccountRef, CustomerId, DeviceId, EventId, MerchantId, ProductId};
 pub use money::{AmountMinor, Currency};
 pub use pan::{

@@ -1,7 +1,7 @@
 use crate::ParseError;
 
 /// An ISO 4217 currency that Sextant knows the minor unit of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
     code: [u8; 3],
     minor_digits: u8,
@@ -76,6 +76,15 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         // Constructed only from the ASCII table above.
         std::str::from_utf8(&self.code).expect("currency codes are ASCII")
+    }
+
+    /// The code as a `'static` string (from the table of supported currencies).
+    pub fn static_str(&self) -> &'static str {
+        CURRENCIES
+            .iter()
+            .map(|(code, _)| *code)
+            .find(|code| *code == self.as_str())
+            .expect("a Currency is built only from the supported list")
     }
 
     /// Digits after the decimal point: 2 for EUR, 0 for JPY.

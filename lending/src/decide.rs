@@ -39,6 +39,10 @@ pub struct Applicant {
     pub overdraft_day_share_90d: f64,
     /// Digits of the account currency; must match the policy's.
     pub currency_minor_units: u8,
+    /// ISO 4217 code of the account currency (the customer's base currency), which every
+    /// amount here is in; must be the policy's. Records made before it was kept were in EUR.
+    #[serde(default = "crate::policy::euro")]
+    pub currency: String,
 }
 
 /// The credit model's verdict on the applicant.
@@ -719,6 +723,16 @@ fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
             "a share in 0..=1",
         ));
     }
+    if a.currency != policy.currency {
+        return Err(LendingError::invalid(
+            "applicant.currency",
+            format!(
+                "the policy's amounts are in {}, the applicant's in {}",
+                clip(&policy.currency),
+                clip(&a.currency)
+            ),
+        ));
+    }
     if a.currency_minor_units != policy.currency_minor_units {
         return Err(LendingError::invalid(
             "applicant.currency_minor_units",
@@ -729,6 +743,11 @@ fn check_applicant(policy: &CreditPolicy, a: &Applicant) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A short, safe excerpt of a code for a message.
+fn clip(text: &str) -> String {
+    text.chars().take(8).collect()
 }
 
 fn check_score(score: &ModelScore) -> Result<()> {

@@ -77,6 +77,8 @@ pub struct Lender {
     pub policy: CreditPolicy,
     /// For each model feature, its index in the profiling feature vector.
     feature_index: Vec<usize>,
+    /// For each model feature, whether it is an amount of money (minor units).
+    is_money: Vec<bool>,
 }
 
 impl Lender {
@@ -111,10 +113,15 @@ impl Lender {
                     .expect("credit features are catalogue features"))
             })
             .collect::<Result<Vec<usize>>>()?;
+        let is_money = feature_index
+            .iter()
+            .map(|&i| catalogue()[i].unit.starts_with("minor"))
+            .collect();
         Ok(Lender {
             model,
             policy,
             feature_index,
+            is_money,
         })
     }
 
@@ -122,11 +129,20 @@ impl Lender {
         &self.model.meta().model_version
     }
 
-    /// The model's input row from a profile's features; NaN becomes missing.
+    /// The model's input row from a profile's features in the policy's currency; NaN
+    /// becomes missing.
     pub fn row(&self, features: &[f64]) -> Vec<Cell> {
+        self.row_scaled(features, 1.0)
+    }
+
+    /// The model's input row, each amount of money multiplied by `money_scale` (what one
+    /// minor unit of the profile's currency is in minor units of the model's).
+    fn row_scaled(&self, features: &[f64], money_scale: f64) -> Vec<Cell> {
         self.feature_index
             .iter()
-            .map(|&i| match features.get(i) {
+            .zip(&self.is_money)
+            .map(|(&i, &money)| match features.get(i) {
+                Some(v) if v.is_finite() && money => Cell::Number(v * money_scale),
                 Some(v) if v.is_finite() => Cell::Number(*v),
                 _ => Cell::Missing,
             })
@@ -134,8 +150,36 @@ impl Lender {
     }
 
     /// Everything a decision on `request` for this customer, on `today`, is made from.
+    /// For a customer whose base currency is the policy's.
     pub fn inputs(
         &self,
+        customer: &Customer,
+        features: &[f64],
+        features_as_of: DateTime<Utc>,
+        request: CreditRequest,
+        today: NaiveDate,
+    ) -> DecisionInputs {
+        self.inputs_in(
+            &self.policy,
+            1.0,
+            customer,
+            features,
+            features_as_of,
+            request,
+            today,
+        )
+    }
+
+    /// [`Lender::inputs`] with the policy in the customer's base currency (see
+    /// [`CreditPolicy::in_currency`]) and `money_scale` taking the profile's amounts into
+    /// the currency the model was trained in (the policy's own): the applicant, the request
+    /// and the limits are all in the customer's currency, and the model reads amounts on the
+    /// scale it learned.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inputs_in(
+        &self,
+        policy: &CreditPolicy,
+        money_scale: f64,
         customer: &Customer,
         features: &[f64],
         features_as_of: DateTime<Utc>,
@@ -147,11 +191,12 @@ impl Lender {
                 customer,
                 &Features {
                     values: features.to_vec(),
+                    unconverted: Vec::new(),
                 },
                 today,
             ),
-            model_row: self.row(features),
-            policy: self.policy.clone(),
+            model_row: self.row_scaled(features, money_scale),
+            policy: policy.clone(),
             request,
             as_of: today,
             feature_version: FEATURE_VERSION,
@@ -172,7 +217,8 @@ fn display(cell: &Cell) -> String {
     }
 }
 
-/// The applicant as the profile describes them. Amounts are monthly, in minor units.
+/// The applicant as the profile describes them. Amounts are monthly, in minor units of the
+/// customer's base currency (the profile's).
 ///
 /// - net income: `income_per_month_minor` (median monthly salary and transfer credits);
 /// - fixed obligations: the housing, utilities and insurance share of monthly spending;
@@ -197,6 +243,7 @@ pub fn applicant(customer: &Customer, features: &Features, today: NaiveDate) -> 
         existing_credit_owed_minor: (get("credit_owed_months") * income).round() as i64,
         failed_obligations_90d: get("failed_payments_90d").max(0.0).round() as u32,
         overdraft_day_share_90d: get("overdraft_day_share_90d").clamp(0.0, 1.0),
-        currency_minor_units: 2,
+        currency_minor_units: customer.base_currency.minor_digits(),
+        currency: customer.base_currency.as_str().to_owned(),
     }
 }

@@ -20,6 +20,10 @@ pub const MAX_NAME_CHARS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreditPolicy {
     pub version: String,
+    /// ISO 4217 code of the currency the amounts are in; an applicant in another must be
+    /// refused. Policies recorded before it was kept were in EUR.
+    #[serde(default = "euro")]
+    pub currency: String,
     /// Digits of the currency the amounts are in; an applicant in another must be refused.
     pub currency_minor_units: u8,
     /// Legal age for a credit agreement (checked as a rule, never scored).
@@ -119,6 +123,7 @@ impl Default for CreditPolicy {
         };
         CreditPolicy {
             version: "credit-policy-2025.1".to_string(),
+            currency: euro(),
             currency_minor_units: 2,
             min_age_years: 18,
             max_failed_obligations_90d: 0,
@@ -150,10 +155,54 @@ impl Default for CreditPolicy {
     }
 }
 
+/// The currency of records and policies that predate the `currency` field.
+pub(crate) fn euro() -> String {
+    "EUR".to_owned()
+}
+
 impl CreditPolicy {
+    /// The same policy with every amount in `currency` (`minor_units` digits): `convert`
+    /// takes an amount in this policy's minor units to the other currency's, exactly (at one
+    /// stated rate); `None` if any amount cannot be converted. Shares, multiples, terms and
+    /// the version stay as they are: the recorded policy names its currency.
+    pub fn in_currency(
+        &self,
+        currency: &str,
+        minor_units: u8,
+        convert: impl Fn(i64) -> Option<i64>,
+    ) -> Option<CreditPolicy> {
+        let mut policy = self.clone();
+        policy.currency = currency.to_owned();
+        policy.currency_minor_units = minor_units;
+        policy.min_buffer_minor = convert(self.min_buffer_minor)?;
+        policy.exposure_cap_minor = convert(self.exposure_cap_minor)?;
+        for band in &mut policy.bands {
+            band.limit_cap_minor = convert(band.limit_cap_minor)?;
+        }
+        let instalment = &mut policy.instalment;
+        for fee in &mut instalment.fee_minor_by_term {
+            fee.fee_minor = convert(fee.fee_minor)?;
+        }
+        instalment.min_amount_minor = convert(instalment.min_amount_minor)?;
+        instalment.max_amount_minor = convert(instalment.max_amount_minor)?;
+        let loan = &mut policy.loan;
+        loan.min_amount_minor = convert(loan.min_amount_minor)?;
+        loan.max_amount_minor = convert(loan.max_amount_minor)?;
+        loan.fee_minor = convert(loan.fee_minor)?;
+        Some(policy)
+    }
+
     /// Checks the policy is coherent; errors name the field (`bands[2].max_pd`, ...).
     pub fn validate(&self) -> Result<()> {
         check_name("version", &self.version)?;
+        if sextant_domain::Currency::parse(&self.currency)
+            .map_or(true, |c| c.minor_digits() != self.currency_minor_units)
+        {
+            return Err(LendingError::invalid(
+                "currency",
+                "a supported ISO 4217 code whose minor digits are currency_minor_units",
+            ));
+        }
         if self.currency_minor_units > 4 {
             return Err(LendingError::invalid(
                 "currency_minor_units",

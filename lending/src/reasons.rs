@@ -55,8 +55,9 @@ pub struct FeatureReason {
 ///
 /// - protected attributes and close proxies (Regulation B; EU non-discrimination law): age,
 ///   sex, marital status, nationality and national origin, ethnicity, religion, region of
-///   residence; the share of spending abroad and the number of foreign countries paid in
-///   (proxies for national origin);
+///   residence; the share of spending abroad (by count and by amount), the share paid in
+///   foreign currencies, the number of currencies and of foreign countries paid in (proxies
+///   for national origin);
 /// - medical information (health spending);
 /// - engagement with the app and with marketing (sessions, product and fund views, offer
 ///   impressions and clicks), channel and lifestyle habits (online and transit shares,
@@ -79,6 +80,9 @@ pub const NOT_CREDIT_FEATURES: &[&str] = &[
     "region",
     "cross_border_share_365d",
     "foreign_countries_365d",
+    "cross_border_spend_share_365d",
+    "foreign_currency_spend_share_365d",
+    "currencies_365d",
     // Medical information.
     "spend_share_health_365d",
     // Engagement and marketing.

@@ -22,6 +22,7 @@ fn applicant() -> Applicant {
         failed_obligations_90d: 0,
         overdraft_day_share_90d: 0.0,
         currency_minor_units: 2,
+        currency: "EUR".into(),
     }
 }
 
@@ -79,6 +80,64 @@ fn failed(d: &CreditDecision) -> Vec<&str> {
 
 fn codes(d: &CreditDecision) -> Vec<&str> {
     d.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+#[test]
+fn a_policy_in_another_currency_decides_the_same_case_in_it() {
+    // At 25 CZK per euro, an applicant and a purchase in crowns, 25 times the euro figures,
+    // get the euro decision with every amount 25 times as large.
+    let euros = CreditPolicy::default();
+    let crowns = euros.in_currency("CZK", 2, |eur| Some(eur * 25)).unwrap();
+    crowns.validate().unwrap();
+    assert_eq!(crowns.currency, "CZK");
+    assert_eq!(
+        crowns.instalment.max_amount_minor,
+        25 * euros.instalment.max_amount_minor
+    );
+    assert_eq!(
+        crowns.bands[0].limit_cap_minor,
+        25 * euros.bands[0].limit_cap_minor
+    );
+    assert_eq!(crowns.exposure_cap_minor, 25 * euros.exposure_cap_minor);
+    let a = applicant();
+    let a_crowns = Applicant {
+        net_income_per_month_minor: 25 * a.net_income_per_month_minor,
+        fixed_obligations_per_month_minor: 25 * a.fixed_obligations_per_month_minor,
+        existing_debt_service_per_month_minor: 25 * a.existing_debt_service_per_month_minor,
+        existing_credit_owed_minor: 25 * a.existing_credit_owed_minor,
+        currency: "CZK".into(),
+        ..a.clone()
+    };
+    let in_euros = decide(&euros, &a, &score(0.03), &instalment(100_000), as_of()).unwrap();
+    let in_crowns = decide(
+        &crowns,
+        &a_crowns,
+        &score(0.03),
+        &instalment(2_500_000),
+        as_of(),
+    )
+    .unwrap();
+    assert_eq!(in_crowns.outcome, in_euros.outcome);
+    assert_eq!(in_crowns.band, in_euros.band);
+    assert_eq!(in_crowns.limit_minor, 25 * in_euros.limit_minor);
+    // An applicant in euros is refused by the crown policy, by name.
+    let err = decide(&crowns, &a, &score(0.03), &instalment(100_000), as_of()).unwrap_err();
+    assert_eq!(err.field(), Some("applicant.currency"));
+    // A yen policy has no minor unit; an amount that cannot be converted fails the whole.
+    let yen = euros
+        .in_currency("JPY", 0, |eur| Some(eur * 16_123 / 10_000))
+        .unwrap();
+    yen.validate().unwrap();
+    assert!(euros.in_currency("JPY", 0, |_| None).is_none());
+    assert_eq!(
+        euros
+            .in_currency("JPY", 2, Some)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .field(),
+        Some("currency")
+    );
 }
 
 #[test]
@@ -410,6 +469,11 @@ fn invalid_input_names_the_field() {
         field(&yen, &s, &instalment(100)),
         "applicant.currency_minor_units"
     );
+    let crowns = Applicant {
+        currency: "CZK".into(),
+        ..a.clone()
+    };
+    assert_eq!(field(&crowns, &s, &instalment(100)), "applicant.currency");
     let negative = Applicant {
         fixed_obligations_per_month_minor: -1,
         ..a.clone()
@@ -556,6 +620,7 @@ fn any_applicant() -> impl Strategy<Value = Applicant> {
                 failed_obligations_90d: failed,
                 overdraft_day_share_90d: overdraft,
                 currency_minor_units: 2,
+                currency: "EUR".into(),
             },
         )
 }

@@ -3,7 +3,8 @@
 //!
 //! One macro declares the index enum, the public catalogue and the phrases segment
 //! descriptions use, so the three cannot drift apart. Money is in minor units of the
-//! account currency (cents); windows end at `as_of` and include it.
+//! customer's base currency (cents for EUR), each foreign amount converted at the reference
+//! rate of its own date; windows end at `as_of` and include it.
 
 /// What one feature is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +215,16 @@ features! {
     ForeignCountries365d = "foreign_countries_365d", "count", D365,
         "Distinct countries of cross-border debits (at most 32 counted).",
         ("many countries visited", "no foreign countries");
+    CrossBorderSpendShare365d = "cross_border_spend_share_365d", "share", D365,
+        "Share of everyday debits made cross-border, by amount in the base currency.",
+        ("spend much abroad", "spend at home");
+    ForeignCurrencySpendShare365d = "foreign_currency_spend_share_365d", "share", D365,
+        "Share of everyday debits paid in a currency other than the base currency, by \
+         amount converted to it.",
+        ("spend in foreign currencies", "spend in home currency");
+    Currencies365d = "currencies_365d", "count", D365,
+        "Distinct currencies of everyday debits, the base currency included (0 without any).",
+        ("many currencies used", "one currency used");
     MerchantEntropy365dBits = "merchant_entropy_365d_bits", "bits", D365,
         "Shannon entropy of merchant ids over completed debits: diversity of merchants.",
         ("many different merchants", "few regular merchants");

@@ -1,7 +1,7 @@
 //! Month-by-month spending mix: the sequence the embedding model reads.
 
 use chrono::{DateTime, Months, Utc};
-use sextant_domain::{Direction, PaymentEvent, PaymentStatus};
+use sextant_domain::{Currency, Direction, PaymentEvent, PaymentStatus, RateTable};
 
 use crate::categories::{self, COUNT};
 
@@ -16,12 +16,16 @@ pub const MAX_SEQUENCE_MONTHS: usize = 120;
 /// A period is a calendar month long and anchored at `as_of` (the latest is
 /// `(as_of - 1 month, as_of]`), so with `as_of` at the end of a month the periods are exactly
 /// the calendar months and the latest one is never a partial month. Spending here is
-/// completed debits carrying an MCC, as for the `spend_share_*` features.
+/// completed debits carrying an MCC, as for the `spend_share_*` features, in `base`
+/// currency: foreign amounts are converted at their day's rate from `rates`, and one without a
+/// usable rate is left out (the features list it).
 ///
 /// # Panics
 /// When `months` exceeds [`MAX_SEQUENCE_MONTHS`]: a caller bug.
 pub fn category_sequence(
     payments: &[PaymentEvent],
+    base: Currency,
+    rates: &RateTable,
     as_of: DateTime<Utc>,
     months: usize,
 ) -> Vec<f32> {
@@ -42,8 +46,16 @@ pub fn category_sequence(
         }
         // `ends` decreases; the number of later period ends at or after `t` is its period.
         let k = ends[1..].partition_point(|&end| end >= t);
-        if let Some(month) = sums.get_mut(k) {
-            month[categories::of_mcc(mcc).index()] += i128::from(p.amount.get());
+        let Some(month) = sums.get_mut(k) else {
+            continue;
+        };
+        let amount = if p.currency == base {
+            Ok(p.amount.get())
+        } else {
+            rates.convert(p.amount.get(), p.currency, base, p.occurred_at.date_naive())
+        };
+        if let Ok(amount) = amount {
+            month[categories::of_mcc(mcc).index()] += i128::from(amount);
         }
     }
     let mut out = Vec::with_capacity(months * COUNT);

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeZone, Utc};
+use sextant_domain::{PaymentKind, PaymentStatus};
 use sextant_profiling::risk::{self, WillingnessSource};
 use sextant_profiling::{
     catalogue, compute_features, metrics, segments, CustomerHistory, Features,
@@ -26,6 +27,10 @@ fn population() -> &'static [Profiled] {
     static POP: OnceLock<Vec<Profiled>> = OnceLock::new();
     POP.get_or_init(|| {
         let config = Config::new(POPULATION, 12, 20_261_031);
+        // The rates the travellers' foreign payments were charged at, published as the ECB
+        // would (weekdays), from a week before the window.
+        let end = as_of().date_naive();
+        let rates = sextant_synth::fx::reference_rate_table(end - chrono::Duration::days(400), end);
         (0..POPULATION)
             .map(|i| {
                 let bundle = generate_customer(&config, i);
@@ -34,8 +39,14 @@ fn population() -> &'static [Profiled] {
                     payments: &bundle.payments,
                     behaviour: &bundle.behaviour,
                     holdings: &bundle.holdings,
+                    rates: &rates,
                 };
                 let features = compute_features(&history, as_of());
+                assert!(
+                    features.unconverted.is_empty(),
+                    "{:?}",
+                    features.unconverted
+                );
                 Profiled { bundle, features }
             })
             .collect()
@@ -203,4 +214,40 @@ fn segments_carry_persona_signal_and_get_described() {
         println!("{name}: {text}");
         assert!((1..=4).contains(&name.split_whitespace().count()), "{name}");
     }
+}
+
+#[test]
+fn foreign_currency_spending_follows_the_payments() {
+    let mut travellers = 0;
+    for p in population() {
+        let everyday_foreign = p.bundle.payments.iter().any(|e| {
+            e.currency != p.bundle.customer.base_currency
+                && e.status == PaymentStatus::Completed
+                && e.occurred_at > as_of() - chrono::Duration::days(365)
+                && matches!(e.kind, PaymentKind::Purchase | PaymentKind::Atm)
+        });
+        let share = p.features.get("foreign_currency_spend_share_365d").unwrap();
+        let currencies = p.features.get("currencies_365d").unwrap();
+        if everyday_foreign {
+            travellers += 1;
+            assert!(
+                share > 0.0 && share < 1.0,
+                "{}: {share}",
+                p.bundle.customer.id
+            );
+            assert!(currencies >= 2.0, "{}: {currencies}", p.bundle.customer.id);
+        } else {
+            assert_eq!(share, 0.0, "{}", p.bundle.customer.id);
+            assert!(currencies <= 1.0, "{}", p.bundle.customer.id);
+        }
+        // Spending abroad by amount is at least the part paid in foreign currencies (those
+        // are all abroad; euro-area trips add to it).
+        let abroad = p.features.get("cross_border_spend_share_365d").unwrap();
+        assert!(
+            abroad + 1e-9 >= share,
+            "{}: {abroad} < {share}",
+            p.bundle.customer.id
+        );
+    }
+    assert!(travellers > POPULATION / 10, "{travellers} travellers");
 }

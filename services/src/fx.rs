@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sextant_domain::{Currency, Rate};
+use sextant_domain::{ConvertError, Currency, Rate, RateTable, Unconverted};
 use sextant_store::{Actor, DailyRates, FxWrite, Store};
 use utoipa::ToSchema;
 
@@ -133,6 +133,43 @@ pub async fn rates_on(store: &dyn Store, date: NaiveDate) -> Result<RatesOn> {
         base: "EUR".into(),
         rates,
         missing,
+    })
+}
+
+/// Refuses to go on from figures that left amounts out for want of a rate (income or
+/// holdings would be understated): a 409 `exchange_rate_missing` with one problem per
+/// currency and day, so the bank knows which rates to publish. `consequence` says what was
+/// not done.
+pub fn refuse_unconverted(unconverted: &[Unconverted], consequence: &str) -> Result<()> {
+    if unconverted.is_empty() {
+        return Ok(());
+    }
+    let mut gaps: BTreeMap<(&str, String), usize> = BTreeMap::new();
+    for u in unconverted {
+        let what = match u.error {
+            ConvertError::Missing(m) => (m.currency, m.date.to_string()),
+            ConvertError::TooLarge => (u.currency.static_str(), "too_large".to_owned()),
+        };
+        *gaps.entry(what).or_default() += 1;
+    }
+    Err(ServiceError::Conflict {
+        code: "exchange_rate_missing",
+        problems: gaps
+            .into_iter()
+            .map(|((currency, date), count)| {
+                ItemProblem::field(
+                    "customer_id",
+                    "exchange_rate_missing",
+                    format!(
+                        "{count} amount(s) in {currency} on {date} could not be converted to \
+                         the customer's base currency (no reference rate published on that \
+                         day or in the {} days before): {consequence}; publish the rate \
+                         (PUT /v1/fx-rates/{{date}}) and ask again",
+                        RateTable::MAX_AGE_DAYS
+                    ),
+                )
+            })
+            .collect(),
     })
 }
 

@@ -112,6 +112,7 @@ pub fn compute(history: &History, as_of: DateTime<Utc>, answers: Option<&Answers
         payments: &history.payments,
         behaviour: &history.behaviour,
         holdings: &history.holdings,
+        rates: &history.rates,
     };
     let features = compute_features(&view, as_of);
     let (willingness, source) = match answers.map(risk::willingness_from_answers) {
@@ -123,7 +124,13 @@ pub fn compute(history: &History, as_of: DateTime<Utc>, answers: Option<&Answers
         ),
     };
     let assessment = risk::assess(willingness, source, &features, age_years(history, as_of));
-    let sequence = category_sequence(&history.payments, as_of, SEQUENCE_MONTHS);
+    let sequence = category_sequence(
+        &history.payments,
+        history.customer.base_currency,
+        &history.rates,
+        as_of,
+        SEQUENCE_MONTHS,
+    );
     let profile = StoredProfile {
         customer_id: history.customer.id.clone(),
         feature_version: FEATURE_VERSION,
@@ -131,7 +138,11 @@ pub fn compute(history: &History, as_of: DateTime<Utc>, answers: Option<&Answers
         segment: None,
         embedding_model: None,
         as_of,
-        computed_at: Utc::now(),
+        // The snapshot's time, not the end of the computation: an event received while the
+        // history was being read or the features computed is newer than the profile, so the
+        // profile is stale (see `is_fresh`), never wrongly fresh.
+        computed_at: as_of.min(Utc::now()),
+        unconverted: features.unconverted.clone(),
     };
     Computed {
         profile,
@@ -167,9 +178,11 @@ pub fn source_name(source: WillingnessSource) -> &'static str {
 }
 
 /// Whether a stored profile reflects every event received (`newest_event`) and the current
-/// feature layout.
+/// feature layout. A profile that left amounts out for want of a rate is never fresh: it is
+/// recomputed on every read until they convert, so a rate published since counts at once.
 pub fn is_fresh(profile: &StoredProfile, newest_event: Option<DateTime<Utc>>) -> bool {
     profile.feature_version == FEATURE_VERSION
+        && profile.unconverted.is_empty()
         && newest_event.is_none_or(|t| t <= profile.computed_at)
 }
 
@@ -317,7 +330,9 @@ impl Pipeline {
         self.models_dir.join("current")
     }
 
-    /// Loads the model named in `models/current`, if any.
+    /// Loads the model named in `models/current`, if any. A model trained on another feature
+    /// layout is not loaded (its inputs would be misread): the installation is left without
+    /// one, as a new one is, until `sextant train embeddings` (or the demo) trains another.
     fn load_current_model(&self) -> Result<()> {
         let Ok(name) = std::fs::read_to_string(self.current_pointer()) else {
             return Ok(());
@@ -326,6 +341,16 @@ impl Pipeline {
         let path = self.models_dir.join(format!("{name}.safetensors"));
         let model = EmbeddingModel::load(&path)
             .map_err(|e| ServiceError::internal(format!("cannot load {}: {e}", path.display())))?;
+        if model.metadata().feature_version != FEATURE_VERSION {
+            tracing::warn!(
+                model = %name,
+                trained_on = model.metadata().feature_version,
+                current = FEATURE_VERSION,
+                "the embedding model was trained on another feature layout; it is not loaded \
+                 and must be retrained"
+            );
+            return Ok(());
+        }
         if model.metadata().config.dim != self.vectors.dim() {
             return Err(ServiceError::internal(format!(
                 "model {name} has {} dimensions; the vector store has {}",

@@ -3,7 +3,7 @@
 //! and the assessments they lead to, and similar customers in embedding space.
 
 use chrono::{DateTime, Utc};
-use sextant_domain::CustomerId;
+use sextant_domain::{Currency, Customer, CustomerId};
 use sextant_profiling::risk;
 use sextant_store::{Actor, StoredAssessment, StoredProfile, StoredSegment};
 
@@ -16,14 +16,14 @@ pub const ASSESSMENTS_LISTED: u64 = 100;
 pub const SIMILAR_MAX: usize = 100;
 
 /// Not found for an unknown customer, a conflict for one who has not consented to profiling.
-pub async fn require_profiling_consent(ctx: &Context, id: &CustomerId) -> Result<()> {
+pub async fn require_profiling_consent(ctx: &Context, id: &CustomerId) -> Result<Customer> {
     let customer = ctx
         .store
         .customer(id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if customer.customer.consents.profiling {
-        return Ok(());
+        return Ok(customer.customer);
     }
     Err(ServiceError::conflict(
         "no_profiling_consent",
@@ -34,6 +34,8 @@ pub async fn require_profiling_consent(ctx: &Context, id: &CustomerId) -> Result
 
 /// A customer's profile as served, with their current assessment and segment.
 pub struct CurrentProfile {
+    /// The customer's base currency: the profile's amounts are in it.
+    pub currency: Currency,
     pub profile: StoredProfile,
     pub risk: Option<StoredAssessment>,
     pub segment: Option<StoredSegment>,
@@ -42,7 +44,7 @@ pub struct CurrentProfile {
 /// The profile reflecting every event acknowledged before the call: the stored one when it
 /// is fresh, else recomputed now (one customer's last 400 days).
 pub async fn current(ctx: &Context, id: &CustomerId) -> Result<CurrentProfile> {
-    require_profiling_consent(ctx, id).await?;
+    let customer = require_profiling_consent(ctx, id).await?;
     let profile = match ctx.pipeline.fresh_profile(id).await? {
         Some(p) => p,
         None => {
@@ -58,6 +60,7 @@ pub async fn current(ctx: &Context, id: &CustomerId) -> Result<CurrentProfile> {
         .segment
         .and_then(|s| ctx.pipeline.segments().iter().find(|x| x.id == s).cloned());
     Ok(CurrentProfile {
+        currency: customer.base_currency,
         profile,
         risk,
         segment,

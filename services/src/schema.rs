@@ -27,7 +27,6 @@ use utoipa::openapi::schema::{
     SchemaType, Type,
 };
 
-use crate::lending::CREDIT_CURRENCY;
 use crate::marketing::campaigns::delivery::CAMPAIGN_EVENT_KINDS;
 
 /// Opaque identifiers (`sextant_domain::CustomerId` and its kin): 1 to 64 bytes of ASCII
@@ -143,13 +142,6 @@ pub fn currency_or_eur() -> Schema {
 }
 
 /// The one currency credit is offered in.
-pub fn credit_currency() -> Schema {
-    one_of(
-        "ISO 4217; credit is offered in the policy's currency only.",
-        [CREDIT_CURRENCY],
-    )
-}
-
 /// `PaymentRecord.direction`, with the rule tying it to `kind` in words.
 pub fn payment_direction() -> Schema {
     let required = |d: Direction| {

@@ -1,11 +1,13 @@
 //! Customers and their events: registrations, consents (with every change on record),
 //! payment and behaviour events (idempotent batches), holdings and the product table.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sextant_domain::{
     BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
-    Product,
+    Product, RateTable,
 };
 
 use crate::{Actor, StoreError};
@@ -66,6 +68,10 @@ pub struct History {
     pub payments: Vec<PaymentEvent>,
     pub behaviour: Vec<BehaviourEvent>,
     pub holdings: Vec<Holding>,
+    /// The reference rates the history's foreign amounts need, from the first such payment's
+    /// date (less the weekend allowance) to today; empty when every amount is in the
+    /// customer's base currency. Shared by the histories of one page.
+    pub rates: Arc<RateTable>,
 }
 
 #[async_trait]

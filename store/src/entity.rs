@@ -23,6 +23,8 @@ pub mod customer {
         pub updated_at_ms: i64,
         /// Birth year, region and occupation, sealed under the customer's data key.
         pub sealed: String,
+        /// ISO 4217 code of the account's currency.
+        pub base_currency: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -222,6 +224,8 @@ pub mod profile {
         pub embedding_model: Option<String>,
         pub as_of_ms: i64,
         pub computed_at_ms: i64,
+        /// JSON list of the amounts left out because no rate converted them.
+        pub unconverted: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

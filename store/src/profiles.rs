@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sextant_domain::CustomerId;
+use sextant_domain::{CustomerId, Unconverted};
 
 use crate::{Actor, History, StoreError};
 
@@ -18,6 +18,8 @@ pub struct StoredProfile {
     /// The time the features describe.
     pub as_of: DateTime<Utc>,
     pub computed_at: DateTime<Utc>,
+    /// Amounts left out of the features because no rate put them in the base currency.
+    pub unconverted: Vec<Unconverted>,
 }
 
 /// One recorded risk assessment.

@@ -123,7 +123,9 @@ impl Writer<'_> {
             occurred_at: self.window.timestamp(s.at_s),
             amount: AmountMinor::new(s.amount_minor.clamp(1, 99_999_999))
                 .expect("clamped into range"),
-            currency: Currency::parse("EUR").expect("EUR is supported"),
+            // In euros even abroad: the schemes' thresholds (card testing, structuring) are
+            // euro amounts, and web shops that fraudsters test cards on often price in euros.
+            currency: Currency::EUR,
             direction,
             kind: s.kind,
             channel: s.channel,

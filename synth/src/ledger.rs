@@ -238,13 +238,24 @@ impl<'a> EventWriter<'a> {
         self.buf.clear();
         write!(self.buf, "p{}_{}", self.number, self.events.len() + 1)
             .expect("writing to a String cannot fail");
+        let occurred_at = self.window.timestamp(p.at_s);
+        // Abroad outside the euro area, the payment is charged in the local currency; the
+        // account is debited the euro amount planned.
+        let (amount_minor, currency) = crate::fx::currency_of(p.country)
+            .and_then(|c| {
+                Some((
+                    crate::fx::charge(p.amount_minor, c, occurred_at.date_naive())?,
+                    c,
+                ))
+            })
+            .unwrap_or((p.amount_minor, Currency::EUR));
         self.events.push(PaymentEvent {
             event_id: EventId::parse(&self.buf).expect("generated event ids are short and plain"),
             customer_id: self.customer_id.clone(),
-            occurred_at: self.window.timestamp(p.at_s),
-            amount: AmountMinor::new(p.amount_minor)
+            occurred_at,
+            amount: AmountMinor::new(amount_minor)
                 .expect("planned amounts are positive and bounded"),
-            currency: Currency::EUR,
+            currency,
             direction: p.direction,
             kind: p.kind,
             channel: p.channel,

@@ -21,6 +21,7 @@
 mod behaviour;
 mod commitments;
 mod fraud;
+pub mod fx;
 mod holdings;
 mod income;
 mod latent;

@@ -3,7 +3,7 @@
 use rand::Rng;
 
 use sextant_domain::{
-    BirthYear, ChannelConsents, Consents, Customer, CustomerId, KycStatus, Occupation,
+    BirthYear, ChannelConsents, Consents, Currency, Customer, CustomerId, KycStatus, Occupation,
 };
 
 use crate::latent::Latents;
@@ -29,6 +29,7 @@ pub(crate) fn customer<R: Rng>(
         occupation: occupation(persona, latents, rng),
         kyc_status: kyc_status(persona, rng),
         consents: consents(latents, rng),
+        base_currency: Currency::EUR,
     }
 }
 

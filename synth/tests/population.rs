@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use proptest::prelude::*;
 use sextant_domain::{
-    default_catalogue, BehaviourKind, Channel, Direction, PaymentKind, PaymentStatus, ProductKind,
+    default_catalogue, BehaviourKind, Channel, Currency, Direction, PaymentKind, PaymentStatus,
+    ProductKind,
 };
 use sextant_synth::{generate_customer, Config, CustomerBundle, Persona};
 
@@ -68,13 +69,18 @@ fn assert_bundle_valid(config: &Config, b: &CustomerBundle) {
             "{}",
             p.occurred_at
         );
-        assert_eq!(p.currency.as_str(), "EUR");
         // Planted fraud carries no balance (the ledger did not run it); everything else does.
         let planted = b
             .truth
             .fraud
             .as_ref()
             .is_some_and(|f| f.event_ids.contains(&p.event_id));
+        // Charged in the local currency outside the euro area, else in the account's euros;
+        // planted fraud always in euros (its schemes' thresholds are euro amounts).
+        let charged_in = sextant_synth::fx::currency_of(p.country)
+            .filter(|_| !planted)
+            .unwrap_or(Currency::EUR);
+        assert_eq!(p.currency, charged_in, "{}", p.event_id);
         assert_eq!(p.balance_after_minor.is_none(), planted, "{}", p.event_id);
         // A foreign country and the cross-border channel go together.
         assert_eq!(
@@ -144,13 +150,41 @@ fn assert_balances_follow_flows(b: &CustomerBundle) {
         let after = w[1].balance_after_minor.unwrap();
         let p = &w[1];
         match p.status {
-            PaymentStatus::Completed => {
+            PaymentStatus::Completed if p.currency == Currency::EUR => {
                 assert_eq!(
                     after,
                     before + signed(p.amount.get(), p.direction),
                     "{}",
                     p.event_id
                 )
+            }
+            // Charged in another currency, the account moved by its euro equivalent: the
+            // amount converted back at the day's rate is within a cent of it.
+            PaymentStatus::Completed => {
+                let rates = sextant_synth::fx::reference_rate_table(
+                    p.occurred_at.date_naive() - chrono::Duration::days(7),
+                    p.occurred_at.date_naive(),
+                );
+                let euros = rates
+                    .convert(
+                        p.amount.get(),
+                        p.currency,
+                        Currency::EUR,
+                        p.occurred_at.date_naive(),
+                    )
+                    .unwrap();
+                let moved = (after - before).abs();
+                assert!(
+                    (moved - euros).abs() <= 1,
+                    "{}: {moved} vs {euros}",
+                    p.event_id
+                );
+                assert_eq!(
+                    (after - before).signum(),
+                    signed(1, p.direction),
+                    "{}",
+                    p.event_id
+                );
             }
             PaymentStatus::Failed => {
                 assert_eq!(after, before, "{}", p.event_id);
@@ -453,6 +487,36 @@ fn travel_shows_as_cross_border_spending() {
         summer_or_december[7] + summer_or_december[8]
             > 2 * (summer_or_december[2] + summer_or_december[3])
     );
+    // Outside the euro area, payments are in the local currency, and every one converts back
+    // at the published reference rates (weekends at Friday's).
+    let (start, end) = window(&config());
+    // From a week before the window: a payment on its first day, a Saturday, is charged at
+    // the Friday before.
+    let rates = sextant_synth::fx::reference_rate_table(
+        start.date_naive() - chrono::Duration::days(7),
+        end.date_naive(),
+    );
+    let foreign: Vec<_> = population()
+        .iter()
+        .flat_map(|b| &b.payments)
+        .filter(|p| p.currency != Currency::EUR)
+        .collect();
+    assert!(
+        foreign.len() > 100,
+        "{} foreign-currency payments",
+        foreign.len()
+    );
+    let currencies: std::collections::BTreeSet<_> = foreign.iter().map(|p| p.currency).collect();
+    assert!(currencies.len() >= 4, "{currencies:?}");
+    for p in foreign {
+        let euros = rates.convert(
+            p.amount.get(),
+            p.currency,
+            Currency::EUR,
+            p.occurred_at.date_naive(),
+        );
+        assert!(euros.is_ok_and(|e| e > 0), "{}: {euros:?}", p.event_id);
+    }
 }
 
 proptest! {

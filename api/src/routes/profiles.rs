@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use sextant_domain::{AmountSource, ConvertError, Unconverted};
 use sextant_profiling::risk;
 use sextant_services::profiles::{self, CurrentProfile};
 use sextant_services::records::format_timestamp;
@@ -138,6 +139,50 @@ pub struct ProfileView {
     pub segment: Option<SegmentView>,
     /// The embedding model the customer's vector comes from, if one is trained.
     pub embedding_model: Option<String>,
+    /// The customer's base currency (ISO 4217): every `minor` feature is in its minor unit,
+    /// foreign amounts converted at the reference rate of their own date.
+    pub currency: String,
+    /// Amounts no rate could convert, left out of every sum (empty when all were converted):
+    /// publish the missing rates (`PUT /v1/fx-rates/{date}`) and the next profile counts them.
+    pub unconverted: Vec<UnconvertedView>,
+}
+
+/// An amount left out of the profile because it could not be put in the base currency.
+#[derive(Serialize, ToSchema)]
+pub struct UnconvertedView {
+    /// `payment` (an event) or `holding` (a product held).
+    pub source: &'static str,
+    /// The payment's event id or the holding's product id.
+    pub id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The day whose rate was needed (YYYY-MM-DD).
+    pub date: String,
+    /// `exchange_rate_missing` (no rate for `missing_currency` published on `date` or in the
+    /// 7 days before) or `amount_too_large`.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_currency: Option<String>,
+}
+
+fn unconverted_view(u: &Unconverted) -> UnconvertedView {
+    let (source, id) = match &u.source {
+        AmountSource::Payment(id) => ("payment", id.to_string()),
+        AmountSource::Holding(id) => ("holding", id.to_string()),
+    };
+    let (code, missing_currency) = match u.error {
+        ConvertError::Missing(m) => ("exchange_rate_missing", Some(m.currency.to_owned())),
+        ConvertError::TooLarge => ("amount_too_large", None),
+    };
+    UnconvertedView {
+        source,
+        id,
+        amount_minor: u.amount_minor,
+        currency: u.currency.to_string(),
+        date: u.date.to_string(),
+        code,
+        missing_currency,
+    }
 }
 
 /// The customer's profile. It reflects every event acknowledged before the request: when
@@ -155,6 +200,7 @@ pub async fn profile(
     let id = customer_id(&id)?;
     super::require_client(&state, &caller, &id).await?;
     let CurrentProfile {
+        currency,
         profile,
         risk,
         segment,
@@ -178,6 +224,8 @@ pub async fn profile(
         risk: risk.as_ref().map(risk_view),
         segment: segment.as_ref().map(segment_view),
         embedding_model: profile.embedding_model,
+        currency: currency.to_string(),
+        unconverted: profile.unconverted.iter().map(unconverted_view).collect(),
     }))
 }
 

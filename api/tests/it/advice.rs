@@ -441,3 +441,56 @@ async fn frontier_and_allocation_through_the_api() {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.body["errors"][0]["field"], "latest_prices.a");
 }
+
+/// A client whose account is in crowns, holding a euro fund: the review values it in crowns
+/// at today's published rate, and without one refuses rather than review part of it.
+#[tokio::test]
+async fn a_review_is_in_the_clients_base_currency() {
+    let app = spawn_app().await;
+    let service = token(Role::Service, "app");
+    app.put_customer_in("c-cz", "CZK").await;
+    let holdings = json!({"holdings": [
+        {"customer_id": "c-cz", "product_id": "fund-gov-bonds", "value_minor": 400_000, "currency": "EUR", "opened_at": "2025-01-01T00:00:00Z"},
+        {"customer_id": "c-cz", "product_id": "fund-global-equity", "value_minor": 10_000_000, "currency": "CZK", "opened_at": "2025-01-01T00:00:00Z"},
+    ]});
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/customers/c-cz/holdings",
+            Some(&service),
+            Some(holdings.to_string()),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.text);
+    let admin = token(Role::Admin, "root");
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/wealth-managers/wm-1/clients/c-cz",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let wm = token(Role::WealthManager, "wm-1");
+    let refused = app
+        .call("GET", "/v1/customers/c-cz/review", Some(&wm), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(refused.body["code"], "exchange_rate_missing");
+    let today = chrono::Utc::now().date_naive().to_string();
+    app.put_rates(&today, json!({"CZK": "25.000"})).await;
+    let review = app
+        .call("GET", "/v1/customers/c-cz/review", Some(&wm), None)
+        .await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.text);
+    assert_eq!(review.body["currency"], "CZK");
+    // 4,000 EUR at 25 CZK = 100,000 CZK, with the 100,000 CZK fund.
+    assert_eq!(review.body["value_minor"], 20_000_000);
+    let clients = app
+        .call("GET", "/v1/wealth-managers/me/clients", Some(&wm), None)
+        .await;
+    let client = &clients.body["clients"][0];
+    assert_eq!(client["currency"], "CZK", "{}", clients.text);
+    assert_eq!(client["value_minor"], 20_000_000);
+}

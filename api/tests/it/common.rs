@@ -162,6 +162,34 @@ impl TestApp {
             .await;
         assert!(reply.status.is_success(), "{}", reply.text);
     }
+
+    /// Registers `id` as [`TestApp::put_customer`] does, with the account in `currency`.
+    pub async fn put_customer_in(&self, id: &str, currency: &str) {
+        let mut body = customer_json(id);
+        body["base_currency"] = json!(currency);
+        let reply = self
+            .call(
+                "PUT",
+                &format!("/v1/customers/{id}"),
+                Some(&token(Role::Service, "app")),
+                Some(body.to_string()),
+            )
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.text);
+    }
+
+    /// Publishes a day's reference rates (`{"CZK": "25.000"}`) as the payment app's service.
+    pub async fn put_rates(&self, date: &str, rates: Value) {
+        let reply = self
+            .call(
+                "PUT",
+                &format!("/v1/fx-rates/{date}"),
+                Some(&token(Role::Service, "app")),
+                Some(json!({ "rates": rates }).to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
 }
 
 pub fn customer_json(id: &str) -> Value {
@@ -185,4 +213,22 @@ pub fn behaviour_json(event_id: &str, customer: &str) -> Value {
 
 pub fn batch(events: &[Value]) -> String {
     json!({ "events": events }).to_string()
+}
+
+/// Publishes the reference rates a synthetic population of `config` was charged at, as the
+/// demo's import does, so its travellers' foreign payments convert.
+pub async fn publish_synthetic_rates(store: &dyn Store, config: &sextant_synth::Config) {
+    let days: Vec<sextant_store::DailyRates> = sextant_synth::fx::daily_rates_for(config)
+        .into_iter()
+        .map(|(date, rates)| sextant_store::DailyRates { date, rates })
+        .collect();
+    store
+        .put_fx_rates(
+            &days,
+            "synthetic",
+            &sextant_store::Actor::system("test"),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
 }

@@ -21,6 +21,7 @@ async fn credit_app(customers: u64) -> (TestApp, Vec<String>) {
         end_date: Utc::now().date_naive() - Duration::days(1),
     };
     let now = Utc::now();
+    crate::common::publish_synthetic_rates(app.store.as_ref(), &config).await;
     let mut truth = std::collections::HashMap::new();
     let mut ids = Vec::new();
     for index in 0..customers {
@@ -496,4 +497,67 @@ async fn a_quote_after_a_new_event_decides_on_features_that_include_it() {
         after_as_of > before,
         "features as of {after_as_of} should be newer than {before}"
     );
+}
+
+/// Credit for a customer whose account is in crowns: asked in crowns only, decided under the
+/// policy converted at today's published rate, and refused by name while an amount of their
+/// history has no rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credit_is_decided_in_the_customers_base_currency() {
+    let (app, _) = credit_app(60).await;
+    let service = token(Role::Service, "payment-app");
+    app.put_customer_in("c-cz", "CZK").await;
+    let day = |days_ago: i64| (Utc::now() - Duration::days(days_ago)).to_rfc3339();
+    let event = |id: &str, amount: i64, currency: &str, at: String| {
+        let mut p = crate::common::payment_json(id, "c-cz", amount);
+        p["currency"] = json!(currency);
+        p["occurred_at"] = json!(at);
+        p
+    };
+    post_events(
+        &app,
+        &[
+            event("cz-1", 120_000, "CZK", day(20)),
+            event("cz-2", 80_000, "CZK", day(10)),
+        ],
+    )
+    .await;
+    let quote = |currency: &str| json!({"customer_id": "c-cz", "merchant_id": "m-shoes", "amount_minor": 250_000, "currency": currency});
+    let in_euros = post(&app, "/v1/instalments/quote", &service, &[], quote("EUR")).await;
+    assert_eq!(in_euros.status, 422, "{}", in_euros.text);
+    assert_eq!(in_euros.body["errors"][0]["field"], "currency");
+    assert_eq!(in_euros.body["errors"][0]["code"], "currency_mismatch");
+    // No crown rate yet: the euro policy cannot be put in crowns.
+    let no_rate = post(&app, "/v1/instalments/quote", &service, &[], quote("CZK")).await;
+    assert_eq!(no_rate.status, 409, "{}", no_rate.text);
+    assert_eq!(
+        no_rate.body["code"], "exchange_rate_missing",
+        "{}",
+        no_rate.text
+    );
+    let today = Utc::now().date_naive().to_string();
+    app.put_rates(&today, json!({"CZK": "25.000"})).await;
+    let answered = post(&app, "/v1/instalments/quote", &service, &[], quote("CZK")).await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    assert_eq!(answered.body["currency"], "CZK");
+    let record = app
+        .store
+        .credit_decision(answered.body["quote_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let policy = &record.inputs["policy"];
+    assert_eq!(policy["currency"], "CZK");
+    // 50 to 3,000 euros of instalments are 1,250 to 75,000 crowns.
+    assert_eq!(policy["instalment"]["min_amount_minor"], 125_000);
+    assert_eq!(policy["instalment"]["max_amount_minor"], 7_500_000);
+    assert_eq!(record.inputs["applicant"]["currency"], "CZK");
+    // A pound payment from before any published pound rate: no decision on part of the
+    // history, and the answer says which rate is missing.
+    post_events(&app, &[event("gb-1", 4_000, "GBP", day(300))]).await;
+    let gap = post(&app, "/v1/instalments/quote", &service, &[], quote("CZK")).await;
+    assert_eq!(gap.status, 409, "{}", gap.text);
+    assert_eq!(gap.body["code"], "exchange_rate_missing");
+    let message = gap.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GBP"), "{message}");
 }

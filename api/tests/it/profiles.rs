@@ -203,6 +203,7 @@ pub(crate) async fn load_population(app: &TestApp, customers: u64) {
         end_date: Utc::now().date_naive() - Duration::days(1),
     };
     let now = Utc::now();
+    crate::common::publish_synthetic_rates(app.store.as_ref(), &config).await;
     for index in 0..customers {
         let bundle = sextant_synth::generate_customer(&config, index);
         app.store

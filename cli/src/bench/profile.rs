@@ -193,6 +193,14 @@ fn sextant_extraction(
     // About 45,000 lines of 12 months: 13 MB of text.
     const BLOCK: usize = 100;
     let started = Instant::now();
+    // The rates the file's foreign-currency payments convert at (`sextant generate` writes
+    // them beside the events).
+    let rates_file = dir.join(generate::FX_RATES_FILE);
+    let rates = std::sync::Arc::new(if rates_file.exists() {
+        crate::commands::fx::read_table(&rates_file)?
+    } else {
+        sextant_domain::RateTable::new()
+    });
     // One thread reads and splits the files by customer while the pool parses and profiles
     // the previous block; blocks come back to be filled again, so their memory is reused.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
@@ -241,6 +249,7 @@ fn sextant_extraction(
                     payments: Vec::with_capacity(p.len()),
                     behaviour: Vec::with_capacity(b.len()),
                     holdings: Vec::new(),
+                    rates: rates.clone(),
                 };
                 for line in p.clone().chain(b.clone()) {
                     match parse_event(block.line(line)).map_err(|e| anyhow::anyhow!("{e:?}"))? {

@@ -12,9 +12,9 @@ use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use sextant_api::config::Config;
 use sextant_api::startup::open_store;
-use sextant_domain::{Currency, Rate};
+use sextant_domain::{Currency, Rate, RateTable};
 use sextant_services::fx;
-use sextant_store::{Actor, DailyRates};
+use sextant_store::{Actor, DailyRates, Store};
 
 use crate::output::{emit, Report};
 
@@ -94,36 +94,77 @@ impl Report for ImportFxReport {
 }
 
 pub async fn run(args: ImportFxArgs, mut config: Config) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    let parsed = parse_ecb_csv(&text).map_err(|p| {
+    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    let store = open_store(&config).await?;
+    let report = import_file(store.as_ref(), &args.file, &Actor::operator()).await?;
+    emit(&report, args.json)?;
+    Ok(if report.rejected_lines.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+/// Publishes the reference rates a synthetic population of `config` was charged at (what
+/// the demo and `sextant import` take from `fx-rates.csv`), for evaluations and benchmarks
+/// that store generated payments directly.
+pub async fn publish_synthetic(
+    store: &dyn Store,
+    config: &sextant_synth::Config,
+    by: &Actor,
+) -> anyhow::Result<()> {
+    let days: Vec<DailyRates> = sextant_synth::fx::daily_rates_for(config)
+        .into_iter()
+        .map(|(date, rates)| DailyRates { date, rates })
+        .collect();
+    fx::put_days(store, &days, "synthetic", by, Utc::now()).await?;
+    Ok(())
+}
+
+/// Reads and checks a file; a header that is not the ECB's fails it whole, naming the line.
+pub fn read_file(path: &Path) -> anyhow::Result<ParsedRates> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    parse_ecb_csv(&text).map_err(|p| {
         anyhow::anyhow!(
             "{}:{}:{}: {} [{}]",
-            args.file.display(),
+            path.display(),
             p.line,
             p.column,
             p.message,
             p.code
         )
-    })?;
-    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
-    let store = open_store(&config).await?;
-    let source = format!("ecb-csv:{}", file_name(&args.file));
-    let write = fx::put_days(
-        store.as_ref(),
-        &parsed.days,
-        &source,
-        &Actor::operator(),
-        Utc::now(),
-    )
-    .await?;
+    })
+}
+
+/// The file's rates as a table, for computing without a store (benchmarks).
+pub fn read_table(path: &Path) -> anyhow::Result<RateTable> {
+    let mut table = RateTable::new();
+    for day in read_file(path)?.days {
+        for (currency, rate) in day.rates {
+            table.insert(day.date, currency, rate);
+        }
+    }
+    Ok(table)
+}
+
+/// Imports a file's good lines (each day replacing what was stored for it) and reports what
+/// changed and which lines were left out.
+pub async fn import_file(
+    store: &dyn Store,
+    path: &Path,
+    by: &Actor,
+) -> anyhow::Result<ImportFxReport> {
+    let parsed = read_file(path)?;
+    let source = format!("ecb-csv:{}", file_name(path));
+    let write = fx::put_days(store, &parsed.days, &source, by, Utc::now()).await?;
     let currencies: BTreeSet<&str> = parsed
         .days
         .iter()
         .flat_map(|d| d.rates.iter().map(|(c, _)| c.as_str()))
         .collect();
-    let report = ImportFxReport {
-        file: args.file.display().to_string(),
+    Ok(ImportFxReport {
+        file: path.display().to_string(),
         days: parsed.days.len() as u64,
         rates: parsed.days.iter().map(|d| d.rates.len() as u64).sum(),
         first_date: parsed
@@ -145,12 +186,6 @@ pub async fn run(args: ImportFxArgs, mut config: Config) -> anyhow::Result<i32> 
         removed: write.removed,
         unchanged: write.unchanged,
         rejected_lines: parsed.rejected,
-    };
-    emit(&report, args.json)?;
-    Ok(if report.rejected_lines.is_empty() {
-        0
-    } else {
-        1
     })
 }
 

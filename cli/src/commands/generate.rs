@@ -31,6 +31,9 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// The generated sanctions list (invented parties, the SDN CSV layout) that the
 /// sanctioned-payee scheme pays; the demo screens against it.
 pub const SANCTIONS_FILE: &str = "sanctions.csv";
+/// The reference rates the travellers' foreign-currency payments were charged at, in the
+/// ECB's CSV layout (`sextant import-fx` reads it; the demo imports it with the population).
+pub const FX_RATES_FILE: &str = "fx-rates.csv";
 
 /// Evaluation-only facts about a customer; never imported into the service.
 #[derive(Serialize)]
@@ -210,6 +213,10 @@ pub fn generate(
     std::fs::write(
         out_dir.join(SANCTIONS_FILE),
         sextant_synth::sanctions::sdn_csv(),
+    )?;
+    std::fs::write(
+        out_dir.join(FX_RATES_FILE),
+        sextant_synth::fx::ecb_csv(config),
     )?;
     report.elapsed = started.elapsed();
     let manifest = Manifest {

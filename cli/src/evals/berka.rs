@@ -150,6 +150,7 @@ pub fn load(dir: &Path, today: DateTime<Utc>) -> anyhow::Result<Vec<BerkaLoan>> 
                 profiling: true,
                 ..Consents::default()
             },
+            base_currency: Currency::parse("CZK").expect("CZK is supported"),
         };
         let mut payments = Vec::new();
         for t in by_account
@@ -210,6 +211,8 @@ pub fn profiled(dir: &Path) -> anyhow::Result<(Vec<Vec<f64>>, Vec<bool>)> {
                 payments: &l.payments,
                 behaviour: &[],
                 holdings: &[],
+                // Every Berka amount is in the accounts' crowns.
+                rates: &sextant_domain::RateTable::new(),
             };
             sextant_profiling::compute_features(&history, l.as_of).values
         })

@@ -44,6 +44,7 @@ pub fn population_rows(
     config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let as_of =
         Utc.from_utc_datetime(&config.end_date.and_hms_opt(23, 59, 59).expect("valid time"));
+    let rates = sextant_synth::fx::rate_table_for(&config);
     Ok((0..customers)
         .into_par_iter()
         .map(|index| {
@@ -53,6 +54,7 @@ pub fn population_rows(
                 payments: &bundle.payments,
                 behaviour: &bundle.behaviour,
                 holdings: &bundle.holdings,
+                rates: &rates,
             };
             let features = compute_features(&history, as_of).values;
             let age = config.end_date.year() - i32::from(bundle.customer.birth_year.get());

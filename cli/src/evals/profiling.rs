@@ -149,6 +149,7 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
         "generating and profiling {} customers x {} months",
         options.customers, options.months
     );
+    let rates = std::sync::Arc::new(sextant_synth::fx::rate_table_for(&config));
     let rows: Vec<(Computed, usize, u8, Vec<f32>)> = (0..options.customers)
         .into_par_iter()
         .map(|index| {
@@ -158,6 +159,7 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
                 payments: bundle.payments,
                 behaviour: bundle.behaviour,
                 holdings: bundle.holdings,
+                rates: rates.clone(),
             };
             let persona = Persona::ALL
                 .iter()

@@ -1,6 +1,6 @@
 //! Time arithmetic done once per customer, so the passes compare plain milliseconds.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 
 const DAY_MS: i64 = 86_400_000;
 /// Fallback month length for dates at the edge of chrono's calendar.
@@ -26,6 +26,7 @@ pub(crate) struct Clock {
     /// is `(month_ends_ms[k + 1], month_ends_ms[k]]`. Anchoring at `as_of` keeps every period
     /// a whole month long, so a monthly salary lands once in each.
     pub month_ends_ms: [i64; MONTHS + 1],
+    as_of_date: NaiveDate,
 }
 
 impl Clock {
@@ -45,7 +46,13 @@ impl Clock {
             start_90d_ms: as_of_ms - 90 * DAY_MS,
             start_365d_ms: as_of_ms - 365 * DAY_MS,
             month_ends_ms,
+            as_of_date: as_of.date_naive(),
         }
+    }
+
+    /// The UTC day of `as_of`: the date whose rates value holdings.
+    pub(crate) fn as_of_date(&self) -> NaiveDate {
+        self.as_of_date
     }
 
     pub(crate) fn in_30d(&self, t_ms: i64) -> bool {

@@ -2,6 +2,7 @@
 
 use sextant_domain::{Holding, ProductKind};
 
+use super::money::ToBase;
 use super::{ratio_or, Clock, Values};
 use crate::catalogue::F;
 use crate::products;
@@ -35,15 +36,21 @@ impl HoldingsSummary {
     }
 }
 
-/// Holdings opened after `as_of` did not exist yet and are left out.
-pub(super) fn summarise(holdings: &[Holding], clock: &Clock) -> HoldingsSummary {
+/// Holdings opened after `as_of` did not exist yet and are left out. Values are converted to
+/// the base currency at `as_of`'s rate; one that cannot be is counted but not summed.
+pub(super) fn summarise(
+    holdings: &[Holding],
+    clock: &Clock,
+    to_base: &mut ToBase,
+) -> HoldingsSummary {
     let mut s = HoldingsSummary::default();
+    let on = clock.as_of_date();
     for h in holdings {
         if h.opened_at.timestamp_millis() > clock.as_of_ms {
             continue;
         }
         s.count += 1;
-        let value = i128::from(h.value.get());
+        let value = to_base.holding(h, on).unwrap_or(0);
         let Some(info) = products::info(h.product_id.as_str()) else {
             continue;
         };

@@ -4,20 +4,23 @@
 //! holdings, accumulating into fixed-size arrays; only the merchant-diversity hashes and the
 //! balance points of the overdraft window are collected and sorted. Money is summed in `i128`
 //! minor units, so the result does not depend on the order of the input, and every ratio is
-//! guarded and clamped, so every value is finite.
+//! guarded and clamped, so every value is finite. Every amount is first put in the customer's
+//! base currency (`money`); what cannot be is listed in [`Features::unconverted`].
 
 mod behaviour;
 mod clock;
 mod holdings;
+mod money;
 mod payments;
 mod stats;
 
 use chrono::{DateTime, Utc};
-use sextant_domain::{BehaviourEvent, Customer, Holding, PaymentEvent};
+use sextant_domain::{BehaviourEvent, Customer, Holding, PaymentEvent, RateTable, Unconverted};
 
 use crate::catalogue::{catalogue, FeatureSpec, COUNT, F};
 
 pub(crate) use clock::Clock;
+use money::ToBase;
 
 /// Everything known about one customer, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -28,12 +31,18 @@ pub struct CustomerHistory<'a> {
     /// In any order.
     pub behaviour: &'a [BehaviourEvent],
     pub holdings: &'a [Holding],
+    /// Reference rates for the amounts not in the customer's base currency (an empty table
+    /// when every amount is in it).
+    pub rates: &'a RateTable,
 }
 
 /// One customer's features, aligned with [`catalogue`]. Every value is finite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
     pub values: Vec<f64>,
+    /// Amounts left out of every sum because no rate put them in the base currency, in a
+    /// stable order (empty when all were converted).
+    pub unconverted: Vec<Unconverted>,
 }
 
 impl Features {
@@ -75,9 +84,10 @@ pub fn compute_features(history: &CustomerHistory, as_of: DateTime<Utc>) -> Feat
     let age_years = history.customer.birth_year.age_years(as_of);
     values.set(F::AgeYears, f64::from(age_years));
 
-    let holdings = holdings::summarise(history.holdings, &clock);
+    let mut to_base = ToBase::new(history.customer.base_currency, history.rates);
+    let holdings = holdings::summarise(history.holdings, &clock, &mut to_base);
     holdings.write(&mut values);
-    let payments = payments::summarise(history.payments, &clock);
+    let payments = payments::summarise(history.payments, &clock, &mut to_base);
     let first_payment_ms = payments.first_ms;
     payments.write(&mut values, &holdings);
     let app = behaviour::summarise(history.behaviour, &clock);
@@ -89,6 +99,7 @@ pub fn compute_features(history: &CustomerHistory, as_of: DateTime<Utc>) -> Feat
 
     Features {
         values: values.0.iter().map(|v| finite_or_zero(*v)).collect(),
+        unconverted: to_base.into_unconverted(),
     }
 }
 

@@ -11,12 +11,13 @@
 //! - *everyday debits*: completed purchases, ATM withdrawals and P2P transfers out.
 
 use sextant_domain::{
-    Channel, CountryCode, Direction, EventId, PaymentEvent, PaymentKind, PaymentStatus,
+    Channel, CountryCode, Currency, Direction, EventId, PaymentEvent, PaymentKind, PaymentStatus,
 };
 use sextant_hash::fnv1a64;
 
 use super::clock::MONTHS;
 use super::holdings::HoldingsSummary;
+use super::money::ToBase;
 use super::stats::{coefficient_of_variation, entropy_bits, median};
 use super::{ratio_or, Clock, Values};
 use crate::catalogue::F;
@@ -24,6 +25,8 @@ use crate::categories::{self, Category, COUNT as CATEGORIES};
 
 /// Distinct foreign countries tracked; more than this many in a year is already "very many".
 const MAX_COUNTRIES: usize = 32;
+/// Distinct currencies tracked (every supported one fits).
+const MAX_CURRENCIES: usize = 32;
 /// Buffers are reported in months within these bounds; beyond them the number stops meaning
 /// anything and would swamp standardised comparisons.
 const BUFFER_MONTHS_MIN: f64 = -24.0;
@@ -71,6 +74,11 @@ pub(super) struct PaymentSummary<'a> {
     everyday_365d: u32,
     online_365d: u32,
     cross_border_365d: u32,
+    /// Everyday debits by amount in the base currency: all, cross-border, in another currency.
+    everyday_amount_365d: i128,
+    cross_border_amount_365d: i128,
+    foreign_currency_amount_365d: i128,
+    currencies: Vec<Currency>,
     transit_365d: u32,
     p2p_365d: u32,
     countries: Vec<CountryCode>,
@@ -85,11 +93,19 @@ pub(super) struct PaymentSummary<'a> {
     days_since_purchase: f64,
 }
 
-pub(super) fn summarise<'a>(payments: &'a [PaymentEvent], clock: &Clock) -> PaymentSummary<'a> {
+/// Amounts are converted to the base currency by `to_base` (only those inside a window are
+/// needed). A payment it cannot convert still counts wherever payments are counted, but its
+/// amount is in no sum.
+pub(super) fn summarise<'a>(
+    payments: &'a [PaymentEvent],
+    clock: &Clock,
+    to_base: &mut ToBase,
+) -> PaymentSummary<'a> {
     let mut s = PaymentSummary {
         merchant_hashes: Vec::with_capacity(payments.len().min(4_096)),
         ..PaymentSummary::default()
     };
+    let windows_open_ms = clock.start_365d_ms.min(clock.month_ends_ms[MONTHS]);
     for p in payments {
         let t = p.occurred_at.timestamp_millis();
         if t > clock.as_of_ms {
@@ -97,10 +113,14 @@ pub(super) fn summarise<'a>(payments: &'a [PaymentEvent], clock: &Clock) -> Paym
         }
         s.first_ms = Some(s.first_ms.map_or(t, |f| f.min(t)));
         s.balance(p, t, clock);
-        s.obligation(p, t, clock);
+        if t <= windows_open_ms {
+            continue;
+        }
+        let amount = to_base.payment(p);
+        s.obligation(p, amount, t, clock);
         match p.status {
             PaymentStatus::Failed => s.failure(p, t, clock),
-            PaymentStatus::Completed => s.completed(p, t, clock),
+            PaymentStatus::Completed => s.completed(p, amount, t, clock, to_base.base()),
         }
     }
     s.observed_months = clock.observed_months(s.first_ms);
@@ -143,11 +163,11 @@ impl<'a> PaymentSummary<'a> {
 
     /// Loan repayments and instalments count as due whether or not they went through: a
     /// failed one is still owed.
-    fn obligation(&mut self, p: &PaymentEvent, t: i64, clock: &Clock) {
+    fn obligation(&mut self, p: &PaymentEvent, amount: Option<i128>, t: i64, clock: &Clock) {
         if !matches!(p.kind, PaymentKind::LoanRepayment | PaymentKind::Instalment) {
             return;
         }
-        let amount = i128::from(p.amount.get());
+        let amount = amount.unwrap_or(0);
         if let Some(m) = clock.month_of(t) {
             self.monthly.debt_due[m] += amount;
         }
@@ -171,12 +191,19 @@ impl<'a> PaymentSummary<'a> {
         self.failed_obligations_365d += u32::from(obligation);
     }
 
-    fn completed(&mut self, p: &PaymentEvent, t: i64, clock: &Clock) {
-        let amount = i128::from(p.amount.get());
+    /// `amount` is `None` when it could not be converted: counted, not summed.
+    fn completed(
+        &mut self,
+        p: &PaymentEvent,
+        amount: Option<i128>,
+        t: i64,
+        clock: &Clock,
+        base: Currency,
+    ) {
         let month = clock.month_of(t);
         match p.direction {
-            Direction::Credit => self.credit(p, amount, month, t, clock),
-            Direction::Debit => self.debit(p, amount, month, t, clock),
+            Direction::Credit => self.credit(p, amount.unwrap_or(0), month, t, clock),
+            Direction::Debit => self.debit(p, amount, month, t, clock, base),
         }
     }
 
@@ -211,11 +238,13 @@ impl<'a> PaymentSummary<'a> {
     fn debit(
         &mut self,
         p: &PaymentEvent,
-        amount: i128,
+        converted: Option<i128>,
         month: Option<usize>,
         t: i64,
         clock: &Clock,
+        base: Currency,
     ) {
+        let amount = converted.unwrap_or(0);
         let p2p_out = p.kind == PaymentKind::TransferOut && p.channel == Channel::P2p;
         match p.kind {
             PaymentKind::Investment => {
@@ -246,12 +275,13 @@ impl<'a> PaymentSummary<'a> {
         if p.kind == PaymentKind::Atm {
             self.cash_365d += amount;
         }
-        if p.kind == PaymentKind::Purchase {
+        // The mean ticket is over the purchases whose amount is known.
+        if p.kind == PaymentKind::Purchase && converted.is_some() {
             self.purchase_sum_365d += amount;
             self.purchase_count_365d += 1;
         }
         if matches!(p.kind, PaymentKind::Purchase | PaymentKind::Atm) || p2p_out {
-            self.everyday(p);
+            self.everyday(p, amount, base);
         }
         if let Some(merchant) = &p.merchant_id {
             self.merchant_hashes
@@ -274,8 +304,18 @@ impl<'a> PaymentSummary<'a> {
         }
     }
 
-    fn everyday(&mut self, p: &PaymentEvent) {
+    fn everyday(&mut self, p: &PaymentEvent, amount: i128, base: Currency) {
         self.everyday_365d += 1;
+        self.everyday_amount_365d += amount;
+        if p.currency != base {
+            self.foreign_currency_amount_365d += amount;
+        }
+        if self.currencies.len() < MAX_CURRENCIES && !self.currencies.contains(&p.currency) {
+            self.currencies.push(p.currency);
+        }
+        if p.channel == Channel::CrossBorder {
+            self.cross_border_amount_365d += amount;
+        }
         match p.channel {
             Channel::Online => self.online_365d += 1,
             Channel::Transit => self.transit_365d += 1,
@@ -474,6 +514,17 @@ impl PaymentSummary<'_> {
         values.set(F::TransitShare365d, share(self.transit_365d));
         values.set(F::P2pShare365d, share(self.p2p_365d));
         values.set(F::ForeignCountries365d, self.countries.len() as f64);
+        let everyday_amount = self.everyday_amount_365d as f64;
+        let amount_share = |part: i128| ratio_or(part as f64, everyday_amount, 0.0).clamp(0.0, 1.0);
+        values.set(
+            F::CrossBorderSpendShare365d,
+            amount_share(self.cross_border_amount_365d),
+        );
+        values.set(
+            F::ForeignCurrencySpendShare365d,
+            amount_share(self.foreign_currency_amount_365d),
+        );
+        values.set(F::Currencies365d, self.currencies.len() as f64);
         values.set(
             F::MerchantEntropy365dBits,
             entropy_bits(&mut self.merchant_hashes),

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use sextant_domain::{
     AmountMinor, BehaviourEvent, BehaviourKind, BirthYear, Channel, Consents, CountryCode,
     Currency, Customer, CustomerId, Direction, EventId, Holding, KycStatus, Mcc, MerchantId,
-    Occupation, PaymentEvent, PaymentKind, PaymentStatus, ProductId, Region,
+    Occupation, PaymentEvent, PaymentKind, PaymentStatus, ProductId, RateTable, Region,
 };
 
 use super::*;
@@ -28,6 +28,7 @@ fn customer() -> Customer {
         occupation: Occupation::Employed,
         kyc_status: KycStatus::Verified,
         consents: Consents::default(),
+        base_currency: Currency::EUR,
     }
 }
 
@@ -58,6 +59,11 @@ fn pay(kind: PaymentKind, amount_minor: i64, at: DateTime<Utc>) -> PaymentEvent 
 
 fn with_balance(mut p: PaymentEvent, balance_minor: i64) -> PaymentEvent {
     p.balance_after_minor = Some(balance_minor);
+    p
+}
+
+fn with_channel(mut p: PaymentEvent, channel: Channel) -> PaymentEvent {
+    p.channel = channel;
     p
 }
 
@@ -106,6 +112,7 @@ fn features_of(
         payments,
         behaviour,
         holdings,
+        rates: &RateTable::new(),
     };
     compute_features(&history, as_of())
 }
@@ -363,10 +370,6 @@ fn debt_bnpl_and_overdraft() {
 #[test]
 fn habits_channels_and_cash() {
     let t = as_of() - Duration::days(20);
-    let with_channel = |mut p: PaymentEvent, channel| {
-        p.channel = channel;
-        p
-    };
     let mut abroad = with_channel(pay(PaymentKind::Purchase, 4_000, t), Channel::CrossBorder);
     abroad.country = CountryCode::parse("DE").unwrap();
     let payments = vec![
@@ -388,6 +391,10 @@ fn habits_channels_and_cash() {
     assert_close(&f, "cross_border_share_365d", 0.2);
     assert_close(&f, "online_share_365d", 0.0);
     assert_close(&f, "foreign_countries_365d", 1.0);
+    // By amount: 4,000 of the 10,000 in everyday debits was spent abroad, all in euros.
+    assert_close(&f, "cross_border_spend_share_365d", 0.4);
+    assert_close(&f, "foreign_currency_spend_share_365d", 0.0);
+    assert_close(&f, "currencies_365d", 1.0);
     assert_close(&f, "cash_share_365d", 2_000.0 / 20_000.0);
     // Categorised: 1,000 + 1,000 + 4,000 groceries, 2,000 cash; the bill has no MCC.
     assert_close(&f, "spend_share_cash_365d", 0.25);
@@ -448,6 +455,246 @@ fn named_and_get_follow_the_catalogue() {
     assert_eq!(f.get("no_such_feature"), None);
 }
 
+// ---- currencies ----
+
+fn cur(code: &str) -> Currency {
+    Currency::parse(code).unwrap()
+}
+
+fn in_currency(mut p: PaymentEvent, code: &str) -> PaymentEvent {
+    p.currency = cur(code);
+    p
+}
+
+/// ECB-style rates for one euro: Friday 2 October, Monday 5 October, Friday 30 October.
+fn october_rates() -> RateTable {
+    let mut table = RateTable::new();
+    for (date, usd, jpy) in [
+        ((2026, 10, 2), "1.0820", "161.23"),
+        ((2026, 10, 5), "1.0850", "160.90"),
+        ((2026, 10, 30), "1.1000", "165.00"),
+    ] {
+        let date = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+        table.insert(date, cur("USD"), sextant_domain::Rate::parse(usd).unwrap());
+        table.insert(date, cur("JPY"), sextant_domain::Rate::parse(jpy).unwrap());
+    }
+    table
+}
+
+fn features_in(
+    base: &str,
+    payments: &[PaymentEvent],
+    holdings: &[Holding],
+    rates: &RateTable,
+) -> Features {
+    let mut customer = customer();
+    customer.base_currency = cur(base);
+    compute_features(
+        &CustomerHistory {
+            customer: &customer,
+            payments,
+            behaviour: &[],
+            holdings,
+            rates,
+        },
+        as_of(),
+    )
+}
+
+/// The mixed history and the same history converted to euros by hand, in the same order.
+fn mixed_and_by_hand() -> (Vec<PaymentEvent>, Vec<PaymentEvent>) {
+    let abroad = |kind, amount, code, at| {
+        in_currency(
+            with_channel(pay(kind, amount, at), Channel::CrossBorder),
+            code,
+        )
+    };
+    let (purchase, atm) = (PaymentKind::Purchase, PaymentKind::Atm);
+    // (payment in its own currency, its amount in euro cents worked out by hand)
+    let pairs = [
+        (pay(PaymentKind::Salary, 300_000, day(2026, 10, 1)), 300_000),
+        // 54.10 USD at 1.0820 on its own day = 50.00 EUR.
+        (abroad(purchase, 5_410, "USD", day(2026, 10, 2)), 5_000),
+        // 16,123 JPY (no minor unit) on Saturday at Friday's 161.23 = 100.00 EUR.
+        (abroad(purchase, 16_123, "JPY", day(2026, 10, 3)), 10_000),
+        // 108.50 USD at Monday's 1.0850 = 100.00 EUR.
+        (abroad(atm, 10_850, "USD", day(2026, 10, 5)), 10_000),
+        // 1,000 JPY at 160.90 = 6.215040... EUR: 621.504 cents, rounded to 622.
+        (abroad(purchase, 1_000, "JPY", day(2026, 10, 5)), 622),
+        // A 10.82 USD refund on Friday = 10.00 EUR.
+        (
+            in_currency(pay(PaymentKind::Refund, 1_082, day(2026, 10, 2)), "USD"),
+            1_000,
+        ),
+        (pay(purchase, 4_378, day(2026, 10, 6)), 4_378),
+        // A USD loan repayment due: an obligation in the debt service ratio.
+        (
+            in_currency(
+                pay(PaymentKind::LoanRepayment, 21_640, day(2026, 10, 2)),
+                "USD",
+            ),
+            20_000,
+        ),
+    ];
+    let mixed: Vec<_> = pairs.iter().map(|(p, _)| p.clone()).collect();
+    let by_hand = pairs
+        .into_iter()
+        .map(|(mut p, euros)| {
+            p.currency = Currency::EUR;
+            p.amount = AmountMinor::new(euros).unwrap();
+            p
+        })
+        .collect();
+    (mixed, by_hand)
+}
+
+#[test]
+fn a_mixed_currency_history_has_the_features_of_its_conversion_by_hand() {
+    let (mixed, by_hand) = mixed_and_by_hand();
+    // A fund held in USD: 1,100.00 USD at as_of's rate (Friday the 30th's 1.1000) = 1,000 EUR.
+    let mut fund = holding("fund-global-equity", 110_000, day(2026, 1, 1));
+    fund.currency = cur("USD");
+    let fund_in_euros = holding("fund-global-equity", 100_000, day(2026, 1, 1));
+    let rates = october_rates();
+    let converted = features_in("EUR", &mixed, &[fund], &rates);
+    let expected = features_in("EUR", &by_hand, &[fund_in_euros], &RateTable::new());
+    assert!(
+        converted.unconverted.is_empty(),
+        "{:?}",
+        converted.unconverted
+    );
+    let currency_features = ["foreign_currency_spend_share_365d", "currencies_365d"];
+    for ((spec, got), want) in converted.named().zip(expected.values.iter()) {
+        if !currency_features.contains(&spec.name) {
+            assert_eq!(got, *want, "{}", spec.name);
+        }
+    }
+    assert_close(&converted, "assets_value_minor", 100_000.0);
+    assert_close(
+        &converted,
+        "spend_365d_minor",
+        5_000.0 + 10_000.0 + 10_000.0 + 622.0 - 1_000.0 + 4_378.0 + 20_000.0,
+    );
+    // Everyday debits: 30,000 cents, of which 25,622 paid in USD or JPY, all abroad.
+    assert_close(
+        &converted,
+        "foreign_currency_spend_share_365d",
+        25_622.0 / 30_000.0,
+    );
+    assert_close(
+        &converted,
+        "cross_border_spend_share_365d",
+        25_622.0 / 30_000.0,
+    );
+    assert_close(&converted, "currencies_365d", 3.0);
+    assert_close(&expected, "foreign_currency_spend_share_365d", 0.0);
+    // The category sequence reads the same converted amounts.
+    let seq = |payments: &[PaymentEvent], rates: &RateTable| {
+        category_sequence(payments, Currency::EUR, rates, as_of(), 3)
+    };
+    assert_eq!(seq(&mixed, &rates), seq(&by_hand, &RateTable::new()));
+}
+
+#[test]
+fn a_customer_based_in_another_currency_sees_euros_converted_into_it() {
+    let rates = october_rates();
+    // 10.00 EUR on Friday the 2nd is 10.82 USD; a USD purchase stays as it is.
+    let payments = [
+        pay(PaymentKind::Purchase, 1_000, day(2026, 10, 2)),
+        in_currency(pay(PaymentKind::Purchase, 918, day(2026, 10, 2)), "USD"),
+    ];
+    let f = features_in("USD", &payments, &[], &rates);
+    assert!(f.unconverted.is_empty());
+    assert_close(&f, "spend_365d_minor", 1_082.0 + 918.0);
+    assert_close(&f, "foreign_currency_spend_share_365d", 1_082.0 / 2_000.0);
+    // JPY to USD goes through the euro in one exact step: 16,123 JPY = 100 EUR = 108.20 USD.
+    let yen = [in_currency(
+        pay(PaymentKind::Purchase, 16_123, day(2026, 10, 2)),
+        "JPY",
+    )];
+    assert_close(
+        &features_in("USD", &yen, &[], &rates),
+        "spend_365d_minor",
+        10_820.0,
+    );
+    // A JPY base has no minor unit: 10.82 USD = 10 EUR = 1,612.3 JPY, rounded to 1,612.
+    let dollars = [in_currency(
+        pay(PaymentKind::Purchase, 1_082, day(2026, 10, 2)),
+        "USD",
+    )];
+    assert_close(
+        &features_in("JPY", &dollars, &[], &rates),
+        "spend_365d_minor",
+        1_612.0,
+    );
+}
+
+#[test]
+fn an_amount_without_a_rate_is_left_out_and_reported() {
+    use sextant_domain::{AmountSource, ConvertError, MissingRate};
+    let rates = october_rates();
+    let (mut mixed, by_hand) = mixed_and_by_hand();
+    // GBP has no rate at all; JPY on the 20th has none within seven days (the 5th is older).
+    let pound = in_currency(pay(PaymentKind::Purchase, 5_000, day(2026, 10, 7)), "GBP");
+    let late_yen = in_currency(pay(PaymentKind::Purchase, 20_000, day(2026, 10, 20)), "JPY");
+    mixed.extend([pound.clone(), late_yen.clone()]);
+    let f = features_in("EUR", &mixed, &[], &rates);
+    let reported: Vec<_> = f
+        .unconverted
+        .iter()
+        .map(|u| (u.source.clone(), u.amount_minor, u.currency, u.error))
+        .collect();
+    let missing = |code: &'static str, date: (i32, u32, u32)| {
+        ConvertError::Missing(MissingRate {
+            currency: code,
+            date: chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap(),
+        })
+    };
+    assert_eq!(
+        reported,
+        vec![
+            (
+                AmountSource::Payment(pound.event_id.clone()),
+                5_000,
+                cur("GBP"),
+                missing("GBP", (2026, 10, 7))
+            ),
+            (
+                AmountSource::Payment(late_yen.event_id.clone()),
+                20_000,
+                cur("JPY"),
+                missing("JPY", (2026, 10, 20))
+            ),
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+    // Neither amount is in any sum: spending is what the converted payments make.
+    let known = features_in("EUR", &by_hand, &[], &RateTable::new());
+    assert_eq!(
+        value(&f, "spend_365d_minor"),
+        value(&known, "spend_365d_minor")
+    );
+    assert_eq!(
+        value(&f, "ticket_mean_minor"),
+        value(&known, "ticket_mean_minor")
+    );
+    // But both purchases were made: they count.
+    assert_eq!(
+        value(&f, "purchases_per_month"),
+        value(&known, "purchases_per_month") + 2.0
+    );
+    // An unconverted holding is reported too, and is not an asset.
+    let mut fund = holding("fund-global-equity", 110_000, day(2026, 1, 1));
+    fund.currency = cur("GBP");
+    let f = features_in("EUR", &[], &[fund], &rates);
+    assert_eq!(f.unconverted.len(), 1);
+    assert_eq!(value(&f, "assets_value_minor"), 0.0);
+    assert_eq!(value(&f, "holdings_count"), 1.0);
+}
+
 #[test]
 fn category_sequence_is_monthly_shares_oldest_first() {
     let payments = vec![
@@ -461,13 +708,13 @@ fn category_sequence_is_monthly_shares_oldest_first() {
         failed(pay(PaymentKind::Purchase, 5_000, day(2026, 8, 4))),
         pay(PaymentKind::Purchase, 5_000, day(2026, 11, 4)),
     ];
-    let seq = category_sequence(&payments, as_of(), 3);
+    let seq = category_sequence(&payments, Currency::EUR, &RateTable::new(), as_of(), 3);
     assert_eq!(seq.len(), 3 * CATEGORIES);
     let month = |i: usize| &seq[i * CATEGORIES..(i + 1) * CATEGORIES];
     assert_eq!(month(0)[0], 1.0, "August: all groceries");
     assert!(month(1).iter().all(|v| *v == 0.0), "September: nothing");
     assert_eq!((month(2)[0], month(2)[1]), (0.75, 0.25), "October");
-    assert!(category_sequence(&payments, as_of(), 0).is_empty());
+    assert!(category_sequence(&payments, Currency::EUR, &RateTable::new(), as_of(), 0).is_empty());
 }
 
 // ---- properties on random histories ----
@@ -580,7 +827,7 @@ proptest! {
         payments in proptest::collection::vec(arb_payment(), 0..120),
         months in 0usize..15,
     ) {
-        let seq = category_sequence(&payments, as_of(), months);
+        let seq = category_sequence(&payments, Currency::EUR, &RateTable::new(), as_of(), months);
         prop_assert_eq!(seq.len(), months * CATEGORIES);
         for month in seq.chunks(CATEGORIES) {
             let total: f32 = month.iter().sum();

@@ -52,7 +52,10 @@ mod tests {
         for (f, v) in set {
             values[*f as usize] = *v;
         }
-        Features { values }
+        Features {
+            values,
+            unconverted: Vec::new(),
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@ fn features(set: &[(F, f64)]) -> Features {
     for (f, v) in set {
         values[*f as usize] = *v;
     }
-    Features { values }
+    Features {
+        values,
+        unconverted: Vec::new(),
+    }
 }
 
 /// Healthy finances: steady income, a year of savings, saving a quarter, no debt.

@@ -95,7 +95,10 @@ fn features(set: &[(F, f64)]) -> Features {
     for (f, v) in set {
         values[*f as usize] = *v;
     }
-    Features { values }
+    Features {
+        values,
+        unconverted: Vec::new(),
+    }
 }
 
 #[test]

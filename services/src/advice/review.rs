@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sextant_advisor::review::{self, Position, RebalanceSettings, ReviewSettings};
 use sextant_advisor::AdvisorError;
-use sextant_domain::{Currency, CustomerId, RiskTolerance};
+use sextant_domain::{AmountSource, Currency, CustomerId, RateTable, RiskTolerance, Unconverted};
 use sextant_store::{Actor, NewAdvice, StoredDecision};
 
 use super::views::{
@@ -20,34 +20,45 @@ pub const NOTE_MAX_CHARS: usize = 2_000;
 /// Proposals listed per customer.
 pub const PROPOSALS_LISTED: u64 = 100;
 
-/// The customer's investment positions in major units, and their currency.
+/// The customer's investment positions in major units of their base currency, and that
+/// currency. A holding in another currency is valued at today's reference rate (the last
+/// published within a week); without one the review is refused, naming the rate, rather
+/// than made on part of the portfolio.
 async fn positions(ctx: &Context, id: &CustomerId) -> Result<(Vec<Position>, Currency)> {
+    let customer = ctx
+        .store
+        .customer(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?
+        .customer;
+    let base = customer.base_currency;
     let holdings = ctx.store.holdings(id).await?;
-    let currency = holdings.first().map_or_else(
-        || Currency::parse("EUR").expect("EUR is ISO 4217"),
-        |h| h.currency,
-    );
-    if let Some(other) = holdings.iter().find(|h| h.currency != currency) {
-        return Err(ServiceError::invalid(
-            "holdings.currency",
-            "mixed_currencies",
-            format!(
-                "holdings are in {currency} and {}; a review needs one currency",
-                other.currency
-            ),
-        ));
-    }
-    let scale = 10f64.powi(i32::from(currency.minor_digits()));
-    Ok((
-        holdings
-            .iter()
-            .map(|h| Position {
+    let today = Utc::now().date_naive();
+    let rates = if holdings.iter().any(|h| h.currency != base) {
+        ctx.store.fx_rates(today, today).await?
+    } else {
+        RateTable::new()
+    };
+    let scale = 10f64.powi(i32::from(base.minor_digits()));
+    let mut positions = Vec::with_capacity(holdings.len());
+    let mut unconverted = Vec::new();
+    for h in &holdings {
+        match rates.convert(h.value.get(), h.currency, base, today) {
+            Ok(value_minor) => positions.push(Position {
                 product_id: h.product_id.clone(),
-                value: h.value.get() as f64 / scale,
-            })
-            .collect(),
-        currency,
-    ))
+                value: value_minor as f64 / scale,
+            }),
+            Err(error) => unconverted.push(Unconverted {
+                source: AmountSource::Holding(h.product_id.clone()),
+                amount_minor: h.value.get(),
+                currency: h.currency,
+                date: today,
+                error,
+            }),
+        }
+    }
+    crate::fx::refuse_unconverted(&unconverted, "no review is made of part of the portfolio")?;
+    Ok((positions, base))
 }
 
 /// A review of what the customer holds: risk measures, drift from the target model
@@ -296,6 +307,7 @@ pub async fn clients(ctx: &Context, wealth_manager: &str) -> Result<Vec<ClientSu
             customer_id: id.to_string(),
             level: None,
             value_minor: None,
+            currency: None,
             alerts: Vec::new(),
             unavailable: why,
         };
@@ -304,6 +316,7 @@ pub async fn clients(ctx: &Context, wealth_manager: &str) -> Result<Vec<ClientSu
                 customer_id: id.to_string(),
                 level: Some(r.level),
                 value_minor: Some(r.value_minor),
+                currency: Some(r.currency),
                 alerts: r.alerts,
                 unavailable: None,
             },

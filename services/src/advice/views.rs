@@ -280,6 +280,8 @@ pub struct ClientSummary {
     pub customer_id: String,
     pub level: Option<String>,
     pub value_minor: Option<i64>,
+    /// The client's base currency, which `value_minor` is in (ISO 4217), with a review.
+    pub currency: Option<String>,
     pub alerts: Vec<AlertView>,
     /// Why there is no review, when there is none (no risk profile, no investments).
     pub unavailable: Option<String>,

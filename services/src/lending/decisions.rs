@@ -3,7 +3,7 @@
 //! with its inputs, model and policy versions before it is answered.
 
 use chrono::{Duration, Utc};
-use sextant_domain::{AmountMinor, CustomerId, MerchantId};
+use sextant_domain::{AmountMinor, Currency, CustomerId, MerchantId};
 use sextant_lending::{CreditDecision, CreditRequest, DecisionInputs, Outcome};
 use sextant_store::{Actor, NewCreditDecision, NewInstalmentPlan};
 
@@ -11,7 +11,7 @@ use super::views::{
     reason_view, rule_view, AcceptRequest, ApplicationRequest, ApplicationView, DecisionRecordView,
     PlanCreated, PlanView, QuoteRequest, QuoteView,
 };
-use super::{decide_for, CREDIT_CURRENCY, QUOTE_TTL_MINUTES};
+use super::{decide_for, QUOTE_TTL_MINUTES};
 use crate::idempotency::{settle, Answer, Keyed, CREATED};
 use crate::records::format_timestamp;
 use crate::{new_id, Context, Result, ServiceError};
@@ -30,15 +30,9 @@ fn positive_amount(amount_minor: i64) -> Result<i64> {
         .map_err(|e| ServiceError::invalid("amount_minor", e.code, e.message))
 }
 
-fn credit_currency(currency: &str) -> Result<String> {
-    if currency != CREDIT_CURRENCY {
-        return Err(ServiceError::invalid(
-            "currency",
-            "unsupported_currency",
-            format!("credit is offered in {CREDIT_CURRENCY} only"),
-        ));
-    }
-    Ok(currency.to_owned())
+/// A supported ISO 4217 code; whether it is the customer's is checked once they are read.
+fn credit_currency(currency: &str) -> Result<Currency> {
+    Currency::parse(currency).map_err(|e| ServiceError::invalid("currency", e.code, e.message))
 }
 
 /// Instalment plans for a purchase at checkout, or a decline with its reasons; recorded
@@ -58,6 +52,7 @@ pub async fn quote(ctx: &Context, by: &Actor, request: &QuoteRequest) -> Result<
             amount_minor,
             merchant: merchant.to_string(),
         },
+        currency,
         "instalment_quote",
         &quote_id,
         Some(Duration::minutes(QUOTE_TTL_MINUTES)),
@@ -69,7 +64,7 @@ pub async fn quote(ctx: &Context, by: &Actor, request: &QuoteRequest) -> Result<
         customer_id: id.to_string(),
         merchant_id: merchant.to_string(),
         amount_minor,
-        currency,
+        currency: currency.to_string(),
         outcome: decision.outcome.name().to_owned(),
         band: decision.band.clone(),
         credit_limit_minor: decision.limit_minor,
@@ -181,7 +176,7 @@ pub async fn accept(
         quote_id: quote_id.to_owned(),
         customer_id: quote.customer_id.to_string(),
         merchant_id,
-        currency: CREDIT_CURRENCY.to_owned(),
+        currency: inputs.policy.currency.clone(),
         accepted_at: format_timestamp(now),
         plan: PlanView::from(plan),
     };
@@ -242,6 +237,7 @@ pub async fn apply(
             amount_minor,
             term_months: request.term_months,
         },
+        currency,
         "loan_application",
         &application_id,
         None,
@@ -251,7 +247,7 @@ pub async fn apply(
         application_id,
         customer_id: id.to_string(),
         amount_minor,
-        currency,
+        currency: currency.to_string(),
         term_months: request.term_months,
         outcome: decision.outcome.name().to_owned(),
         band: decision.band.clone(),

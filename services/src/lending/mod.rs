@@ -16,7 +16,7 @@ pub mod views;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sextant_domain::{Customer, CustomerId};
+use sextant_domain::{convert_exact, Currency, Customer, CustomerId, Unconverted};
 use sextant_lending::{CreditDecision, CreditPolicy, CreditRequest, DecisionInputs, Lender};
 use sextant_models::credit::CreditModel;
 use sextant_store::{Actor, NewCreditDecision, StoredCreditModel};
@@ -24,8 +24,6 @@ use sextant_store::{Actor, NewCreditDecision, StoredCreditModel};
 use crate::pipeline::{compute, is_fresh, HISTORY_DAYS};
 use crate::{Context, Result, ServiceError};
 
-/// The currency the policy's amounts are in; quotes in another currency are refused.
-pub const CREDIT_CURRENCY: &str = "EUR";
 /// How long a quote can be accepted: long enough to finish a checkout.
 pub const QUOTE_TTL_MINUTES: i64 = 30;
 /// How often the service looks for a newly activated credit model.
@@ -126,10 +124,7 @@ async fn load_lender(ctx: &Context, current: Option<Arc<Lender>>) -> Result<Arc<
 /// Credit Directive), so a customer without profiling consent is still assessed, from
 /// features computed for this decision only and kept in its record, never stored as a
 /// profile.
-async fn applicant_features(
-    ctx: &Context,
-    id: &CustomerId,
-) -> Result<(Customer, Vec<f64>, DateTime<Utc>)> {
+async fn applicant_features(ctx: &Context, id: &CustomerId) -> Result<Applicant> {
     let entry = ctx
         .read_model()
         .entry(ctx.store.as_ref(), id, true)
@@ -143,37 +138,115 @@ async fn applicant_features(
         .as_ref()
         .filter(|p| is_fresh(p, newest_event_at))
     {
-        return Ok((customer, profile.features.clone(), profile.as_of));
+        return Ok(Applicant {
+            customer,
+            features: profile.features.clone(),
+            as_of: profile.as_of,
+            unconverted: profile.unconverted.clone(),
+        });
     }
-    if let Some(computed) = ctx.pipeline.refresh(id).await? {
-        return Ok((customer, computed.profile.features, computed.profile.as_of));
+    let profile = match ctx.pipeline.refresh(id).await? {
+        Some(computed) => computed.profile,
+        None => {
+            let now = Utc::now();
+            let history = ctx
+                .store
+                .history(id, now - Duration::days(HISTORY_DAYS))
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            compute(&history, now, None).profile
+        }
+    };
+    Ok(Applicant {
+        customer,
+        features: profile.features,
+        as_of: profile.as_of,
+        unconverted: profile.unconverted,
+    })
+}
+
+/// The customer and their profile's features, in their base currency.
+struct Applicant {
+    customer: Customer,
+    features: Vec<f64>,
+    as_of: DateTime<Utc>,
+    unconverted: Vec<Unconverted>,
+}
+
+/// The policy in the customer's base currency and the factor that takes their profile's
+/// amounts to the model's (the policy's own) currency, at the reference rates in effect
+/// today. A customer in the policy's currency needs no rate and no read.
+async fn policy_for(ctx: &Context, lender: &Lender, base: Currency) -> Result<(CreditPolicy, f64)> {
+    let policy = &lender.policy;
+    if policy.currency == base.as_str() {
+        return Ok((policy.clone(), 1.0));
     }
-    let now = Utc::now();
-    let history = ctx
-        .store
-        .history(id, now - Duration::days(HISTORY_DAYS))
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok((customer, compute(&history, now, None).profile.features, now))
+    let from = Currency::parse(&policy.currency)
+        .map_err(|e| ServiceError::internal(format!("credit policy currency: {}", e.message)))?;
+    let today = Utc::now().date_naive();
+    let rates = ctx.store.fx_rates(today, today).await?;
+    let rate = |currency: Currency| {
+        rates
+            .rate_on(currency, today)
+            .map(|(_, rate)| rate)
+            .map_err(|m| {
+                ServiceError::conflict(
+                    "exchange_rate_missing",
+                    "customer_id",
+                    format!(
+                        "{m}: the credit policy's amounts ({}) cannot be put in the customer's \
+                     base currency ({base}); publish the rate and ask again",
+                        policy.currency
+                    ),
+                )
+            })
+    };
+    let (rate_from, rate_to) = (rate(from)?, rate(base)?);
+    let converted = policy
+        .in_currency(base.as_str(), base.minor_digits(), |amount| {
+            convert_exact(amount, from, rate_from, base, rate_to)
+        })
+        .ok_or_else(|| ServiceError::internal("credit policy amounts beyond conversion"))?;
+    // One minor unit of the base currency in minor units of the policy's.
+    let digits = i32::from(from.minor_digits()) - i32::from(base.minor_digits());
+    let scale = 10f64.powi(digits) * rate_from.to_f64() / rate_to.to_f64();
+    Ok((converted, scale))
 }
 
 /// Decides, and returns the record the caller must store before it answers.
+#[allow(clippy::too_many_arguments)]
 pub async fn decide_for(
     ctx: &Context,
     by: &Actor,
     id: &CustomerId,
     request: CreditRequest,
+    currency: Currency,
     kind: &str,
     decision_id: &str,
     ttl: Option<Duration>,
 ) -> Result<(CreditDecision, NewCreditDecision)> {
+    let applicant = applicant_features(ctx, id).await?;
+    let base = applicant.customer.base_currency;
+    if currency != base {
+        return Err(ServiceError::invalid(
+            "currency",
+            "currency_mismatch",
+            format!("this customer's credit is in {base}, their account's currency"),
+        ));
+    }
+    crate::fx::refuse_unconverted(
+        &applicant.unconverted,
+        "no credit decision is made on part of the history",
+    )?;
     let lender = ctx.lender().await?;
-    let (customer, features, features_as_of) = applicant_features(ctx, id).await?;
+    let (policy, money_scale) = policy_for(ctx, &lender, base).await?;
     let now = Utc::now();
-    let inputs = lender.inputs(
-        &customer,
-        &features,
-        features_as_of,
+    let inputs = lender.inputs_in(
+        &policy,
+        money_scale,
+        &applicant.customer,
+        &applicant.features,
+        applicant.as_of,
         request,
         now.date_naive(),
     );

@@ -122,8 +122,9 @@ pub struct QuoteRequest {
     /// The purchase amount, in minor units: positive, at most twelve digits.
     #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
-    /// ISO 4217; the policy's currency (EUR).
-    #[schema(schema_with = crate::schema::credit_currency)]
+    /// ISO 4217: the customer's base currency (their account's), which credit amounts and
+    /// limits are in; another is refused as `currency_mismatch`.
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
 }
 
@@ -179,8 +180,9 @@ pub struct ApplicationRequest {
     /// The amount borrowed, in minor units: positive, at most twelve digits.
     #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub amount_minor: i64,
-    /// ISO 4217; the policy's currency (EUR).
-    #[schema(schema_with = crate::schema::credit_currency)]
+    /// ISO 4217: the customer's base currency (their account's), which credit amounts and
+    /// limits are in; another is refused as `currency_mismatch`.
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
     /// One of the policy's loan terms.
     #[schema(schema_with = crate::schema::loan_term_months)]

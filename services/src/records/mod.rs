@@ -108,6 +108,12 @@ pub struct CustomerRecord {
     pub kyc_status: String,
     #[serde(default)]
     pub consents: ConsentsRecord,
+    /// The account's currency, a supported ISO 4217 code; EUR when left out. Every monetary
+    /// figure about the customer (profile, credit, review) is in it, foreign amounts
+    /// converted at the reference rate of their own date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::schema::currency)]
+    pub base_currency: Option<String>,
 }
 
 /// Consents; anything left out is not granted.
@@ -196,19 +202,34 @@ impl CustomerRecord {
         let region = errors.take("region", Region::parse(&self.region));
         let occupation = errors.take("occupation", Occupation::parse(&self.occupation));
         let kyc_status = errors.take("kyc_status", KycStatus::parse(&self.kyc_status));
-        match (id, birth_year, region, occupation, kyc_status) {
-            (Some(id), Some(birth_year), Some(region), Some(occupation), Some(kyc_status))
-                if errors.0.is_empty() =>
-            {
-                Ok(Customer {
-                    id,
-                    birth_year,
-                    region,
-                    occupation,
-                    kyc_status,
-                    consents: self.consents.into(),
-                })
-            }
+        let base_currency = match self.base_currency.as_deref() {
+            None => Some(Currency::EUR),
+            Some(code) => errors.take("base_currency", Currency::parse(code)),
+        };
+        match (
+            id,
+            birth_year,
+            region,
+            occupation,
+            kyc_status,
+            base_currency,
+        ) {
+            (
+                Some(id),
+                Some(birth_year),
+                Some(region),
+                Some(occupation),
+                Some(kyc_status),
+                Some(base_currency),
+            ) if errors.0.is_empty() => Ok(Customer {
+                id,
+                birth_year,
+                region,
+                occupation,
+                kyc_status,
+                consents: self.consents.into(),
+                base_currency,
+            }),
             _ => Err(errors.0),
         }
     }
@@ -221,6 +242,7 @@ impl CustomerRecord {
             occupation: c.occupation.as_str().to_owned(),
             kyc_status: c.kyc_status.as_str().to_owned(),
             consents: c.consents.into(),
+            base_currency: Some(c.base_currency.as_str().to_owned()),
         }
     }
 }

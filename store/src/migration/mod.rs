@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_monitoring_models::Migration),
             Box::new(m0014_payment_parties::Migration),
             Box::new(m0015_fx_rates::Migration),
+            Box::new(m0016_base_currency::Migration),
         ]
     }
 }
@@ -94,3 +95,4 @@ mod m0012_monitoring_rules;
 mod m0013_monitoring_models;
 mod m0014_payment_parties;
 mod m0015_fx_rates;
+mod m0016_base_currency;

@@ -4,9 +4,10 @@
 //! connection or transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -14,7 +15,7 @@ use sea_orm::{
 };
 use sextant_domain::{
     BehaviourEvent, Consents, Customer, CustomerId, Event, Holding, MarketingChannel, PaymentEvent,
-    Product,
+    Product, RateTable,
 };
 
 use super::keys;
@@ -45,6 +46,7 @@ fn customer_upsert(consents: bool) -> OnConflict {
         C::Sealed,
         C::Occupation,
         C::KycStatus,
+        C::BaseCurrency,
         C::UpdatedAtMs,
     ];
     if consents {
@@ -253,6 +255,7 @@ pub(super) async fn histories_of(
                 .push(holding_from(row)?);
         }
     }
+    let rates = Arc::new(rates_needed(db, &customers, &payments, &holdings, since).await?);
     Ok(customers
         .into_iter()
         .map(|customer| {
@@ -262,9 +265,48 @@ pub(super) async fn histories_of(
                 behaviour: behaviour.remove(key).unwrap_or_default(),
                 holdings: holdings.remove(key).unwrap_or_default(),
                 customer,
+                rates: rates.clone(),
             }
         })
         .collect())
+}
+
+/// The rates the foreign amounts of these histories need: none (and no query) when every
+/// amount is in its customer's base currency, the common case; else from the first foreign
+/// payment's day (or `since`, for a foreign holding valued on any later day) to today.
+async fn rates_needed(
+    db: &impl ConnectionTrait,
+    customers: &[Customer],
+    payments: &HashMap<String, Vec<PaymentEvent>>,
+    holdings: &HashMap<String, Vec<Holding>>,
+    since: DateTime<Utc>,
+) -> Result<RateTable, StoreError> {
+    let mut span: Option<(NaiveDate, NaiveDate)> = None;
+    let mut need = |date: NaiveDate| {
+        span = Some(span.map_or((date, date), |(a, b)| (a.min(date), b.max(date))));
+    };
+    for customer in customers {
+        let key = customer.id.as_str();
+        let base = customer.base_currency;
+        for p in payments.get(key).into_iter().flatten() {
+            if p.currency != base {
+                need(p.occurred_at.date_naive());
+            }
+        }
+        if holdings
+            .get(key)
+            .into_iter()
+            .flatten()
+            .any(|h| h.currency != base)
+        {
+            need(since.date_naive());
+        }
+    }
+    let Some((from, to)) = span else {
+        return Ok(RateTable::new());
+    };
+    let to = to.max(Utc::now().date_naive());
+    super::fx::rate_table(db, from, to).await
 }
 
 #[async_trait]

@@ -50,6 +50,26 @@ async fn published(
     Ok(rows)
 }
 
+/// The rates in effect from `from` to `to`: those published in that span and in the
+/// [`RateTable::MAX_AGE_DAYS`] days before it.
+pub(super) async fn rate_table(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<RateTable, StoreError> {
+    let since = from - Duration::days(RateTable::MAX_AGE_DAYS);
+    let mut table = RateTable::new();
+    for (date, currency, rate) in published(db, &date_text(since), &date_text(to)).await? {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("fx_rates: {what}"));
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .map_err(|_| corrupt("a date is not YYYY-MM-DD"))?;
+        let currency = Currency::parse(&currency).map_err(|e| corrupt(&e.message))?;
+        let rate = Rate::parse(&rate).map_err(|e| corrupt(&e.message))?;
+        table.insert(date, currency, rate);
+    }
+    Ok(table)
+}
+
 #[async_trait]
 impl FxStore for SeaStore {
     async fn put_fx_rates(
@@ -143,17 +163,6 @@ impl FxStore for SeaStore {
     }
 
     async fn fx_rates(&self, from: NaiveDate, to: NaiveDate) -> Result<RateTable, StoreError> {
-        let since = from - Duration::days(RateTable::MAX_AGE_DAYS);
-        let mut table = RateTable::new();
-        for (date, currency, rate) in published(&self.db, &date_text(since), &date_text(to)).await?
-        {
-            let corrupt = |what: &str| StoreError::Corrupt(format!("fx_rates: {what}"));
-            let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                .map_err(|_| corrupt("a date is not YYYY-MM-DD"))?;
-            let currency = Currency::parse(&currency).map_err(|e| corrupt(&e.message))?;
-            let rate = Rate::parse(&rate).map_err(|e| corrupt(&e.message))?;
-            table.insert(date, currency, rate);
-        }
-        Ok(table)
+        rate_table(&self.db, from, to).await
     }
 }

@@ -97,6 +97,7 @@ impl ProfileStore for SeaStore {
                             P::EmbeddingModel,
                             P::AsOfMs,
                             P::ComputedAtMs,
+                            P::Unconverted,
                         ])
                         .to_owned(),
                 )

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::ActiveValue::Set;
 use sextant_domain::{
-    AccountRef, AmountMinor, BirthYear, Card, Channel, ChannelConsents, Consents, Counterparty,
-    CountryCode, Currency, Customer, CustomerId, DeviceId, Direction, Event, EventId, Holding,
-    KycStatus, Mcc, MerchantId, Occupation, PaymentEvent, PaymentKind, PaymentStatus, Product,
-    ProductId, ProductKind, Region, RiskLevel, ShortText,
+    AccountRef, AmountMinor, AmountSource, BirthYear, Card, Channel, ChannelConsents, Consents,
+    ConvertError, Counterparty, CountryCode, Currency, Customer, CustomerId, DeviceId, Direction,
+    Event, EventId, Holding, KycStatus, Mcc, MerchantId, MissingRate, Occupation, PaymentEvent,
+    PaymentKind, PaymentStatus, Product, ProductId, ProductKind, Region, RiskLevel, ShortText,
+    Unconverted,
 };
 use sextant_hash::Fnv64;
 
@@ -92,6 +93,7 @@ pub(super) fn customer_model(c: &Customer, now_ms: i64, key: &DataKey) -> custom
         occupation: Set(String::new()),
         sealed: Set(seal(key, c.id.as_str(), "personal", &personal)),
         kyc_status: Set(c.kyc_status.as_str().to_owned()),
+        base_currency: Set(c.base_currency.as_str().to_owned()),
         consent_profiling: Set(c.consents.profiling),
         consent_push: Set(m.push),
         consent_email: Set(m.email),
@@ -141,6 +143,7 @@ pub(super) fn customer_from(
             occupation: Occupation::parse(&personal.occupation).map_err(corrupt("occupation"))?,
             kyc_status: KycStatus::parse(&m.kyc_status).map_err(corrupt("kyc status"))?,
             consents: consents_of(&m),
+            base_currency: Currency::parse(&m.base_currency).map_err(corrupt("base currency"))?,
         },
         created_at: ms_to_time(m.created_at_ms)?,
         updated_at: written,
@@ -407,7 +410,87 @@ pub(super) fn profile_model(p: &StoredProfile) -> Result<profile::ActiveModel, S
         embedding_model: Set(p.embedding_model.clone()),
         as_of_ms: Set(p.as_of.timestamp_millis()),
         computed_at_ms: Set(p.computed_at.timestamp_millis()),
+        unconverted: Set(unconverted_json(&p.unconverted)),
     })
+}
+
+/// An unconverted amount as the profile row keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct UnconvertedRow {
+    /// `payment` or `holding`.
+    source: String,
+    /// The event id or the product id.
+    id: String,
+    amount_minor: i64,
+    currency: String,
+    date: chrono::NaiveDate,
+    /// `missing_rate` (with the currency and day lacking one) or `too_large`.
+    error: String,
+    missing_currency: Option<String>,
+    missing_on: Option<chrono::NaiveDate>,
+}
+
+fn unconverted_json(list: &[Unconverted]) -> String {
+    let rows: Vec<UnconvertedRow> = list
+        .iter()
+        .map(|u| {
+            let (source, id) = match &u.source {
+                AmountSource::Payment(id) => ("payment", id.to_string()),
+                AmountSource::Holding(id) => ("holding", id.to_string()),
+            };
+            let (error, missing) = match u.error {
+                ConvertError::Missing(m) => ("missing_rate", Some(m)),
+                ConvertError::TooLarge => ("too_large", None),
+            };
+            UnconvertedRow {
+                source: source.to_owned(),
+                id,
+                amount_minor: u.amount_minor,
+                currency: u.currency.as_str().to_owned(),
+                date: u.date,
+                error: error.to_owned(),
+                missing_currency: missing.map(|m| m.currency.to_owned()),
+                missing_on: missing.map(|m| m.date),
+            }
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("plain fields serialise")
+}
+
+fn unconverted_from(text: &str) -> Result<Vec<Unconverted>, StoreError> {
+    let bad = |what: &str| StoreError::Corrupt(format!("profile's unconverted amounts: {what}"));
+    let rows: Vec<UnconvertedRow> = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    rows.into_iter()
+        .map(|r| {
+            let source = match r.source.as_str() {
+                "payment" => {
+                    AmountSource::Payment(EventId::parse(&r.id).map_err(|_| bad("event id"))?)
+                }
+                "holding" => {
+                    AmountSource::Holding(ProductId::parse(&r.id).map_err(|_| bad("product id"))?)
+                }
+                other => return Err(bad(&format!("source `{other}`"))),
+            };
+            let error = match (r.error.as_str(), r.missing_currency, r.missing_on) {
+                ("missing_rate", Some(code), Some(date)) => {
+                    let currency = Currency::parse(&code).map_err(|_| bad("currency"))?;
+                    ConvertError::Missing(MissingRate {
+                        currency: currency.static_str(),
+                        date,
+                    })
+                }
+                ("too_large", _, _) => ConvertError::TooLarge,
+                (other, _, _) => return Err(bad(&format!("error `{other}`"))),
+            };
+            Ok(Unconverted {
+                source,
+                amount_minor: r.amount_minor,
+                currency: Currency::parse(&r.currency).map_err(|_| bad("currency"))?,
+                date: r.date,
+                error,
+            })
+        })
+        .collect()
 }
 
 pub(super) fn profile_from(m: profile::Model) -> Result<StoredProfile, StoreError> {
@@ -420,6 +503,7 @@ pub(super) fn profile_from(m: profile::Model) -> Result<StoredProfile, StoreErro
         embedding_model: m.embedding_model,
         as_of: ms_to_time(m.as_of_ms)?,
         computed_at: ms_to_time(m.computed_at_ms)?,
+        unconverted: unconverted_from(&m.unconverted)?,
     })
 }
 

@@ -111,6 +111,7 @@ pub fn customer(id: &str) -> Customer {
                 ..ChannelConsents::default()
             },
         },
+        base_currency: Currency::EUR,
     }
 }
 

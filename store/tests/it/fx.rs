@@ -122,3 +122,68 @@ async fn daily_rates_replace_convert_and_are_audited() {
         assert_eq!(entries.len(), 3, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn base_currencies_and_unconverted_amounts_read_back_on_every_backend() {
+    use sextant_domain::{
+        AmountSource, ConvertError, EventId, MissingRate, ProductId, Unconverted,
+    };
+    use sextant_store::StoredProfile;
+    for (backend, test) in all_stores().await {
+        let store = test.store.as_ref();
+        let jpy = Currency::parse("JPY").unwrap();
+        let mut c1 = customer("c1");
+        c1.base_currency = Currency::parse("CZK").unwrap();
+        store.put_customer(&c1, &by(), Utc::now()).await.unwrap();
+        store
+            .put_customers(&[customer("c2")], &by(), Utc::now())
+            .await
+            .unwrap();
+        let read = |id: &str| {
+            let id = cid(id);
+            async move { store.customer(&id).await.unwrap().unwrap().customer }
+        };
+        assert_eq!(read("c1").await, c1, "{backend}");
+        assert_eq!(read("c2").await.base_currency, Currency::EUR, "{backend}");
+        // A re-registration may move the account to another currency.
+        c1.base_currency = Currency::EUR;
+        store.put_customer(&c1, &by(), Utc::now()).await.unwrap();
+        assert_eq!(read("c1").await.base_currency, Currency::EUR, "{backend}");
+
+        let unconverted = vec![
+            Unconverted {
+                source: AmountSource::Payment(EventId::parse("p-1").unwrap()),
+                amount_minor: 12_000,
+                currency: jpy,
+                date: day(7),
+                error: ConvertError::Missing(MissingRate {
+                    currency: "JPY",
+                    date: day(7),
+                }),
+            },
+            Unconverted {
+                source: AmountSource::Holding(ProductId::parse("fund-global").unwrap()),
+                amount_minor: 999_999_999_999,
+                currency: Currency::parse("KWD").unwrap(),
+                date: day(9),
+                error: ConvertError::TooLarge,
+            },
+        ];
+        let profile = StoredProfile {
+            customer_id: cid("c1"),
+            feature_version: 2,
+            features: vec![1.0, 2.5],
+            segment: None,
+            embedding_model: None,
+            as_of: Utc::now(),
+            computed_at: Utc::now(),
+            unconverted,
+        };
+        store
+            .put_profiles(std::slice::from_ref(&profile), &by())
+            .await
+            .unwrap();
+        let back = store.profile(&cid("c1")).await.unwrap().unwrap();
+        assert_eq!(back.unconverted, profile.unconverted, "{backend}");
+    }
+}

@@ -89,6 +89,7 @@ async fn populate(store: &dyn Store) {
                 embedding_model: None,
                 as_of: at(0),
                 computed_at: at(1),
+                unconverted: Vec::new(),
             }],
             &by(),
         )

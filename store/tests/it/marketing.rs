@@ -877,6 +877,7 @@ async fn marketing_rows_page_through_everyone_on_every_backend() {
             embedding_model: Some("emb-1".into()),
             as_of: at(0),
             computed_at: at(1),
+            unconverted: Vec::new(),
         };
         store
             .put_profiles(&[profile("c2", 0.25), profile("c3", 0.5)], &by())

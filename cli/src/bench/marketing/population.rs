@@ -22,7 +22,9 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sextant_domain::{default_catalogue, Customer, CustomerId, Event, Holding, MarketingChannel};
+use sextant_domain::{
+    default_catalogue, Customer, CustomerId, Event, Holding, MarketingChannel, RateTable,
+};
 use sextant_models::credit::CreditModelKind;
 use sextant_models::embedding::{EmbeddingConfig, EmbeddingModel, TrainingData};
 use sextant_profiling::segments::{assign, choose_k, describe, kmeans};
@@ -302,11 +304,12 @@ async fn train_embedding(
         .iter()
         .filter(|b| b.customer.consents.profiling)
         .collect();
+    let rates = Arc::new(sextant_synth::fx::rate_table_for(config));
     let rows: Vec<SubsetRow> = tokio::task::block_in_place(|| {
         consenting
             .par_iter()
             .map(|b| {
-                let c = compute(&history(b), as_of, None);
+                let c = compute(&history(b, &rates), as_of, None);
                 SubsetRow {
                     model_features: to_f32(&c.profile.features),
                     features: c.features,
@@ -383,12 +386,13 @@ struct SubsetRow {
     adoption: Vec<f32>,
 }
 
-fn history(b: &CustomerBundle) -> History {
+fn history(b: &CustomerBundle, rates: &Arc<RateTable>) -> History {
     History {
         customer: b.customer.clone(),
         payments: b.payments.clone(),
         behaviour: b.behaviour.clone(),
         holdings: b.holdings.clone(),
+        rates: rates.clone(),
     }
 }
 
@@ -446,6 +450,7 @@ fn profile_chunk(
     as_of: DateTime<Utc>,
     trained: &Trained,
 ) -> anyhow::Result<Chunk> {
+    let rates = Arc::new(sextant_synth::fx::rate_table_for(config));
     let generated: Vec<Generated> = indices
         .into_par_iter()
         .map(|i| {
@@ -454,7 +459,7 @@ fn profile_chunk(
                 .customer
                 .consents
                 .profiling
-                .then(|| compute(&history(&b), as_of, None));
+                .then(|| compute(&history(&b, &rates), as_of, None));
             let credit_truth = (i < CREDIT_TRAINING_MAX).then(|| {
                 serde_json::json!({
                     "customer_id": b.customer.id.as_str(),

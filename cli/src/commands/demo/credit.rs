@@ -77,6 +77,7 @@ pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredi
                     &Actor::system("demo"),
                     &profile.customer_id,
                     instalment(amount_minor),
+                    customer.customer.base_currency,
                     "instalment_quote",
                     &quote_id,
                     Some(Duration::minutes(QUOTE_TTL_MINUTES)),
@@ -125,11 +126,17 @@ pub async fn check(ctx: &Context, amount_minor: i64) -> anyhow::Result<DemoCredi
     if let Some(id) = first_approved {
         let quote_id = format!("cq_demo_{}", Utc::now().timestamp_millis());
         let ttl = Some(Duration::minutes(QUOTE_TTL_MINUTES));
+        let base = ctx
+            .store
+            .customer(&id)
+            .await?
+            .map_or(sextant_domain::Currency::EUR, |c| c.customer.base_currency);
         let (_, record) = decide_for(
             ctx,
             &Actor::system("demo"),
             &id,
             instalment(amount_minor),
+            base,
             "instalment_quote",
             &quote_id,
             ttl,

@@ -1,5 +1,7 @@
 //! `sextant import`: loads customers, holdings, payments and behaviour files (JSON lines or
-//! CSV) into the store, streaming, with a progress bar; `reader` does the work.
+//! CSV) into the store, streaming, with a progress bar; `reader` does the work. A folder's
+//! `fx-rates.csv` (reference rates in the ECB's layout, as `sextant generate` writes) is
+//! imported first, as `sextant import-fx` would.
 
 mod reader;
 
@@ -10,7 +12,7 @@ use sextant_api::config::Config;
 use sextant_api::startup::open_store;
 use sextant_services::monitoring::Monitor;
 use sextant_services::readiness::Step;
-use sextant_store::Store;
+use sextant_store::{Actor, Store};
 
 pub use reader::{import, import_monitored, FileKind, ImportReport};
 
@@ -53,6 +55,24 @@ pub async fn import_with_progress(
     path: &Path,
     step: Option<&Step>,
 ) -> anyhow::Result<ImportReport> {
+    let rates = path.join(crate::commands::generate::FX_RATES_FILE);
+    if path.is_dir() && rates.exists() {
+        let report =
+            crate::commands::fx::import_file(store.as_ref(), &rates, &Actor::operator()).await?;
+        anyhow::ensure!(
+            report.rejected_lines.is_empty(),
+            "{}: {} lines rejected (run `sextant import-fx` on it to see them)",
+            rates.display(),
+            report.rejected_lines.len()
+        );
+        println!(
+            "reference rates: {} days of {} ({} to {})",
+            report.days,
+            report.currencies.join(", "),
+            report.first_date.as_deref().unwrap_or("-"),
+            report.last_date.as_deref().unwrap_or("-")
+        );
+    }
     let bar = progress::bar(
         0,
         "import {msg:10} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",

@@ -64,6 +64,7 @@ pub(super) async fn store_population(
     let mut generated = 0;
     let mut start = 0;
     let views_since = now - Duration::days(VIEWS_DAYS);
+    crate::commands::fx::publish_synthetic(store, config, &Actor::system("eval")).await?;
     while start < config.customers {
         let end = (start + CHUNK_CUSTOMERS).min(config.customers);
         let chunk_config = *config;
