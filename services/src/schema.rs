@@ -141,7 +141,6 @@ pub fn currency_or_eur() -> Schema {
     )
 }
 
-/// The one currency credit is offered in.
 /// `PaymentRecord.direction`, with the rule tying it to `kind` in words.
 pub fn payment_direction() -> Schema {
     let required = |d: Direction| {

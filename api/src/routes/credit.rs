@@ -31,8 +31,9 @@ const CREDIT_CALLERS: &[Role] = &[Role::Customer, Role::Service, Role::Admin];
 #[utoipa::path(post, path = "/v1/instalments/quote", tag = "credit", security(("bearer" = [])),
     request_body = QuoteRequest,
     responses((status = 201, body = QuoteView), (status = 400, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem),
-        (status = 503, body = Problem)))]
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "exchange_rate_missing: an amount of the customer's history, or the policy, cannot be put in their base currency"),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn quote(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +91,7 @@ pub async fn accept(
     request_body = ApplicationRequest,
     params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = IDEMPOTENCY_KEY_PARAM)),
     responses((status = 201, body = ApplicationView), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "exchange_rate_missing: an amount of the customer's history, or the policy, cannot be put in their base currency"),
         (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn apply(
     State(state): State<AppState>,

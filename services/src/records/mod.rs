@@ -112,7 +112,7 @@ pub struct CustomerRecord {
     /// figure about the customer (profile, credit, review) is in it, foreign amounts
     /// converted at the reference rate of their own date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::schema::currency)]
+    #[schema(schema_with = crate::schema::currency_or_eur)]
     pub base_currency: Option<String>,
 }
 
