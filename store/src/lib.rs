@@ -15,6 +15,7 @@
 //! | monitoring | [`MonitoringStore`] | alerts on payments, cases with their notes and dispositions, payment assessments |
 //! | monitoring rules | [`RuleStore`] | compliance's rule versions with their modes, and each version's hits |
 //! | exchange rates | [`FxStore`] | each day's published reference rates, units of a currency for one euro |
+//! | loyalty | [`LoyaltyStore`] | each customer's points journal (append-only, double-entry) and lots |
 //!
 //! [`Store`] is all of them together: what the services hold as `Arc<dyn Store>`. The hot
 //! paths read in one call each ([`ProfileStore::refresh_inputs`],
@@ -34,6 +35,7 @@ mod entity;
 mod error;
 mod fx;
 mod idempotency;
+mod loyalty;
 mod migration;
 mod monitoring;
 mod privacy;
@@ -65,6 +67,7 @@ pub use customers::{
 pub use error::StoreError;
 pub use fx::{DailyRates, FxStore, FxWrite};
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
+pub use loyalty::{LedgerStep, LiabilityMonth, LoyaltyStore};
 pub use monitoring::{
     AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStamp, MonitoringStore, NewAlert,
     NewPaymentAssessment, StoredAlert, StoredCase, StoredMonitoringModel,
@@ -92,8 +95,8 @@ pub const MARKETING_PAGE_MAX: u64 = 10_000;
 pub mod prelude {
     pub use crate::{
         AdviceStore, AuditStore, CampaignStore, CatalogueStore, CreditStore, CustomerStore,
-        FxStore, IdempotencyStore, MonitoringStore, PrivacyStore, ProfileStore, RuleStore,
-        StaffStore, Store,
+        FxStore, IdempotencyStore, LoyaltyStore, MonitoringStore, PrivacyStore, ProfileStore,
+        RuleStore, StaffStore, Store,
     };
 }
 
@@ -113,6 +116,7 @@ pub trait Store:
     + MonitoringStore
     + RuleStore
     + FxStore
+    + LoyaltyStore
 {
     /// `sqlite` or `postgres`.
     fn backend_name(&self) -> &'static str;

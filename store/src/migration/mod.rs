@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_payment_parties::Migration),
             Box::new(m0015_fx_rates::Migration),
             Box::new(m0016_base_currency::Migration),
+            Box::new(m0017_loyalty::Migration),
         ]
     }
 }
@@ -96,3 +97,4 @@ mod m0013_monitoring_models;
 mod m0014_payment_parties;
 mod m0015_fx_rates;
 mod m0016_base_currency;
+mod m0017_loyalty;

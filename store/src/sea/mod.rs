@@ -13,6 +13,7 @@ mod events;
 mod fx;
 mod idempotency;
 mod keys;
+mod loyalty;
 mod monitoring;
 mod privacy;
 mod profiles;

@@ -7,6 +7,7 @@ mod common;
 mod customers_and_credit;
 mod fx;
 mod hot_paths;
+mod loyalty;
 mod marketing;
 mod monitoring;
 mod privacy;

@@ -1,0 +1,796 @@
+//! One customer's points: an append-only, double-entry journal and the lots it holds.
+//!
+//! **Accounts.** Points sit in the customer's account (what the bank owes them, its
+//! liability) and move to or from four others: `issued` (earning creates points there),
+//! `redeemed`, `expired` and `adjusted` (staff). Every posting's lines sum to zero, so the
+//! journal as a whole does, and the customer's balance is minus the sum of the others.
+//!
+//! **Lots.** Each earning (or positive adjustment) opens a lot: its day, its last valid day
+//! and the points still in it. Spending takes from the lot that expires first (then the
+//! oldest, then by key), so points are never lost to expiry while younger ones are spent.
+//! A balance is always the sum of its lots' remaining points, and no lot goes below zero.
+//!
+//! **Idempotency.** Every posting has a key. Sent again with the same content it changes
+//! nothing and gives the first posting back; with other content it is refused.
+//!
+//! **Reversals.** A refunded earning takes its points back from its own lot first, then
+//! from the others in spending order; what was already spent cannot be taken, and is
+//! recorded as the posting's shortfall: the balance reaches zero, never below. A
+//! redemption can be reversed within its window: its points go back to the lots they came
+//! from, or straight to `expired` for a lot whose last day has passed.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+/// Where points sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Account {
+    /// The customer's points: the bank's liability to them.
+    Customer,
+    /// Where earned points come from (and reversed ones return to).
+    Issued,
+    /// Points spent on purchases and fees.
+    Redeemed,
+    /// Points that lapsed.
+    Expired,
+    /// Staff adjustments, each with a reason.
+    Adjusted,
+}
+
+impl Account {
+    pub const ALL: [Account; 5] = [
+        Account::Customer,
+        Account::Issued,
+        Account::Redeemed,
+        Account::Expired,
+        Account::Adjusted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::Customer => "customer",
+            Account::Issued => "issued",
+            Account::Redeemed => "redeemed",
+            Account::Expired => "expired",
+            Account::Adjusted => "adjusted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Account> {
+        Account::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// One side of a posting: points into (positive) or out of (negative) an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    pub account: Account,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PostingKind {
+    Earn,
+    ReverseEarn,
+    Redeem,
+    ReverseRedeem,
+    Expire,
+    Adjust,
+}
+
+impl PostingKind {
+    pub const ALL: [PostingKind; 6] = [
+        PostingKind::Earn,
+        PostingKind::ReverseEarn,
+        PostingKind::Redeem,
+        PostingKind::ReverseRedeem,
+        PostingKind::Expire,
+        PostingKind::Adjust,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostingKind::Earn => "earn",
+            PostingKind::ReverseEarn => "reverse_earn",
+            PostingKind::Redeem => "redeem",
+            PostingKind::ReverseRedeem => "reverse_redeem",
+            PostingKind::Expire => "expire",
+            PostingKind::Adjust => "adjust",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PostingKind> {
+        PostingKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A lot a posting opens: its first day and its last valid day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opens {
+    pub earned_on: NaiveDate,
+    pub expires_on: NaiveDate,
+}
+
+/// What one posting did to one lot: points added (positive) or taken (negative).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LotMove {
+    pub lot: String,
+    pub points: i64,
+}
+
+/// One entry of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    /// The idempotency key: unique in the customer's journal.
+    pub key: String,
+    pub kind: PostingKind,
+    pub at: DateTime<Utc>,
+    /// The points asked for (earned, redeemed, adjusted by; for a reversal, the points of
+    /// the posting reversed; for an expiry, the lot's remaining points).
+    pub requested: i64,
+    /// Sum to zero.
+    pub lines: Vec<Line>,
+    pub moves: Vec<LotMove>,
+    /// The lot this posting opens (its id is the posting's key).
+    pub opens: Option<Opens>,
+    /// Points a reversal could not take back because they were already spent.
+    pub shortfall: i64,
+    /// The key of the posting this one reverses.
+    pub reverses: Option<String>,
+    /// Why, for adjustments (required there).
+    pub reason: Option<String>,
+    /// Who asked, for adjustments and redemptions.
+    pub actor: Option<String>,
+}
+
+impl Posting {
+    /// Points into (positive) or out of the customer's account.
+    pub fn customer_change(&self) -> i64 {
+        self.total(Account::Customer)
+    }
+
+    /// The posting's net points on `account`.
+    pub fn total(&self, account: Account) -> i64 {
+        self.lines
+            .iter()
+            .filter(|l| l.account == account)
+            .map(|l| l.points)
+            .sum()
+    }
+
+    /// Whether a second request is this one again (same kind, points, target, reason).
+    fn same_request(&self, other: &Request) -> bool {
+        self.kind == other.kind
+            && self.requested == other.requested
+            && self.reverses == other.reverses
+            && self.reason == other.reason
+            && self.opens.map(|o| o.expires_on) == other.expires_on
+    }
+}
+
+/// Points held from one earning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lot {
+    /// The key of the posting that opened it.
+    pub id: String,
+    pub earned_on: NaiveDate,
+    /// The last day its points can be spent.
+    pub expires_on: NaiveDate,
+    pub points: i64,
+    pub remaining: i64,
+}
+
+impl Lot {
+    fn spendable_on(&self, day: NaiveDate) -> bool {
+        self.remaining > 0 && self.expires_on >= day
+    }
+
+    /// The order points are spent in: the soonest to expire first.
+    fn spending_order(&self) -> (NaiveDate, NaiveDate, &str) {
+        (self.expires_on, self.earned_on, &self.id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the key `{0}` was already used for a different posting")]
+    KeyReused(String),
+    #[error("points must be above zero")]
+    NotPositive,
+    #[error("at most {max} points in one posting", max = MAX_POINTS)]
+    TooLarge,
+    #[error("{available} points can be spent, {requested} were asked")]
+    Insufficient { available: i64, requested: i64 },
+    #[error("no {kind} posting `{key}` to reverse")]
+    Unknown { kind: &'static str, key: String },
+    #[error("`{key}` was already reversed by `{by}`")]
+    AlreadyReversed { key: String, by: String },
+    #[error("the redemption could be reversed until {0}")]
+    WindowClosed(NaiveDate),
+    #[error("an adjustment needs a reason")]
+    ReasonRequired,
+    #[error("a lot's last day cannot be before the day it is earned")]
+    ExpiresBeforeEarned,
+    #[error("the journal is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Most points one posting moves: far beyond any purchase, and small enough that no sum of
+/// a customer's postings overflows.
+pub const MAX_POINTS: i64 = 1_000_000_000;
+
+/// What a call did: the posting, and whether it was already in the journal (a repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub posting: Posting,
+    pub repeated: bool,
+}
+
+/// A request, for telling a repeat from a reused key.
+struct Request {
+    kind: PostingKind,
+    requested: i64,
+    reverses: Option<String>,
+    reason: Option<String>,
+    expires_on: Option<NaiveDate>,
+}
+
+/// Balances at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// Points in the customer's account (every lot's remaining points).
+    pub balance: i64,
+    /// Points that can be spent on the day asked (lots not past their last day).
+    pub spendable: i64,
+}
+
+/// One customer's journal and lots.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerLedger {
+    lots: Vec<Lot>,
+    journal: Vec<Posting>,
+    by_key: HashMap<String, usize>,
+    /// Posting key -> the key of its reversal.
+    reversed_by: HashMap<String, String>,
+}
+
+fn check_points(points: i64) -> Result<(), LedgerError> {
+    if points <= 0 {
+        return Err(LedgerError::NotPositive);
+    }
+    if points > MAX_POINTS {
+        return Err(LedgerError::TooLarge);
+    }
+    Ok(())
+}
+
+impl CustomerLedger {
+    pub fn new() -> CustomerLedger {
+        CustomerLedger::default()
+    }
+
+    /// Rebuilds the ledger from its journal, in order, checking each posting balances and
+    /// each lot move stays within its lot.
+    pub fn replay(
+        journal: impl IntoIterator<Item = Posting>,
+    ) -> Result<CustomerLedger, LedgerError> {
+        let mut ledger = CustomerLedger::new();
+        for posting in journal {
+            ledger.append(posting)?;
+        }
+        Ok(ledger)
+    }
+
+    pub fn journal(&self) -> &[Posting] {
+        &self.journal
+    }
+
+    pub fn lots(&self) -> &[Lot] {
+        &self.lots
+    }
+
+    pub fn posting(&self, key: &str) -> Option<&Posting> {
+        self.by_key.get(key).map(|&i| &self.journal[i])
+    }
+
+    /// The key of the posting that reversed `key`, if any.
+    pub fn reversal_of(&self, key: &str) -> Option<&str> {
+        self.reversed_by.get(key).map(String::as_str)
+    }
+
+    pub fn snapshot(&self, day: NaiveDate) -> Snapshot {
+        Snapshot {
+            balance: self.lots.iter().map(|l| l.remaining).sum(),
+            spendable: self
+                .lots
+                .iter()
+                .filter(|l| l.spendable_on(day))
+                .map(|l| l.remaining)
+                .sum(),
+        }
+    }
+
+    /// The net points of every posting on `account`.
+    pub fn account_total(&self, account: Account) -> i64 {
+        self.journal.iter().map(|p| p.total(account)).sum()
+    }
+
+    /// Checks a posting and adds it: lines balance, moves keep every lot within 0..=points,
+    /// the customer's line equals the moves, the key is new.
+    fn append(&mut self, posting: Posting) -> Result<(), LedgerError> {
+        let corrupt = |what: String| LedgerError::Corrupt(format!("`{}`: {what}", posting.key));
+        if self.by_key.contains_key(&posting.key) {
+            return Err(corrupt("the key appears twice".into()));
+        }
+        if posting.lines.iter().map(|l| l.points).sum::<i64>() != 0 {
+            return Err(corrupt("its lines do not sum to zero".into()));
+        }
+        if let Some(opens) = posting.opens {
+            if opens.expires_on < opens.earned_on {
+                return Err(LedgerError::ExpiresBeforeEarned);
+            }
+            self.lots.push(Lot {
+                id: posting.key.clone(),
+                earned_on: opens.earned_on,
+                expires_on: opens.expires_on,
+                points: posting.requested,
+                remaining: 0,
+            });
+        }
+        let mut moved = 0;
+        for m in &posting.moves {
+            let lot = self
+                .lots
+                .iter_mut()
+                .find(|l| l.id == m.lot)
+                .ok_or_else(|| corrupt(format!("it moves unknown lot `{}`", m.lot)))?;
+            let remaining = lot.remaining + m.points;
+            if !(0..=lot.points).contains(&remaining) {
+                return Err(corrupt(format!("lot `{}` would hold {remaining}", m.lot)));
+            }
+            lot.remaining = remaining;
+            moved += m.points;
+        }
+        if moved != posting.customer_change() {
+            return Err(corrupt(
+                "its lot moves differ from the customer's line".into(),
+            ));
+        }
+        if let Some(target) = &posting.reverses {
+            self.reversed_by.insert(target.clone(), posting.key.clone());
+        }
+        self.by_key.insert(posting.key.clone(), self.journal.len());
+        self.journal.push(posting);
+        Ok(())
+    }
+
+    /// The earlier posting under `key`, if the same request; an error if another.
+    fn repeat(&self, key: &str, request: &Request) -> Result<Option<Applied>, LedgerError> {
+        match self.posting(key) {
+            None => Ok(None),
+            Some(p) if p.same_request(request) => Ok(Some(Applied {
+                posting: p.clone(),
+                repeated: true,
+            })),
+            Some(_) => Err(LedgerError::KeyReused(key.to_owned())),
+        }
+    }
+
+    fn commit(&mut self, posting: Posting) -> Result<Applied, LedgerError> {
+        self.append(posting.clone())?;
+        Ok(Applied {
+            posting,
+            repeated: false,
+        })
+    }
+
+    /// Takes up to `points` from the lots `eligible` allows, `first` (a lot id) before the
+    /// rest, the rest in spending order. Returns the moves (negative) and the points taken.
+    fn take(
+        &self,
+        points: i64,
+        first: Option<&str>,
+        eligible: impl Fn(&Lot) -> bool,
+    ) -> (Vec<LotMove>, i64) {
+        let mut order: Vec<&Lot> = self
+            .lots
+            .iter()
+            .filter(|l| l.remaining > 0 && eligible(l))
+            .collect();
+        order.sort_by(|a, b| {
+            let first_a = Some(a.id.as_str()) == first;
+            let first_b = Some(b.id.as_str()) == first;
+            first_b
+                .cmp(&first_a)
+                .then_with(|| a.spending_order().cmp(&b.spending_order()))
+        });
+        let (mut moves, mut taken) = (Vec::new(), 0);
+        for lot in order {
+            if taken == points {
+                break;
+            }
+            let n = lot.remaining.min(points - taken);
+            moves.push(LotMove {
+                lot: lot.id.clone(),
+                points: -n,
+            });
+            taken += n;
+        }
+        (moves, taken)
+    }
+
+    /// Points earned on a payment: a new lot, valid through `expires_on`.
+    pub fn earn(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        expires_on: NaiveDate,
+    ) -> Result<Applied, LedgerError> {
+        self.open(key, at, points, expires_on, PostingKind::Earn, None, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        expires_on: NaiveDate,
+        kind: PostingKind,
+        reason: Option<String>,
+        actor: Option<String>,
+    ) -> Result<Applied, LedgerError> {
+        let request = Request {
+            kind,
+            requested: points,
+            reverses: None,
+            reason: reason.clone(),
+            expires_on: Some(expires_on),
+        };
+        if let Some(earlier) = self.repeat(key, &request)? {
+            return Ok(earlier);
+        }
+        check_points(points)?;
+        let source = if kind == PostingKind::Earn {
+            Account::Issued
+        } else {
+            Account::Adjusted
+        };
+        self.commit(Posting {
+            key: key.to_owned(),
+            kind,
+            at,
+            requested: points,
+            lines: vec![
+                Line {
+                    account: Account::Customer,
+                    points,
+                },
+                Line {
+                    account: source,
+                    points: -points,
+                },
+            ],
+            moves: vec![LotMove {
+                lot: key.to_owned(),
+                points,
+            }],
+            opens: Some(Opens {
+                earned_on: at.date_naive(),
+                expires_on,
+            }),
+            shortfall: 0,
+            reverses: None,
+            reason,
+            actor,
+        })
+    }
+
+    /// Takes back the points of earning `earning` (its payment was refunded or charged
+    /// back): from its own lot first, then from the others; what was already spent is the
+    /// shortfall.
+    pub fn reverse_earning(
+        &mut self,
+        key: &str,
+        earning: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Applied, LedgerError> {
+        let original = self
+            .posting(earning)
+            .filter(|p| p.kind == PostingKind::Earn)
+            .ok_or_else(|| LedgerError::Unknown {
+                kind: "earn",
+                key: earning.to_owned(),
+            })?;
+        let request = Request {
+            kind: PostingKind::ReverseEarn,
+            requested: original.requested,
+            reverses: Some(earning.to_owned()),
+            reason: None,
+            expires_on: None,
+        };
+        if let Some(earlier) = self.repeat(key, &request)? {
+            return Ok(earlier);
+        }
+        self.not_reversed(earning)?;
+        let points = request.requested;
+        let (moves, taken) = self.take(points, Some(earning), |_| true);
+        self.commit(Posting {
+            key: key.to_owned(),
+            kind: PostingKind::ReverseEarn,
+            at,
+            requested: points,
+            lines: pair(Account::Issued, taken),
+            moves,
+            opens: None,
+            shortfall: points - taken,
+            reverses: Some(earning.to_owned()),
+            reason: None,
+            actor: None,
+        })
+    }
+
+    fn not_reversed(&self, key: &str) -> Result<(), LedgerError> {
+        match self.reversal_of(key) {
+            Some(by) => Err(LedgerError::AlreadyReversed {
+                key: key.to_owned(),
+                by: by.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Spends `points`, soonest-expiring first; refused whole when fewer can be spent today.
+    pub fn redeem(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        actor: Option<String>,
+    ) -> Result<Applied, LedgerError> {
+        let request = Request {
+            kind: PostingKind::Redeem,
+            requested: points,
+            reverses: None,
+            reason: None,
+            expires_on: None,
+        };
+        if let Some(earlier) = self.repeat(key, &request)? {
+            return Ok(earlier);
+        }
+        check_points(points)?;
+        let day = at.date_naive();
+        let available = self.snapshot(day).spendable;
+        if points > available {
+            return Err(LedgerError::Insufficient {
+                available,
+                requested: points,
+            });
+        }
+        let (moves, taken) = self.take(points, None, |l| l.spendable_on(day));
+        debug_assert_eq!(taken, points);
+        self.commit(Posting {
+            key: key.to_owned(),
+            kind: PostingKind::Redeem,
+            at,
+            requested: points,
+            lines: pair(Account::Redeemed, taken),
+            moves,
+            opens: None,
+            shortfall: 0,
+            reverses: None,
+            reason: None,
+            actor,
+        })
+    }
+
+    /// Gives a redemption's points back, up to `window_days` after it: to the lots they
+    /// came from, or to `expired` for a lot past its last day.
+    pub fn reverse_redemption(
+        &mut self,
+        key: &str,
+        redemption: &str,
+        at: DateTime<Utc>,
+        window_days: i64,
+    ) -> Result<Applied, LedgerError> {
+        let original = self
+            .posting(redemption)
+            .filter(|p| p.kind == PostingKind::Redeem)
+            .ok_or_else(|| LedgerError::Unknown {
+                kind: "redeem",
+                key: redemption.to_owned(),
+            })?
+            .clone();
+        let request = Request {
+            kind: PostingKind::ReverseRedeem,
+            requested: original.requested,
+            reverses: Some(redemption.to_owned()),
+            reason: None,
+            expires_on: None,
+        };
+        if let Some(earlier) = self.repeat(key, &request)? {
+            return Ok(earlier);
+        }
+        self.not_reversed(redemption)?;
+        let last_day = original.at.date_naive() + Duration::days(window_days);
+        let day = at.date_naive();
+        if day > last_day {
+            return Err(LedgerError::WindowClosed(last_day));
+        }
+        let (mut moves, mut back, mut lapsed) = (Vec::new(), 0, 0);
+        for m in &original.moves {
+            let lot = self
+                .lots
+                .iter()
+                .find(|l| l.id == m.lot)
+                .expect("a posted move names a lot");
+            if lot.expires_on >= day {
+                moves.push(LotMove {
+                    lot: m.lot.clone(),
+                    points: -m.points,
+                });
+                back -= m.points;
+            } else {
+                lapsed -= m.points;
+            }
+        }
+        let mut lines = vec![Line {
+            account: Account::Redeemed,
+            points: -(back + lapsed),
+        }];
+        if back > 0 {
+            lines.push(Line {
+                account: Account::Customer,
+                points: back,
+            });
+        }
+        if lapsed > 0 {
+            lines.push(Line {
+                account: Account::Expired,
+                points: lapsed,
+            });
+        }
+        self.commit(Posting {
+            key: key.to_owned(),
+            kind: PostingKind::ReverseRedeem,
+            at,
+            requested: original.requested,
+            lines,
+            moves,
+            opens: None,
+            shortfall: 0,
+            reverses: Some(redemption.to_owned()),
+            reason: None,
+            actor: None,
+        })
+    }
+
+    /// Expires every lot whose last day is before `at`'s day: one posting per lot, keyed by
+    /// the lot, so running it twice (or on two servers) expires each lot once.
+    pub fn expire(&mut self, at: DateTime<Utc>) -> Vec<Posting> {
+        let day = at.date_naive();
+        let due: Vec<(String, i64)> = self
+            .lots
+            .iter()
+            .filter(|l| l.remaining > 0 && l.expires_on < day)
+            .map(|l| (l.id.clone(), l.remaining))
+            .collect();
+        let mut out = Vec::new();
+        for (lot, points) in due {
+            let key = expiry_key(&lot);
+            if self.by_key.contains_key(&key) {
+                continue;
+            }
+            let posting = Posting {
+                key,
+                kind: PostingKind::Expire,
+                at,
+                requested: points,
+                lines: pair(Account::Expired, points),
+                moves: vec![LotMove {
+                    lot,
+                    points: -points,
+                }],
+                opens: None,
+                shortfall: 0,
+                reverses: None,
+                reason: None,
+                actor: None,
+            };
+            self.append(posting.clone())
+                .expect("an expiry of a lot's remaining points balances");
+            out.push(posting);
+        }
+        out
+    }
+
+    /// A staff adjustment: positive opens a lot valid through `expires_on`; negative takes
+    /// points soonest-expiring first and is refused beyond what can be spent. The reason and
+    /// the actor are kept with it.
+    pub fn adjust(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        reason: &str,
+        actor: &str,
+        expires_on: NaiveDate,
+    ) -> Result<Applied, LedgerError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(LedgerError::ReasonRequired);
+        }
+        if points > 0 {
+            return self.open(
+                key,
+                at,
+                points,
+                expires_on,
+                PostingKind::Adjust,
+                Some(reason.to_owned()),
+                Some(actor.to_owned()),
+            );
+        }
+        let request = Request {
+            kind: PostingKind::Adjust,
+            requested: points,
+            reverses: None,
+            reason: Some(reason.to_owned()),
+            expires_on: None,
+        };
+        if let Some(earlier) = self.repeat(key, &request)? {
+            return Ok(earlier);
+        }
+        let wanted = points.checked_neg().ok_or(LedgerError::TooLarge)?;
+        check_points(wanted)?;
+        let day = at.date_naive();
+        let available = self.snapshot(day).spendable;
+        if wanted > available {
+            return Err(LedgerError::Insufficient {
+                available,
+                requested: wanted,
+            });
+        }
+        let (moves, taken) = self.take(wanted, None, |l| l.spendable_on(day));
+        self.commit(Posting {
+            key: key.to_owned(),
+            kind: PostingKind::Adjust,
+            at,
+            requested: points,
+            lines: pair(Account::Adjusted, taken),
+            moves,
+            opens: None,
+            shortfall: 0,
+            reverses: None,
+            reason: Some(reason.to_owned()),
+            actor: Some(actor.to_owned()),
+        })
+    }
+}
+
+/// The key of a lot's expiry posting.
+pub fn expiry_key(lot: &str) -> String {
+    format!("expire:{lot}")
+}
+
+/// `points` out of the customer's account into `to` (no lines for zero).
+fn pair(to: Account, points: i64) -> Vec<Line> {
+    if points == 0 {
+        return Vec::new();
+    }
+    vec![
+        Line {
+            account: Account::Customer,
+            points: -points,
+        },
+        Line {
+            account: to,
+            points,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests;

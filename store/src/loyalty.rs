@@ -1,0 +1,54 @@
+//! Loyalty points: each customer's journal, kept append-only, and their lots.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sextant_domain::CustomerId;
+use sextant_loyalty::{Applied, CustomerLedger, LedgerError};
+
+use crate::{Actor, StoreError};
+
+/// What a write asks of a customer's ledger: run on the journal as stored, under a lock that
+/// serialises every write of that customer's points (on every server sharing the
+/// database). It returns what it applied; a refusal leaves the journal as it was.
+pub type LedgerStep =
+    Box<dyn FnOnce(&mut CustomerLedger) -> Result<Vec<Applied>, LedgerError> + Send>;
+
+/// Points outstanding that expire in one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiabilityMonth {
+    /// `YYYY-MM` of the lots' last valid day.
+    pub month: String,
+    pub points: i64,
+    pub lots: u64,
+    pub customers: u64,
+}
+
+#[async_trait]
+pub trait LoyaltyStore: Send + Sync {
+    /// Runs `step` on the customer's ledger and stores every posting it added, with the lots
+    /// they changed, in one transaction, audited as `loyalty.<kind>` per posting. The
+    /// ledger's refusal comes back as the inner error, with nothing stored.
+    async fn post_points(
+        &self,
+        customer: &CustomerId,
+        step: LedgerStep,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<Applied>, LedgerError>, StoreError>;
+
+    /// The customer's ledger, rebuilt from their journal (and checked).
+    async fn loyalty_ledger(&self, customer: &CustomerId) -> Result<CustomerLedger, StoreError>;
+
+    /// Points outstanding (in lots not past their last day on `as_of`) by the month they
+    /// expire: the bank's liability.
+    async fn loyalty_liability(&self, as_of: NaiveDate) -> Result<Vec<LiabilityMonth>, StoreError>;
+
+    /// Customers, after `after` in id order, holding points in a lot whose last day is
+    /// before `day`: the expiry job's work list.
+    async fn loyalty_due_for_expiry(
+        &self,
+        day: NaiveDate,
+        after: Option<&CustomerId>,
+        limit: u64,
+    ) -> Result<Vec<CustomerId>, StoreError>;
+}
