@@ -62,7 +62,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Sextant API", description = "Personalised finance and robo-advice for a payment app. Errors are RFC 9457 problem+json with a stable `code`."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "monitoring"), (name = "fx"), (name = "system"))
+    tags((name = "customers"), (name = "events"), (name = "profiles"), (name = "products"), (name = "advice"), (name = "portfolio"), (name = "credit"), (name = "marketing"), (name = "monitoring"), (name = "fx"), (name = "loyalty"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -80,8 +80,8 @@ impl Modify for BearerAuth {
 /// The documented routes, and the OpenAPI document generated from their annotations.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        advice, audit, credit, customers, events, fx, marketing, monitoring, portfolio, products,
-        profiles, system,
+        advice, audit, credit, customers, events, fx, loyalty, marketing, monitoring, portfolio,
+        products, profiles, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -159,6 +159,12 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(marketing::offers))
         .routes(routes!(audit::entries))
         .routes(routes!(fx::put, fx::get))
+        .routes(routes!(loyalty::balance))
+        .routes(routes!(loyalty::redeem))
+        .routes(routes!(loyalty::reverse))
+        .routes(routes!(loyalty::adjust))
+        .routes(routes!(loyalty::expire))
+        .routes(routes!(loyalty::liability))
         .split_for_parts()
 }
 
@@ -269,6 +275,7 @@ async fn record_staff_reads(
     let watched = request.method() == axum::http::Method::GET
         && (path.starts_with("/v1/customers/")
             || path == "/v1/audit"
+            || path == "/v1/loyalty/liability"
             || path.starts_with("/v1/monitoring/")
             || path.starts_with("/v1/payments/assessments/"));
     let staff = watched

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    audit, bench as bench_command, credit, demo, eval, fx, generate, import, keys, marketing,
-    monitoring, portfolio, profile, serve, staff, token,
+    audit, bench as bench_command, credit, demo, eval, fx, generate, import, keys, loyalty,
+    marketing, monitoring, portfolio, profile, serve, staff, token,
 };
 use sextant_api::config::Config;
 
@@ -78,6 +78,9 @@ enum Command {
     /// The audit trail: `verify` checks its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Loyalty points: `expire` (the expiry job), `liability` (points outstanding).
+    #[command(subcommand)]
+    Loyalty(loyalty::LoyaltyCommand),
     /// The master key that wraps customers' data keys: `generate`, `rotate`.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -116,6 +119,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Marketing(command) => marketing::run(command, config).await,
         Command::Monitoring(command) => monitoring::run(command, config).await,
         Command::Audit(command) => audit::run(command, config).await,
+        Command::Loyalty(command) => loyalty::run(command, config).await,
         Command::Keys(command) => keys::run(command, config).await,
         Command::Staff(command) => staff::run(command, config).await,
     }

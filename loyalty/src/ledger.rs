@@ -138,7 +138,7 @@ pub struct Posting {
     pub shortfall: i64,
     /// The key of the posting this one reverses.
     pub reverses: Option<String>,
-    /// Why, for adjustments (required there).
+    /// Why: an adjustment's reason (required there), what a redemption paid for.
     pub reason: Option<String>,
     /// Who asked, for adjustments and redemptions.
     pub actor: Option<String>,
@@ -225,6 +225,8 @@ pub const MAX_POINTS: i64 = 1_000_000_000;
 pub struct Applied {
     pub posting: Posting,
     pub repeated: bool,
+    /// The posting's place in the journal (0 = the first).
+    pub seq: usize,
 }
 
 /// A request, for telling a repeat from a reused key.
@@ -367,21 +369,24 @@ impl CustomerLedger {
 
     /// The earlier posting under `key`, if the same request; an error if another.
     fn repeat(&self, key: &str, request: &Request) -> Result<Option<Applied>, LedgerError> {
-        match self.posting(key) {
+        match self.by_key.get(key).map(|&seq| (seq, &self.journal[seq])) {
             None => Ok(None),
-            Some(p) if p.same_request(request) => Ok(Some(Applied {
+            Some((seq, p)) if p.same_request(request) => Ok(Some(Applied {
                 posting: p.clone(),
                 repeated: true,
+                seq,
             })),
             Some(_) => Err(LedgerError::KeyReused(key.to_owned())),
         }
     }
 
     fn commit(&mut self, posting: Posting) -> Result<Applied, LedgerError> {
+        let seq = self.journal.len();
         self.append(posting.clone())?;
         Ok(Applied {
             posting,
             repeated: false,
+            seq,
         })
     }
 
@@ -543,18 +548,20 @@ impl CustomerLedger {
     }
 
     /// Spends `points`, soonest-expiring first; refused whole when fewer can be spent today.
+    /// `memo` says what they paid for (kept as the posting's reason).
     pub fn redeem(
         &mut self,
         key: &str,
         at: DateTime<Utc>,
         points: i64,
         actor: Option<String>,
+        memo: Option<String>,
     ) -> Result<Applied, LedgerError> {
         let request = Request {
             kind: PostingKind::Redeem,
             requested: points,
             reverses: None,
-            reason: None,
+            reason: memo.clone(),
             expires_on: None,
         };
         if let Some(earlier) = self.repeat(key, &request)? {
@@ -581,7 +588,7 @@ impl CustomerLedger {
             opens: None,
             shortfall: 0,
             reverses: None,
-            reason: None,
+            reason: memo,
             actor,
         })
     }
@@ -669,7 +676,7 @@ impl CustomerLedger {
 
     /// Expires every lot whose last day is before `at`'s day: one posting per lot, keyed by
     /// the lot, so running it twice (or on two servers) expires each lot once.
-    pub fn expire(&mut self, at: DateTime<Utc>) -> Vec<Posting> {
+    pub fn expire(&mut self, at: DateTime<Utc>) -> Vec<Applied> {
         let day = at.date_naive();
         let due: Vec<(String, i64)> = self
             .lots
@@ -699,9 +706,10 @@ impl CustomerLedger {
                 reason: None,
                 actor: None,
             };
-            self.append(posting.clone())
-                .expect("an expiry of a lot's remaining points balances");
-            out.push(posting);
+            out.push(
+                self.commit(posting)
+                    .expect("an expiry of a lot's remaining points balances"),
+            );
         }
         out
     }

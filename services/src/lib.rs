@@ -29,6 +29,7 @@ mod error;
 pub mod fx;
 pub mod idempotency;
 pub mod lending;
+pub mod loyalty;
 pub mod marketing;
 pub mod monitoring;
 pub mod pipeline;

@@ -11,7 +11,9 @@ use crate::{Actor, StoreError};
 /// retention the law asks of lenders, pseudonymous), monitoring alerts, cases and payment
 /// assessments (kept for the five years anti-money-laundering law asks, pseudonymous: ids,
 /// amounts and typologies, no personal text), consent history (the proof of lawful
-/// processing), staff decisions on advice and the audit trail stay; whatever personal text
+/// processing), the loyalty journal and lots (the bank's points liability: keys, points and
+/// days; an adjustment's reason is staff's words, to be written without personal details),
+/// staff decisions on advice and the audit trail stay; whatever personal text
 /// lingers in the database's free pages, log or backups was sealed under the destroyed key.
 pub const ERASED_TABLES: &[&str] = &[
     "payment_events",

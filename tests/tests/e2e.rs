@@ -1198,3 +1198,21 @@ fn the_monitoring_model_trains_on_a_stored_population_and_refuses_without_labels
     assert!(trained["roc_auc"].as_f64().unwrap() > 0.7, "{out}");
     assert!(err.contains("read 600 of 600 customers"), "{err}");
 }
+
+/// The loyalty job and report a scheduler and finance run: a table, or one JSON object.
+#[test]
+fn loyalty_commands_print_a_table_and_json() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, out, err) = run(&["loyalty", "expire", "--data-dir", "data", "--json"], dir);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["lots"].as_u64(), report["points"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let (code, out, err) = run(&["loyalty", "liability", "--data-dir", "data"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("| expires in | points |"), "{out}");
+    assert!(out.contains("| all | 0 | 0 |"), "{out}");
+}

@@ -8,6 +8,7 @@ pub mod credit;
 pub mod customers;
 pub mod events;
 pub mod fx;
+pub mod loyalty;
 pub mod marketing;
 pub mod monitoring;
 pub mod portfolio;

@@ -6,6 +6,7 @@ mod console;
 mod credit;
 mod fx;
 mod http;
+mod loyalty;
 mod marketing;
 mod monitoring;
 mod monitoring_model;

@@ -9,6 +9,7 @@ pub mod fx;
 pub mod generate;
 pub mod import;
 pub mod keys;
+pub mod loyalty;
 pub mod marketing;
 pub mod monitoring;
 pub mod portfolio;

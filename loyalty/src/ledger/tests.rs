@@ -37,7 +37,7 @@ fn points_are_spent_soonest_expiring_first_and_expire_once() {
     let mut l = CustomerLedger::new();
     l.earn("e1", at(0), 100, date(400)).unwrap();
     l.earn("e2", at(1), 50, date(30)).unwrap();
-    let spent = l.redeem("r1", at(2), 70, None).unwrap().posting;
+    let spent = l.redeem("r1", at(2), 70, None, None).unwrap().posting;
     // The lot expiring on day 30 goes first, then 20 of the other.
     assert_eq!(
         spent.moves,
@@ -55,8 +55,9 @@ fn points_are_spent_soonest_expiring_first_and_expire_once() {
     l.earn("e3", at(3), 10, date(31)).unwrap();
     let expired = l.expire(at(40));
     assert_eq!(expired.len(), 1);
-    assert_eq!(expired[0].key, "expire:e3");
-    assert_eq!(expired[0].total(Account::Expired), 10);
+    assert_eq!(expired[0].posting.key, "expire:e3");
+    assert_eq!(expired[0].posting.total(Account::Expired), 10);
+    assert_eq!(expired[0].seq, 4, "the fifth entry of the journal");
     assert!(l.expire(at(41)).is_empty(), "a second run expires nothing");
     assert_eq!(l.snapshot(date(41)).balance, 80);
     assert_consistent(&l, date(41));
@@ -78,7 +79,7 @@ fn a_repeated_key_has_one_effect_and_another_request_under_it_is_refused() {
         LedgerError::KeyReused("pay-1".into())
     );
     assert_eq!(
-        l.redeem("pay-1", at(5), 40, None).unwrap_err(),
+        l.redeem("pay-1", at(5), 40, None, None).unwrap_err(),
         LedgerError::KeyReused("pay-1".into())
     );
 }
@@ -88,7 +89,7 @@ fn a_refund_takes_back_what_is_left_and_records_the_shortfall() {
     let mut l = CustomerLedger::new();
     l.earn("e1", at(0), 100, date(400)).unwrap();
     l.earn("e2", at(1), 30, date(400)).unwrap();
-    l.redeem("r1", at(2), 110, None).unwrap();
+    l.redeem("r1", at(2), 110, None, None).unwrap();
     // 20 points are left, all in e2 (e1 expired... no: e1 and e2 share a last day, e1 is
     // older and went first): the refund of e1 takes those 20 and falls 80 short.
     let back = l.reverse_earning("x1", "e1", at(3)).unwrap().posting;
@@ -111,7 +112,7 @@ fn a_redemption_reversed_in_its_window_returns_its_points_and_lapsed_ones_expire
     let mut l = CustomerLedger::new();
     l.earn("short", at(0), 10, date(5)).unwrap();
     l.earn("long", at(0), 10, date(100)).unwrap();
-    l.redeem("r", at(1), 15, None).unwrap();
+    l.redeem("r", at(1), 15, None, None).unwrap();
     assert_eq!(
         l.reverse_redemption("back", "r", at(20), 14).unwrap_err(),
         LedgerError::WindowClosed(date(15))
@@ -133,7 +134,7 @@ fn redemptions_and_adjustments_cannot_overspend() {
     let mut l = CustomerLedger::new();
     l.earn("e", at(0), 50, date(10)).unwrap();
     assert_eq!(
-        l.redeem("r", at(11), 1, None).unwrap_err(),
+        l.redeem("r", at(11), 1, None, None).unwrap_err(),
         LedgerError::Insufficient {
             available: 0,
             requested: 1
@@ -160,7 +161,7 @@ fn redemptions_and_adjustments_cannot_overspend() {
     assert_eq!(bonus.actor.as_deref(), Some("ops-1"));
     assert_eq!(bonus.total(Account::Adjusted), -25);
     assert_eq!(
-        l.redeem("r", at(1), 0, None).unwrap_err(),
+        l.redeem("r", at(1), 0, None, None).unwrap_err(),
         LedgerError::NotPositive
     );
     assert_consistent(&l, date(1));
@@ -170,7 +171,7 @@ fn redemptions_and_adjustments_cannot_overspend() {
 fn a_journal_replays_into_the_same_ledger_and_a_tampered_one_is_refused() {
     let mut l = CustomerLedger::new();
     l.earn("e1", at(0), 100, date(50)).unwrap();
-    l.redeem("r1", at(1), 30, Some("app".into())).unwrap();
+    l.redeem("r1", at(1), 30, Some("app".into()), None).unwrap();
     l.reverse_earning("x1", "e1", at(2)).unwrap();
     l.expire(at(60));
     let replayed = CustomerLedger::replay(l.journal().to_vec()).unwrap();
@@ -241,7 +242,7 @@ fn send(l: &mut CustomerLedger, s: &Sent, earnings: &[String], redemptions: &[St
             Some(e) => l.reverse_earning(&s.key, e, t).map(|_| ()),
             None => Ok(()),
         },
-        Op::Redeem { points } => l.redeem(&s.key, t, *points, None).map(|_| ()),
+        Op::Redeem { points } => l.redeem(&s.key, t, *points, None, None).map(|_| ()),
         Op::ReverseRedemption { redemption } => match redemptions.get(*redemption) {
             Some(r) => l.reverse_redemption(&s.key, r, t, 10).map(|_| ()),
             None => Ok(()),

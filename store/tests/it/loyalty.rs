@@ -58,13 +58,13 @@ async fn points_are_journalled_with_their_lots_and_reported_on_every_backend() {
         .await
         .unwrap();
         let spent = post(store, &c1, |l| {
-            l.redeem("r-1", at(2), 150, Some("app".into()))
+            l.redeem("r-1", at(2), 150, Some("app".into()), None)
         })
         .await
         .unwrap();
         assert_eq!(spent.posting.customer_change(), -150, "{backend}");
         // A refusal stores nothing.
-        let refused = post(store, &c1, |l| l.redeem("r-2", at(3), 51, None)).await;
+        let refused = post(store, &c1, |l| l.redeem("r-2", at(3), 51, None, None)).await;
         assert_eq!(
             refused,
             Err(LedgerError::Insufficient {
@@ -75,7 +75,7 @@ async fn points_are_journalled_with_their_lots_and_reported_on_every_backend() {
         );
         // The same key again: the first answer, nothing new.
         let again = post(store, &c1, |l| {
-            l.redeem("r-1", at(4), 150, Some("app".into()))
+            l.redeem("r-1", at(4), 150, Some("app".into()), None)
         })
         .await
         .unwrap();
@@ -175,7 +175,7 @@ async fn fifty_simultaneous_redemptions_never_overspend_on_every_backend() {
                 store
                     .post_points(
                         &id,
-                        step(move |l| l.redeem(&key, at(1), 30, None)),
+                        step(move |l| l.redeem(&key, at(1), 30, None, None)),
                         &by(),
                         at(1),
                     )
