@@ -38,7 +38,8 @@ const FINANCE: &[Role] = &[Role::Compliance, Role::Admin];
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// Statement entries before this journal place (from `next_before`); newest when absent.
-    pub before: Option<u64>,
+    #[param(minimum = 0)]
+    pub before: Option<i64>,
     /// 1..=100, default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
@@ -60,6 +61,9 @@ pub async fn balance(
     let id = customer_id(&id)?;
     let params = query(params)?;
     let limit = params.limit.unwrap_or(20);
+    let before = params.before.map(u64::try_from).transpose().map_err(|_| {
+        sextant_services::ServiceError::invalid("before", "out_of_range", "a journal place, from 0")
+    })?;
     if !(1..=loyalty::STATEMENT_PAGE_MAX).contains(&limit) {
         return Err(sextant_services::ServiceError::invalid(
             "limit",
@@ -69,7 +73,7 @@ pub async fn balance(
         .into());
     }
     Ok(Json(
-        loyalty::view(&state.ctx, &id, params.before, limit, Utc::now()).await?,
+        loyalty::view(&state.ctx, &id, before, limit, Utc::now()).await?,
     ))
 }
 

@@ -164,6 +164,7 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
             seconds: options.seconds,
             warmup_seconds: WARMUP_SECONDS,
             connections: options.connections,
+            idempotency_keys: false,
         })
         .await;
         match measured {

@@ -41,6 +41,10 @@ pub struct LoadOptions {
     pub warmup_seconds: u32,
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Send each request with its own `Idempotency-Key` (this process's id and the
+    /// request's number), as a client of a route that requires one.
+    #[arg(long)]
+    pub idempotency_keys: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +133,9 @@ pub async fn in_separate_process(options: &LoadOptions) -> anyhow::Result<LoadRe
         ]);
     if options.get {
         command.arg("--get");
+    }
+    if options.idempotency_keys {
+        command.arg("--idempotency-keys");
     }
     let output = command
         .output()
@@ -318,6 +325,8 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let start = Instant::now() + Duration::from_millis(200);
     let auth = format!("Bearer {}", options.token);
     let get = options.get;
+    let keys = options.idempotency_keys;
+    let process = std::process::id();
     let workers: Vec<_> = (0..options.connections)
         .map(|_| {
             let (next, bodies, url, auth) = (
@@ -348,11 +357,14 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
                             .set("Authorization", &auth)
                             .call()
                     } else {
-                        agent
+                        let mut request = agent
                             .post(&url)
                             .set("Authorization", &auth)
-                            .set("Content-Type", "application/json")
-                            .send_string(line)
+                            .set("Content-Type", "application/json");
+                        if keys {
+                            request = request.set("Idempotency-Key", &format!("lg-{process}-{k}"));
+                        }
+                        request.send_string(line)
                     };
                     let status = match sent {
                         Ok(response) => {

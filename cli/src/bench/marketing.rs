@@ -626,6 +626,7 @@ async fn offers_load(
         seconds: options.seconds,
         warmup_seconds: WARMUP_SECONDS,
         connections: options.connections,
+        idempotency_keys: false,
     })
     .await
 }

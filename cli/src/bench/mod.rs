@@ -56,6 +56,7 @@ pub async fn read_model_built(ctx: &ServiceContext) -> usize {
 }
 
 pub mod loadgen;
+pub mod loyalty;
 pub mod marketing;
 pub mod monitoring;
 mod portfolio;

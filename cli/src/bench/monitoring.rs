@@ -273,6 +273,7 @@ async fn run(options: &MonitoringBenchOptions, work: &Path) -> anyhow::Result<Mo
         seconds: options.seconds,
         warmup_seconds: WARMUP_SECONDS,
         connections: options.connections,
+        idempotency_keys: false,
     })
     .await;
     server.abort();

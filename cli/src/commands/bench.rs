@@ -75,6 +75,14 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Redemption latency at a constant offered rate (open loop, load generator in a
+    /// separate process, one Idempotency-Key per request).
+    Loyalty {
+        #[command(flatten)]
+        options: bench::loyalty::LoyaltyBenchOptions,
+        #[arg(long)]
+        json: bool,
+    },
     /// Server time of every staff console page on a demo's data, against p95 < 100 ms.
     Console {
         #[command(flatten)]
@@ -145,6 +153,9 @@ pub async fn run(
         }
         BenchCommand::Marketing { options, json } => {
             emit(&marketing::marketing(&options).await?, json)?;
+        }
+        BenchCommand::Loyalty { options, json } => {
+            emit(&bench::loyalty::loyalty(&options).await?, json)?;
         }
         BenchCommand::Console { options, json } => {
             emit(&bench::console::console(&options, config).await?, json)?;
