@@ -25,7 +25,9 @@ use sextant_services::Context as ServiceContext;
 use sextant_store::{Actor, Store, PAGE_MAX};
 use sextant_vectors::{EdgeStore, VectorStore};
 
-use super::loadgen::{measured, percentile, print_runs, worst, LoadOptions, LoadReport, LoadRun};
+use super::loadgen::{
+    measured_runs, percentile, print_runs, worst, LoadOptions, LoadReport, LoadRun,
+};
 use crate::commands::generate::{self, Truth, TRUTH_FILE};
 use crate::commands::import;
 use crate::output::Report;
@@ -147,35 +149,20 @@ async fn run(options: &CreditBenchOptions, work: &Path) -> anyhow::Result<Credit
     let url = format!("http://{}/v1/instalments/quote", app.local_addr());
     let server = tokio::spawn(app.run_until_stopped());
     let read_model_customers = super::read_model_built(&ctx).await;
-    let mut quote_runs = Vec::new();
-    for run in 1..=options.runs.max(1) {
-        eprintln!(
-            "run {run} of {}: offering {} quotes/s for {} s from a separate load-generator process",
-            options.runs.max(1),
-            options.rate,
-            options.seconds
-        );
-        let measured = measured(&LoadOptions {
-            url: url.clone(),
-            token: mint_dev_token(Role::Service, "bench", 3600),
-            bodies: bodies.clone(),
-            get: false,
-            rate: options.rate,
-            seconds: options.seconds,
-            warmup_seconds: WARMUP_SECONDS,
-            connections: options.connections,
-            idempotency_keys: false,
-        })
-        .await;
-        match measured {
-            Ok(run) => quote_runs.push(run),
-            Err(e) => {
-                server.abort();
-                return Err(e);
-            }
-        }
-    }
+    let load = LoadOptions {
+        url,
+        token: mint_dev_token(Role::Service, "bench", 3600),
+        bodies,
+        get: false,
+        rate: options.rate,
+        seconds: options.seconds,
+        warmup_seconds: WARMUP_SECONDS,
+        connections: options.connections,
+        idempotency_keys: false,
+    };
+    let quote_runs = measured_runs("quotes", options.runs, &load).await;
     server.abort();
+    let quote_runs = quote_runs?;
     let quote = worst(&quote_runs).expect("at least one run").load.clone();
     let counts = store.outcome_counts("instalment_quote").await?;
     let quote_approved_share = counts.approved as f64 / counts.decisions.max(1) as f64;

@@ -292,6 +292,25 @@ pub async fn measured(options: &LoadOptions) -> anyhow::Result<LoadRun> {
     })
 }
 
+/// `runs` consecutive [`measured`] runs of `options` against the same server, each announced
+/// on standard error as offering `what` per second.
+pub async fn measured_runs(
+    what: &str,
+    runs: u32,
+    options: &LoadOptions,
+) -> anyhow::Result<Vec<LoadRun>> {
+    let runs = runs.max(1);
+    let mut out = Vec::with_capacity(runs as usize);
+    for run in 1..=runs {
+        eprintln!(
+            "run {run} of {runs}: offering {} {what}/s for {} s from a separate load-generator process",
+            options.rate, options.seconds
+        );
+        out.push(measured(options).await?);
+    }
+    Ok(out)
+}
+
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     anyhow::ensure!(
         (1..=RATE_MAX).contains(&options.rate),

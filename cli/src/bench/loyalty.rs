@@ -22,7 +22,7 @@ use sextant_services::Context as ServiceContext;
 use sextant_store::{Actor, Store};
 use sextant_vectors::{EdgeStore, VectorStore};
 
-use super::loadgen::{measured, print_runs, worst, LoadOptions, LoadReport, LoadRun};
+use super::loadgen::{measured_runs, print_runs, worst, LoadOptions, LoadReport, LoadRun};
 use crate::output::Report;
 
 /// The load generator's warm-up, as `sextant bench loadgen` has it by default.
@@ -132,35 +132,20 @@ async fn run(options: &LoyaltyBenchOptions, work: &Path) -> anyhow::Result<Loyal
     let app = Application::build("127.0.0.1:0".parse()?, state).await?;
     let url = format!("http://{}/v1/loyalty/redemptions", app.local_addr());
     let server = tokio::spawn(app.run_until_stopped());
-    let mut redemption_runs = Vec::new();
-    for run in 1..=options.runs.max(1) {
-        eprintln!(
-            "run {run} of {}: offering {} redemptions/s for {} s from a separate load-generator process",
-            options.runs.max(1),
-            options.rate,
-            options.seconds
-        );
-        let measured = measured(&LoadOptions {
-            url: url.clone(),
-            token: mint_dev_token(Role::Service, "bench", 3600),
-            bodies: bodies.clone(),
-            get: false,
-            rate: options.rate,
-            seconds: options.seconds,
-            warmup_seconds: WARMUP_SECONDS,
-            connections: options.connections,
-            idempotency_keys: true,
-        })
-        .await;
-        match measured {
-            Ok(run) => redemption_runs.push(run),
-            Err(e) => {
-                server.abort();
-                return Err(e);
-            }
-        }
-    }
+    let load = LoadOptions {
+        url,
+        token: mint_dev_token(Role::Service, "bench", 3600),
+        bodies,
+        get: false,
+        rate: options.rate,
+        seconds: options.seconds,
+        warmup_seconds: WARMUP_SECONDS,
+        connections: options.connections,
+        idempotency_keys: true,
+    };
+    let redemption_runs = measured_runs("redemptions", options.runs, &load).await;
     server.abort();
+    let redemption_runs = redemption_runs?;
     let redemption = worst(&redemption_runs)
         .expect("at least one run")
         .load
