@@ -259,6 +259,8 @@ pub struct PaymentEvent {
     pub counterparty: Option<Counterparty>,
     /// The device the customer made the payment from, when made in the app.
     pub device_id: Option<DeviceId>,
+    /// For a refund or chargeback: the purchase it gives money back for.
+    pub refund_of: Option<EventId>,
 }
 
 impl PaymentEvent {
@@ -286,6 +288,21 @@ impl PaymentEvent {
                     "required",
                     "a counterparty needs its name, its account or both",
                 ),
+            ));
+        }
+        if self.refund_of.is_some() && self.kind != PaymentKind::Refund {
+            return Err((
+                "refund_of",
+                ParseError::new(
+                    "not_a_refund",
+                    "only a refund can name the purchase it refunds",
+                ),
+            ));
+        }
+        if self.refund_of.as_ref() == Some(&self.event_id) {
+            return Err((
+                "refund_of",
+                ParseError::new("refunds_itself", "a refund cannot refund itself"),
             ));
         }
         if self.kind == PaymentKind::Purchase && self.mcc.is_none() {

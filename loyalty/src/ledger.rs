@@ -253,8 +253,11 @@ pub struct CustomerLedger {
     lots: Vec<Lot>,
     journal: Vec<Posting>,
     by_key: HashMap<String, usize>,
-    /// Posting key -> the key of its reversal.
+    /// Posting key -> the key of its (last) reversal.
     reversed_by: HashMap<String, String>,
+    /// Earning key -> the points its reversals took back or asked for (a partial refund
+    /// reverses part of an earning; several may follow one another).
+    earn_reversed: HashMap<String, i64>,
 }
 
 fn check_points(points: i64) -> Result<(), LedgerError> {
@@ -361,6 +364,9 @@ impl CustomerLedger {
         }
         if let Some(target) = &posting.reverses {
             self.reversed_by.insert(target.clone(), posting.key.clone());
+            if posting.kind == PostingKind::ReverseEarn {
+                *self.earn_reversed.entry(target.clone()).or_default() += posting.requested;
+            }
         }
         self.by_key.insert(posting.key.clone(), self.journal.len());
         self.journal.push(posting);
@@ -436,6 +442,35 @@ impl CustomerLedger {
         self.open(key, at, points, expires_on, PostingKind::Earn, None, None)
     }
 
+    /// The same, with how the points were worked out (kept as the posting's reason).
+    pub fn earn_because(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        expires_on: NaiveDate,
+        why: String,
+    ) -> Result<Applied, LedgerError> {
+        self.open(
+            key,
+            at,
+            points,
+            expires_on,
+            PostingKind::Earn,
+            Some(why),
+            None,
+        )
+    }
+
+    /// Points of earning `earning` not yet taken back by a reversal.
+    pub fn reversible(&self, earning: &str) -> i64 {
+        self.posting(earning)
+            .filter(|p| p.kind == PostingKind::Earn)
+            .map_or(0, |p| {
+                p.requested - self.earn_reversed.get(earning).copied().unwrap_or(0)
+            })
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn open(
         &mut self,
@@ -502,25 +537,48 @@ impl CustomerLedger {
         earning: &str,
         at: DateTime<Utc>,
     ) -> Result<Applied, LedgerError> {
-        let original = self
+        self.reverse_earning_part(key, earning, at, MAX_POINTS)
+    }
+
+    /// Takes back up to `points` of earning `earning` (a partial refund), never more than
+    /// the earning's points less what earlier reversals took: refused once nothing is left.
+    pub fn reverse_earning_part(
+        &mut self,
+        key: &str,
+        earning: &str,
+        at: DateTime<Utc>,
+        points: i64,
+    ) -> Result<Applied, LedgerError> {
+        if self
             .posting(earning)
             .filter(|p| p.kind == PostingKind::Earn)
-            .ok_or_else(|| LedgerError::Unknown {
+            .is_none()
+        {
+            return Err(LedgerError::Unknown {
                 kind: "earn",
                 key: earning.to_owned(),
-            })?;
-        let request = Request {
-            kind: PostingKind::ReverseEarn,
-            requested: original.requested,
-            reverses: Some(earning.to_owned()),
-            reason: None,
-            expires_on: None,
-        };
-        if let Some(earlier) = self.repeat(key, &request)? {
-            return Ok(earlier);
+            });
         }
-        self.not_reversed(earning)?;
-        let points = request.requested;
+        if let Some((seq, p)) = self.by_key.get(key).map(|&seq| (seq, &self.journal[seq])) {
+            // A repeat names the same earning; its points were settled the first time.
+            if p.kind == PostingKind::ReverseEarn && p.reverses.as_deref() == Some(earning) {
+                return Ok(Applied {
+                    posting: p.clone(),
+                    repeated: true,
+                    seq,
+                });
+            }
+            return Err(LedgerError::KeyReused(key.to_owned()));
+        }
+        check_points(points)?;
+        let left = self.reversible(earning);
+        if left <= 0 {
+            return Err(LedgerError::AlreadyReversed {
+                key: earning.to_owned(),
+                by: self.reversal_of(earning).unwrap_or_default().to_owned(),
+            });
+        }
+        let points = points.min(left);
         let (moves, taken) = self.take(points, Some(earning), |_| true);
         self.commit(Posting {
             key: key.to_owned(),

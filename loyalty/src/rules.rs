@@ -315,6 +315,7 @@ mod tests {
             balance_after_minor: None,
             counterparty: None,
             device_id: None,
+            refund_of: None,
         }
     }
 

@@ -33,6 +33,7 @@ pub(crate) fn pay(minutes: i64, kind: PaymentKind, amount_minor: i64) -> Payment
         balance_after_minor: None,
         counterparty: None,
         device_id: None,
+        refund_of: None,
     }
 }
 

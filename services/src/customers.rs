@@ -104,7 +104,8 @@ pub async fn set_consents(
 }
 
 /// Stores a batch of events all or nothing (see [`IngestOutcome`]); the new payments are
-/// then evaluated by transaction monitoring, which files the alerts they raise. The
+/// then evaluated by transaction monitoring, which files the alerts they raise, and by the
+/// loyalty rules, which post the points purchases earn and refunds take back. The
 /// customers' profiles follow in the background, and a read recomputes if it gets there
 /// first.
 pub async fn ingest(
@@ -122,6 +123,19 @@ pub async fn ingest(
         .await
     {
         tracing::error!(error = %e, "stored payments were not evaluated by monitoring");
+    }
+    // The same for points: what a failure missed is earned when the payments come again
+    // or `sextant loyalty earn` runs over them (postings are keyed by payment).
+    if let Err(e) = crate::loyalty::earn_on_events(
+        ctx.store.as_ref(),
+        &crate::loyalty::rules(),
+        events,
+        by,
+        now,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "stored payments did not earn their loyalty points");
     }
     let mut touched: Vec<CustomerId> = events.iter().map(|e| e.customer_id().clone()).collect();
     touched.sort_unstable();

@@ -81,6 +81,7 @@ pub mod payment_event {
         pub counterparty_name: Option<String>,
         pub counterparty_account: Option<String>,
         pub device_id: Option<String>,
+        pub refund_of: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -67,7 +67,7 @@ pub use customers::{
 pub use error::StoreError;
 pub use fx::{DailyRates, FxStore, FxWrite};
 pub use idempotency::{IdempotencyStore, Idempotent, IdempotentResponse};
-pub use loyalty::{LedgerStep, LiabilityMonth, LoyaltyStore};
+pub use loyalty::{LedgerStep, LiabilityMonth, LoyaltyStore, SpendRow, StepResult};
 pub use monitoring::{
     AlertsFiled, CaseChange, CaseFilter, CaseNote, MonitoringStamp, MonitoringStore, NewAlert,
     NewPaymentAssessment, StoredAlert, StoredCase, StoredMonitoringModel,

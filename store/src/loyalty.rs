@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sextant_domain::CustomerId;
+use sextant_domain::{Currency, CustomerId};
 use sextant_loyalty::{Applied, CustomerLedger, LedgerError};
 
 use crate::{Actor, StoreError};
@@ -23,6 +23,21 @@ pub struct LiabilityMonth {
     pub customers: u64,
 }
 
+/// A stored completed purchase or refund, as the earning rules read it (tiers from a year's
+/// spending, refunds in proportion to the purchase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendRow {
+    pub customer_id: CustomerId,
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub refund: bool,
+}
+
+/// What [`LoyaltyStore::post_points_many`] did for one customer.
+pub type StepResult = Result<Vec<Applied>, LedgerError>;
+
 #[async_trait]
 pub trait LoyaltyStore: Send + Sync {
     /// Runs `step` on the customer's ledger and stores every posting it added, with the lots
@@ -35,6 +50,27 @@ pub trait LoyaltyStore: Send + Sync {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Applied>, LedgerError>, StoreError>;
+
+    /// Runs each customer's step as [`LoyaltyStore::post_points`] does, all in one
+    /// transaction (the earning of an ingested batch): one read of every journal, one insert
+    /// of every posting, one audit entry per customer whose points changed. A step the
+    /// ledger refuses leaves that customer's journal as it was; the others are stored.
+    /// Results come back in the order of `steps`.
+    async fn post_points_many(
+        &self,
+        steps: Vec<(CustomerId, LedgerStep)>,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StepResult>, StoreError>;
+
+    /// The completed purchases and refunds of `customers` that happened from `since` to
+    /// `until` (inclusive), oldest first.
+    async fn purchases_and_refunds(
+        &self,
+        customers: &[CustomerId],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SpendRow>, StoreError>;
 
     /// The customer's ledger, rebuilt from their journal (and checked).
     async fn loyalty_ledger(&self, customer: &CustomerId) -> Result<CustomerLedger, StoreError>;

@@ -145,6 +145,7 @@ impl Writer<'_> {
             balance_after_minor: None,
             counterparty: None,
             device_id: None,
+            refund_of: None,
         };
         debug_assert!(payment.check().is_ok(), "{:?}", payment.check());
         self.out.push(payment);

@@ -61,6 +61,8 @@ pub(crate) fn post<R: Rng>(
     plan.planned.sort_unstable_by_key(|p| (p.at_s, p.id));
     let facts = &plan.facts;
     let mut completed = vec![false; plan.id_bound() as usize];
+    // Where each planned payment landed among the events, so a refund names its purchase.
+    let mut written_as = vec![usize::MAX; plan.id_bound() as usize];
     let mut stats = LedgerStats {
         min_balance_minor: facts.start_balance_minor,
         ..LedgerStats::default()
@@ -107,7 +109,12 @@ pub(crate) fn post<R: Rng>(
         } else {
             PaymentStatus::Completed
         };
-        writer.write(&p, status, balance);
+        let refund_of = (p.flow == Flow::Refund)
+            .then(|| written_as[p.link as usize])
+            .and_then(|i| writer.events.get(i))
+            .map(|purchase| purchase.event_id.clone());
+        written_as[p.id as usize] = writer.events.len();
+        writer.write(&p, status, balance, refund_of);
     }
     stats.end_balance_minor = balance;
     stats.income_cv = income_cv(window, &income_by_month);
@@ -234,7 +241,13 @@ impl<'a> EventWriter<'a> {
         }
     }
 
-    fn write(&mut self, p: &Planned, status: PaymentStatus, balance_after_minor: i64) {
+    fn write(
+        &mut self,
+        p: &Planned,
+        status: PaymentStatus,
+        balance_after_minor: i64,
+        refund_of: Option<EventId>,
+    ) {
         self.buf.clear();
         write!(self.buf, "p{}_{}", self.number, self.events.len() + 1)
             .expect("writing to a String cannot fail");
@@ -267,6 +280,7 @@ impl<'a> EventWriter<'a> {
             balance_after_minor: Some(balance_after_minor),
             counterparty: None,
             device_id: None,
+            refund_of,
         });
     }
 }

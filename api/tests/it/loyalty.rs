@@ -248,3 +248,91 @@ async fn points_are_granted_spent_once_per_key_and_never_overspent() {
         assert_eq!(run.body["lots"], 0);
     }
 }
+
+/// `amount_minor` of `currency` back for purchase `of`, two days after it.
+fn refund_json(event_id: &str, customer: &str, amount_minor: i64, of: &str) -> Value {
+    json!({
+        "type": "payment", "event_id": event_id, "customer_id": customer, "occurred_at": "2026-05-03T09:00:00Z",
+        "amount_minor": amount_minor, "currency": "EUR", "direction": "credit", "kind": "refund", "channel": "in_store",
+        "merchant_id": "m-77", "mcc": "5411", "country": "CZ", "refund_of": of
+    })
+}
+
+#[tokio::test]
+async fn ingested_purchases_earn_and_refunds_take_their_share_back_once() {
+    use crate::common::{batch, payment_json};
+    let app = spawn_app().await;
+    app.put_customer("c1").await;
+    app.put_rates("2026-05-01", json!({"USD": "1.2500"})).await;
+    let service = token(Role::Service, "payment-app");
+    let mut dollars = payment_json("buy-usd", "c1", 5_000);
+    dollars["currency"] = json!("USD");
+    dollars["occurred_at"] = json!("2026-05-01T15:00:00Z");
+    let mut atm = payment_json("cash", "c1", 20_000);
+    atm["kind"] = json!("atm");
+    atm.as_object_mut().unwrap().remove("mcc");
+    let events = vec![
+        // 100.00 EUR of groceries: 200 points (2x).
+        payment_json("buy-eur", "c1", 10_000),
+        // 50.00 USD at 1.25 a euro = 40.00 EUR of groceries: 80 points.
+        dollars,
+        // Cash earns nothing.
+        atm,
+        // 30.00 of the 100.00 back: 60 of its 200 points.
+        refund_json("back-1", "c1", 3_000, "buy-eur"),
+    ];
+    let body = batch(&events);
+    let sent = app
+        .call("POST", "/v1/events", Some(&service), Some(body.clone()))
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let view = balance(&app, "c1", "").await;
+    assert_eq!(view["balance"], 200 + 80 - 60, "{view}");
+    let kinds: Vec<(&str, i64)> = view["statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap(), l["points"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("refund:back-1", -60),
+            ("earn:buy-usd", 80),
+            ("earn:buy-eur", 200)
+        ]
+    );
+    assert_eq!(view["tier"], "blue");
+    assert_eq!(view["spend_12m_minor"], 10_000 + 4_000 - 3_000);
+
+    // The same batch again (a retry, a re-import): nothing earns twice.
+    let again = app
+        .call("POST", "/v1/events", Some(&service), Some(body))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(
+        balance(&app, "c1", "").await["statement"],
+        view["statement"]
+    );
+
+    // The rest of the money back: the rest of the points, never more.
+    let rest = batch(&[
+        refund_json("back-2", "c1", 7_000, "buy-eur"),
+        refund_json("back-3", "c1", 500, "buy-eur"),
+    ]);
+    let sent = app
+        .call("POST", "/v1/events", Some(&service), Some(rest))
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    assert_eq!(balance(&app, "c1", "").await["balance"], 80);
+
+    // Only a refund names a purchase.
+    let mut wrong = payment_json("buy-2", "c1", 1_000);
+    wrong["refund_of"] = json!("buy-eur");
+    let refused = app
+        .call("POST", "/v1/events", Some(&service), Some(batch(&[wrong])))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["errors"][0]["field"], "refund_of");
+    assert_eq!(refused.body["errors"][0]["code"], "not_a_refund");
+}

@@ -1,8 +1,9 @@
 //! Benchmarks that print tables. `sextant bench portfolio` (in [`portfolio`]) compares the
 //! optimisers with PyPortfolioOpt; `sextant bench profile` the profiling pipeline with polars;
 //! `sextant bench ingest`: events per second through `import` into SQLite and PostgreSQL,
-//! with transaction monitoring off and on, and through `POST /v1/events` (batches of 500,
-//! monitored as served) into SQLite over loopback.
+//! with transaction monitoring and the loyalty rules off and on, and through
+//! `POST /v1/events` (batches of 500, monitored and earning as served) into SQLite over
+//! loopback.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -71,6 +72,8 @@ pub struct IngestRow {
     pub path: String,
     /// Whether each stored payment was evaluated by transaction monitoring.
     pub monitoring: bool,
+    /// Whether the loyalty rules ran on each stored purchase and refund.
+    pub loyalty: bool,
     pub backend: String,
     pub events: u64,
     pub seconds: f64,
@@ -82,8 +85,21 @@ pub struct IngestBench {
     pub customers: u64,
     pub months: u32,
     pub rows: Vec<IngestRow>,
+    /// What the loyalty rules cost an import: the same import with them and without.
+    pub loyalty_cost: Vec<LoyaltyCost>,
     /// Why a row is missing (e.g. PostgreSQL unreachable).
     pub skipped: Vec<String>,
+}
+
+/// One import with the loyalty rules against the same without them.
+#[derive(Debug, Serialize)]
+pub struct LoyaltyCost {
+    pub backend: String,
+    pub monitoring: bool,
+    pub events_per_second_without: f64,
+    pub events_per_second_with: f64,
+    /// How much longer the import took with earning, in percent (the aim: at most 15).
+    pub slower_percent: f64,
 }
 
 pub struct IngestOptions {
@@ -96,10 +112,14 @@ pub struct IngestOptions {
     pub http_clients: usize,
 }
 
-fn row(path: &str, monitoring: bool, backend: &str, events: u64, seconds: f64) -> IngestRow {
+/// What follows each stored batch in a row: (monitoring, loyalty).
+type Following = (bool, bool);
+
+fn row(path: &str, following: Following, backend: &str, events: u64, seconds: f64) -> IngestRow {
     IngestRow {
         path: path.into(),
-        monitoring,
+        monitoring: following.0,
+        loyalty: following.1,
         backend: backend.into(),
         events,
         seconds,
@@ -110,11 +130,15 @@ fn row(path: &str, monitoring: bool, backend: &str, events: u64, seconds: f64) -
 async fn import_events(
     store: Arc<dyn Store>,
     population: &Path,
-    monitoring: bool,
+    (monitoring, loyalty): Following,
 ) -> anyhow::Result<(u64, f64)> {
     let monitor = Monitor::default();
-    let monitor = monitoring.then_some(&monitor);
-    let report = import::import_monitored(store, monitor, population, |_, _, _| {}).await?;
+    let rules = sextant_services::loyalty::rules();
+    let followers = import::Followers {
+        monitor: monitoring.then_some(&monitor),
+        loyalty: loyalty.then_some(&rules),
+    };
+    let report = import::import_followed(store, followers, population, |_, _, _| {}).await?;
     anyhow::ensure!(
         report.error_count == 0,
         "the generated population did not import cleanly: {:?}",
@@ -148,41 +172,45 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
         customers: options.customers,
         months: options.months,
         rows: Vec::new(),
+        loyalty_cost: Vec::new(),
         skipped: Vec::new(),
     };
 
-    for monitoring in [false, true] {
-        let folder = format!("sqlite-import-{monitoring}");
+    const SQLITE: [Following; 4] = [(false, false), (false, true), (true, false), (true, true)];
+    for following in SQLITE {
+        let folder = format!("sqlite-import-{}-{}", following.0, following.1);
         let sqlite: Arc<dyn Store> = scratch_store(None, &work.path().join(folder)).await?;
-        let (events, seconds) = import_events(sqlite, &population, monitoring).await?;
+        let (events, seconds) = import_events(sqlite, &population, following).await?;
         bench
             .rows
-            .push(row("sextant import", monitoring, "sqlite", events, seconds));
+            .push(row("sextant import", following, "sqlite", events, seconds));
     }
 
-    for monitoring in [false, true] {
+    const POSTGRES: [Following; 3] = [(false, false), (false, true), (true, true)];
+    for following in POSTGRES {
         match &options.postgres_admin_url {
-            Some(admin) => match postgres_import(admin, &population, monitoring).await {
+            Some(admin) => match postgres_import(admin, &population, following).await {
                 Ok((events, seconds)) => bench.rows.push(row(
                     "sextant import",
-                    monitoring,
+                    following,
                     "postgres",
                     events,
                     seconds,
                 )),
                 Err(e) => bench.skipped.push(format!("postgres import: {e:#}")),
             },
-            None if monitoring => {}
+            None if following != (false, false) => {}
             None => bench
                 .skipped
                 .push("postgres import: no --postgres-url".into()),
         }
     }
+    bench.loyalty_cost = loyalty_cost(&bench.rows);
 
     let (events, seconds) = http_ingest(work.path(), &population, options).await?;
     bench.rows.push(row(
         &format!("POST /v1/events ({} per batch)", options.http_batch),
-        true,
+        (true, true),
         "sqlite",
         events,
         seconds,
@@ -194,7 +222,7 @@ pub async fn ingest(options: &IngestOptions) -> anyhow::Result<IngestBench> {
 async fn postgres_import(
     admin_url: &str,
     population: &Path,
-    monitoring: bool,
+    following: Following,
 ) -> anyhow::Result<(u64, f64)> {
     let name = format!("sextant_bench_{}", std::process::id());
     let scratch = ScratchDatabase::create(admin_url, &name)
@@ -202,7 +230,7 @@ async fn postgres_import(
         .context("cannot reach PostgreSQL")?;
     let result = async {
         let store: Arc<dyn Store> = scratch_store(Some(&scratch.url), Path::new(".")).await?;
-        import_events(store, population, monitoring).await
+        import_events(store, population, following).await
     }
     .await;
     let _ = scratch.remove().await;
@@ -293,6 +321,26 @@ async fn http_ingest(
     Ok((sent, seconds))
 }
 
+/// Each import with the loyalty rules against the same import without them.
+fn loyalty_cost(rows: &[IngestRow]) -> Vec<LoyaltyCost> {
+    let imports = || rows.iter().filter(|r| r.path == "sextant import");
+    imports()
+        .filter(|r| r.loyalty)
+        .filter_map(|with| {
+            let without = imports().find(|r| {
+                !r.loyalty && r.backend == with.backend && r.monitoring == with.monitoring
+            })?;
+            Some(LoyaltyCost {
+                backend: with.backend.clone(),
+                monitoring: with.monitoring,
+                events_per_second_without: without.events_per_second,
+                events_per_second_with: with.events_per_second,
+                slower_percent: (with.seconds / without.seconds.max(1e-9) - 1.0) * 100.0,
+            })
+        })
+        .collect()
+}
+
 impl Report for IngestBench {
     fn print_table(&self) {
         let bench = self;
@@ -300,20 +348,40 @@ impl Report for IngestBench {
             "Ingest throughput: {} customers x {} months (synthetic), this machine",
             bench.customers, bench.months
         );
+        let on_off = |b: bool| if b { "on" } else { "off" };
         println!(
-            "{:<34} {:<11} {:<9} {:>11} {:>9} {:>12}",
-            "path", "monitoring", "backend", "events", "seconds", "events/s"
+            "{:<34} {:<11} {:<8} {:<9} {:>11} {:>9} {:>12}",
+            "path", "monitoring", "loyalty", "backend", "events", "seconds", "events/s"
         );
         for r in &bench.rows {
             println!(
-                "{:<34} {:<11} {:<9} {:>11} {:>9.2} {:>12.0}",
+                "{:<34} {:<11} {:<8} {:<9} {:>11} {:>9.2} {:>12.0}",
                 r.path,
-                if r.monitoring { "on" } else { "off" },
+                on_off(r.monitoring),
+                on_off(r.loyalty),
                 r.backend,
                 r.events,
                 r.seconds,
                 r.events_per_second
             );
+        }
+        if !bench.loyalty_cost.is_empty() {
+            println!();
+            println!("What earning points costs an import (aim: at most 15% slower)");
+            println!(
+                "{:<9} {:<11} {:>16} {:>16} {:>8}",
+                "backend", "monitoring", "events/s without", "events/s with", "slower"
+            );
+            for c in &bench.loyalty_cost {
+                println!(
+                    "{:<9} {:<11} {:>16.0} {:>16.0} {:>7.1}%",
+                    c.backend,
+                    on_off(c.monitoring),
+                    c.events_per_second_without,
+                    c.events_per_second_with,
+                    c.slower_percent
+                );
+            }
         }
         for s in &bench.skipped {
             println!("skipped: {s}");

@@ -133,9 +133,12 @@ async fn import_once(
             .map_err(anyhow::Error::msg)?;
     }
     let monitoring = monitoring.is_some();
-    let report = import::import_monitored(
+    let report = import::import_followed(
         store.clone(),
-        monitoring.then_some(&monitor),
+        import::Followers {
+            monitor: monitoring.then_some(&monitor),
+            loyalty: None,
+        },
         population,
         |_, _, _| {},
     )

@@ -1,3 +1,5 @@
+//! `sextant loyalty earn`: runs the earning rules over stored payments, posting only what
+//! is missing (after an import without them, or to repair an interruption);
 //! `sextant loyalty expire`: the expiry job, for a scheduler (safe to run twice, or on two
 //! servers at once: each lot expires in one posting); `sextant loyalty liability`: the
 //! points outstanding by the month they expire, and their value, for finance.
@@ -14,6 +16,9 @@ use crate::output::{emit, Report};
 
 #[derive(clap::Subcommand)]
 pub enum LoyaltyCommand {
+    /// Run the earning rules over stored purchases and refunds; what already earned is
+    /// left as it is.
+    Earn(EarnArgs),
     /// Expire every lot of points past its last valid day.
     Expire(LoyaltyArgs),
     /// Points outstanding by expiry month, and their value.
@@ -26,6 +31,47 @@ pub struct LoyaltyArgs {
     data_dir: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct EarnArgs {
+    /// The first day (YYYY-MM-DD) whose payments are read; default: 24 months ago (points
+    /// older than that have expired).
+    #[arg(long)]
+    since: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    common: LoyaltyArgs,
+}
+
+impl Report for loyalty::EarnReport {
+    fn print_table(&self) {
+        println!("| payments read | earned | points earned | refunds reversed | points taken back | already spent | already posted |");
+        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            self.payments,
+            self.earned,
+            self.points_earned,
+            self.reversed,
+            self.points_reversed,
+            self.shortfall,
+            self.already_posted
+        );
+        if !self.nothing.is_empty() {
+            println!();
+            println!("| no points, because | payments |");
+            println!("|---|---|");
+            for (why, n) in &self.nothing {
+                println!("| {why} | {n} |");
+            }
+        }
+        if self.refused_customers > 0 {
+            println!(
+                "{} customers' ledgers refused their postings (see the log)",
+                self.refused_customers
+            );
+        }
+    }
 }
 
 impl Report for ExpiryReport {
@@ -58,11 +104,32 @@ impl Report for LiabilityReport {
 }
 
 pub async fn run(command: LoyaltyCommand, mut config: Config) -> anyhow::Result<i32> {
-    let (LoyaltyCommand::Expire(args) | LoyaltyCommand::Liability(args)) = &command;
+    let (LoyaltyCommand::Earn(EarnArgs { common: args, .. })
+    | LoyaltyCommand::Expire(args)
+    | LoyaltyCommand::Liability(args)) = &command;
     config.data_dir = args.data_dir.clone().unwrap_or(config.data_dir);
     let json = args.json;
     let store = open_store(&config).await?;
     match command {
+        LoyaltyCommand::Earn(earn) => {
+            let now = Utc::now();
+            let since = match earn.since {
+                Some(day) => day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc(),
+                None => now - chrono::Months::new(24),
+            };
+            let bar = crate::progress::bar(0, "earn {bar:40} {pos} customers {per_sec}");
+            let report = loyalty::earn_stored(
+                store.as_ref(),
+                &loyalty::rules(),
+                since,
+                &Actor::operator(),
+                now,
+                |done| bar.set_position(done),
+            )
+            .await?;
+            bar.finish_and_clear();
+            emit(&report, json)?;
+        }
         LoyaltyCommand::Expire(_) => {
             let report =
                 loyalty::expire_all(store.as_ref(), &Actor::operator(), Utc::now()).await?;

@@ -186,6 +186,7 @@ pub fn load(dir: &Path, today: DateTime<Utc>) -> anyhow::Result<Vec<BerkaLoan>> 
                 balance_after_minor: Some(minor(&t[6])?),
                 counterparty: None,
                 device_id: None,
+                refund_of: None,
             });
         }
         payments.sort_by_key(|p| p.occurred_at);

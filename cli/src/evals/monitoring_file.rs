@@ -264,6 +264,7 @@ fn payment(index: usize, row: &Row) -> anyhow::Result<PaymentEvent> {
             })
             .transpose()?,
         device_id: None,
+        refund_of: None,
     };
     Ok(p)
 }

@@ -54,6 +54,7 @@ fn pay(kind: PaymentKind, amount_minor: i64, at: DateTime<Utc>) -> PaymentEvent 
         balance_after_minor: None,
         counterparty: None,
         device_id: None,
+        refund_of: None,
     }
 }
 

@@ -350,6 +350,11 @@ pub struct PaymentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "dv-7f3a9c", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub device_id: Option<CompactString>,
+    /// For a refund or chargeback: the `event_id` of the purchase it gives money back for.
+    /// The purchase's loyalty points are taken back in proportion to the money refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "p1-41", pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub refund_of: Option<CompactString>,
 }
 
 /// Largest account balance accepted, either sign: twelve digits, like amounts.
@@ -394,6 +399,7 @@ impl PaymentRecord {
             }
         };
         let device_id = e.take_opt("device_id", self.device_id.as_deref(), DeviceId::parse);
+        let refund_of = e.take_opt("refund_of", self.refund_of.as_deref(), EventId::parse);
         if let Some(balance) = self.balance_after_minor {
             if !(-BALANCE_LIMIT_MINOR..=BALANCE_LIMIT_MINOR).contains(&balance) {
                 e.0.push(
@@ -421,6 +427,7 @@ impl PaymentRecord {
             Some(status),
             Some(counterparty),
             Some(device_id),
+            Some(refund_of),
         ) = (
             event_id,
             customer_id,
@@ -437,6 +444,7 @@ impl PaymentRecord {
             status,
             counterparty,
             device_id,
+            refund_of,
         )
         else {
             return Err(e.0);
@@ -461,6 +469,7 @@ impl PaymentRecord {
             balance_after_minor: self.balance_after_minor,
             counterparty,
             device_id,
+            refund_of,
         };
         payment
             .check()
@@ -496,6 +505,7 @@ impl PaymentRecord {
                 account: c.account.as_ref().map(|a| a.as_str().into()),
             }),
             device_id: p.device_id.as_ref().map(|d| d.as_str().into()),
+            refund_of: p.refund_of.as_ref().map(|r| r.as_str().into()),
         }
     }
 }
@@ -624,6 +634,9 @@ impl BehaviourRecord {
 }
 
 /// Either kind of event, told apart by `type` (`payment` or `behaviour`).
+// A record lives only from parsing to its domain value, one at a time; boxing the larger
+// variant would cost an allocation per payment on the ingestion path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum EventRecord {

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_fx_rates::Migration),
             Box::new(m0016_base_currency::Migration),
             Box::new(m0017_loyalty::Migration),
+            Box::new(m0018_refund_of::Migration),
         ]
     }
 }
@@ -98,3 +99,4 @@ mod m0014_payment_parties;
 mod m0015_fx_rates;
 mod m0016_base_currency;
 mod m0017_loyalty;
+mod m0018_refund_of;

@@ -50,6 +50,7 @@ const PAYMENT_COLUMNS: &[&str] = &[
     "counterparty_name",
     "counterparty_account",
     "device_id",
+    "refund_of",
 ];
 
 static PAYMENTS: Table = Table {
@@ -192,6 +193,7 @@ fn push_payment(
                 .map(|a| a.as_str()),
         ),
         sealed("device_id", p.device_id.as_ref().map(|d| d.as_str())),
+        text_opt(p.refund_of.as_ref().map(|r| r.as_str())),
     ]);
     Ok(())
 }

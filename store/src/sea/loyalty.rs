@@ -4,21 +4,21 @@
 //! PostgreSQL), so two writes of one customer's points never interleave, on any number of
 //! servers: two redemptions cannot both spend the same points.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait};
 use serde::{Deserialize, Serialize};
-use sextant_domain::CustomerId;
+use sextant_domain::{Currency, CustomerId};
 use sextant_loyalty::{
-    Account, Applied, CustomerLedger, LedgerError, Line, LotMove, Opens, Posting, PostingKind,
+    Account, Applied, CustomerLedger, LedgerError, Line, Lot, LotMove, Opens, Posting, PostingKind,
 };
 
 use super::rows::ms_to_time;
-use super::SeaStore;
-use crate::loyalty::{LedgerStep, LiabilityMonth, LoyaltyStore};
+use super::{SeaStore, IDS_PER_LOOKUP};
+use crate::loyalty::{LedgerStep, LiabilityMonth, LoyaltyStore, SpendRow, StepResult};
 use crate::{Actor, StoreError};
 
 const POSTINGS: &str = "loyalty_postings";
@@ -112,19 +112,39 @@ fn posting_from(row: &QueryResult) -> Result<Posting, StoreError> {
     })
 }
 
+/// Rows per multi-row insert: 15 columns x 1,000 rows, under SQLite's 32,766 bound
+/// parameters.
+const ROWS_PER_INSERT: usize = 1_000;
+
 /// The customer's journal, in order.
 async fn journal(db: &impl ConnectionTrait, customer: &str) -> Result<Vec<Posting>, StoreError> {
-    let query = Query::select()
-        .columns(COLUMNS.map(Alias::new))
-        .from(Alias::new(POSTINGS))
-        .and_where(Expr::col(Alias::new("customer_id")).eq(customer))
-        .order_by(Alias::new("seq"), Order::Asc)
-        .to_owned();
-    db.query_all(db.get_database_backend().build(&query))
-        .await?
-        .iter()
-        .map(posting_from)
-        .collect()
+    let mut all = journals(db, &[customer]).await?;
+    Ok(all.remove(customer).unwrap_or_default())
+}
+
+/// The journals of `customers`, each in order (a customer without postings is absent).
+async fn journals(
+    db: &impl ConnectionTrait,
+    customers: &[&str],
+) -> Result<HashMap<String, Vec<Posting>>, StoreError> {
+    let mut out: HashMap<String, Vec<Posting>> = HashMap::new();
+    for chunk in customers.chunks(IDS_PER_LOOKUP) {
+        let query = Query::select()
+            .columns(COLUMNS.map(Alias::new))
+            .from(Alias::new(POSTINGS))
+            .and_where(Expr::col(Alias::new("customer_id")).is_in(chunk.iter().copied()))
+            .order_by(Alias::new("customer_id"), Order::Asc)
+            .order_by(Alias::new("seq"), Order::Asc)
+            .to_owned();
+        for row in db
+            .query_all(db.get_database_backend().build(&query))
+            .await?
+        {
+            let customer: String = row.try_get("", "customer_id")?;
+            out.entry(customer).or_default().push(posting_from(&row)?);
+        }
+    }
+    Ok(out)
 }
 
 fn replay(customer: &str, postings: Vec<Posting>) -> Result<CustomerLedger, StoreError> {
@@ -132,115 +152,229 @@ fn replay(customer: &str, postings: Vec<Posting>) -> Result<CustomerLedger, Stor
         .map_err(|e| StoreError::Corrupt(format!("the loyalty journal of {customer}: {e}")))
 }
 
-/// On PostgreSQL, holds the customer's loyalty lock to the end of the transaction.
-async fn lock_customer(db: &impl ConnectionTrait, customer: &str) -> Result<(), StoreError> {
-    if db.get_database_backend() != DbBackend::Postgres {
+/// On PostgreSQL, holds each customer's loyalty lock to the end of the transaction, taken
+/// in one order so two writers of overlapping customers cannot deadlock.
+async fn lock_customers(db: &impl ConnectionTrait, customers: &[&str]) -> Result<(), StoreError> {
+    if db.get_database_backend() != DbBackend::Postgres || customers.is_empty() {
         return Ok(());
     }
-    let key = sextant_hash::fnv1a64(format!("loyalty:{customer}").as_bytes()) as i64;
-    db.execute(Statement::from_string(
-        DbBackend::Postgres,
-        format!("SELECT pg_advisory_xact_lock({key})"),
-    ))
-    .await?;
+    let mut keys: Vec<i64> = customers
+        .iter()
+        .map(|c| sextant_hash::fnv1a64(format!("loyalty:{c}").as_bytes()) as i64)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(IDS_PER_LOOKUP) {
+        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+        db.execute(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY[{}]::bigint[]) \
+                 WITH ORDINALITY AS t(k, n) ORDER BY n",
+                list.join(",")
+            ),
+        ))
+        .await?;
+    }
     Ok(())
+}
+
+/// One posting to insert: its customer and place in their journal.
+struct NewPosting<'a> {
+    customer: &'a str,
+    seq: usize,
+    posting: &'a Posting,
 }
 
 async fn insert_postings(
     db: &impl ConnectionTrait,
-    customer: &str,
-    first_seq: usize,
-    postings: &[Posting],
+    postings: &[NewPosting<'_>],
 ) -> Result<(), StoreError> {
-    let mut insert = Query::insert()
-        .into_table(Alias::new(POSTINGS))
-        .columns(COLUMNS.map(Alias::new))
-        .to_owned();
-    for (i, p) in postings.iter().enumerate() {
-        let lines: Vec<LineRow> = p
-            .lines
-            .iter()
-            .map(|l| LineRow {
-                account: l.account.as_str().to_owned(),
-                points: l.points,
-            })
-            .collect();
-        let moves: Vec<MoveRow> = p
-            .moves
-            .iter()
-            .map(|m| MoveRow {
-                lot: m.lot.clone(),
-                points: m.points,
-            })
-            .collect();
-        insert.values_panic([
-            customer.into(),
-            p.key.as_str().into(),
-            ((first_seq + i) as i64).into(),
-            p.kind.as_str().into(),
-            p.at.timestamp_millis().into(),
-            p.requested.into(),
-            p.customer_change().into(),
-            p.shortfall.into(),
-            p.reverses.clone().into(),
-            p.reason.clone().into(),
-            p.actor.clone().into(),
-            p.opens.map(|o| day_text(o.earned_on)).into(),
-            p.opens.map(|o| day_text(o.expires_on)).into(),
-            serde_json::to_string(&lines).expect("plain rows").into(),
-            serde_json::to_string(&moves).expect("plain rows").into(),
-        ]);
-    }
-    db.execute(db.get_database_backend().build(&insert)).await?;
-    Ok(())
-}
-
-/// Writes the lots `touched` as the ledger now holds them.
-async fn upsert_lots(
-    db: &impl ConnectionTrait,
-    customer: &str,
-    ledger: &CustomerLedger,
-    touched: &BTreeSet<&str>,
-) -> Result<(), StoreError> {
-    let mut insert = Query::insert()
-        .into_table(Alias::new(LOTS))
-        .columns(
-            [
-                "customer_id",
-                "lot_id",
-                "earned_on",
-                "expires_on",
-                "points",
-                "remaining",
-            ]
-            .map(Alias::new),
-        )
-        .on_conflict(
-            OnConflict::columns([Alias::new("customer_id"), Alias::new("lot_id")])
-                .update_column(Alias::new("remaining"))
-                .to_owned(),
-        )
-        .to_owned();
-    let mut rows = 0;
-    for lot in ledger
-        .lots()
-        .iter()
-        .filter(|l| touched.contains(l.id.as_str()))
-    {
-        insert.values_panic([
-            customer.into(),
-            lot.id.as_str().into(),
-            day_text(lot.earned_on).into(),
-            day_text(lot.expires_on).into(),
-            lot.points.into(),
-            lot.remaining.into(),
-        ]);
-        rows += 1;
-    }
-    if rows > 0 {
+    for chunk in postings.chunks(ROWS_PER_INSERT) {
+        let mut insert = Query::insert()
+            .into_table(Alias::new(POSTINGS))
+            .columns(COLUMNS.map(Alias::new))
+            .to_owned();
+        for new in chunk {
+            let p = new.posting;
+            let lines: Vec<LineRow> = p
+                .lines
+                .iter()
+                .map(|l| LineRow {
+                    account: l.account.as_str().to_owned(),
+                    points: l.points,
+                })
+                .collect();
+            let moves: Vec<MoveRow> = p
+                .moves
+                .iter()
+                .map(|m| MoveRow {
+                    lot: m.lot.clone(),
+                    points: m.points,
+                })
+                .collect();
+            insert.values_panic([
+                new.customer.into(),
+                p.key.as_str().into(),
+                (new.seq as i64).into(),
+                p.kind.as_str().into(),
+                p.at.timestamp_millis().into(),
+                p.requested.into(),
+                p.customer_change().into(),
+                p.shortfall.into(),
+                p.reverses.clone().into(),
+                p.reason.clone().into(),
+                p.actor.clone().into(),
+                p.opens.map(|o| day_text(o.earned_on)).into(),
+                p.opens.map(|o| day_text(o.expires_on)).into(),
+                serde_json::to_string(&lines).expect("plain rows").into(),
+                serde_json::to_string(&moves).expect("plain rows").into(),
+            ]);
+        }
         db.execute(db.get_database_backend().build(&insert)).await?;
     }
     Ok(())
+}
+
+/// Writes `lots` (customer, lot) as their ledgers now hold them.
+async fn upsert_lots(db: &impl ConnectionTrait, lots: &[(&str, &Lot)]) -> Result<(), StoreError> {
+    for chunk in lots.chunks(ROWS_PER_INSERT) {
+        let mut insert = Query::insert()
+            .into_table(Alias::new(LOTS))
+            .columns(
+                [
+                    "customer_id",
+                    "lot_id",
+                    "earned_on",
+                    "expires_on",
+                    "points",
+                    "remaining",
+                ]
+                .map(Alias::new),
+            )
+            .on_conflict(
+                OnConflict::columns([Alias::new("customer_id"), Alias::new("lot_id")])
+                    .update_column(Alias::new("remaining"))
+                    .to_owned(),
+            )
+            .to_owned();
+        for (customer, lot) in chunk {
+            insert.values_panic([
+                (*customer).into(),
+                lot.id.as_str().into(),
+                day_text(lot.earned_on).into(),
+                day_text(lot.expires_on).into(),
+                lot.points.into(),
+                lot.remaining.into(),
+            ]);
+        }
+        db.execute(db.get_database_backend().build(&insert)).await?;
+    }
+    Ok(())
+}
+
+/// The audit entry of the postings a write added to one customer's journal.
+fn audit_detail(added: &[Posting], balance: i64) -> serde_json::Value {
+    serde_json::json!({
+        "postings": added
+            .iter()
+            .map(|p| serde_json::json!({
+                "key": p.key,
+                "kind": p.kind.as_str(),
+                "points": p.customer_change(),
+                "shortfall": p.shortfall,
+                "reverses": p.reverses,
+                "reason": p.reason,
+            }))
+            .collect::<Vec<_>>(),
+        "balance": balance,
+    })
+}
+
+impl SeaStore {
+    /// Runs every step on its customer's journal inside one transaction and stores what
+    /// they added; see [`LoyaltyStore::post_points_many`].
+    async fn post_many(
+        &self,
+        steps: Vec<(CustomerId, LedgerStep)>,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StepResult>, StoreError> {
+        if steps.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = {
+            let mut ids: Vec<&str> = steps.iter().map(|(c, _)| c.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let _guard = self.lock_writes().await;
+        let txn = self.db.begin().await?;
+        lock_customers(&txn, &ids).await?;
+        let mut stored = journals(&txn, &ids).await?;
+        let mut ledgers: HashMap<String, (CustomerLedger, usize)> = HashMap::new();
+        let mut results = Vec::with_capacity(steps.len());
+        for (customer, step) in steps {
+            let id = customer.as_str();
+            if !ledgers.contains_key(id) {
+                let ledger = replay(id, stored.remove(id).unwrap_or_default())?;
+                let before = ledger.journal().len();
+                ledgers.insert(id.to_owned(), (ledger, before));
+            }
+            let (ledger, _) = ledgers.get_mut(id).expect("inserted above");
+            // A refusal must leave the journal as it was: the step runs on a copy.
+            let mut attempt = ledger.clone();
+            match step(&mut attempt) {
+                Ok(applied) => {
+                    *ledger = attempt;
+                    results.push(Ok(applied));
+                }
+                Err(refused) => results.push(Err(refused)),
+            }
+        }
+        let mut postings = Vec::new();
+        let mut lots = Vec::new();
+        let mut entries = Vec::new();
+        let today = now.date_naive();
+        let mut changed: Vec<(&String, &(CustomerLedger, usize))> = ledgers
+            .iter()
+            .filter(|(_, (l, before))| l.journal().len() > *before)
+            .collect();
+        changed.sort_by(|a, b| a.0.cmp(b.0));
+        for (id, (ledger, before)) in &changed {
+            let added = &ledger.journal()[*before..];
+            postings.extend(added.iter().enumerate().map(|(i, posting)| NewPosting {
+                customer: id.as_str(),
+                seq: before + i,
+                posting,
+            }));
+            let touched: BTreeSet<&str> = added
+                .iter()
+                .flat_map(|p| p.moves.iter().map(|m| m.lot.as_str()))
+                .collect();
+            lots.extend(
+                ledger
+                    .lots()
+                    .iter()
+                    .filter(|l| touched.contains(l.id.as_str()))
+                    .map(|l| (id.as_str(), l)),
+            );
+            entries.push(by.entry(
+                "loyalty.post",
+                id,
+                audit_detail(added, ledger.snapshot(today).balance),
+            ));
+        }
+        if postings.is_empty() {
+            return Ok(results);
+        }
+        insert_postings(&txn, &postings).await?;
+        upsert_lots(&txn, &lots).await?;
+        super::audit::append_all(&txn, self.signer(), entries, now).await?;
+        txn.commit().await?;
+        Ok(results)
+    }
 }
 
 #[async_trait]
@@ -252,46 +386,69 @@ impl LoyaltyStore for SeaStore {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Applied>, LedgerError>, StoreError> {
-        let id = customer.as_str();
-        let _guard = self.lock_writes().await;
-        let txn = self.db.begin().await?;
-        lock_customer(&txn, id).await?;
-        let mut ledger = replay(id, journal(&txn, id).await?)?;
-        let before = ledger.journal().len();
-        let applied = match step(&mut ledger) {
-            Ok(applied) => applied,
-            // Dropping the transaction rolls it back: nothing was written.
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let added = &ledger.journal()[before..];
-        if added.is_empty() {
-            return Ok(Ok(applied));
-        }
-        insert_postings(&txn, id, before, added).await?;
-        let touched: BTreeSet<&str> = added
-            .iter()
-            .flat_map(|p| p.moves.iter().map(|m| m.lot.as_str()))
-            .collect();
-        upsert_lots(&txn, id, &ledger, &touched).await?;
-        let detail = serde_json::json!({
-            "postings": added
-                .iter()
-                .map(|p| serde_json::json!({
-                    "key": p.key,
-                    "kind": p.kind.as_str(),
-                    "points": p.customer_change(),
-                    "shortfall": p.shortfall,
-                    "reverses": p.reverses,
-                    "reason": p.reason,
-                }))
-                .collect::<Vec<_>>(),
-            "balance": ledger.snapshot(now.date_naive()).balance,
-        });
-        self.recorder(by)
-            .record(&txn, "loyalty.post", id, detail, now)
+        let mut results = self
+            .post_many(vec![(customer.clone(), step)], by, now)
             .await?;
-        txn.commit().await?;
-        Ok(Ok(applied))
+        Ok(results.pop().expect("one step in, one result out"))
+    }
+
+    async fn post_points_many(
+        &self,
+        steps: Vec<(CustomerId, LedgerStep)>,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StepResult>, StoreError> {
+        self.post_many(steps, by, now).await
+    }
+
+    async fn purchases_and_refunds(
+        &self,
+        customers: &[CustomerId],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SpendRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in customers.chunks(IDS_PER_LOOKUP) {
+            let query = Query::select()
+                .columns(
+                    [
+                        "customer_id",
+                        "event_id",
+                        "occurred_at_ms",
+                        "amount_minor",
+                        "currency",
+                        "kind",
+                    ]
+                    .map(Alias::new),
+                )
+                .from(Alias::new("payment_events"))
+                .and_where(
+                    Expr::col(Alias::new("customer_id")).is_in(chunk.iter().map(|c| c.as_str())),
+                )
+                .and_where(Expr::col(Alias::new("occurred_at_ms")).gte(since.timestamp_millis()))
+                .and_where(Expr::col(Alias::new("occurred_at_ms")).lte(until.timestamp_millis()))
+                .and_where(Expr::col(Alias::new("status")).eq("completed"))
+                .and_where(Expr::col(Alias::new("kind")).is_in(["purchase", "refund"]))
+                .order_by(Alias::new("occurred_at_ms"), Order::Asc)
+                .to_owned();
+            for row in self.db.query_all(self.backend().build(&query)).await? {
+                let customer: String = row.try_get("", "customer_id")?;
+                let currency: String = row.try_get("", "currency")?;
+                let kind: String = row.try_get("", "kind")?;
+                out.push(SpendRow {
+                    customer_id: CustomerId::parse(&customer)
+                        .map_err(|_| StoreError::Corrupt("payment_events: customer id".into()))?,
+                    event_id: row.try_get("", "event_id")?,
+                    occurred_at: ms_to_time(row.try_get("", "occurred_at_ms")?)?,
+                    amount_minor: row.try_get("", "amount_minor")?,
+                    currency: Currency::parse(&currency)
+                        .map_err(|_| StoreError::Corrupt("payment_events: currency".into()))?,
+                    refund: kind == "refund",
+                });
+            }
+        }
+        out.sort_by_key(|r| r.occurred_at);
+        Ok(out)
     }
 
     async fn loyalty_ledger(&self, customer: &CustomerId) -> Result<CustomerLedger, StoreError> {

@@ -229,6 +229,12 @@ pub(super) fn payment_from(
             .map(DeviceId::parse)
             .transpose()
             .map_err(corrupt("device"))?,
+        refund_of: m
+            .refund_of
+            .as_deref()
+            .map(EventId::parse)
+            .transpose()
+            .map_err(corrupt("refund_of"))?,
     })
 }
 
@@ -714,6 +720,10 @@ pub(super) fn content_hash(event: &Event) -> i64 {
             if let Some(device) = &p.device_id {
                 hash.put(b"device");
                 hash.put(device.as_str().as_bytes());
+            }
+            if let Some(original) = &p.refund_of {
+                hash.put(b"refund_of");
+                hash.put(original.as_str().as_bytes());
             }
         }
         Event::Behaviour(b) => {

@@ -134,6 +134,7 @@ pub fn payment(event_id: &str, customer: &str, amount_minor: i64) -> Event {
         balance_after_minor: None,
         counterparty: None,
         device_id: None,
+        refund_of: None,
     };
     payment.check().unwrap();
     Event::Payment(payment)

@@ -204,3 +204,126 @@ async fn fifty_simultaneous_redemptions_never_overspend_on_every_backend() {
         assert!(snapshot.balance >= 0);
     }
 }
+
+/// A refund naming its purchase, `amount_minor` back on 2026-05-03.
+fn refund_of(event_id: &str, customer: &str, amount_minor: i64, of: &str) -> sextant_domain::Event {
+    let sextant_domain::Event::Payment(mut p) = payment(event_id, customer, amount_minor) else {
+        unreachable!("payment builds a payment")
+    };
+    p.kind = sextant_domain::PaymentKind::Refund;
+    p.direction = sextant_domain::Direction::Credit;
+    p.occurred_at = Utc.with_ymd_and_hms(2026, 5, 3, 10, 0, 0).unwrap();
+    p.refund_of = Some(sextant_domain::EventId::parse(of).unwrap());
+    p.check().unwrap();
+    sextant_domain::Event::Payment(p)
+}
+
+#[tokio::test]
+async fn a_batch_of_customers_posts_in_one_transaction_and_refunds_name_their_purchase() {
+    for (backend, test) in all_stores().await {
+        let store = test.store.as_ref();
+        let now = Utc.with_ymd_and_hms(2026, 5, 4, 0, 0, 0).unwrap();
+        store
+            .put_customers(&[customer("c1"), customer("c2")], &by(), now)
+            .await
+            .unwrap();
+        let events = vec![
+            payment("buy-1", "c1", 4_000),
+            payment("buy-2", "c2", 9_000),
+            refund_of("back-1", "c1", 1_000, "buy-1"),
+        ];
+        store.ingest(&events, &by(), now).await.unwrap();
+        // The refund keeps the purchase it names; sending it again is a duplicate.
+        let again = store.ingest(&events[2..], &by(), now).await.unwrap();
+        assert_eq!(again.duplicates, vec![0], "{backend}");
+        let c1 = store.payments(&cid("c1"), None, 10).await.unwrap();
+        assert_eq!(
+            c1[0].refund_of.as_ref().map(|r| r.as_str()),
+            Some("buy-1"),
+            "{backend}"
+        );
+        let rows = store
+            .purchases_and_refunds(
+                &[cid("c1"), cid("c2")],
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                now,
+            )
+            .await
+            .unwrap();
+        let summary: Vec<(&str, &str, i64, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.customer_id.as_str(),
+                    r.event_id.as_str(),
+                    r.amount_minor,
+                    r.refund,
+                )
+            })
+            .collect();
+        let mut sorted = summary.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![
+                ("c1", "back-1", 1_000, true),
+                ("c1", "buy-1", 4_000, false),
+                ("c2", "buy-2", 9_000, false)
+            ],
+            "{backend}"
+        );
+
+        // Two customers' postings in one call: c2's step is refused, c1's is stored.
+        let results = store
+            .post_points_many(
+                vec![
+                    (
+                        cid("c1"),
+                        step(|l| l.earn("earn:buy-1", at(0), 80, last_day(2028, 4, 30))),
+                    ),
+                    (cid("c2"), step(|l| l.redeem("r-1", at(0), 10, None, None))),
+                ],
+                &by(),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(results[0].is_ok(), "{backend}");
+        assert!(
+            matches!(results[1], Err(LedgerError::Insufficient { .. })),
+            "{backend}"
+        );
+        let c1_ledger = store.loyalty_ledger(&cid("c1")).await.unwrap();
+        assert_eq!(
+            c1_ledger.snapshot(now.date_naive()).balance,
+            80,
+            "{backend}"
+        );
+        assert!(store
+            .loyalty_ledger(&cid("c2"))
+            .await
+            .unwrap()
+            .journal()
+            .is_empty());
+        // One audit entry for the customer whose points changed.
+        let trail = store
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("loyalty.post".into()),
+                    ..AuditFilter::default()
+                },
+                0,
+                50,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            trail
+                .iter()
+                .map(|e| e.entry.object.as_str())
+                .collect::<Vec<_>>(),
+            vec!["c1"],
+            "{backend}"
+        );
+    }
+}

@@ -31,7 +31,7 @@ use sextant_store::Actor;
 use crate::commands::generate::{
     generate_with_progress, PopulationArgs, Truth, MANIFEST_FILE, SANCTIONS_FILE, TRUTH_FILE,
 };
-use crate::commands::import::import_with_progress;
+use crate::commands::import::{import_with_progress, Followers};
 use crate::commands::monitoring::{self as monitoring_cmd, truth_payment_labels};
 use crate::commands::profile::{print_training, train_with_progress};
 use crate::commands::serve::build;
@@ -277,8 +277,13 @@ async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::
     }
     println!("importing {}", dir.display());
     let monitor = ctx.monitor();
+    let rules = sextant_services::loyalty::rules();
+    let followers = Followers {
+        monitor: Some(&monitor),
+        loyalty: Some(&rules),
+    };
     let step = ctx.readiness().start("import", "bytes");
-    let report = import_with_progress(ctx.store.clone(), Some(&monitor), dir, Some(&step)).await?;
+    let report = import_with_progress(ctx.store.clone(), followers, dir, Some(&step)).await?;
     step.finish();
     anyhow::ensure!(
         report.error_count == 0,

@@ -165,6 +165,7 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
         balance_after_minor: None,
         counterparty: None,
         device_id: None,
+        refund_of: None,
     };
     let answer = assess::assess(ctx, None, &Actor::system("demo"), &payment).await?;
     let view: assess::AssessmentView = serde_json::from_value(answer.body)?;
@@ -209,6 +210,7 @@ pub async fn walk(ctx: &Context, truth: &Path) -> anyhow::Result<DemoMonitoring>
                 account: Some("CZ6508000000192000145399".into()),
             }),
             device_id: None,
+            refund_of: None,
         };
         let answer = assess::assess(ctx, None, &Actor::system("demo"), &transfer).await?;
         let view: assess::AssessmentView = serde_json::from_value(answer.body)?;

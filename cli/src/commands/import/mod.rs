@@ -14,7 +14,7 @@ use sextant_services::monitoring::Monitor;
 use sextant_services::readiness::Step;
 use sextant_store::{Actor, Store};
 
-pub use reader::{import, import_monitored, FileKind, ImportReport};
+pub use reader::{import, import_followed, FileKind, Followers, ImportReport};
 
 use crate::progress;
 
@@ -29,6 +29,10 @@ pub struct ImportArgs {
     /// monitoring costs).
     #[arg(long)]
     without_monitoring: bool,
+    /// Store the payments without running the loyalty rules on them (points can be earned
+    /// later with `sextant loyalty earn`).
+    #[arg(long)]
+    without_loyalty: bool,
 }
 
 pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
@@ -41,17 +45,22 @@ pub async fn run(args: ImportArgs, mut config: Config) -> anyhow::Result<i32> {
             .load_file(path)
             .map_err(anyhow::Error::msg)?;
     }
-    let monitor = (!args.without_monitoring).then_some(&monitor);
-    let report = import_with_progress(store, monitor, &args.path, None).await?;
+    let rules = sextant_services::loyalty::rules();
+    let followers = Followers {
+        monitor: (!args.without_monitoring).then_some(&monitor),
+        loyalty: (!args.without_loyalty).then_some(&rules),
+    };
+    let report = import_with_progress(store, followers, &args.path, None).await?;
     Ok(if report.error_count > 0 { 1 } else { 0 })
 }
 
-/// Imports `path` with a progress bar (payments evaluated by `monitor`, when given), then
+/// Imports `path` with a progress bar (payments followed by monitoring and loyalty as
+/// `followers` asks), then
 /// prints a table per file and the rejected lines (file, line, column, field, code) on
 /// standard error.
 pub async fn import_with_progress(
     store: Arc<dyn Store>,
-    monitor: Option<&Monitor>,
+    followers: Followers<'_>,
     path: &Path,
     step: Option<&Step>,
 ) -> anyhow::Result<ImportReport> {
@@ -77,7 +86,7 @@ pub async fn import_with_progress(
         0,
         "import {msg:10} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     );
-    let report = import_monitored(store, monitor, path, |kind, done, total| {
+    let report = import_followed(store, followers, path, |kind, done, total| {
         bar.set_message(kind.name());
         bar.set_length(total);
         bar.set_position(done);
@@ -103,6 +112,26 @@ pub async fn import_with_progress(
             secs,
             f.records as f64 / secs.max(1e-9)
         );
+    }
+    if followers.loyalty.is_some() {
+        let points = &report.loyalty;
+        println!(
+            "loyalty: {} purchases earned {} points; {} refunds took back {} ({} already spent); {} already posted",
+            points.earned,
+            points.points_earned,
+            points.reversed,
+            points.points_reversed,
+            points.shortfall,
+            points.already_posted
+        );
+        if !points.nothing.is_empty() {
+            let why: Vec<String> = points
+                .nothing
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            println!("loyalty: no points for {}", why.join(", "));
+        }
     }
     for e in report.errors.iter().take(50) {
         eprintln!("{e}");

@@ -18,6 +18,8 @@ use anyhow::Context;
 use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
 use sextant_domain::{Customer, Event, Holding};
+use sextant_loyalty::EarningRules;
+use sextant_services::loyalty::EarnReport;
 use sextant_services::monitoring::Monitor;
 use sextant_services::records::{parse_customer, parse_event, parse_holding, RecordError};
 use sextant_store::{Actor, Store, StoreError, INGEST_CALL_MAX_EVENTS};
@@ -115,6 +117,8 @@ pub struct FileReport {
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub files: Vec<FileReport>,
+    /// What the payments earned (empty when imported without the loyalty rules).
+    pub loyalty: EarnReport,
     /// The first rejected lines (up to [`ERRORS_KEPT`]).
     pub errors: Vec<LineError>,
     pub error_count: u64,
@@ -162,21 +166,37 @@ pub fn plan(path: &Path) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
     Ok(files)
 }
 
-/// Imports every file of `path` without transaction monitoring; `on_progress(kind,
+/// What runs on each stored batch of payments, as it does on the API's ingestion.
+#[derive(Clone, Copy, Default)]
+pub struct Followers<'a> {
+    /// Transaction monitoring.
+    pub monitor: Option<&'a Monitor>,
+    /// The loyalty rules: what purchases earn and refunds take back.
+    pub loyalty: Option<&'a EarningRules>,
+}
+
+impl Followers<'_> {
+    fn any(&self) -> bool {
+        self.monitor.is_some() || self.loyalty.is_some()
+    }
+}
+
+/// Imports every file of `path` with nothing following the stored payments (no monitoring,
+/// no loyalty points: a setup for a benchmark or an evaluation); `on_progress(kind,
 /// bytes_read, bytes_total)` follows along.
 pub async fn import(
     store: Arc<dyn Store>,
     path: &Path,
     on_progress: impl FnMut(FileKind, u64, u64),
 ) -> anyhow::Result<ImportReport> {
-    import_monitored(store, None, path, on_progress).await
+    import_followed(store, Followers::default(), path, on_progress).await
 }
 
-/// Imports every file of `path`; with `monitor`, each batch of payments is evaluated by
-/// transaction monitoring once stored, as the API's ingestion does.
-pub async fn import_monitored(
+/// Imports every file of `path`; each stored batch of payments is then evaluated by
+/// transaction monitoring and earns loyalty points, as `followers` asks.
+pub async fn import_followed(
     store: Arc<dyn Store>,
-    monitor: Option<&Monitor>,
+    followers: Followers<'_>,
     path: &Path,
     mut on_progress: impl FnMut(FileKind, u64, u64),
 ) -> anyhow::Result<ImportReport> {
@@ -191,26 +211,25 @@ pub async fn import_monitored(
         let (tx, mut rx) = mpsc::channel::<anyhow::Result<Batch>>(QUEUE_BATCHES);
         let reader_file = file.clone();
         let reader = tokio::task::spawn_blocking(move || read_file(&reader_file, kind, &tx));
-        // Monitoring evaluates each batch's payments after the one before, so it writes one
+        // Monitoring and loyalty evaluate each batch's payments after the one before (a
+        // customer's alerts and caps follow the order of their payments), so they write one
         // batch at a time.
-        let in_flight = if monitor.is_some() {
-            1
-        } else {
-            WRITES_IN_FLIGHT
-        };
+        let in_flight = if followers.any() { 1 } else { WRITES_IN_FLIGHT };
         let (store, file) = (store.as_ref(), file.as_path());
         let mut written = stream::poll_fn(|cx| rx.poll_recv(cx))
             .map(|batch| async move {
                 let batch = batch?;
                 let mut errors = batch.errors;
                 let unreadable = errors.len() as u64;
+                let mut earned = EarnReport::default();
                 let counts = write(
                     store,
-                    monitor,
+                    followers,
                     batch.records,
                     &batch.lines,
                     file,
                     &mut errors,
+                    &mut earned,
                 )
                 .await?;
                 anyhow::Ok(Written {
@@ -219,6 +238,7 @@ pub async fn import_monitored(
                     counts,
                     errors,
                     bytes_read: batch.bytes_read,
+                    earned,
                 })
             })
             .buffered(in_flight);
@@ -229,6 +249,7 @@ pub async fn import_monitored(
             file_report.rejected += batch.unreadable + rejected;
             file_report.stored += stored;
             file_report.duplicates += duplicates;
+            report.loyalty.add(&batch.earned);
             report.error_count += batch.errors.len() as u64;
             let room = ERRORS_KEPT.saturating_sub(report.errors.len());
             report.errors.extend(batch.errors.into_iter().take(room));
@@ -251,17 +272,19 @@ struct Written {
     counts: (u64, u64, u64),
     errors: Vec<LineError>,
     bytes_read: u64,
+    earned: EarnReport,
 }
 
 /// Writes one batch; items the store refuses (unknown customer, reused id) become line
 /// errors and the rest is written again without them. Returns (stored, duplicates, rejected).
 async fn write(
     store: &dyn Store,
-    monitor: Option<&Monitor>,
+    followers: Followers<'_>,
     records: Records,
     lines: &[u64],
     file: &Path,
     errors: &mut Vec<LineError>,
+    earned: &mut EarnReport,
 ) -> anyhow::Result<(u64, u64, u64)> {
     let now = Utc::now();
     let by = Actor::operator();
@@ -295,11 +318,17 @@ async fn write(
                     &some[..]
                 };
                 let outcome = store.ingest(events, &by, now).await;
-                if let (Ok(o), Some(monitor)) = (&outcome, monitor) {
+                if let (Ok(o), Some(monitor)) = (&outcome, followers.monitor) {
                     monitor
                         .observe(store, events, &o.duplicates, &by, now)
                         .await
                         .context("transaction monitoring of the stored payments")?;
+                }
+                if let (Ok(_), Some(rules)) = (&outcome, followers.loyalty) {
+                    *earned =
+                        sextant_services::loyalty::earn_on_events(store, rules, events, &by, now)
+                            .await
+                            .context("loyalty points on the stored payments")?;
                 }
                 outcome.map(|o| (o.stored as u64, o.duplicates.len() as u64))
             }

@@ -8,6 +8,10 @@
 //! the caller), so a retry is the same posting and gets the same answer, and another
 //! request under the key is refused, in the same transaction as the effect.
 
+mod earning;
+
+pub use earning::{earn_on_events, earn_on_payments_of, earn_stored, spend_12m, EarnReport};
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_domain::CustomerId;
@@ -136,8 +140,10 @@ pub struct LoyaltyView {
     /// What the spendable points are worth, in minor units of `value_currency`.
     pub spendable_value_minor: i64,
     pub value_currency: String,
-    /// The tier, from the last 12 months' spending (the profile's `spend_365d_minor`).
+    /// The tier, from the last 365 days' purchases less refunds (in the rules' currency).
     pub tier: String,
+    /// That spending, in minor units of `value_currency`.
+    pub spend_12m_minor: i64,
     /// The rules points are earned under.
     pub rules_version: String,
     /// Lots whose last day is within 90 days, soonest first.
@@ -165,18 +171,6 @@ fn expiring(lots: &[Lot], today: NaiveDate) -> Vec<ExpiringLot> {
         .collect()
 }
 
-/// The customer's spending over a year, from their current profile (0 without one).
-async fn spend_12m(ctx: &Context, id: &CustomerId) -> Result<i64> {
-    let spend = ctx.store.profile(id).await?.and_then(|p| {
-        sextant_profiling::catalogue()
-            .iter()
-            .position(|f| f.name == "spend_365d_minor")
-            .filter(|_| p.feature_version == sextant_profiling::FEATURE_VERSION)
-            .and_then(|i| p.features.get(i).copied())
-    });
-    Ok(spend.unwrap_or(0.0).max(0.0) as i64)
-}
-
 async fn existing_customer(ctx: &Context, id: &CustomerId) -> Result<sextant_domain::Customer> {
     Ok(ctx
         .store
@@ -200,6 +194,7 @@ pub async fn view(
     let rules = rules();
     let today = now.date_naive();
     let snapshot = ledger.snapshot(today);
+    let spend = spend_12m(ctx.store.as_ref(), &rules, id, now).await?;
     let journal = ledger.journal();
     let end = before.map_or(journal.len(), |b| (b as usize).min(journal.len()));
     let start = end.saturating_sub(limit.clamp(1, STATEMENT_PAGE_MAX));
@@ -213,7 +208,8 @@ pub async fn view(
         spendable: snapshot.spendable,
         spendable_value_minor: rules.value.money_for(snapshot.spendable),
         value_currency: rules.value.currency.to_string(),
-        tier: rules.tier(spend_12m(ctx, id).await?).name.clone(),
+        tier: rules.tier(spend).name.clone(),
+        spend_12m_minor: spend,
         rules_version: rules.version.clone(),
         expiring: expiring(ledger.lots(), today),
         statement,
