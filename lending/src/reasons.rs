@@ -103,6 +103,11 @@ pub const NOT_CREDIT_FEATURES: &[&str] = &[
     "spend_share_other_365d",
     "fund_share_of_assets",
     "fund_risk_level_max",
+    // The bank's own reward programme: a marketing construct, not a borrower's conduct.
+    "loyalty_points_balance",
+    "loyalty_points_earned_365d",
+    "loyalty_points_redeemed_365d",
+    "loyalty_tier",
 ];
 
 /// Whether a feature may be shown as a reason (and belongs in a credit model).

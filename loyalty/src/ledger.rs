@@ -251,6 +251,8 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Default)]
 pub struct CustomerLedger {
     lots: Vec<Lot>,
+    /// Lot id -> its place in `lots`.
+    lot_at: HashMap<String, usize>,
     journal: Vec<Posting>,
     by_key: HashMap<String, usize>,
     /// Posting key -> the key of its (last) reversal.
@@ -285,6 +287,17 @@ impl CustomerLedger {
             ledger.append(posting)?;
         }
         Ok(ledger)
+    }
+
+    /// Drops every posting after the first `len` (what a refused step added), the lots
+    /// rebuilt as the shorter journal leaves them.
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.journal.len() {
+            return;
+        }
+        let mut journal = std::mem::take(&mut self.journal);
+        journal.truncate(len);
+        *self = CustomerLedger::replay(journal).expect("a prefix of a checked journal replays");
     }
 
     pub fn journal(&self) -> &[Posting] {
@@ -335,6 +348,7 @@ impl CustomerLedger {
             if opens.expires_on < opens.earned_on {
                 return Err(LedgerError::ExpiresBeforeEarned);
             }
+            self.lot_at.insert(posting.key.clone(), self.lots.len());
             self.lots.push(Lot {
                 id: posting.key.clone(),
                 earned_on: opens.earned_on,
@@ -346,9 +360,9 @@ impl CustomerLedger {
         let mut moved = 0;
         for m in &posting.moves {
             let lot = self
-                .lots
-                .iter_mut()
-                .find(|l| l.id == m.lot)
+                .lot_at
+                .get(&m.lot)
+                .map(|&i| &mut self.lots[i])
                 .ok_or_else(|| corrupt(format!("it moves unknown lot `{}`", m.lot)))?;
             let remaining = lot.remaining + m.points;
             if !(0..=lot.points).contains(&remaining) {
@@ -686,11 +700,7 @@ impl CustomerLedger {
         }
         let (mut moves, mut back, mut lapsed) = (Vec::new(), 0, 0);
         for m in &original.moves {
-            let lot = self
-                .lots
-                .iter()
-                .find(|l| l.id == m.lot)
-                .expect("a posted move names a lot");
+            let lot = &self.lots[self.lot_at[&m.lot]];
             if lot.expires_on >= day {
                 moves.push(LotMove {
                     lot: m.lot.clone(),

@@ -4,6 +4,7 @@
 //!   held in lots (earning day, expiry), spent oldest first; every posting has an
 //!   idempotency key, so a posting sent twice has one effect; a reversal takes back what it
 //!   can and records the shortfall, never driving a balance below zero.
+//! - [`activity`]: a customer's points over a window, as profiles read them.
 //! - [`earning`]: the rules run on a customer's new payments against their ledger: what
 //!   purchases earn, what refunds take back.
 //! - [`rules`]: the versioned earning rules (points per unit of spend by category, channel
@@ -13,10 +14,12 @@
 //! Pure and deterministic: no clock (every day is an input), no I/O. The store keeps the
 //! journal and the lots; the services decide through this crate.
 
+pub mod activity;
 pub mod earning;
 pub mod ledger;
 pub mod rules;
 
+pub use activity::{Activity, Movement};
 pub use earning::{
     earn_on_payments, earning_key, refund_key, Outcome, Spend, SpendHistory, TIER_WINDOW_DAYS,
 };

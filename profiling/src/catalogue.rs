@@ -291,10 +291,25 @@ features! {
     FundRiskLevelMax = "fund_risk_level_max", "level", None,
         "Highest risk level (1..5) among funds held; 0 without funds.",
         ("risky funds held", "no risky funds");
+
+    LoyaltyPointsBalance = "loyalty_points_balance", "points", None,
+        "Loyalty points held (every lot's remaining points).",
+        ("many points held", "no points held");
+    LoyaltyPointsEarned365d = "loyalty_points_earned_365d", "points", D365,
+        "Loyalty points earned on purchases, less what refunds took back.",
+        ("earn many points", "earn few points");
+    LoyaltyPointsRedeemed365d = "loyalty_points_redeemed_365d", "points", D365,
+        "Loyalty points spent on purchases and instalment fees, less reversed redemptions.",
+        ("spend their points", "never spend points");
+    LoyaltyTier = "loyalty_tier", "rank", D365,
+        "Loyalty tier the year's completed purchases less refunds reach under the earning \
+         rules in force (0 blue, 1 silver, 2 gold), each amount in the rules' currency at \
+         its own day's rate (one without a rate left out).",
+        ("top loyalty tiers", "entry loyalty tier");
 }
 
 /// Number of features.
-pub(crate) const COUNT: usize = F::FundRiskLevelMax as usize + 1;
+pub(crate) const COUNT: usize = F::LoyaltyTier as usize + 1;
 
 #[cfg(test)]
 mod tests {

@@ -26,4 +26,4 @@ pub use sequence::{category_sequence, MAX_SEQUENCE_MONTHS};
 
 /// Version of the feature layout. Bump it whenever a feature is added, removed, reordered or
 /// redefined, so stored features and models trained on them are not mixed with new ones.
-pub const FEATURE_VERSION: u32 = 2;
+pub const FEATURE_VERSION: u32 = 3;

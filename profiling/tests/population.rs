@@ -40,6 +40,7 @@ fn population() -> &'static [Profiled] {
                     behaviour: &bundle.behaviour,
                     holdings: &bundle.holdings,
                     rates: &rates,
+                    loyalty: &sextant_loyalty::Activity::default(),
                 };
                 let features = compute_features(&history, as_of());
                 assert!(

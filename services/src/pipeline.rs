@@ -113,6 +113,7 @@ pub fn compute(history: &History, as_of: DateTime<Utc>, answers: Option<&Answers
         behaviour: &history.behaviour,
         holdings: &history.holdings,
         rates: &history.rates,
+        loyalty: &history.loyalty,
     };
     let features = compute_features(&view, as_of);
     let (willingness, source) = match answers.map(risk::willingness_from_answers) {

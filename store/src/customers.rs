@@ -72,6 +72,8 @@ pub struct History {
     /// date (less the weekend allowance) to today; empty when every amount is in the
     /// customer's base currency. Shared by the histories of one page.
     pub rates: Arc<RateTable>,
+    /// Their loyalty points: the balance before `since` and every posting from it.
+    pub loyalty: sextant_loyalty::Activity,
 }
 
 #[async_trait]

@@ -26,6 +26,7 @@ mod holdings;
 mod income;
 mod latent;
 mod ledger;
+pub mod loyalty;
 mod parties;
 mod persona;
 mod plan;

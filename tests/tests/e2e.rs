@@ -131,12 +131,36 @@ fn generate_import_twice_and_serve() {
         row.split_whitespace().nth(col).unwrap().parse().unwrap()
     };
     assert_eq!(stored_column(&out, "payments", 2), payments as u64);
-    // A second run (as after an interruption) stores nothing twice.
+    // The purchases earned loyalty points as they were stored.
+    let loyalty_figure = |out: &str, word: &str| -> i64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("loyalty: ") && l.contains("purchases earned"))
+            .unwrap_or_else(|| panic!("no loyalty line in {out}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words.iter().rposition(|w| *w == word).unwrap();
+        words[at - 1].trim_start_matches('(').parse().unwrap()
+    };
+    let earned = loyalty_figure(&out, "purchases");
+    assert!(earned > 120, "most customers buy something: {out}");
+    assert!(loyalty_figure(&out, "points;") > earned, "{out}");
+    // A second run (as after an interruption) stores nothing twice, and earns nothing twice.
     let (code, out, _) = run(&["import", "pop", "--data-dir", "data"], dir);
     assert_eq!(code, 0);
     assert_eq!(stored_column(&out, "payments", 2), 0);
     assert_eq!(stored_column(&out, "payments", 3), payments as u64);
     assert_eq!(stored_column(&out, "behaviour", 3), behaviour as u64);
+    assert_eq!(loyalty_figure(&out, "purchases"), 0, "{out}");
+    assert!(loyalty_figure(&out, "already") >= earned, "{out}");
+    // The catch-up job finds nothing missing either.
+    let (code, report, err) = run(&["loyalty", "earn", "--data-dir", "data", "--json"], dir);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["earned"], 0, "{report}");
+    assert!(
+        report["already_posted"].as_i64().unwrap() >= earned,
+        "{report}"
+    );
 
     let server = serve(dir);
     let (_, token, _) = run(&["token", "--role", "customer", "--sub", "c0000001"], dir);
@@ -327,6 +351,12 @@ fn the_demo_prepares_everything_and_prints_tokens() {
         out.contains("breaches: suitability 0, consent 0, held 0")
             && out.contains("a repeated launch changed nothing"),
         "every customer's offers are suitable and consented, and a launch happens once: {out}"
+    );
+    assert!(
+        out.contains("customers hold points;")
+            && out.contains("off an instalment fee")
+            && out.contains("| all |"),
+        "the population earned points, spent some, and the liability is shown: {out}"
     );
     // A second demo reuses what is there.
     let (code, out, _) = run(

@@ -250,6 +250,7 @@ fn sextant_extraction(
                     behaviour: Vec::with_capacity(b.len()),
                     holdings: Vec::new(),
                     rates: rates.clone(),
+                    loyalty: Default::default(),
                 };
                 for line in p.clone().chain(b.clone()) {
                     match parse_event(block.line(line)).map_err(|e| anyhow::anyhow!("{e:?}"))? {

@@ -214,6 +214,7 @@ pub fn profiled(dir: &Path) -> anyhow::Result<(Vec<Vec<f64>>, Vec<bool>)> {
                 holdings: &[],
                 // Every Berka amount is in the accounts' crowns.
                 rates: &sextant_domain::RateTable::new(),
+                loyalty: &sextant_loyalty::Activity::default(),
             };
             sextant_profiling::compute_features(&history, l.as_of).values
         })

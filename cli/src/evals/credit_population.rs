@@ -55,6 +55,7 @@ pub fn population_rows(
                 behaviour: &bundle.behaviour,
                 holdings: &bundle.holdings,
                 rates: &rates,
+                loyalty: &sextant_loyalty::Activity::default(),
             };
             let features = compute_features(&history, as_of).values;
             let age = config.end_date.year() - i32::from(bundle.customer.birth_year.get());

@@ -160,6 +160,7 @@ pub async fn profiling(options: &ProfilingOptions) -> anyhow::Result<ProfilingEv
                 behaviour: bundle.behaviour,
                 holdings: bundle.holdings,
                 rates: rates.clone(),
+                loyalty: Default::default(),
             };
             let persona = Persona::ALL
                 .iter()

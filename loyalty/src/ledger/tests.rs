@@ -306,3 +306,18 @@ proptest! {
         prop_assert_eq!(replayed.snapshot(date(last_day)), l.snapshot(date(last_day)));
     }
 }
+
+#[test]
+fn truncating_drops_what_a_refused_step_added() {
+    let mut l = CustomerLedger::new();
+    l.earn("e1", at(0), 100, date(400)).unwrap();
+    l.redeem("r1", at(1), 30, None, None).unwrap();
+    let before = l.clone();
+    l.earn("e2", at(2), 50, date(400)).unwrap();
+    l.redeem("r2", at(3), 120, None, None).unwrap();
+    l.truncate(2);
+    assert_eq!(l.journal(), before.journal());
+    assert_eq!(l.lots(), before.lots());
+    assert!(l.posting("e2").is_none());
+    assert_eq!(l.reversible("e1"), 100);
+}

@@ -50,6 +50,10 @@ impl Clock {
         }
     }
 
+    pub(crate) fn as_of(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.as_of_ms).unwrap_or_default()
+    }
+
     /// The UTC day of `as_of`: the date whose rates value holdings.
     pub(crate) fn as_of_date(&self) -> NaiveDate {
         self.as_of_date

@@ -10,6 +10,7 @@
 mod behaviour;
 mod clock;
 mod holdings;
+mod loyalty;
 mod money;
 mod payments;
 mod stats;
@@ -32,8 +33,11 @@ pub struct CustomerHistory<'a> {
     pub behaviour: &'a [BehaviourEvent],
     pub holdings: &'a [Holding],
     /// Reference rates for the amounts not in the customer's base currency (an empty table
-    /// when every amount is in it).
+    /// when every amount is in it), and for a customer whose base currency is not the euro,
+    /// those their payments' days need (loyalty tiers are in euros).
     pub rates: &'a RateTable,
+    /// Their loyalty points over the window.
+    pub loyalty: &'a sextant_loyalty::Activity,
 }
 
 /// One customer's features, aligned with [`catalogue`]. Every value is finite.
@@ -92,6 +96,8 @@ pub fn compute_features(history: &CustomerHistory, as_of: DateTime<Utc>) -> Feat
     payments.write(&mut values, &holdings);
     let app = behaviour::summarise(history.behaviour, &clock);
     app.write(&mut values);
+
+    loyalty::write(history, &clock, as_of, &mut values);
 
     let first_ms = [first_payment_ms, app.first_ms].into_iter().flatten().min();
     let history_days = first_ms.map_or(0.0, |first| clock.days_since(first).min(3_650.0));

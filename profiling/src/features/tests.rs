@@ -114,6 +114,7 @@ fn features_of(
         behaviour,
         holdings,
         rates: &RateTable::new(),
+        loyalty: &sextant_loyalty::Activity::default(),
     };
     compute_features(&history, as_of())
 }
@@ -497,6 +498,7 @@ fn features_in(
             behaviour: &[],
             holdings,
             rates,
+            loyalty: &sextant_loyalty::Activity::default(),
         },
         as_of(),
     )
@@ -835,4 +837,51 @@ proptest! {
             prop_assert!(total == 0.0 || (total - 1.0).abs() < 1e-4, "{}", total);
         }
     }
+}
+
+#[test]
+fn loyalty_features_read_the_points_and_the_years_spending() {
+    use sextant_loyalty::{Activity, Movement, PostingKind};
+    // 7,000 EUR of purchases in the year less a 500 EUR refund: 6,500, silver (from 6,000).
+    let mut payments: Vec<PaymentEvent> = (1..=7)
+        .map(|m| pay(PaymentKind::Purchase, 100_000, day(2026, m, 10)))
+        .collect();
+    payments.push(pay(PaymentKind::Refund, 50_000, day(2026, 8, 1)));
+    // Older than a year: not counted.
+    payments.push(pay(PaymentKind::Purchase, 900_000, day(2025, 6, 1)));
+    let movement = |at, kind, points| Movement { at, kind, points };
+    let loyalty = Activity {
+        opening: 1_000,
+        movements: vec![
+            movement(day(2025, 6, 1), PostingKind::Earn, 500),
+            movement(day(2026, 3, 1), PostingKind::Earn, 300),
+            movement(day(2026, 4, 1), PostingKind::Redeem, -700),
+            movement(day(2026, 8, 1), PostingKind::ReverseEarn, -100),
+            movement(day(2026, 11, 5), PostingKind::Earn, 40),
+        ],
+    };
+    let customer = customer();
+    let features = compute_features(
+        &CustomerHistory {
+            customer: &customer,
+            payments: &payments,
+            behaviour: &[],
+            holdings: &[],
+            rates: &RateTable::new(),
+            loyalty: &loyalty,
+        },
+        as_of(),
+    );
+    assert_eq!(value(&features, "loyalty_tier"), 1.0);
+    assert_eq!(
+        value(&features, "loyalty_points_balance"),
+        1_000.0 + 500.0 + 300.0 - 700.0 - 100.0,
+        "a posting after as_of does not count"
+    );
+    assert_eq!(value(&features, "loyalty_points_earned_365d"), 200.0);
+    assert_eq!(value(&features, "loyalty_points_redeemed_365d"), 700.0);
+    // Nothing on record: zero points, the first tier.
+    let none = features_of(&[], &[], &[]);
+    assert_eq!(value(&none, "loyalty_tier"), 0.0);
+    assert_eq!(value(&none, "loyalty_points_balance"), 0.0);
 }

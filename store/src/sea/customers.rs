@@ -256,11 +256,13 @@ pub(super) async fn histories_of(
         }
     }
     let rates = Arc::new(rates_needed(db, &customers, &payments, &holdings, since).await?);
+    let mut loyalty = super::loyalty::activities(db, &ids, since).await?;
     Ok(customers
         .into_iter()
         .map(|customer| {
             let key = customer.id.as_str();
             History {
+                loyalty: loyalty.remove(key).unwrap_or_default(),
                 payments: payments.remove(key).unwrap_or_default(),
                 behaviour: behaviour.remove(key).unwrap_or_default(),
                 holdings: holdings.remove(key).unwrap_or_default(),
@@ -289,7 +291,9 @@ async fn rates_needed(
         let key = customer.id.as_str();
         let base = customer.base_currency;
         for p in payments.get(key).into_iter().flatten() {
-            if p.currency != base {
+            // Loyalty tiers read purchases in euros: a customer whose base currency is
+            // another needs the rates of their own currency too.
+            if p.currency != base || p.currency != sextant_domain::Currency::EUR {
                 need(p.occurred_at.date_naive());
             }
         }

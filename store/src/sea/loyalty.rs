@@ -13,7 +13,8 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTra
 use serde::{Deserialize, Serialize};
 use sextant_domain::{Currency, CustomerId};
 use sextant_loyalty::{
-    Account, Applied, CustomerLedger, LedgerError, Line, Lot, LotMove, Opens, Posting, PostingKind,
+    Account, Activity, Applied, CustomerLedger, LedgerError, Line, Lot, LotMove, Movement, Opens,
+    Posting, PostingKind,
 };
 
 use super::rows::ms_to_time;
@@ -110,6 +111,47 @@ fn posting_from(row: &QueryResult) -> Result<Posting, StoreError> {
         reason: row.try_get("", "reason")?,
         actor: row.try_get("", "actor")?,
     })
+}
+
+/// The loyalty activity of `customers` from `since`: the balance before it, and every
+/// posting from it (its time, kind and change), oldest first.
+pub(super) async fn activities(
+    db: &impl ConnectionTrait,
+    customers: &[&str],
+    since: DateTime<Utc>,
+) -> Result<HashMap<String, Activity>, StoreError> {
+    let since_ms = since.timestamp_millis();
+    let mut out: HashMap<String, Activity> = HashMap::new();
+    for chunk in customers.chunks(IDS_PER_LOOKUP) {
+        let query = Query::select()
+            .columns(["customer_id", "kind", "at_ms", "customer_change"].map(Alias::new))
+            .from(Alias::new(POSTINGS))
+            .and_where(Expr::col(Alias::new("customer_id")).is_in(chunk.iter().copied()))
+            .to_owned();
+        for row in db
+            .query_all(db.get_database_backend().build(&query))
+            .await?
+        {
+            let customer: String = row.try_get("", "customer_id")?;
+            let kind: String = row.try_get("", "kind")?;
+            let at_ms: i64 = row.try_get("", "at_ms")?;
+            let points: i64 = row.try_get("", "customer_change")?;
+            let activity = out.entry(customer).or_default();
+            if at_ms < since_ms {
+                activity.opening += points;
+                continue;
+            }
+            activity.movements.push(Movement {
+                at: ms_to_time(at_ms)?,
+                kind: PostingKind::parse(&kind).ok_or_else(|| corrupt(format!("kind `{kind}`")))?,
+                points,
+            });
+        }
+    }
+    for activity in out.values_mut() {
+        activity.movements.sort_by_key(|m| m.at);
+    }
+    Ok(out)
 }
 
 /// Rows per multi-row insert: 15 columns x 1,000 rows, under SQLite's 32,766 bound
@@ -323,15 +365,13 @@ impl SeaStore {
                 ledgers.insert(id.to_owned(), (ledger, before));
             }
             let (ledger, _) = ledgers.get_mut(id).expect("inserted above");
-            // A refusal must leave the journal as it was: the step runs on a copy.
-            let mut attempt = ledger.clone();
-            match step(&mut attempt) {
-                Ok(applied) => {
-                    *ledger = attempt;
-                    results.push(Ok(applied));
-                }
-                Err(refused) => results.push(Err(refused)),
+            // A refusal leaves the journal as it was before the step.
+            let length = ledger.journal().len();
+            let result = step(ledger);
+            if result.is_err() {
+                ledger.truncate(length);
             }
+            results.push(result);
         }
         let mut postings = Vec::new();
         let mut lots = Vec::new();

@@ -393,6 +393,7 @@ fn history(b: &CustomerBundle, rates: &Arc<RateTable>) -> History {
         behaviour: b.behaviour.clone(),
         holdings: b.holdings.clone(),
         rates: rates.clone(),
+        loyalty: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! everything first, prints the URLs and tokens, and exits.
 
 mod credit;
+mod loyalty;
 mod marketing;
 pub mod monitoring;
 
@@ -153,7 +154,7 @@ struct Preparation<'a> {
 
 impl Preparation<'_> {
     async fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        ensure_imported(self.config, ctx, self.dir).await?;
+        ensure_imported(self.config, ctx, self.dir, self.seed).await?;
         ctx.read_model().rebuild_soon();
         ensure_models(ctx, self.model, self.dir, self.seed, self.customers).await?;
         ctx.read_model().rebuild_soon();
@@ -261,7 +262,12 @@ fn ensure_generated(population: &PopulationArgs, dir: &Path) -> anyhow::Result<(
 }
 
 /// Imports the population unless it already went into this database.
-async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::Result<()> {
+async fn ensure_imported(
+    config: &Config,
+    ctx: &Context,
+    dir: &Path,
+    seed: u64,
+) -> anyhow::Result<()> {
     let marker = dir.join(IMPORTED_MARKER);
     let target = format!(
         "{}:{}",
@@ -289,6 +295,10 @@ async fn ensure_imported(config: &Config, ctx: &Context, dir: &Path) -> anyhow::
         report.error_count == 0,
         "the generated population did not import cleanly"
     );
+    println!("loyalty points: the import's purchases earned them; the population spends some");
+    let now = chrono::Utc::now();
+    let redeemed = loyalty::redeem(ctx, seed, now).await?;
+    loyalty::show(ctx, &redeemed, now).await?;
     std::fs::write(&marker, &target)?;
     Ok(())
 }
