@@ -34,7 +34,7 @@ impl Activity {
                 .sum::<i64>()
     }
 
-    fn net(&self, kinds: [PostingKind; 2], from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    fn net(&self, kinds: &[PostingKind], from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         self.movements
             .iter()
             .filter(|m| m.at > from && m.at <= to && kinds.contains(&m.kind))
@@ -42,14 +42,20 @@ impl Activity {
             .sum()
     }
 
-    /// Points earned after `from` up to `to`, less what refunds took back.
+    /// Points earned (on purchases and campaign bonuses) after `from` up to `to`, less what
+    /// refunds took back.
     pub fn earned(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-        self.net([PostingKind::Earn, PostingKind::ReverseEarn], from, to)
+        let kinds = [
+            PostingKind::Earn,
+            PostingKind::Bonus,
+            PostingKind::ReverseEarn,
+        ];
+        self.net(&kinds, from, to)
     }
 
     /// Points spent after `from` up to `to`, less reversed redemptions.
     pub fn redeemed(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-        -self.net([PostingKind::Redeem, PostingKind::ReverseRedeem], from, to)
+        -self.net(&[PostingKind::Redeem, PostingKind::ReverseRedeem], from, to)
     }
 }
 

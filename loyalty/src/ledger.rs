@@ -72,6 +72,8 @@ pub struct Line {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PostingKind {
     Earn,
+    /// Points a campaign awards (on conversion): a lot like an earning, outside the caps.
+    Bonus,
     ReverseEarn,
     Redeem,
     ReverseRedeem,
@@ -80,8 +82,9 @@ pub enum PostingKind {
 }
 
 impl PostingKind {
-    pub const ALL: [PostingKind; 6] = [
+    pub const ALL: [PostingKind; 7] = [
         PostingKind::Earn,
+        PostingKind::Bonus,
         PostingKind::ReverseEarn,
         PostingKind::Redeem,
         PostingKind::ReverseRedeem,
@@ -92,6 +95,7 @@ impl PostingKind {
     pub fn as_str(self) -> &'static str {
         match self {
             PostingKind::Earn => "earn",
+            PostingKind::Bonus => "bonus",
             PostingKind::ReverseEarn => "reverse_earn",
             PostingKind::Redeem => "redeem",
             PostingKind::ReverseRedeem => "reverse_redeem",
@@ -476,6 +480,26 @@ impl CustomerLedger {
         )
     }
 
+    /// Points a campaign awards: a new lot, valid through `expires_on`, `why` kept.
+    pub fn bonus(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        points: i64,
+        expires_on: NaiveDate,
+        why: String,
+    ) -> Result<Applied, LedgerError> {
+        self.open(
+            key,
+            at,
+            points,
+            expires_on,
+            PostingKind::Bonus,
+            Some(why),
+            None,
+        )
+    }
+
     /// Points of earning `earning` not yet taken back by a reversal.
     pub fn reversible(&self, earning: &str) -> i64 {
         self.posting(earning)
@@ -507,10 +531,9 @@ impl CustomerLedger {
             return Ok(earlier);
         }
         check_points(points)?;
-        let source = if kind == PostingKind::Earn {
-            Account::Issued
-        } else {
-            Account::Adjusted
+        let source = match kind {
+            PostingKind::Earn | PostingKind::Bonus => Account::Issued,
+            _ => Account::Adjusted,
         };
         self.commit(Posting {
             key: key.to_owned(),

@@ -459,6 +459,8 @@ async fn campaigns_page(
                     input id="c-holdout" name="holdout_percent" type="number" min="1" max="50" value="10" required;
                     label for="c-cap" { "At most this many contacts per customer in 30 days" }
                     input id="c-cap" name="max_contacts" type="number" min="1" max="30" value="2" required;
+                    label for="c-bonus" { "Loyalty points for converting (optional)" }
+                    input id="c-bonus" name="bonus_points" type="number" min="1" max="100000";
                     button type="submit" { "Create draft" }
                 }
             }
@@ -480,6 +482,9 @@ struct CampaignForm {
     days: i64,
     holdout_percent: f64,
     max_contacts: u32,
+    /// Empty for none.
+    #[serde(default)]
+    bonus_points: String,
 }
 
 async fn create_campaign(
@@ -499,6 +504,12 @@ async fn create_campaign(
     if !(1..=366).contains(&form.days) {
         return Err(ServiceError::invalid("days", "out_of_range", "1 to 366 days").into());
     }
+    let bonus_points = match form.bonus_points.trim() {
+        "" => None,
+        text => Some(text.parse::<i64>().map_err(|_| {
+            ServiceError::invalid("bonus_points", "invalid_number", "a whole number of points")
+        })?),
+    };
     let spec = CampaignSpec {
         name: form.name,
         audience_id: form.audience_id,
@@ -515,6 +526,7 @@ async fn create_campaign(
             window_days: 30,
         },
         holdout_share: form.holdout_percent / 100.0,
+        bonus_points,
     };
     let view = campaigns::create(&state.ctx, spec, &staff.actor(), Utc::now()).await?;
     Ok(Redirect::to(&format!("/console/campaigns/{}", view.id)).into_response())
@@ -551,6 +563,7 @@ async fn campaign_page(
                     ("Channel", view.channel.clone()),
                     ("Audience", spec.as_ref().map_or("–".into(), |s| s.audience_id.clone())),
                     ("Holdout", spec.as_ref().map_or("–".into(), |s| pct(s.holdout_share, 0))),
+                    ("Bonus on conversion", spec.as_ref().and_then(|s| s.bonus_points).map_or("–".into(), |p| format!("{p} points"))),
                     ("Runs", spec.as_ref().map_or("–".into(), |s| format!("{} to {}", short_time(&s.starts_at), s.ends_at.as_deref().map_or("open".into(), short_time)))),
                     ("Created by", format!("{} at {}", view.created_by, short_time(&view.created_at))),
                 ]))

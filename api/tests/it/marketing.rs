@@ -273,7 +273,11 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
         "/v1/campaigns",
         &m,
         &[],
-        Some(campaign_body("adults", "dep-easy-access", "email", 0.3)),
+        Some({
+            let mut body = campaign_body("adults", "dep-easy-access", "email", 0.3);
+            body["bonus_points"] = json!(300);
+            body
+        }),
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -423,6 +427,42 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
     )
     .await;
     assert_eq!(posted.status, 200, "{}", posted.text);
+    // Every treatment member who converted earned the campaign's bonus, once; holdout
+    // members converted on their own and earn nothing from it.
+    let treated_converts: Vec<&String> = members
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, arm))| arm == "treatment" && i % 2 == 0)
+        .map(|(_, (c, _))| c)
+        .collect();
+    assert_eq!(
+        posted.body["bonuses_awarded"].as_u64(),
+        Some(treated_converts.len() as u64),
+        "{}",
+        posted.text
+    );
+    let bonus_key = format!("campaign-bonus:{id}");
+    let points = |customer: &str| {
+        let (app, key) = (&app, &bonus_key);
+        let customer = customer.to_owned();
+        async move {
+            let ledger = app
+                .store
+                .loyalty_ledger(&sextant_domain::CustomerId::parse(&customer).unwrap())
+                .await
+                .unwrap();
+            ledger.posting(key).map(|p| (p.kind.as_str(), p.requested))
+        }
+    };
+    assert_eq!(points(treated_converts[0]).await, Some(("bonus", 300)));
+    if let Some((holdout, _)) = members
+        .iter()
+        .enumerate()
+        .find(|(i, (_, arm))| arm == "holdout" && i % 5 == 0)
+        .map(|(_, m)| m)
+    {
+        assert_eq!(points(holdout).await, None);
+    }
     let resent = send(
         &app,
         "POST",
@@ -433,6 +473,11 @@ async fn a_marketer_segments_launches_with_a_holdout_and_reads_the_uplift() {
     )
     .await;
     assert_eq!(resent.body["stored"].as_u64(), Some(0));
+    assert_eq!(
+        resent.body["bonuses_awarded"].as_u64(),
+        Some(0),
+        "once per member"
+    );
     let stranger = send(
         &app,
         "POST",
@@ -544,7 +589,11 @@ async fn offers_respect_suitability_consent_holdings_and_holdouts() {
         "/v1/campaigns",
         &m,
         &[],
-        Some(campaign_body("everyone", "fund-gov-bonds", "in_app", 0.5)),
+        Some({
+            let mut body = campaign_body("everyone", "fund-gov-bonds", "in_app", 0.5);
+            body["bonus_points"] = json!(250);
+            body
+        }),
     )
     .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -626,6 +675,7 @@ async fn offers_respect_suitability_consent_holdings_and_holdouts() {
                 );
                 if o["source"] == "campaign" {
                     featured += 1;
+                    assert_eq!(o["points_incentive"], 250, "the campaign's incentive: {o}");
                 }
             }
             offered += 1;

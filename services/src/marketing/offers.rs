@@ -301,6 +301,9 @@ pub struct OfferView {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<String>,
+    /// Loyalty points the campaign awards on taking the offer up (its incentive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_incentive: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terms: Option<String>,
 }
@@ -460,7 +463,28 @@ pub async fn offers_for(ctx: &Context, id: &CustomerId, limit: usize) -> Result<
         &engine.policy,
         limit,
     );
-    Ok(offer_list(&engine, id, tolerance, ranking, now))
+    let mut list = offer_list(&engine, id, tolerance, ranking, now);
+    with_points_incentives(ctx, &mut list).await?;
+    Ok(list)
+}
+
+/// Each campaign offer's points incentive, from its campaign (read only when the list holds
+/// one: a customer in a running campaign's treatment arm).
+async fn with_points_incentives(ctx: &Context, list: &mut OfferList) -> Result<()> {
+    for offer in &mut list.offers {
+        let Some(campaign) = &offer.campaign_id else {
+            continue;
+        };
+        offer.points_incentive = ctx
+            .store
+            .campaign(campaign)
+            .await?
+            .and_then(|c| {
+                serde_json::from_value::<crate::marketing::campaigns::CampaignSpec>(c.spec).ok()
+            })
+            .and_then(|spec| spec.bonus_points);
+    }
+    Ok(())
 }
 
 /// What the neighbours hold, from the read model: current with this process's writes. A
@@ -505,6 +529,7 @@ fn offer_list(
                 source: o.source.name().to_owned(),
                 reason: o.reason,
                 campaign_id: o.campaign_id,
+                points_incentive: None,
                 terms: entry.version.terms.clone(),
             })
         })

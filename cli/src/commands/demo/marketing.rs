@@ -194,6 +194,7 @@ pub async fn walk(ctx: &Context, truth: &std::path::Path) -> anyhow::Result<Demo
             window_days: 30,
         },
         holdout_share: 0.2,
+        bonus_points: Some(500),
     };
     let campaign = campaigns::create(ctx, spec, &marketer(), now).await?;
     let keyed = Keyed {

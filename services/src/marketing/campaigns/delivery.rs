@@ -130,6 +130,9 @@ pub struct CampaignEventBatch {
 pub struct CampaignEventsAccepted {
     pub stored: usize,
     pub duplicates: usize,
+    /// Treatment members awarded the campaign's bonus points by these conversions (a
+    /// member is awarded once, however many conversions are reported).
+    pub bonuses_awarded: usize,
 }
 
 /// The events of a batch, every bad field of every item named.
@@ -206,8 +209,72 @@ pub async fn record_events(
     }
     let events = parse_events(batch)?;
     let outcome = ctx.store.record_campaign_events(id, &events, by).await?;
+    let bonus = serde_json::from_value::<super::CampaignSpec>(campaign.spec.clone())
+        .ok()
+        .and_then(|spec| spec.bonus_points);
+    let bonuses_awarded = match bonus {
+        Some(points) => award_bonus(ctx, id, points, &events, by).await?,
+        None => 0,
+    };
     Ok(CampaignEventsAccepted {
         stored: outcome.stored,
         duplicates: outcome.duplicates.len(),
+        bonuses_awarded,
     })
+}
+
+/// The posting key of campaign `id`'s bonus in a member's journal: one per campaign.
+pub fn bonus_key(campaign: &str) -> String {
+    format!("campaign-bonus:{campaign}")
+}
+
+/// Awards `points` to every treatment member a `converted` event names, at their first
+/// conversion, in one transaction; a member already awarded is left as they are. Holdout
+/// members were never told of the campaign: their conversions measure the uplift, and earn
+/// nothing from it.
+async fn award_bonus(
+    ctx: &Context,
+    campaign: &str,
+    points: i64,
+    events: &[CampaignEvent],
+    by: &Actor,
+) -> Result<usize> {
+    let mut first: std::collections::BTreeMap<CustomerId, DateTime<Utc>> = Default::default();
+    for e in events.iter().filter(|e| e.kind == "converted") {
+        let at = first.entry(e.customer_id.clone()).or_insert(e.occurred_at);
+        *at = (*at).min(e.occurred_at);
+    }
+    let rules = crate::loyalty::rules();
+    let mut steps: Vec<(CustomerId, sextant_store::LedgerStep)> = Vec::new();
+    for (customer, at) in first {
+        let treated = ctx
+            .store
+            .memberships(&customer)
+            .await?
+            .iter()
+            .any(|m| m.campaign_id == campaign && m.arm == "treatment");
+        if !treated {
+            continue;
+        }
+        let key = bonus_key(campaign);
+        let why = format!("converted in campaign {campaign}");
+        let expires_on = rules.expires_on(at.date_naive());
+        steps.push((
+            customer,
+            Box::new(move |ledger| {
+                if ledger.posting(&key).is_some() {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![ledger.bonus(&key, at, points, expires_on, why)?])
+            }),
+        ));
+    }
+    let mut awarded = 0;
+    for result in ctx.store.post_points_many(steps, by, Utc::now()).await? {
+        match result {
+            Ok(applied) => awarded += applied.len(),
+            Err(e) => tracing::error!(error = %e, campaign, "a campaign bonus was refused"),
+        }
+    }
+    Ok(awarded)
 }

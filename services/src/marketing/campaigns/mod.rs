@@ -73,7 +73,16 @@ pub struct CampaignSpec {
     /// Share of the audience held out (never contacted), 0..=0.5.
     #[schema(minimum = 0.0, maximum = 0.5)]
     pub holdout_share: f64,
+    /// Loyalty points a treatment member earns on converting (once per member, valid as
+    /// long as earned points); offers of the campaign's product show them as the incentive.
+    /// 1 to 100,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100_000)]
+    pub bonus_points: Option<i64>,
 }
+
+/// Most bonus points one campaign awards a member.
+pub const BONUS_POINTS_MAX: i64 = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -188,6 +197,16 @@ impl CampaignSpec {
                 "holdout_share",
                 "out_of_range",
                 format!("a share from 0 to {HOLDOUT_SHARE_MAX}"),
+            ));
+        }
+        if self
+            .bonus_points
+            .is_some_and(|p| !(1..=BONUS_POINTS_MAX).contains(&p))
+        {
+            problems.push(ItemProblem::field(
+                "bonus_points",
+                "out_of_range",
+                format!("1 to {BONUS_POINTS_MAX} points"),
             ));
         }
         if !problems.is_empty() {
