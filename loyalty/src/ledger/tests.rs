@@ -27,6 +27,13 @@ fn assert_consistent(ledger: &CustomerLedger, day: NaiveDate) {
     }
     for p in ledger.journal() {
         assert_eq!(p.lines.iter().map(|l| l.points).sum::<i64>(), 0, "{p:?}");
+        if p.kind == PostingKind::Earn {
+            // Partial refunds add up to at most what was earned.
+            assert!(
+                (0..=p.requested).contains(&ledger.reversible(&p.key)),
+                "{p:?}"
+            );
+        }
     }
     let all: i64 = Account::ALL.iter().map(|a| ledger.account_total(*a)).sum();
     assert_eq!(all, 0, "the journal balances");
@@ -194,6 +201,10 @@ enum Op {
     },
     Refund {
         earning: usize,
+        part: i64,
+    },
+    Bonus {
+        points: i64,
     },
     Redeem {
         points: i64,
@@ -214,7 +225,8 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1i64..500, 0u32..60).prop_map(|(points, valid_days)| Op::Earn { points, valid_days }),
-        1 => (0usize..20).prop_map(|earning| Op::Refund { earning }),
+        1 => (0usize..20, 0i64..300).prop_map(|(earning, part)| Op::Refund { earning, part }),
+        1 => (1i64..300).prop_map(|points| Op::Bonus { points }),
         3 => (1i64..400).prop_map(|points| Op::Redeem { points }),
         1 => (0usize..20).prop_map(|redemption| Op::ReverseRedemption { redemption }),
         1 => Just(Op::Expire),
@@ -238,10 +250,15 @@ fn send(l: &mut CustomerLedger, s: &Sent, earnings: &[String], redemptions: &[St
         Op::Earn { points, valid_days } => l
             .earn(&s.key, t, *points, date(s.day + valid_days))
             .map(|_| ()),
-        Op::Refund { earning } => match earnings.get(*earning) {
-            Some(e) => l.reverse_earning(&s.key, e, t).map(|_| ()),
-            None => Ok(()),
+        // A part of 0 is a full refund; others take back up to that many points.
+        Op::Refund { earning, part } => match (earnings.get(*earning), *part) {
+            (Some(e), 0) => l.reverse_earning(&s.key, e, t).map(|_| ()),
+            (Some(e), part) => l.reverse_earning_part(&s.key, e, t, part).map(|_| ()),
+            (None, _) => Ok(()),
         },
+        Op::Bonus { points } => l
+            .bonus(&s.key, t, *points, date(s.day + 40), "campaign".into())
+            .map(|_| ()),
         Op::Redeem { points } => l.redeem(&s.key, t, *points, None, None).map(|_| ()),
         Op::ReverseRedemption { redemption } => match redemptions.get(*redemption) {
             Some(r) => l.reverse_redemption(&s.key, r, t, 10).map(|_| ()),
