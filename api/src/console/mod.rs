@@ -18,6 +18,9 @@ mod segments;
 pub mod session;
 mod wealth;
 
+/// Money as the console writes it, for the command line too.
+pub use layout::money;
+
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

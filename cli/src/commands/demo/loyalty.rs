@@ -80,12 +80,11 @@ pub async fn redeem(ctx: &Context, seed: u64, now: DateTime<Utc>) -> anyhow::Res
 pub async fn show(ctx: &Context, redeemed: &Redemptions, now: DateTime<Utc>) -> anyhow::Result<()> {
     let value = loyalty::rules().value;
     println!(
-        "  {} customers hold points; {} redeemed {} points today ({} {}): {} off a purchase, {} off an instalment fee",
+        "  {} customers hold points; {} redeemed {} points today ({}): {} off a purchase, {} off an instalment fee",
         redeemed.customers,
         redeemed.redeemers,
         redeemed.points,
-        value.money_for(redeemed.points) as f64 / 100.0,
-        value.currency,
+        sextant_api::console::money(value.money_for(redeemed.points), value.currency.as_str()),
         redeemed.on_purchases,
         redeemed.on_fees
     );
