@@ -80,16 +80,22 @@ fn earns_or_reverses(p: &PaymentEvent) -> bool {
     matches!(p.kind, PaymentKind::Purchase | PaymentKind::Refund)
 }
 
-/// The amount of a stored purchase or refund in the rules' currency.
-fn converted(rates: &RateTable, rules: &EarningRules, row: &SpendRow) -> Option<i64> {
-    rates
-        .convert(
-            row.amount_minor,
-            row.currency,
-            rules.currency,
-            row.occurred_at.date_naive(),
-        )
-        .ok()
+/// A stored purchase or refund as the rules read it: its amount in the rules' currency
+/// (`None` without a rate).
+fn spend_of(rates: &RateTable, rules: &EarningRules, row: &SpendRow) -> Spend {
+    Spend {
+        event_id: row.event_id.clone(),
+        at: row.occurred_at,
+        amount: rates
+            .convert(
+                row.amount_minor,
+                row.currency,
+                rules.currency,
+                row.occurred_at.date_naive(),
+            )
+            .ok(),
+        refund: row.refund,
+    }
 }
 
 /// Runs the earning rules on the purchases and refunds among `events` (stored already:
@@ -150,12 +156,7 @@ pub async fn earn_on_payments_of(
         spend
             .entry(row.customer_id.clone())
             .or_default()
-            .push(Spend {
-                event_id: row.event_id.clone(),
-                at: row.occurred_at,
-                amount: converted(&rates, rules, row),
-                refund: row.refund,
-            });
+            .push(spend_of(&rates, rules, row));
     }
     let outcomes: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
     let mut steps: Vec<(CustomerId, LedgerStep)> = Vec::with_capacity(by_customer.len());
@@ -211,16 +212,7 @@ pub async fn spend_12m(
     } else {
         RateTable::new()
     };
-    let history = SpendHistory::new(
-        rows.iter()
-            .map(|row| Spend {
-                event_id: row.event_id.clone(),
-                at: row.occurred_at,
-                amount: converted(&rates, rules, row),
-                refund: row.refund,
-            })
-            .collect(),
-    );
+    let history = SpendHistory::new(rows.iter().map(|r| spend_of(&rates, rules, r)).collect());
     Ok(history.spend_before(now + Duration::milliseconds(1)))
 }
 
