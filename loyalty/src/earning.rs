@@ -2,8 +2,10 @@
 //! happened, against their ledger.
 //!
 //! - A purchase earns under the rules, its tier read from the customer's spend over the 365
-//!   days before it, the caps from the points earned on its day and in its month. Its
-//!   posting key is `earn:<event id>`, so a payment sent or imported again never earns twice.
+//!   days before it, the caps from the points earned on its day and in its month. Its key is
+//!   `earn:<event id>`, so a payment sent or imported again never earns twice. The payments
+//!   of one call that expire on the same day are one accrual posting (and one lot), each
+//!   payment an item of it: a batch writes a few rows per customer, not two per purchase.
 //! - A refund (or chargeback) naming the purchase it gives back reverses that purchase's
 //!   points in proportion to the money returned (rounded up: the bank never leaves points
 //!   for money it gave back), under `refund:<event id>`. Points already spent cannot be
@@ -12,12 +14,12 @@
 //! - Transfers, cash, bills, repayments, investments, failed payments and refunds of
 //!   purchases that earned nothing earn and reverse nothing, each with its reason.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use sextant_domain::{PaymentEvent, PaymentKind, PaymentStatus};
 
-use crate::{CustomerLedger, EarnContext, EarningRules, LedgerError, PostingKind};
+use crate::{CustomerLedger, EarnContext, EarningRules, Item, LedgerError, PostingKind};
 
 /// Days of spending a tier reads.
 pub const TIER_WINDOW_DAYS: i64 = 365;
@@ -125,8 +127,14 @@ impl Earned {
             by_month: HashMap::new(),
         };
         for p in ledger.journal() {
-            if p.kind == PostingKind::Earn {
+            if p.kind != PostingKind::Earn {
+                continue;
+            }
+            if p.items.is_empty() {
                 earned.add(p.at.date_naive(), p.requested);
+            }
+            for item in &p.items {
+                earned.add(item.at.date_naive(), item.points);
             }
         }
         earned
@@ -162,15 +170,51 @@ pub fn earn_on_payments(
     let mut order: Vec<&PaymentEvent> = payments.to_vec();
     order.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
     let mut earned = Earned::of(ledger);
+    let mut pending = Pending::default();
     let mut outcomes = Vec::with_capacity(order.len());
     for p in order {
         let outcome = match p.kind {
-            PaymentKind::Refund => refund(ledger, history, p, &in_rules_currency)?,
-            _ => earn(ledger, rules, history, &mut earned, p, &in_rules_currency)?,
+            PaymentKind::Refund => {
+                // A refund reads the journal as it stands: post what is pending first.
+                pending.post(ledger, rules)?;
+                refund(ledger, history, p, &in_rules_currency)?
+            }
+            _ => earn(
+                ledger,
+                rules,
+                history,
+                &mut earned,
+                &mut pending,
+                p,
+                &in_rules_currency,
+            )?,
         };
         outcomes.push((p.event_id.as_str().to_owned(), outcome));
     }
+    pending.post(ledger, rules)?;
     Ok(outcomes)
+}
+
+/// Earnings worked out and not yet posted, by the day their points expire.
+#[derive(Default)]
+struct Pending {
+    by_expiry: BTreeMap<NaiveDate, Vec<Item>>,
+    keys: HashSet<String>,
+}
+
+impl Pending {
+    /// One accrual per expiry day.
+    fn post(
+        &mut self,
+        ledger: &mut CustomerLedger,
+        rules: &EarningRules,
+    ) -> Result<(), LedgerError> {
+        for (expires_on, items) in std::mem::take(&mut self.by_expiry) {
+            ledger.accrue(expires_on, items, Some(rules.version.clone()))?;
+        }
+        self.keys.clear();
+        Ok(())
+    }
 }
 
 fn earn(
@@ -178,11 +222,12 @@ fn earn(
     rules: &EarningRules,
     history: &SpendHistory,
     earned: &mut Earned,
+    pending: &mut Pending,
     p: &PaymentEvent,
     in_rules_currency: &impl Fn(&PaymentEvent) -> Option<i64>,
 ) -> Result<Outcome, LedgerError> {
     let key = earning_key(p.event_id.as_str());
-    if ledger.posting(&key).is_some() {
+    if ledger.is_posted(&key) || pending.keys.contains(&key) {
         return Ok(Outcome::AlreadyPosted);
     }
     if p.status != PaymentStatus::Completed {
@@ -207,17 +252,27 @@ fn earn(
         Ok(e) => e,
         Err(none) => return Ok(Outcome::Nothing(none.code())),
     };
+    // The rules' version goes on the accrual; each item says how its points were reached.
     let mut why = format!(
-        "{} tier, x{}.{:02}, {}",
+        "{} tier, x{}.{:02}",
         earning.tier,
         earning.multiplier_bp / 10_000,
         earning.multiplier_bp % 10_000 / 100,
-        earning.rules_version
     );
     if earning.points < earning.uncapped {
         why.push_str(&format!(", capped from {}", earning.uncapped));
     }
-    ledger.earn_because(&key, p.occurred_at, earning.points, earning.expires_on, why)?;
+    pending.keys.insert(key.clone());
+    pending
+        .by_expiry
+        .entry(earning.expires_on)
+        .or_default()
+        .push(Item {
+            key,
+            at: p.occurred_at,
+            points: earning.points,
+            why,
+        });
     earned.add(day, earning.points);
     Ok(Outcome::Earned {
         points: earning.points,
@@ -232,7 +287,7 @@ fn refund(
     in_rules_currency: &impl Fn(&PaymentEvent) -> Option<i64>,
 ) -> Result<Outcome, LedgerError> {
     let key = refund_key(p.event_id.as_str());
-    if ledger.posting(&key).is_some() {
+    if ledger.is_posted(&key) {
         return Ok(Outcome::AlreadyPosted);
     }
     if p.status != PaymentStatus::Completed {
@@ -242,7 +297,7 @@ fn refund(
         return Ok(Outcome::Nothing("refund_without_purchase"));
     };
     let earning = earning_key(original.as_str());
-    let Some(earned) = ledger.posting(&earning).map(|e| e.requested) else {
+    let Some(earned) = ledger.earned(&earning) else {
         return Ok(Outcome::Nothing("no_points_to_reverse"));
     };
     // In proportion to the money given back, rounded up; all of it when either amount is

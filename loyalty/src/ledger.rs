@@ -6,7 +6,9 @@
 //! journal as a whole does, and the customer's balance is minus the sum of the others.
 //!
 //! **Lots.** Each earning (or positive adjustment) opens a lot: its day, its last valid day
-//! and the points still in it. Spending takes from the lot that expires first (then the
+//! and the points still in it. Payments earn through accruals: one posting (and one lot) for
+//! the payments of a batch that expire on the same day, each payment an item of it with its
+//! own key and points, so a payment still earns once and its refund finds its points. Spending takes from the lot that expires first (then the
 //! oldest, then by key), so points are never lost to expiry while younger ones are spent.
 //! A balance is always the sum of its lots' remaining points, and no lot goes below zero.
 //!
@@ -23,146 +25,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-/// Where points sit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Account {
-    /// The customer's points: the bank's liability to them.
-    Customer,
-    /// Where earned points come from (and reversed ones return to).
-    Issued,
-    /// Points spent on purchases and fees.
-    Redeemed,
-    /// Points that lapsed.
-    Expired,
-    /// Staff adjustments, each with a reason.
-    Adjusted,
-}
+mod journal;
 
-impl Account {
-    pub const ALL: [Account; 5] = [
-        Account::Customer,
-        Account::Issued,
-        Account::Redeemed,
-        Account::Expired,
-        Account::Adjusted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Account::Customer => "customer",
-            Account::Issued => "issued",
-            Account::Redeemed => "redeemed",
-            Account::Expired => "expired",
-            Account::Adjusted => "adjusted",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Account> {
-        Account::ALL.into_iter().find(|a| a.as_str() == text)
-    }
-}
-
-/// One side of a posting: points into (positive) or out of (negative) an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Line {
-    pub account: Account,
-    pub points: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PostingKind {
-    Earn,
-    /// Points a campaign awards (on conversion): a lot like an earning, outside the caps.
-    Bonus,
-    ReverseEarn,
-    Redeem,
-    ReverseRedeem,
-    Expire,
-    Adjust,
-}
-
-impl PostingKind {
-    pub const ALL: [PostingKind; 7] = [
-        PostingKind::Earn,
-        PostingKind::Bonus,
-        PostingKind::ReverseEarn,
-        PostingKind::Redeem,
-        PostingKind::ReverseRedeem,
-        PostingKind::Expire,
-        PostingKind::Adjust,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PostingKind::Earn => "earn",
-            PostingKind::Bonus => "bonus",
-            PostingKind::ReverseEarn => "reverse_earn",
-            PostingKind::Redeem => "redeem",
-            PostingKind::ReverseRedeem => "reverse_redeem",
-            PostingKind::Expire => "expire",
-            PostingKind::Adjust => "adjust",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<PostingKind> {
-        PostingKind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-}
-
-/// A lot a posting opens: its first day and its last valid day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Opens {
-    pub earned_on: NaiveDate,
-    pub expires_on: NaiveDate,
-}
-
-/// What one posting did to one lot: points added (positive) or taken (negative).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LotMove {
-    pub lot: String,
-    pub points: i64,
-}
-
-/// One entry of the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posting {
-    /// The idempotency key: unique in the customer's journal.
-    pub key: String,
-    pub kind: PostingKind,
-    pub at: DateTime<Utc>,
-    /// The points asked for (earned, redeemed, adjusted by; for a reversal, the points of
-    /// the posting reversed; for an expiry, the lot's remaining points).
-    pub requested: i64,
-    /// Sum to zero.
-    pub lines: Vec<Line>,
-    pub moves: Vec<LotMove>,
-    /// The lot this posting opens (its id is the posting's key).
-    pub opens: Option<Opens>,
-    /// Points a reversal could not take back because they were already spent.
-    pub shortfall: i64,
-    /// The key of the posting this one reverses.
-    pub reverses: Option<String>,
-    /// Why: an adjustment's reason (required there), what a redemption paid for.
-    pub reason: Option<String>,
-    /// Who asked, for adjustments and redemptions.
-    pub actor: Option<String>,
-}
+pub use journal::{Account, Item, Line, LotMove, Opens, Posting, PostingKind};
 
 impl Posting {
-    /// Points into (positive) or out of the customer's account.
-    pub fn customer_change(&self) -> i64 {
-        self.total(Account::Customer)
-    }
-
-    /// The posting's net points on `account`.
-    pub fn total(&self, account: Account) -> i64 {
-        self.lines
-            .iter()
-            .filter(|l| l.account == account)
-            .map(|l| l.points)
-            .sum()
-    }
-
     /// Whether a second request is this one again (same kind, points, target, reason).
     fn same_request(&self, other: &Request) -> bool {
         self.kind == other.kind
@@ -264,6 +131,8 @@ pub struct CustomerLedger {
     /// Earning key -> the points its reversals took back or asked for (a partial refund
     /// reverses part of an earning; several may follow one another).
     earn_reversed: HashMap<String, i64>,
+    /// An accrual item's key -> its posting's place in `journal` and its place there.
+    item_at: HashMap<String, (usize, usize)>,
 }
 
 fn check_points(points: i64) -> Result<(), LedgerError> {
@@ -316,6 +185,35 @@ impl CustomerLedger {
         self.by_key.get(key).map(|&i| &self.journal[i])
     }
 
+    /// Whether `key` is taken: by a posting, or by an accrual's item.
+    pub fn is_posted(&self, key: &str) -> bool {
+        self.by_key.contains_key(key) || self.item_at.contains_key(key)
+    }
+
+    /// The accrual item under `key`.
+    pub fn item(&self, key: &str) -> Option<&Item> {
+        self.item_at
+            .get(key)
+            .map(|&(p, i)| &self.journal[p].items[i])
+    }
+
+    /// An earning's points and the lot that holds them: an accrual's item, or an earning
+    /// posting of its own.
+    fn earning(&self, key: &str) -> Option<(i64, &str)> {
+        if let Some(&(p, i)) = self.item_at.get(key) {
+            let posting = &self.journal[p];
+            return Some((posting.items[i].points, posting.key.as_str()));
+        }
+        self.posting(key)
+            .filter(|p| p.kind == PostingKind::Earn && p.items.is_empty())
+            .map(|p| (p.requested, p.key.as_str()))
+    }
+
+    /// The points an earning (an accrual's item or an earning posting) earned.
+    pub fn earned(&self, key: &str) -> Option<i64> {
+        self.earning(key).map(|(points, _)| points)
+    }
+
     /// The key of the posting that reversed `key`, if any.
     pub fn reversal_of(&self, key: &str) -> Option<&str> {
         self.reversed_by.get(key).map(String::as_str)
@@ -342,11 +240,30 @@ impl CustomerLedger {
     /// the customer's line equals the moves, the key is new.
     fn append(&mut self, posting: Posting) -> Result<(), LedgerError> {
         let corrupt = |what: String| LedgerError::Corrupt(format!("`{}`: {what}", posting.key));
-        if self.by_key.contains_key(&posting.key) {
+        if self.is_posted(&posting.key) {
             return Err(corrupt("the key appears twice".into()));
         }
         if posting.lines.iter().map(|l| l.points).sum::<i64>() != 0 {
             return Err(corrupt("its lines do not sum to zero".into()));
+        }
+        if !posting.items.is_empty() {
+            if posting.kind != PostingKind::Earn || posting.opens.is_none() {
+                return Err(corrupt("items on a posting other than an accrual".into()));
+            }
+            let mut sum = 0i64;
+            let mut keys = std::collections::HashSet::new();
+            for item in &posting.items {
+                if item.points <= 0 {
+                    return Err(corrupt(format!("item `{}` earns no points", item.key)));
+                }
+                if item.key == posting.key || self.is_posted(&item.key) || !keys.insert(&item.key) {
+                    return Err(corrupt(format!("item `{}` appears twice", item.key)));
+                }
+                sum = sum.saturating_add(item.points);
+            }
+            if sum != posting.requested {
+                return Err(corrupt("its items do not add up to its points".into()));
+            }
         }
         if let Some(opens) = posting.opens {
             if opens.expires_on < opens.earned_on {
@@ -386,13 +303,20 @@ impl CustomerLedger {
                 *self.earn_reversed.entry(target.clone()).or_default() += posting.requested;
             }
         }
-        self.by_key.insert(posting.key.clone(), self.journal.len());
+        let seq = self.journal.len();
+        for (i, item) in posting.items.iter().enumerate() {
+            self.item_at.insert(item.key.clone(), (seq, i));
+        }
+        self.by_key.insert(posting.key.clone(), seq);
         self.journal.push(posting);
         Ok(())
     }
 
     /// The earlier posting under `key`, if the same request; an error if another.
     fn repeat(&self, key: &str, request: &Request) -> Result<Option<Applied>, LedgerError> {
+        if self.item_at.contains_key(key) {
+            return Err(LedgerError::KeyReused(key.to_owned()));
+        }
         match self.by_key.get(key).map(|&seq| (seq, &self.journal[seq])) {
             None => Ok(None),
             Some((seq, p)) if p.same_request(request) => Ok(Some(Applied {
@@ -502,11 +426,70 @@ impl CustomerLedger {
 
     /// Points of earning `earning` not yet taken back by a reversal.
     pub fn reversible(&self, earning: &str) -> i64 {
-        self.posting(earning)
-            .filter(|p| p.kind == PostingKind::Earn)
-            .map_or(0, |p| {
-                p.requested - self.earn_reversed.get(earning).copied().unwrap_or(0)
-            })
+        self.earned(earning).map_or(0, |points| {
+            points - self.earn_reversed.get(earning).copied().unwrap_or(0)
+        })
+    }
+
+    /// Points earned on payments: one posting for `items` (new keys, each above zero),
+    /// opening one lot valid through `expires_on`. Its time is the newest item's, its lot's
+    /// first day the oldest item's; `reason` is kept with it (the rules' version). Refused
+    /// whole when a key is taken.
+    pub fn accrue(
+        &mut self,
+        expires_on: NaiveDate,
+        items: Vec<Item>,
+        reason: Option<String>,
+    ) -> Result<Applied, LedgerError> {
+        let (Some(first), Some(at)) = (
+            items.iter().map(|i| i.at).min(),
+            items.iter().map(|i| i.at).max(),
+        ) else {
+            return Err(LedgerError::NotPositive);
+        };
+        let mut points = 0i64;
+        let mut keys = std::collections::HashSet::new();
+        for item in &items {
+            check_points(item.points)?;
+            if self.is_posted(&item.key) || !keys.insert(item.key.as_str()) {
+                return Err(LedgerError::KeyReused(item.key.clone()));
+            }
+            points = points.saturating_add(item.points);
+        }
+        check_points(points)?;
+        if expires_on < first.date_naive() {
+            return Err(LedgerError::ExpiresBeforeEarned);
+        }
+        let key = accrual_key(&items[0].key);
+        if self.is_posted(&key) {
+            return Err(LedgerError::KeyReused(key));
+        }
+        self.commit(Posting {
+            key: key.clone(),
+            kind: PostingKind::Earn,
+            at,
+            requested: points,
+            lines: vec![
+                Line {
+                    account: Account::Customer,
+                    points,
+                },
+                Line {
+                    account: Account::Issued,
+                    points: -points,
+                },
+            ],
+            moves: vec![LotMove { lot: key, points }],
+            opens: Some(Opens {
+                earned_on: first.date_naive(),
+                expires_on,
+            }),
+            shortfall: 0,
+            reverses: None,
+            reason,
+            actor: None,
+            items,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -562,6 +545,7 @@ impl CustomerLedger {
             reverses: None,
             reason,
             actor,
+            items: Vec::new(),
         })
     }
 
@@ -586,16 +570,13 @@ impl CustomerLedger {
         at: DateTime<Utc>,
         points: i64,
     ) -> Result<Applied, LedgerError> {
-        if self
-            .posting(earning)
-            .filter(|p| p.kind == PostingKind::Earn)
-            .is_none()
-        {
+        let Some((_, lot)) = self.earning(earning) else {
             return Err(LedgerError::Unknown {
                 kind: "earn",
                 key: earning.to_owned(),
             });
-        }
+        };
+        let lot = lot.to_owned();
         if let Some((seq, p)) = self.by_key.get(key).map(|&seq| (seq, &self.journal[seq])) {
             // A repeat names the same earning; its points were settled the first time.
             if p.kind == PostingKind::ReverseEarn && p.reverses.as_deref() == Some(earning) {
@@ -607,6 +588,9 @@ impl CustomerLedger {
             }
             return Err(LedgerError::KeyReused(key.to_owned()));
         }
+        if self.item_at.contains_key(key) {
+            return Err(LedgerError::KeyReused(key.to_owned()));
+        }
         check_points(points)?;
         let left = self.reversible(earning);
         if left <= 0 {
@@ -616,7 +600,7 @@ impl CustomerLedger {
             });
         }
         let points = points.min(left);
-        let (moves, taken) = self.take(points, Some(earning), |_| true);
+        let (moves, taken) = self.take(points, Some(&lot), |_| true);
         self.commit(Posting {
             key: key.to_owned(),
             kind: PostingKind::ReverseEarn,
@@ -629,6 +613,7 @@ impl CustomerLedger {
             reverses: Some(earning.to_owned()),
             reason: None,
             actor: None,
+            items: Vec::new(),
         })
     }
 
@@ -685,6 +670,7 @@ impl CustomerLedger {
             reverses: None,
             reason: memo,
             actor,
+            items: Vec::new(),
         })
     }
 
@@ -762,6 +748,7 @@ impl CustomerLedger {
             reverses: Some(redemption.to_owned()),
             reason: None,
             actor: None,
+            items: Vec::new(),
         })
     }
 
@@ -796,6 +783,7 @@ impl CustomerLedger {
                 reverses: None,
                 reason: None,
                 actor: None,
+                items: Vec::new(),
             };
             out.push(
                 self.commit(posting)
@@ -865,8 +853,14 @@ impl CustomerLedger {
             reverses: None,
             reason: Some(reason.to_owned()),
             actor: Some(actor.to_owned()),
+            items: Vec::new(),
         })
     }
+}
+
+/// The key of the accrual whose first (oldest) item is `first_item`.
+pub fn accrual_key(first_item: &str) -> String {
+    format!("accrual:{first_item}")
 }
 
 /// The key of a lot's expiry posting.

@@ -24,8 +24,8 @@ pub use earning::{
     earn_on_payments, earning_key, refund_key, Outcome, Spend, SpendHistory, TIER_WINDOW_DAYS,
 };
 pub use ledger::{
-    expiry_key, Account, Applied, CustomerLedger, LedgerError, Line, Lot, LotMove, Opens, Posting,
-    PostingKind, Snapshot, MAX_POINTS,
+    accrual_key, expiry_key, Account, Applied, CustomerLedger, Item, LedgerError, Line, Lot,
+    LotMove, Opens, Posting, PostingKind, Snapshot, MAX_POINTS,
 };
 pub use rules::{
     Boost, CategoryMultiplier, EarnContext, Earning, EarningRules, NoPoints, PointValue, Tier,

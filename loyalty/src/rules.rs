@@ -9,7 +9,7 @@
 //! capped per day and per month. Every multiplier is in basis points (10,000 = 1x) and the
 //! arithmetic is in integers, so the same payment always earns the same points.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use sextant_domain::{Channel, Currency, Direction, PaymentEvent, PaymentKind, PaymentStatus};
 
 /// 1x, in basis points.
@@ -59,7 +59,8 @@ pub struct EarningRules {
     pub tiers: Vec<Tier>,
     pub cap_per_day: i64,
     pub cap_per_month: i64,
-    /// Earned points can be spent until this many months after the day they were earned.
+    /// Earned points can be spent to the end of the month this many months after the month
+    /// they were earned.
     pub expiry_months: u32,
     /// What a point is worth when spent.
     pub value: PointValue,
@@ -224,17 +225,20 @@ impl EarningRules {
         })
     }
 
-    /// The last day points earned on `day` can be spent: the day before the same date
-    /// `expiry_months` later (the end of the month where that date does not exist).
+    /// The last day points earned on `day` can be spent: the end of the month
+    /// `expiry_months` after `day`'s month (points earned in March 2026 last to the end of
+    /// March 2028). A month's points lapse together, so they can be held in one lot.
     pub fn expires_on(&self, day: NaiveDate) -> NaiveDate {
-        day.checked_add_months(chrono::Months::new(self.expiry_months))
+        day.with_day(1)
+            .and_then(|first| first.checked_add_months(chrono::Months::new(self.expiry_months + 1)))
             .and_then(|d| d.pred_opt())
             .unwrap_or(NaiveDate::MAX)
     }
 }
 
 impl Default for EarningRules {
-    /// `loyalty-rules-2026.1`, in euros. Why these numbers:
+    /// `loyalty-rules-2026.2`, in euros (2026.1 expired points on the day, 2026.2 at the end
+    /// of the month). Why these numbers:
     ///
     /// - One point per euro, a point worth one cent: 1% back, the usual rate of European
     ///   debit-card programmes (interchange is capped at 0.2% for debit, so the bank funds
@@ -246,7 +250,8 @@ impl Default for EarningRules {
     ///   Gold from 15,000 euros (1.5x).
     /// - At most 500 points a day and 3,000 a month: one big purchase cannot drain the
     ///   budget, and card-testing fraud earns little.
-    /// - Points last 24 months.
+    /// - Points last 24 months, to the end of the month (the usual statement wording, and a
+    ///   month's points lapse together).
     fn default() -> EarningRules {
         let category = |name: &str, first_mcc, last_mcc, multiplier_bp| CategoryMultiplier {
             name: name.to_owned(),
@@ -260,7 +265,7 @@ impl Default for EarningRules {
             multiplier_bp,
         };
         EarningRules {
-            version: "loyalty-rules-2026.1".to_owned(),
+            version: "loyalty-rules-2026.2".to_owned(),
             currency: Currency::EUR,
             points_per_unit_hundredths: 100,
             categories: vec![
@@ -335,9 +340,15 @@ mod tests {
         let earned = rules.earn(&abroad, 10_000, &gold).unwrap();
         assert_eq!((earned.points, earned.tier.as_str()), (225, "gold"));
         assert_eq!(earned.multiplier_bp, 22_500);
+        // Earned in March 2026: spendable to the end of March 2028.
         assert_eq!(
             earned.expires_on,
-            NaiveDate::from_ymd_opt(2028, 3, 5).unwrap()
+            NaiveDate::from_ymd_opt(2028, 3, 31).unwrap()
+        );
+        let december = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        assert_eq!(
+            rules.expires_on(december),
+            NaiveDate::from_ymd_opt(2028, 12, 31).unwrap()
         );
         // The day's cap: 480 already earned today leaves room for 20.
         let near_cap = EarnContext {

@@ -294,12 +294,28 @@ async fn ingested_purchases_earn_and_refunds_take_their_share_back_once() {
         .iter()
         .map(|l| (l["key"].as_str().unwrap(), l["points"].as_i64().unwrap()))
         .collect();
+    // Both purchases expire in the same month: one entry, each purchase an item of it.
     assert_eq!(
         kinds,
-        vec![
-            ("refund:back-1", -60),
-            ("earn:buy-usd", 80),
-            ("earn:buy-eur", 200)
+        vec![("refund:back-1", -60), ("accrual:earn:buy-eur", 280)]
+    );
+    let items: Vec<(&str, i64, &str)> = view["statement"][1]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["key"].as_str().unwrap(),
+                i["points"].as_i64().unwrap(),
+                i["why"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("earn:buy-eur", 200, "blue tier, x2.00"),
+            ("earn:buy-usd", 80, "blue tier, x2.00")
         ]
     );
     assert_eq!(view["tier"], "blue");

@@ -90,11 +90,10 @@ fn a_purchase_earns_once_however_often_it_comes() {
         vec![Outcome::AlreadyPosted]
     );
     assert_eq!(ledger.snapshot(at(2, 10).date_naive()).balance, 91);
-    let posting = ledger.posting("earn:p1").unwrap();
-    assert_eq!(
-        posting.reason.as_deref(),
-        Some("blue tier, x2.00, loyalty-rules-2026.1")
-    );
+    let item = ledger.item("earn:p1").unwrap();
+    assert_eq!((item.points, item.why.as_str()), (91, "blue tier, x2.00"));
+    let accrual = ledger.posting("accrual:earn:p1").unwrap();
+    assert_eq!(accrual.reason.as_deref(), Some("loyalty-rules-2026.2"));
 }
 
 #[test]
@@ -247,4 +246,94 @@ fn what_earns_nothing_says_why() {
     .unwrap();
     assert_eq!(out[0].1, Outcome::Nothing("exchange_rate_missing"));
     assert!(ledger.journal().is_empty());
+}
+
+#[test]
+fn a_batch_earns_in_one_accrual_per_expiry_month_and_its_refunds_find_their_items() {
+    let march = groceries("mar", at(30, 10), 10_000);
+    let march_2 = groceries("mar2", at(31, 10), 5_000);
+    let april = groceries(
+        "apr",
+        Utc.with_ymd_and_hms(2026, 4, 2, 9, 0, 0).unwrap(),
+        2_000,
+    );
+    // A refund inside the batch, of a purchase inside the batch.
+    let back = refund(
+        "back",
+        Utc.with_ymd_and_hms(2026, 4, 3, 9, 0, 0).unwrap(),
+        5_000,
+        "mar2",
+    );
+    let late = groceries(
+        "late",
+        Utc.with_ymd_and_hms(2026, 4, 4, 9, 0, 0).unwrap(),
+        3_000,
+    );
+    let history = history_of(&[&march, &march_2, &april, &back, &late]);
+    let mut ledger = CustomerLedger::new();
+    let outcomes = run(
+        &mut ledger,
+        &history,
+        &[&late, &back, &april, &march_2, &march],
+    );
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Earned {
+                points: 200,
+                uncapped: 200
+            },
+            Outcome::Earned {
+                points: 100,
+                uncapped: 100
+            },
+            Outcome::Earned {
+                points: 40,
+                uncapped: 40
+            },
+            Outcome::Reversed {
+                points: 100,
+                shortfall: 0
+            },
+            Outcome::Earned {
+                points: 60,
+                uncapped: 60
+            },
+        ]
+    );
+    // March's two purchases and April's first share nothing but the call: two accruals
+    // (one per month of expiry) before the refund, one after it.
+    let kinds: Vec<(&str, usize, i64)> = ledger
+        .journal()
+        .iter()
+        .map(|p| (p.key.as_str(), p.items.len(), p.customer_change()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("accrual:earn:mar", 2, 300),
+            ("accrual:earn:apr", 1, 40),
+            ("refund:back", 0, -100),
+            ("accrual:earn:late", 1, 60),
+        ]
+    );
+    let march_lot = &ledger.lots()[0];
+    assert_eq!(
+        (march_lot.expires_on, march_lot.remaining),
+        (NaiveDate::from_ymd_opt(2028, 3, 31).unwrap(), 200)
+    );
+    assert_eq!(ledger.earned("earn:mar2"), Some(100));
+    assert_eq!(ledger.reversible("earn:mar2"), 0);
+    assert_eq!(ledger.snapshot(at(31, 0).date_naive()).balance, 300);
+    // The whole batch again: nothing new.
+    let again = run(
+        &mut ledger,
+        &history,
+        &[&march, &march_2, &april, &back, &late],
+    );
+    assert!(
+        again.iter().all(|o| *o == Outcome::AlreadyPosted),
+        "{again:?}"
+    );
+    assert_eq!(ledger.journal().len(), 4);
 }

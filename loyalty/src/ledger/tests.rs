@@ -27,11 +27,17 @@ fn assert_consistent(ledger: &CustomerLedger, day: NaiveDate) {
     }
     for p in ledger.journal() {
         assert_eq!(p.lines.iter().map(|l| l.points).sum::<i64>(), 0, "{p:?}");
-        if p.kind == PostingKind::Earn {
+        if p.kind == PostingKind::Earn && p.items.is_empty() {
             // Partial refunds add up to at most what was earned.
             assert!(
                 (0..=p.requested).contains(&ledger.reversible(&p.key)),
                 "{p:?}"
+            );
+        }
+        for item in &p.items {
+            assert!(
+                (0..=item.points).contains(&ledger.reversible(&item.key)),
+                "{item:?}"
             );
         }
     }
@@ -199,6 +205,11 @@ enum Op {
         points: i64,
         valid_days: u32,
     },
+    /// Several payments' points in one posting.
+    Accrue {
+        points: Vec<i64>,
+        valid_days: u32,
+    },
     Refund {
         earning: usize,
         part: i64,
@@ -225,6 +236,8 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1i64..500, 0u32..60).prop_map(|(points, valid_days)| Op::Earn { points, valid_days }),
+        2 => (proptest::collection::vec(1i64..300, 1..4), 0u32..60)
+            .prop_map(|(points, valid_days)| Op::Accrue { points, valid_days }),
         1 => (0usize..20, 0i64..300).prop_map(|(earning, part)| Op::Refund { earning, part }),
         1 => (1i64..300).prop_map(|points| Op::Bonus { points }),
         3 => (1i64..400).prop_map(|points| Op::Redeem { points }),
@@ -233,6 +246,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (-200i64..200).prop_map(|points| Op::Adjust { points }),
         2 => (0usize..40).prop_map(|nth| Op::Repeat { nth }),
     ]
+}
+
+fn item_key(key: &str, j: usize) -> String {
+    format!("{key}#{j}")
 }
 
 /// A request as sent: the step's day, key and operation, so it can be sent again.
@@ -249,6 +266,22 @@ fn send(l: &mut CustomerLedger, s: &Sent, earnings: &[String], redemptions: &[St
     let _ = match &s.op {
         Op::Earn { points, valid_days } => l
             .earn(&s.key, t, *points, date(s.day + valid_days))
+            .map(|_| ()),
+        Op::Accrue { points, valid_days } => l
+            .accrue(
+                date(s.day + valid_days),
+                points
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| Item {
+                        key: item_key(&s.key, j),
+                        at: t,
+                        points: *p,
+                        why: "test".into(),
+                    })
+                    .collect(),
+                None,
+            )
             .map(|_| ()),
         // A part of 0 is a full refund; others take back up to that many points.
         Op::Refund { earning, part } => match (earnings.get(*earning), *part) {
@@ -298,9 +331,14 @@ proptest! {
             let before = l.journal().len();
             send(&mut l, &s, &earnings, &redemptions);
             if l.journal().len() > before {
-                match l.journal().last().map(|p| p.kind) {
-                    Some(PostingKind::Earn) => earnings.push(s.key.clone()),
-                    Some(PostingKind::Redeem) => redemptions.push(s.key.clone()),
+                let last = l.journal().last().expect("it grew");
+                match last.kind {
+                    // An accrual's items are earnings a refund can name.
+                    PostingKind::Earn if !last.items.is_empty() => {
+                        earnings.extend(last.items.iter().map(|i| i.key.clone()))
+                    }
+                    PostingKind::Earn => earnings.push(s.key.clone()),
+                    PostingKind::Redeem => redemptions.push(s.key.clone()),
                     _ => {}
                 }
             }
@@ -313,7 +351,8 @@ proptest! {
         for s in &sent {
             // Every request that was posted, sent again under its key: nothing may move.
             // (One that was refused may succeed later; that is a new request, not a repeat.)
-            if !matches!(s.op, Op::Expire) && l.posting(&s.key).is_some() {
+            let posted = l.is_posted(&s.key) || l.is_posted(&item_key(&s.key, 0));
+            if !matches!(s.op, Op::Expire) && posted {
                 send(&mut l, s, &earnings, &redemptions);
             }
         }
@@ -337,4 +376,59 @@ fn truncating_drops_what_a_refused_step_added() {
     assert_eq!(l.lots(), before.lots());
     assert!(l.posting("e2").is_none());
     assert_eq!(l.reversible("e1"), 100);
+}
+
+#[test]
+fn an_accrual_holds_its_payments_as_earnings_of_their_own() {
+    let item = |key: &str, day: u32, points: i64| Item {
+        key: key.into(),
+        at: at(day),
+        points,
+        why: "blue tier, x1.00".into(),
+    };
+    let mut l = CustomerLedger::new();
+    l.earn("older", at(0), 30, date(400)).unwrap();
+    let accrual = l
+        .accrue(date(200), vec![item("p1", 1, 40), item("p2", 2, 60)], None)
+        .unwrap()
+        .posting;
+    assert_eq!(
+        (accrual.key.as_str(), accrual.at, accrual.customer_change()),
+        ("accrual:p1", at(2), 100)
+    );
+    assert_eq!(l.lots()[1].earned_on, date(1));
+    // Each payment is a key of its own: taken for another posting, and for another accrual.
+    assert!(l.is_posted("p2") && l.posting("p2").is_none());
+    assert_eq!(
+        l.accrue(date(200), vec![item("p3", 3, 5), item("p2", 3, 5)], None)
+            .unwrap_err(),
+        LedgerError::KeyReused("p2".into())
+    );
+    assert_eq!(
+        l.redeem("p1", at(3), 1, None, None).unwrap_err(),
+        LedgerError::KeyReused("p1".into())
+    );
+    // Its refund takes from the accrual's lot, though the older lot expires later.
+    let back = l
+        .reverse_earning_part("x1", "p2", at(4), 60)
+        .unwrap()
+        .posting;
+    assert_eq!(
+        back.moves,
+        [LotMove {
+            lot: "accrual:p1".into(),
+            points: -60
+        }]
+    );
+    assert_eq!((l.reversible("p2"), l.reversible("p1")), (0, 40));
+    // The journal replays to the same books; an accrual whose items do not add up does not.
+    let replayed = CustomerLedger::replay(l.journal().to_vec()).unwrap();
+    assert_eq!(replayed.lots(), l.lots());
+    let mut broken = l.journal().to_vec();
+    broken[1].items[0].points = 41;
+    assert!(matches!(
+        CustomerLedger::replay(broken),
+        Err(LedgerError::Corrupt(_))
+    ));
+    assert_consistent(&l, date(5));
 }

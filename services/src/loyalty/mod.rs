@@ -90,7 +90,7 @@ pub struct StatementLine {
     /// Its place in the customer's journal (0 = the first); page with `before`.
     pub seq: u64,
     pub key: String,
-    /// earn, reverse_earn, redeem, reverse_redeem, expire, adjust
+    /// earn, bonus, reverse_earn, redeem, reverse_redeem, expire, adjust
     pub kind: String,
     pub at: String,
     /// Points into (positive) or out of the customer's balance.
@@ -104,6 +104,22 @@ pub struct StatementLine {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// An earning's payments, each with its points (absent for other entries): payments
+    /// stored together earn in one entry per expiry day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<StatementItem>,
+}
+
+/// One payment's points in an earning entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatementItem {
+    /// `earn:<event id>`: what the payment's refund names.
+    pub key: String,
+    /// When the payment happened.
+    pub at: String,
+    pub points: i64,
+    /// How the points were worked out: tier, multiplier, a cap.
+    pub why: String,
 }
 
 fn statement_line(seq: usize, p: &Posting) -> StatementLine {
@@ -117,6 +133,16 @@ fn statement_line(seq: usize, p: &Posting) -> StatementLine {
         reverses: p.reverses.clone(),
         reason: p.reason.clone(),
         actor: p.actor.clone(),
+        items: p
+            .items
+            .iter()
+            .map(|i| StatementItem {
+                key: i.key.clone(),
+                at: format_timestamp(i.at),
+                points: i.points,
+                why: i.why.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_base_currency::Migration),
             Box::new(m0017_loyalty::Migration),
             Box::new(m0018_refund_of::Migration),
+            Box::new(m0019_loyalty_items::Migration),
         ]
     }
 }
@@ -100,3 +101,4 @@ mod m0015_fx_rates;
 mod m0016_base_currency;
 mod m0017_loyalty;
 mod m0018_refund_of;
+mod m0019_loyalty_items;

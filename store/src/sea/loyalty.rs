@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTra
 use serde::{Deserialize, Serialize};
 use sextant_domain::{Currency, CustomerId};
 use sextant_loyalty::{
-    Account, Activity, Applied, CustomerLedger, LedgerError, Line, Lot, LotMove, Movement, Opens,
-    Posting, PostingKind,
+    Account, Activity, Applied, CustomerLedger, Item, LedgerError, Line, Lot, LotMove, Movement,
+    Opens, Posting, PostingKind,
 };
 
 use super::rows::ms_to_time;
@@ -37,6 +37,15 @@ struct MoveRow {
     points: i64,
 }
 
+/// An accrual's item: `at` in milliseconds.
+#[derive(Serialize, Deserialize)]
+struct ItemRow {
+    key: String,
+    at: i64,
+    points: i64,
+    why: String,
+}
+
 fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
@@ -50,7 +59,7 @@ fn parse_day(text: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
         .transpose()
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "customer_id",
     "posting_key",
     "seq",
@@ -66,6 +75,7 @@ const COLUMNS: [&str; 15] = [
     "opens_expires_on",
     "lines",
     "moves",
+    "items",
 ];
 
 fn posting_from(row: &QueryResult) -> Result<Posting, StoreError> {
@@ -74,6 +84,11 @@ fn posting_from(row: &QueryResult) -> Result<Posting, StoreError> {
     let moves: String = row.try_get("", "moves")?;
     let lines: Vec<LineRow> = serde_json::from_str(&lines).map_err(corrupt)?;
     let moves: Vec<MoveRow> = serde_json::from_str(&moves).map_err(corrupt)?;
+    let items: Option<String> = row.try_get("", "items")?;
+    let items: Vec<ItemRow> = match items {
+        Some(text) => serde_json::from_str(&text).map_err(corrupt)?,
+        None => Vec::new(),
+    };
     let earned_on = parse_day(row.try_get("", "opens_earned_on")?)?;
     let expires_on = parse_day(row.try_get("", "opens_expires_on")?)?;
     Ok(Posting {
@@ -110,6 +125,17 @@ fn posting_from(row: &QueryResult) -> Result<Posting, StoreError> {
         reverses: row.try_get("", "reverses")?,
         reason: row.try_get("", "reason")?,
         actor: row.try_get("", "actor")?,
+        items: items
+            .into_iter()
+            .map(|i| {
+                Ok(Item {
+                    key: i.key,
+                    at: ms_to_time(i.at)?,
+                    points: i.points,
+                    why: i.why,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
     })
 }
 
@@ -154,7 +180,7 @@ pub(super) async fn activities(
     Ok(out)
 }
 
-/// Rows per multi-row insert: 15 columns x 1,000 rows, under SQLite's 32,766 bound
+/// Rows per multi-row insert: 16 columns x 1,000 rows, under SQLite's 32,766 bound
 /// parameters.
 const ROWS_PER_INSERT: usize = 1_000;
 
@@ -271,11 +297,29 @@ async fn insert_postings(
                 p.opens.map(|o| day_text(o.expires_on)).into(),
                 serde_json::to_string(&lines).expect("plain rows").into(),
                 serde_json::to_string(&moves).expect("plain rows").into(),
+                items_json(&p.items).into(),
             ]);
         }
         db.execute(db.get_database_backend().build(&insert)).await?;
     }
     Ok(())
+}
+
+/// An accrual's items as stored (none for other postings).
+fn items_json(items: &[Item]) -> Option<String> {
+    if items.is_empty() {
+        return None;
+    }
+    let rows: Vec<ItemRow> = items
+        .iter()
+        .map(|i| ItemRow {
+            key: i.key.clone(),
+            at: i.at.timestamp_millis(),
+            points: i.points,
+            why: i.why.clone(),
+        })
+        .collect();
+    Some(serde_json::to_string(&rows).expect("plain rows"))
 }
 
 /// Writes `lots` (customer, lot) as their ledgers now hold them.
@@ -320,14 +364,25 @@ fn audit_detail(added: &[Posting], balance: i64) -> serde_json::Value {
     serde_json::json!({
         "postings": added
             .iter()
-            .map(|p| serde_json::json!({
-                "key": p.key,
-                "kind": p.kind.as_str(),
-                "points": p.customer_change(),
-                "shortfall": p.shortfall,
-                "reverses": p.reverses,
-                "reason": p.reason,
-            }))
+            .map(|p| {
+                let mut entry = serde_json::json!({
+                    "key": p.key,
+                    "kind": p.kind.as_str(),
+                    "points": p.customer_change(),
+                    "shortfall": p.shortfall,
+                    "reverses": p.reverses,
+                    "reason": p.reason,
+                });
+                if !p.items.is_empty() {
+                    // Each payment's points: what an auditor traces a purchase by.
+                    entry["items"] = p
+                        .items
+                        .iter()
+                        .map(|i| serde_json::json!({ "key": i.key, "points": i.points }))
+                        .collect();
+                }
+                entry
+            })
             .collect::<Vec<_>>(),
         "balance": balance,
     })

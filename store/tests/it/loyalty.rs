@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sextant_domain::CustomerId;
-use sextant_loyalty::{CustomerLedger, LedgerError, PostingKind};
+use sextant_loyalty::{CustomerLedger, Item, LedgerError, PostingKind};
 use sextant_store::{AuditFilter, LedgerStep, SeaStore, Store};
 
 use crate::common::*;
@@ -52,8 +52,19 @@ async fn points_are_journalled_with_their_lots_and_reported_on_every_backend() {
         })
         .await
         .unwrap();
-        post(store, &c1, |l| {
-            l.earn("pay-2", at(1), 80, last_day(2026, 9, 30))
+        // Two payments in one accrual: one posting, one lot, each payment an item.
+        let item = |key: &str, points| Item {
+            key: key.into(),
+            at: at(1),
+            points,
+            why: "blue tier, x1.00".into(),
+        };
+        let accrual = post(store, &c1, move |l| {
+            l.accrue(
+                last_day(2026, 9, 30),
+                vec![item("pay-2", 50), item("pay-3", 30)],
+                Some("loyalty-rules-2026.2".into()),
+            )
         })
         .await
         .unwrap();
@@ -95,6 +106,12 @@ async fn points_are_journalled_with_their_lots_and_reported_on_every_backend() {
             spent.posting,
             "{backend}: read back whole"
         );
+        assert_eq!(
+            ledger.journal()[1],
+            accrual.posting,
+            "{backend}: with its items"
+        );
+        assert_eq!(ledger.earned("pay-3"), Some(30), "{backend}");
 
         post(store, &cid("c2"), |l| {
             l.earn("pay-9", at(0), 40, last_day(2026, 9, 15))
