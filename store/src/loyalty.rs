@@ -72,6 +72,15 @@ pub trait LoyaltyStore: Send + Sync {
         until: DateTime<Utc>,
     ) -> Result<Vec<SpendRow>, StoreError>;
 
+    /// How many completed purchases and refunds each of `customers` has from `since` to
+    /// `until` (inclusive); a customer with none is absent.
+    async fn purchase_and_refund_counts(
+        &self,
+        customers: &[CustomerId],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<CustomerId, u64>, StoreError>;
+
     /// The customer's ledger, rebuilt from their journal (and checked).
     async fn loyalty_ledger(&self, customer: &CustomerId) -> Result<CustomerLedger, StoreError>;
 

@@ -9,12 +9,12 @@
 //! twice, and running the rules again over stored payments (a crash between the two
 //! commits, a rate published late) posts only what is missing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sextant_domain::{CustomerId, Event, PaymentEvent, PaymentKind, RateTable};
+use sextant_domain::{CustomerId, Event, PaymentEvent, PaymentKind, PaymentStatus, RateTable};
 use sextant_loyalty::{
     earn_on_payments, EarningRules, Outcome, Spend, SpendHistory, TIER_WINDOW_DAYS,
 };
@@ -98,6 +98,58 @@ fn spend_of(rates: &RateTable, rules: &EarningRules, row: &SpendRow) -> Spend {
     }
 }
 
+/// A payment as the purchases-and-refunds query reads it, when it is one.
+fn spend_row(p: &PaymentEvent) -> Option<SpendRow> {
+    let counted = p.status == PaymentStatus::Completed
+        && matches!(p.kind, PaymentKind::Purchase | PaymentKind::Refund);
+    counted.then(|| SpendRow {
+        customer_id: p.customer_id.clone(),
+        event_id: p.event_id.as_str().to_owned(),
+        occurred_at: p.occurred_at,
+        amount_minor: p.amount.get(),
+        currency: p.currency,
+        refund: p.kind == PaymentKind::Refund,
+    })
+}
+
+/// The stored purchases and refunds of `customers` from `since` to `until`. Every payment
+/// in `given` is stored exactly as given, so a customer with as many stored as given in the
+/// period has no others: their rows come from `given`, and only the other customers' are
+/// read back (an import's batch usually holds a customer's payments alone).
+async fn spend_rows(
+    store: &dyn Store,
+    given: &HashMap<CustomerId, Vec<PaymentEvent>>,
+    customers: &[CustomerId],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<SpendRow>> {
+    let stored = store
+        .purchase_and_refund_counts(customers, since, until)
+        .await?;
+    let mut rows = Vec::new();
+    let mut read = Vec::new();
+    for customer in customers {
+        let mut seen = HashSet::new();
+        let own: Vec<SpendRow> = given
+            .get(customer)
+            .into_iter()
+            .flatten()
+            .filter(|p| (since..=until).contains(&p.occurred_at))
+            .filter(|p| seen.insert(p.event_id.as_str()))
+            .filter_map(spend_row)
+            .collect();
+        if stored.get(customer).copied().unwrap_or(0) == own.len() as u64 {
+            rows.extend(own);
+        } else {
+            read.push(customer.clone());
+        }
+    }
+    if !read.is_empty() {
+        rows.extend(store.purchases_and_refunds(&read, since, until).await?);
+    }
+    Ok(rows)
+}
+
 /// Runs the earning rules on the purchases and refunds among `events` (stored already:
 /// duplicates included, so a re-sent batch repairs what an interrupted one missed) and
 /// stores what they earn and reverse.
@@ -122,7 +174,7 @@ pub async fn earn_on_events(
     earn_on_payments_of(store, rules, by_customer, by, now).await
 }
 
-/// The same, for payments already grouped by customer.
+/// The same, for payments already grouped by customer (each stored exactly as given).
 pub async fn earn_on_payments_of(
     store: &dyn Store,
     rules: &EarningRules,
@@ -138,7 +190,7 @@ pub async fn earn_on_payments_of(
     let mut customers: Vec<CustomerId> = by_customer.keys().cloned().collect();
     customers.sort_unstable();
     let since = first - Duration::days(TIER_WINDOW_DAYS);
-    let rows = store.purchases_and_refunds(&customers, since, last).await?;
+    let rows = spend_rows(store, &by_customer, &customers, since, last).await?;
     let foreign = rows.iter().any(|r| r.currency != rules.currency)
         || by_customer
             .values()

@@ -37,8 +37,8 @@ struct MoveRow {
     points: i64,
 }
 
-/// An accrual's item: `at` in milliseconds.
-#[derive(Serialize, Deserialize)]
+/// An accrual's item as read: `at` in milliseconds.
+#[derive(Deserialize)]
 struct ItemRow {
     key: String,
     at: i64,
@@ -305,18 +305,27 @@ async fn insert_postings(
     Ok(())
 }
 
+/// An item as written: [`ItemRow`] borrowing its text.
+#[derive(Serialize)]
+struct ItemRef<'a> {
+    key: &'a str,
+    at: i64,
+    points: i64,
+    why: &'a str,
+}
+
 /// An accrual's items as stored (none for other postings).
 fn items_json(items: &[Item]) -> Option<String> {
     if items.is_empty() {
         return None;
     }
-    let rows: Vec<ItemRow> = items
+    let rows: Vec<ItemRef> = items
         .iter()
-        .map(|i| ItemRow {
-            key: i.key.clone(),
+        .map(|i| ItemRef {
+            key: &i.key,
             at: i.at.timestamp_millis(),
             points: i.points,
-            why: i.why.clone(),
+            why: &i.why,
         })
         .collect();
     Some(serde_json::to_string(&rows).expect("plain rows"))
@@ -494,6 +503,40 @@ impl LoyaltyStore for SeaStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<StepResult>, StoreError> {
         self.post_many(steps, by, now).await
+    }
+
+    async fn purchase_and_refund_counts(
+        &self,
+        customers: &[CustomerId],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<HashMap<CustomerId, u64>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in customers.chunks(IDS_PER_LOOKUP) {
+            let query = Query::select()
+                .column(Alias::new("customer_id"))
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from(Alias::new("payment_events"))
+                .and_where(
+                    Expr::col(Alias::new("customer_id")).is_in(chunk.iter().map(|c| c.as_str())),
+                )
+                .and_where(Expr::col(Alias::new("occurred_at_ms")).gte(since.timestamp_millis()))
+                .and_where(Expr::col(Alias::new("occurred_at_ms")).lte(until.timestamp_millis()))
+                .and_where(Expr::col(Alias::new("status")).eq("completed"))
+                .and_where(Expr::col(Alias::new("kind")).is_in(["purchase", "refund"]))
+                .group_by_col(Alias::new("customer_id"))
+                .to_owned();
+            for row in self.db.query_all(self.backend().build(&query)).await? {
+                let customer: String = row.try_get("", "customer_id")?;
+                let n: i64 = row.try_get("", "n")?;
+                out.insert(
+                    CustomerId::parse(&customer)
+                        .map_err(|_| StoreError::Corrupt("payment_events: customer id".into()))?,
+                    n as u64,
+                );
+            }
+        }
+        Ok(out)
     }
 
     async fn purchases_and_refunds(

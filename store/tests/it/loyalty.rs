@@ -289,6 +289,20 @@ async fn a_batch_of_customers_posts_in_one_transaction_and_refunds_name_their_pu
             ],
             "{backend}"
         );
+        // The same period counted without reading the rows back; c3 has none.
+        let counts = store
+            .purchase_and_refund_counts(
+                &[cid("c1"), cid("c2"), cid("c3")],
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            counts,
+            std::collections::HashMap::from([(cid("c1"), 2), (cid("c2"), 1)]),
+            "{backend}"
+        );
 
         // Two customers' postings in one call: c2's step is refused, c1's is stored.
         let results = store
