@@ -54,9 +54,11 @@ pub struct Config {
     pub jwt_max_lifetime_secs: u64,
     /// `tracing` filter, e.g. `info` or `sextant_api=debug`.
     pub log: String,
-    /// gRPC URL of a Qdrant server (e.g. `http://qdrant:6334`); unset for the in-process
-    /// qdrant-edge store in `data_dir/vectors`.
+    /// gRPC URL of a Qdrant server (e.g. `http://qdrant:6334`, `https://` for TLS); unset
+    /// for the in-process qdrant-edge store in `data_dir/vectors`.
     pub qdrant_url: Option<String>,
+    /// The Qdrant server's API key, when it requires one (`SEXTANT_QDRANT_API_KEY`).
+    pub qdrant_api_key: Option<Secret>,
     /// Dimension of customer embeddings (and of the vector store).
     pub embedding_dim: usize,
     /// Master key (base64 of 32 bytes) that wraps customers' data keys; usually given as
@@ -159,6 +161,7 @@ impl Default for Config {
             jwt_max_lifetime_secs: 24 * 3600,
             log: "info".into(),
             qdrant_url: None,
+            qdrant_api_key: None,
             embedding_dim: 32,
             master_key: None,
             master_key_file: None,

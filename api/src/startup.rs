@@ -11,7 +11,7 @@ use sextant_store::audit::CheckpointSigner;
 use sextant_store::crypto::{Keyring, MasterKey};
 use sextant_store::{SeaStore, Store};
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 /// The master key file used when none is configured: beside the data directory, never in
 /// it, so a copy of the data folder does not carry its key.
@@ -183,7 +183,10 @@ pub async fn open_store_with(
 pub async fn open_context(config: &Config) -> anyhow::Result<Context> {
     let store = open_store(config).await?;
     let vectors = sextant_vectors::open(
-        config.qdrant_url.as_deref(),
+        sextant_vectors::Location {
+            server_url: config.qdrant_url.as_deref(),
+            api_key: config.qdrant_api_key.as_ref().map(Secret::expose),
+        },
         &config.data_dir.join("vectors"),
         config.embedding_dim,
     )

@@ -148,15 +148,28 @@ pub trait VectorStore: Send + Sync {
     async fn optimize(&self) -> Result<(), VectorError>;
 }
 
-/// The store a deployment names: a Qdrant server at `server_url` (its collection
-/// [`DEFAULT_COLLECTION`]), or else the in-process qdrant-edge store in `dir`.
+/// Where a deployment keeps its vectors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Location<'a> {
+    /// gRPC URL of a Qdrant server (`http://` or `https://` for TLS); `None` for the
+    /// in-process qdrant-edge store.
+    pub server_url: Option<&'a str>,
+    /// The server's API key, when it requires one.
+    pub api_key: Option<&'a str>,
+}
+
+/// The store a deployment names: a Qdrant server (its collection [`DEFAULT_COLLECTION`]),
+/// or else the in-process qdrant-edge store in `dir`.
 pub async fn open(
-    server_url: Option<&str>,
+    location: Location<'_>,
     dir: &std::path::Path,
     dim: usize,
 ) -> Result<std::sync::Arc<dyn VectorStore>, VectorError> {
-    Ok(match server_url {
-        Some(url) => std::sync::Arc::new(ServerStore::connect(url, DEFAULT_COLLECTION, dim).await?),
+    Ok(match location.server_url {
+        Some(url) => std::sync::Arc::new(
+            ServerStore::connect_with_api_key(url, location.api_key, DEFAULT_COLLECTION, dim)
+                .await?,
+        ),
         None => {
             let dir = dir.to_owned();
             std::sync::Arc::new(

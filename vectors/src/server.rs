@@ -1,8 +1,10 @@
 //! A Qdrant server over gRPC (qdrant-client). The server indexes and optimises in the
 //! background, persists on its own, and serialises concurrent writes itself, so this adapter
-//! only translates types and maps errors.
+//! translates types, maps errors, and retries a call the server asks to have again later
+//! (every call is safe to repeat: writes go by point id, the rest read).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use qdrant_client::qdrant::{
@@ -31,7 +33,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const GRPC_DEADLINE_EXCEEDED: i32 = 4;
 const GRPC_ALREADY_EXISTS: i32 = 6;
 const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
+const GRPC_INTERNAL: i32 = 13;
 const GRPC_UNAVAILABLE: i32 = 14;
+
+/// Tries of one call while the server is unavailable, overloaded or past its deadline (a
+/// restart, a failover, a dropped connection): a blip costs latency, not an error.
+const ATTEMPTS: u32 = 4;
+
+/// The wait before the second try, doubled before each next (50, 100, 200 ms), each with up
+/// to half as much again at random so that many clients do not come back together.
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How qdrant-client's channel pool begins the message of a connection it could not open.
+const CONNECT_FAILED: &str = "Failed to connect to";
 
 const INDEXED_FIELDS: [(&str, FieldType); 4] = [
     (fields::SEGMENT, FieldType::Integer),
@@ -77,10 +91,10 @@ impl ServerStore {
             .skip_compatibility_check()
             .build()
             .map_err(|err| map_error("connect", err))?;
-        client
-            .health_check()
+        // A server still starting is waited for a moment; a refused key is an error at once.
+        with_retries(|| client.health_check())
             .await
-            .map_err(|err| VectorError::unavailable("connect", err))?;
+            .map_err(|err| map_error("connect", err))?;
         let store = ServerStore {
             client,
             collection: collection.to_owned(),
@@ -179,13 +193,16 @@ impl VectorStore for ServerStore {
     async fn upsert(&self, points: Vec<Point>) -> Result<(), VectorError> {
         let points = validate::points(points, self.dim)?;
         let points: Vec<PointStruct> = points.into_iter().map(to_server_point).collect();
+        let client = &self.client;
         for batch in points.chunks(MAX_BATCH_POINTS) {
             // wait(true): acknowledged means applied and persisted on the server.
             let upsert = UpsertPointsBuilder::new(&self.collection, batch.to_vec()).wait(true);
-            self.client
-                .upsert_points(upsert)
-                .await
-                .map_err(|err| map_error("upsert", err))?;
+            with_retries(|| {
+                let upsert = upsert.clone();
+                async move { client.upsert_points(upsert).await }
+            })
+            .await
+            .map_err(|err| map_error("upsert", err))?;
         }
         Ok(())
     }
@@ -247,11 +264,13 @@ impl VectorStore for ServerStore {
             GetPointsBuilder::new(&self.collection, vec![PointId::from(point_id(customer_id))])
                 .with_vectors(true)
                 .with_payload(customer_id_only());
-        let response = self
-            .client
-            .get_points(get)
-            .await
-            .map_err(|err| map_error("vector", err))?;
+        let client = &self.client;
+        let response = with_retries(|| {
+            let get = get.clone();
+            async move { client.get_points(get).await }
+        })
+        .await
+        .map_err(|err| map_error("vector", err))?;
         let Some(point) = response.result.into_iter().next() else {
             return Ok(None);
         };
@@ -263,25 +282,30 @@ impl VectorStore for ServerStore {
     }
 
     async fn count(&self) -> Result<u64, VectorError> {
-        let response = self
-            .client
-            .count(CountPointsBuilder::new(&self.collection).exact(true))
-            .await
-            .map_err(|err| map_error("count", err))?;
+        let client = &self.client;
+        let count = CountPointsBuilder::new(&self.collection).exact(true);
+        let response = with_retries(|| {
+            let count = count.clone();
+            async move { client.count(count).await }
+        })
+        .await
+        .map_err(|err| map_error("count", err))?;
         Ok(response.result.map_or(0, |result| result.count))
     }
 
     async fn delete(&self, customer_ids: &[String]) -> Result<(), VectorError> {
         validate::customer_ids(customer_ids)?;
+        let client = &self.client;
         for batch in customer_ids.chunks(MAX_BATCH_POINTS) {
-            let ids = batch.iter().map(|id| PointId::from(point_id(id))).collect();
-            let delete = DeletePointsBuilder::new(&self.collection)
-                .points(PointsIdsList { ids })
-                .wait(true);
-            self.client
-                .delete_points(delete)
-                .await
-                .map_err(|err| map_error("delete", err))?;
+            let ids: Vec<PointId> = batch.iter().map(|id| PointId::from(point_id(id))).collect();
+            with_retries(|| {
+                let delete = DeletePointsBuilder::new(&self.collection)
+                    .points(PointsIdsList { ids: ids.clone() })
+                    .wait(true);
+                async move { client.delete_points(delete).await }
+            })
+            .await
+            .map_err(|err| map_error("delete", err))?;
         }
         Ok(())
     }
@@ -327,11 +351,13 @@ impl ServerStore {
         op: &'static str,
         query: QueryPointsBuilder,
     ) -> Result<Vec<Hit>, VectorError> {
-        let response = self
-            .client
-            .query(query)
-            .await
-            .map_err(|err| map_error(op, err))?;
+        let client = &self.client;
+        let response = with_retries(|| {
+            let query = query.clone();
+            async move { client.query(query).await }
+        })
+        .await
+        .map_err(|err| map_error(op, err))?;
         response
             .result
             .into_iter()
@@ -410,17 +436,75 @@ fn grpc_code(err: &QdrantError) -> Option<i32> {
     }
 }
 
+/// Whether the server asked for the call again later, or could not be reached (qdrant-client
+/// reports a refused or dropped connection as an internal error that says so).
+fn transient(err: &QdrantError) -> bool {
+    let unreachable = matches!(
+        err,
+        QdrantError::ResponseError { status }
+            if i32::from(status.code()) == GRPC_INTERNAL
+                && status.message().starts_with(CONNECT_FAILED)
+    );
+    unreachable
+        || matches!(
+            grpc_code(err),
+            Some(GRPC_UNAVAILABLE | GRPC_DEADLINE_EXCEEDED | GRPC_RESOURCE_EXHAUSTED)
+        )
+        || matches!(err, QdrantError::Io(_))
+}
+
+/// Runs `call` until it succeeds, fails for good, or has been tried [`ATTEMPTS`] times,
+/// waiting between tries as [`FIRST_BACKOFF`] says.
+async fn with_retries<T, F, Fut>(call: F) -> Result<T, QdrantError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, QdrantError>>,
+{
+    retry_transient(call, transient, |wait| tokio::time::sleep(wait)).await
+}
+
+/// The retry loop itself, its test for "again later" and its sleep given (tests count the
+/// tries without waiting).
+async fn retry_transient<T, E, F, Fut, S>(
+    mut call: F,
+    again: impl Fn(&E) -> bool,
+    mut sleep: impl FnMut(Duration) -> S,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    S: Future<Output = ()>,
+{
+    let mut wait = FIRST_BACKOFF;
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(err) if tries < ATTEMPTS && again(&err) => {
+                sleep(wait + jitter(wait)).await;
+                wait *= 2;
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Up to half of `wait`, from the clock's nanoseconds: spread, not secret.
+fn jitter(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let half = (wait.as_nanos() / 2).max(1) as u64;
+    Duration::from_nanos(u64::from(nanos) % half)
+}
+
 /// Transient conditions become `Unavailable` (the api answers 503 and callers retry);
 /// everything else is an engine error.
 fn map_error(op: &'static str, err: QdrantError) -> VectorError {
     if let QdrantError::InvalidUri(uri_err) = &err {
         return VectorError::InvalidInput(format!("qdrant url: {uri_err}"));
     }
-    let transient = matches!(
-        grpc_code(&err),
-        Some(GRPC_UNAVAILABLE | GRPC_DEADLINE_EXCEEDED | GRPC_RESOURCE_EXHAUSTED)
-    ) || matches!(err, QdrantError::Io(_));
-    if transient {
+    if transient(&err) {
         VectorError::unavailable(op, err)
     } else {
         VectorError::engine(op, err)
@@ -430,6 +514,48 @@ fn map_error(op: &'static str, err: QdrantError) -> VectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call failing `failures` times with `error` before it succeeds; the tries and the
+    /// waits asked for.
+    async fn flaky(failures: u32, again: bool) -> (Result<u32, bool>, u32, Vec<Duration>) {
+        let tries = std::cell::Cell::new(0);
+        let mut waits = Vec::new();
+        let result = retry_transient(
+            || {
+                tries.set(tries.get() + 1);
+                let n = tries.get();
+                async move {
+                    if n <= failures {
+                        Err(again)
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            |again: &bool| *again,
+            |wait| {
+                waits.push(wait);
+                async {}
+            },
+        )
+        .await;
+        (result, tries.get(), waits)
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_tried_again_with_growing_waits_then_given_up() {
+        // Two blips: the third try answers.
+        let (result, tries, waits) = flaky(2, true).await;
+        assert_eq!((result, tries), (Ok(3), 3));
+        assert!(waits[0] >= FIRST_BACKOFF && waits[0] < FIRST_BACKOFF * 3 / 2);
+        assert!(waits[1] >= FIRST_BACKOFF * 2 && waits[1] < FIRST_BACKOFF * 3);
+        // Down for longer: tried ATTEMPTS times, then the error.
+        let (result, tries, waits) = flaky(10, true).await;
+        assert_eq!((result, tries, waits.len()), (Err(true), ATTEMPTS, 3));
+        // A refusal (a bad request, a wrong key) is not tried again.
+        let (result, tries, _) = flaky(10, false).await;
+        assert_eq!((result, tries), (Err(false), 1));
+    }
 
     #[test]
     fn payload_and_filter_use_the_shared_keys() {

@@ -1,5 +1,6 @@
 //! Behaviour of both stores. The edge store runs always; the server store runs only when
-//! `SEXTANT_TEST_QDRANT_URL` names a Qdrant gRPC endpoint (e.g. http://localhost:6334).
+//! `SEXTANT_TEST_QDRANT_URL` names a Qdrant gRPC endpoint (e.g. http://localhost:6334), with
+//! `SEXTANT_TEST_QDRANT_API_KEY` when that server requires a key (`.ci/run` starts one so).
 
 use std::path::Path;
 
@@ -740,28 +741,47 @@ fn exact_top_k(
 // ---------------------------------------------------------------------------------------------
 // Server store: the same checks, each in a fresh collection that is removed afterwards.
 
-fn server_url() -> Option<String> {
+/// The server under test, and its API key when it requires one.
+struct Server {
+    url: String,
+    api_key: Option<String>,
+}
+
+impl Server {
+    async fn connect(&self, collection: &str, dim: usize) -> Result<ServerStore, VectorError> {
+        ServerStore::connect_with_api_key(&self.url, self.api_key.as_deref(), collection, dim).await
+    }
+}
+
+fn server() -> Option<Server> {
     let url = std::env::var("SEXTANT_TEST_QDRANT_URL")
         .ok()
         .filter(|u| !u.is_empty());
     if url.is_none() {
         println!("SEXTANT_TEST_QDRANT_URL is not set: skipping the Qdrant server checks");
     }
-    url
+    Some(Server {
+        url: url?,
+        api_key: std::env::var("SEXTANT_TEST_QDRANT_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty()),
+    })
 }
 
-async fn with_server_collection<F, Fut>(url: &str, name: &str, check: F)
+async fn with_server_collection<F, Fut>(server: &Server, name: &str, check: F)
 where
     F: FnOnce(ServerStore) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let collection = format!("sextant_test_{}_{name}", std::process::id());
-    let admin = qdrant_client::Qdrant::from_url(url)
+    let admin = qdrant_client::Qdrant::from_url(&server.url)
+        .api_key(server.api_key.clone())
         .skip_compatibility_check()
         .build()
         .unwrap();
     let _ = admin.delete_collection(&collection).await;
-    let store = ServerStore::connect(url, &collection, DIM)
+    let store = server
+        .connect(&collection, DIM)
         .await
         .expect("connect to qdrant");
     check(store).await;
@@ -770,7 +790,7 @@ where
 
 #[tokio::test]
 async fn server_behaves_like_edge() {
-    let Some(url) = server_url() else { return };
+    let Some(url) = server() else { return };
     with_server_collection(&url, "round_trip", |s| async move {
         assert_eq!((s.kind(), s.dim()), ("qdrant-server", DIM));
         check_round_trip(&s).await
@@ -800,14 +820,14 @@ async fn server_behaves_like_edge() {
 
 #[tokio::test]
 async fn server_refuses_another_dimension() {
-    let Some(url) = server_url() else { return };
-    let reconnect_url = url.clone();
-    with_server_collection(&url, "dim", |s| async move {
+    let Some(server) = server() else { return };
+    let server = &server;
+    with_server_collection(server, "dim", |s| async move {
         s.upsert(vec![point("c-1", &[1.0, 0.0, 0.0, 0.0])])
             .await
             .unwrap();
         let collection = format!("sextant_test_{}_dim", std::process::id());
-        let other = ServerStore::connect(&reconnect_url, &collection, DIM + 1).await;
+        let other = server.connect(&collection, DIM + 1).await;
         assert!(matches!(
             other,
             Err(VectorError::DimensionMismatch {
@@ -819,9 +839,34 @@ async fn server_refuses_another_dimension() {
     .await;
 }
 
+/// A server that requires a key refuses a wrong one, and for good: an error at once, not an
+/// outage to wait out.
+#[tokio::test]
+async fn server_refuses_a_wrong_api_key() {
+    let Some(server) = server() else { return };
+    if server.api_key.is_none() {
+        println!("the Qdrant server under test requires no key: skipping");
+        return;
+    }
+    let wrong = Server {
+        url: server.url.clone(),
+        api_key: Some("not-the-key".into()),
+    };
+    let refused = wrong.connect("sextant_test_wrong_key", DIM).await;
+    assert!(
+        matches!(refused, Err(VectorError::Engine { .. })),
+        "{:?}",
+        refused.err()
+    );
+}
+
 /// Needs no server: nothing listens on port 1.
 #[tokio::test]
 async fn server_unreachable_is_unavailable() {
     let store = ServerStore::connect("http://127.0.0.1:1", "customers", DIM).await;
-    assert!(matches!(store, Err(VectorError::Unavailable { .. })));
+    assert!(
+        matches!(store, Err(VectorError::Unavailable { .. })),
+        "{:?}",
+        store.err()
+    );
 }
