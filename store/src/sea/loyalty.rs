@@ -16,6 +16,7 @@ use sextant_loyalty::{
     Account, Activity, Applied, CustomerLedger, Item, LedgerError, Line, Lot, LotMove, Movement,
     Opens, Posting, PostingKind,
 };
+use sha2::{Digest, Sha256};
 
 use super::rows::ms_to_time;
 use super::{SeaStore, IDS_PER_LOOKUP};
@@ -252,6 +253,8 @@ struct NewPosting<'a> {
     customer: &'a str,
     seq: usize,
     posting: &'a Posting,
+    /// Its items as stored (written once: the row holds them, the audit entry their digest).
+    items: Option<String>,
 }
 
 async fn insert_postings(
@@ -297,7 +300,7 @@ async fn insert_postings(
                 p.opens.map(|o| day_text(o.expires_on)).into(),
                 serde_json::to_string(&lines).expect("plain rows").into(),
                 serde_json::to_string(&moves).expect("plain rows").into(),
-                items_json(&p.items).into(),
+                new.items.clone().into(),
             ]);
         }
         db.execute(db.get_database_backend().build(&insert)).await?;
@@ -369,11 +372,12 @@ async fn upsert_lots(db: &impl ConnectionTrait, lots: &[(&str, &Lot)]) -> Result
 }
 
 /// The audit entry of the postings a write added to one customer's journal.
-fn audit_detail(added: &[Posting], balance: i64) -> serde_json::Value {
+fn audit_detail(added: &[NewPosting], balance: i64) -> serde_json::Value {
     serde_json::json!({
         "postings": added
             .iter()
-            .map(|p| {
+            .map(|new| {
+                let p = new.posting;
                 let mut entry = serde_json::json!({
                     "key": p.key,
                     "kind": p.kind.as_str(),
@@ -382,13 +386,16 @@ fn audit_detail(added: &[Posting], balance: i64) -> serde_json::Value {
                     "reverses": p.reverses,
                     "reason": p.reason,
                 });
-                if !p.items.is_empty() {
-                    // Each payment's points: what an auditor traces a purchase by.
-                    entry["items"] = p
-                        .items
-                        .iter()
-                        .map(|i| serde_json::json!({ "key": i.key, "points": i.points }))
-                        .collect();
+                if let Some(items) = &new.items {
+                    // The payments' points stay in the journal row; the trail holds their
+                    // count and digest, so a changed item no longer matches its entry.
+                    entry["items"] = serde_json::json!({
+                        "count": p.items.len(),
+                        "sha256": Sha256::digest(items.as_bytes())
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>(),
+                    });
                 }
                 entry
             })
@@ -448,10 +455,12 @@ impl SeaStore {
         changed.sort_by(|a, b| a.0.cmp(b.0));
         for (id, (ledger, before)) in &changed {
             let added = &ledger.journal()[*before..];
+            let first = postings.len();
             postings.extend(added.iter().enumerate().map(|(i, posting)| NewPosting {
                 customer: id.as_str(),
                 seq: before + i,
                 posting,
+                items: items_json(&posting.items),
             }));
             let touched: BTreeSet<&str> = added
                 .iter()
@@ -467,7 +476,7 @@ impl SeaStore {
             entries.push(by.entry(
                 "loyalty.post",
                 id,
-                audit_detail(added, ledger.snapshot(today).balance),
+                audit_detail(&postings[first..], ledger.snapshot(today).balance),
             ));
         }
         if postings.is_empty() {
