@@ -172,8 +172,11 @@ pub fn earn_on_payments(
     let mut earned = Earned::of(ledger);
     let mut pending = Pending::default();
     let mut outcomes = Vec::with_capacity(order.len());
+    let mut seen = HashSet::with_capacity(order.len());
     for p in order {
         let outcome = match p.kind {
+            // The same payment twice in one call: once is enough.
+            _ if !seen.insert(p.event_id.as_str()) => Outcome::AlreadyPosted,
             PaymentKind::Refund => {
                 // A refund reads the journal as it stands: post what is pending first.
                 pending.post(ledger, rules)?;
@@ -199,7 +202,35 @@ pub fn earn_on_payments(
 #[derive(Default)]
 struct Pending {
     by_expiry: BTreeMap<NaiveDate, Vec<Item>>,
-    keys: HashSet<String>,
+    /// How points were reached, by tier and multiplier: written once, copied per item.
+    whys: Vec<(String, u64, String)>,
+}
+
+impl Pending {
+    fn why(&mut self, earning: &crate::Earning) -> String {
+        let mut why = match self
+            .whys
+            .iter()
+            .find(|(tier, bp, _)| *bp == earning.multiplier_bp && *tier == earning.tier)
+        {
+            Some((_, _, why)) => why.clone(),
+            None => {
+                let why = format!(
+                    "{} tier, x{}.{:02}",
+                    earning.tier,
+                    earning.multiplier_bp / 10_000,
+                    earning.multiplier_bp % 10_000 / 100,
+                );
+                self.whys
+                    .push((earning.tier.clone(), earning.multiplier_bp, why.clone()));
+                why
+            }
+        };
+        if earning.points < earning.uncapped {
+            why.push_str(&format!(", capped from {}", earning.uncapped));
+        }
+        why
+    }
 }
 
 impl Pending {
@@ -212,7 +243,6 @@ impl Pending {
         for (expires_on, items) in std::mem::take(&mut self.by_expiry) {
             ledger.accrue(expires_on, items, Some(rules.version.clone()))?;
         }
-        self.keys.clear();
         Ok(())
     }
 }
@@ -227,7 +257,7 @@ fn earn(
     in_rules_currency: &impl Fn(&PaymentEvent) -> Option<i64>,
 ) -> Result<Outcome, LedgerError> {
     let key = earning_key(p.event_id.as_str());
-    if ledger.is_posted(&key) || pending.keys.contains(&key) {
+    if ledger.is_posted(&key) {
         return Ok(Outcome::AlreadyPosted);
     }
     if p.status != PaymentStatus::Completed {
@@ -253,16 +283,7 @@ fn earn(
         Err(none) => return Ok(Outcome::Nothing(none.code())),
     };
     // The rules' version goes on the accrual; each item says how its points were reached.
-    let mut why = format!(
-        "{} tier, x{}.{:02}",
-        earning.tier,
-        earning.multiplier_bp / 10_000,
-        earning.multiplier_bp % 10_000 / 100,
-    );
-    if earning.points < earning.uncapped {
-        why.push_str(&format!(", capped from {}", earning.uncapped));
-    }
-    pending.keys.insert(key.clone());
+    let why = pending.why(&earning);
     pending
         .by_expiry
         .entry(earning.expires_on)

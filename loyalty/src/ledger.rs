@@ -434,13 +434,13 @@ impl CustomerLedger {
     /// Points earned on payments: one posting for `items` (new keys, each above zero),
     /// opening one lot valid through `expires_on`. Its time is the newest item's, its lot's
     /// first day the oldest item's; `reason` is kept with it (the rules' version). Refused
-    /// whole when a key is taken.
+    /// whole when a key is taken. Gives the posting back as the journal holds it.
     pub fn accrue(
         &mut self,
         expires_on: NaiveDate,
         items: Vec<Item>,
         reason: Option<String>,
-    ) -> Result<Applied, LedgerError> {
+    ) -> Result<&Posting, LedgerError> {
         let (Some(first), Some(at)) = (
             items.iter().map(|i| i.at).min(),
             items.iter().map(|i| i.at).max(),
@@ -464,7 +464,7 @@ impl CustomerLedger {
         if self.is_posted(&key) {
             return Err(LedgerError::KeyReused(key));
         }
-        self.commit(Posting {
+        self.append(Posting {
             key: key.clone(),
             kind: PostingKind::Earn,
             at,
@@ -489,7 +489,8 @@ impl CustomerLedger {
             reason,
             actor: None,
             items,
-        })
+        })?;
+        Ok(self.journal.last().expect("just appended"))
     }
 
     #[allow(clippy::too_many_arguments)]

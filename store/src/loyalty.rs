@@ -72,9 +72,9 @@ pub trait LoyaltyStore: Send + Sync {
         until: DateTime<Utc>,
     ) -> Result<Vec<SpendRow>, StoreError>;
 
-    /// How many completed purchases and refunds each of `customers` has from `since` to
-    /// `until` (inclusive); a customer with none is absent.
-    async fn purchase_and_refund_counts(
+    /// How many payments (of any kind and status) each of `customers` has from `since` to
+    /// `until` (inclusive), counted on the index alone; a customer with none is absent.
+    async fn payment_counts(
         &self,
         customers: &[CustomerId],
         since: DateTime<Utc>,

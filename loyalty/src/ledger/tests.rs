@@ -391,7 +391,7 @@ fn an_accrual_holds_its_payments_as_earnings_of_their_own() {
     let accrual = l
         .accrue(date(200), vec![item("p1", 1, 40), item("p2", 2, 60)], None)
         .unwrap()
-        .posting;
+        .clone();
     assert_eq!(
         (accrual.key.as_str(), accrual.at, accrual.customer_change()),
         ("accrual:p1", at(2), 100)

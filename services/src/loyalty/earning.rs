@@ -113,35 +113,36 @@ fn spend_row(p: &PaymentEvent) -> Option<SpendRow> {
 }
 
 /// The stored purchases and refunds of `customers` from `since` to `until`. Every payment
-/// in `given` is stored exactly as given, so a customer with as many stored as given in the
-/// period has no others: their rows come from `given`, and only the other customers' are
-/// read back (an import's batch usually holds a customer's payments alone).
+/// in `given` is stored exactly as given, so a customer with as many payments stored in the
+/// period as given has no others (counted on the index, without reading rows): their rows
+/// come from `given`, and only the other customers' are read back (an import's batch
+/// usually holds a customer's payments alone).
 async fn spend_rows(
     store: &dyn Store,
-    given: &HashMap<CustomerId, Vec<PaymentEvent>>,
+    given: &[&PaymentEvent],
     customers: &[CustomerId],
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<SpendRow>> {
-    let stored = store
-        .purchase_and_refund_counts(customers, since, until)
-        .await?;
+    let stored = store.payment_counts(customers, since, until).await?;
+    let mut own: HashMap<&CustomerId, (HashSet<&str>, Vec<SpendRow>)> = HashMap::new();
+    for p in given {
+        if !(since..=until).contains(&p.occurred_at) {
+            continue;
+        }
+        let (seen, rows) = own.entry(&p.customer_id).or_default();
+        if seen.insert(p.event_id.as_str()) {
+            rows.extend(spend_row(p));
+        }
+    }
     let mut rows = Vec::new();
     let mut read = Vec::new();
     for customer in customers {
-        let mut seen = HashSet::new();
-        let own: Vec<SpendRow> = given
-            .get(customer)
-            .into_iter()
-            .flatten()
-            .filter(|p| (since..=until).contains(&p.occurred_at))
-            .filter(|p| seen.insert(p.event_id.as_str()))
-            .filter_map(spend_row)
-            .collect();
-        if stored.get(customer).copied().unwrap_or(0) == own.len() as u64 {
-            rows.extend(own);
-        } else {
-            read.push(customer.clone());
+        let stored = stored.get(customer).copied().unwrap_or(0);
+        match own.remove(customer) {
+            Some((seen, mine)) if seen.len() as u64 == stored => rows.extend(mine),
+            None if stored == 0 => {}
+            _ => read.push(customer.clone()),
         }
     }
     if !read.is_empty() {
@@ -161,8 +162,10 @@ pub async fn earn_on_events(
     now: DateTime<Utc>,
 ) -> Result<EarnReport> {
     let mut by_customer: HashMap<CustomerId, Vec<PaymentEvent>> = HashMap::new();
+    let mut given = Vec::new();
     for event in events {
         if let Event::Payment(p) = event {
+            given.push(p);
             if earns_or_reverses(p) {
                 by_customer
                     .entry(p.customer_id.clone())
@@ -171,14 +174,18 @@ pub async fn earn_on_events(
             }
         }
     }
-    earn_on_payments_of(store, rules, by_customer, by, now).await
+    earn_on_payments_of(store, rules, by_customer, &given, by, now).await
 }
 
-/// The same, for payments already grouped by customer (each stored exactly as given).
+/// The same, for purchases and refunds already grouped by customer. `given` holds every
+/// payment the caller has of those customers, each stored exactly as given (the batch just
+/// stored, or payments read from the store): a customer none of whose stored payments in
+/// the tier window is missing from it is not read back.
 pub async fn earn_on_payments_of(
     store: &dyn Store,
     rules: &EarningRules,
     by_customer: HashMap<CustomerId, Vec<PaymentEvent>>,
+    given: &[&PaymentEvent],
     by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<EarnReport> {
@@ -190,7 +197,7 @@ pub async fn earn_on_payments_of(
     let mut customers: Vec<CustomerId> = by_customer.keys().cloned().collect();
     customers.sort_unstable();
     let since = first - Duration::days(TIER_WINDOW_DAYS);
-    let rows = spend_rows(store, &by_customer, &customers, since, last).await?;
+    let rows = spend_rows(store, given, &customers, since, last).await?;
     let foreign = rows.iter().any(|r| r.currency != rules.currency)
         || by_customer
             .values()
@@ -293,18 +300,20 @@ pub async fn earn_stored(
         after = Some(last.customer.id.clone());
         done += page.len() as u64;
         let by_customer: HashMap<CustomerId, Vec<PaymentEvent>> = page
-            .into_iter()
+            .iter()
             .map(|h| {
                 let payments = h
                     .payments
-                    .into_iter()
+                    .iter()
                     .filter(|p| earns_or_reverses(p) && p.occurred_at >= since)
+                    .cloned()
                     .collect::<Vec<_>>();
-                (h.customer.id, payments)
+                (h.customer.id.clone(), payments)
             })
             .filter(|(_, payments)| !payments.is_empty())
             .collect();
-        let page_report = earn_on_payments_of(store, rules, by_customer, by, now).await?;
+        let given: Vec<&PaymentEvent> = page.iter().flat_map(|h| &h.payments).collect();
+        let page_report = earn_on_payments_of(store, rules, by_customer, &given, by, now).await?;
         report.add(&page_report);
         on_page(done);
     }

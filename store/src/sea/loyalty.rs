@@ -257,15 +257,44 @@ struct NewPosting<'a> {
     items: Option<String>,
 }
 
+/// `INSERT INTO table (columns) VALUES (..), ..` for `rows` rows, every value a bound
+/// parameter in the backend's style (names are this module's constants).
+fn insert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize) -> String {
+    use std::fmt::Write;
+    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let mut sql = format!("INSERT INTO \"{table}\" ({}) VALUES ", quoted.join(", "));
+    let mut parameter = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..columns.len() {
+            if column > 0 {
+                sql.push(',');
+            }
+            parameter += 1;
+            match backend {
+                DbBackend::Postgres => {
+                    let _ = write!(sql, "${parameter}");
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Writes the postings, moving their values into the statements (an import writes
+/// thousands, with their items).
 async fn insert_postings(
     db: &impl ConnectionTrait,
-    postings: &[NewPosting<'_>],
+    postings: Vec<NewPosting<'_>>,
 ) -> Result<(), StoreError> {
-    for chunk in postings.chunks(ROWS_PER_INSERT) {
-        let mut insert = Query::insert()
-            .into_table(Alias::new(POSTINGS))
-            .columns(COLUMNS.map(Alias::new))
-            .to_owned();
+    let backend = db.get_database_backend();
+    let mut postings = postings.into_iter().peekable();
+    while postings.peek().is_some() {
+        let chunk: Vec<NewPosting> = postings.by_ref().take(ROWS_PER_INSERT).collect();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * COLUMNS.len());
+        let rows = chunk.len();
         for new in chunk {
             let p = new.posting;
             let lines: Vec<LineRow> = p
@@ -284,7 +313,7 @@ async fn insert_postings(
                     points: m.points,
                 })
                 .collect();
-            insert.values_panic([
+            values.extend([
                 new.customer.into(),
                 p.key.as_str().into(),
                 (new.seq as i64).into(),
@@ -300,10 +329,12 @@ async fn insert_postings(
                 p.opens.map(|o| day_text(o.expires_on)).into(),
                 serde_json::to_string(&lines).expect("plain rows").into(),
                 serde_json::to_string(&moves).expect("plain rows").into(),
-                new.items.clone().into(),
+                new.items.into(),
             ]);
         }
-        db.execute(db.get_database_backend().build(&insert)).await?;
+        let sql = insert_sql(backend, POSTINGS, &COLUMNS, rows);
+        db.execute(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
     }
     Ok(())
 }
@@ -482,7 +513,7 @@ impl SeaStore {
         if postings.is_empty() {
             return Ok(results);
         }
-        insert_postings(&txn, &postings).await?;
+        insert_postings(&txn, postings).await?;
         upsert_lots(&txn, &lots).await?;
         super::audit::append_all(&txn, self.signer(), entries, now).await?;
         txn.commit().await?;
@@ -514,7 +545,7 @@ impl LoyaltyStore for SeaStore {
         self.post_many(steps, by, now).await
     }
 
-    async fn purchase_and_refund_counts(
+    async fn payment_counts(
         &self,
         customers: &[CustomerId],
         since: DateTime<Utc>,
@@ -531,8 +562,6 @@ impl LoyaltyStore for SeaStore {
                 )
                 .and_where(Expr::col(Alias::new("occurred_at_ms")).gte(since.timestamp_millis()))
                 .and_where(Expr::col(Alias::new("occurred_at_ms")).lte(until.timestamp_millis()))
-                .and_where(Expr::col(Alias::new("status")).eq("completed"))
-                .and_where(Expr::col(Alias::new("kind")).is_in(["purchase", "refund"]))
                 .group_by_col(Alias::new("customer_id"))
                 .to_owned();
             for row in self.db.query_all(self.backend().build(&query)).await? {
