@@ -231,9 +231,7 @@ impl Pending {
         }
         why
     }
-}
 
-impl Pending {
     /// One accrual per expiry day.
     fn post(
         &mut self,

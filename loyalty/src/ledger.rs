@@ -8,8 +8,8 @@
 //! **Lots.** Each earning (or positive adjustment) opens a lot: its day, its last valid day
 //! and the points still in it. Payments earn through accruals: one posting (and one lot) for
 //! the payments of a batch that expire on the same day, each payment an item of it with its
-//! own key and points, so a payment still earns once and its refund finds its points. Spending takes from the lot that expires first (then the
-//! oldest, then by key), so points are never lost to expiry while younger ones are spent.
+//! own key and points, so a payment still earns once and its refund finds its points.
+//! Spending takes from the lot that expires first (then the oldest, then by key), so points are never lost to expiry while younger ones are spent.
 //! A balance is always the sum of its lots' remaining points, and no lot goes below zero.
 //!
 //! **Idempotency.** Every posting has a key. Sent again with the same content it changes
@@ -251,13 +251,14 @@ impl CustomerLedger {
                 return Err(corrupt("items on a posting other than an accrual".into()));
             }
             let mut sum = 0i64;
-            let mut keys = std::collections::HashSet::new();
+            let mut keys = std::collections::HashSet::with_capacity(posting.items.len());
             for item in &posting.items {
                 if item.points <= 0 {
                     return Err(corrupt(format!("item `{}` earns no points", item.key)));
                 }
+                // A taken key is what `accrue` refuses, and what a replay reports.
                 if item.key == posting.key || self.is_posted(&item.key) || !keys.insert(&item.key) {
-                    return Err(corrupt(format!("item `{}` appears twice", item.key)));
+                    return Err(LedgerError::KeyReused(item.key.clone()));
                 }
                 sum = sum.saturating_add(item.points);
             }
@@ -447,13 +448,10 @@ impl CustomerLedger {
         ) else {
             return Err(LedgerError::NotPositive);
         };
+        // Each key is checked once, by `append`.
         let mut points = 0i64;
-        let mut keys = std::collections::HashSet::new();
         for item in &items {
             check_points(item.points)?;
-            if self.is_posted(&item.key) || !keys.insert(item.key.as_str()) {
-                return Err(LedgerError::KeyReused(item.key.clone()));
-            }
             points = points.saturating_add(item.points);
         }
         check_points(points)?;

@@ -106,33 +106,7 @@ impl Table {
     /// `INSERT INTO t (..) VALUES (..), .. ON CONFLICT (event_id) DO NOTHING`: names are
     /// this module's constants, every value a bound parameter.
     fn build_insert_sql(&self, backend: DbBackend, rows: usize, mode: Mode) -> String {
-        use std::fmt::Write;
-        let width = self.columns.len();
-        let mut sql = String::with_capacity(128 + rows * width * 7);
-        let quoted: Vec<String> = self.columns.iter().map(|c| format!("\"{c}\"")).collect();
-        let _ = write!(
-            sql,
-            "INSERT INTO \"{}\" ({}) VALUES ",
-            self.name,
-            quoted.join(", ")
-        );
-        let mut parameter = 0;
-        for row in 0..rows {
-            sql.push_str(if row == 0 { "(" } else { ",(" });
-            for column in 0..width {
-                if column > 0 {
-                    sql.push(',');
-                }
-                parameter += 1;
-                match backend {
-                    DbBackend::Postgres => {
-                        let _ = write!(sql, "${parameter}");
-                    }
-                    _ => sql.push('?'),
-                }
-            }
-            sql.push(')');
-        }
+        let mut sql = super::rows::insert_sql(backend, self.name, self.columns, rows);
         sql.push_str(" ON CONFLICT (\"event_id\") DO NOTHING");
         if mode == Mode::Returning {
             sql.push_str(" RETURNING \"event_id\"");

@@ -257,32 +257,6 @@ struct NewPosting<'a> {
     items: Option<String>,
 }
 
-/// `INSERT INTO table (columns) VALUES (..), ..` for `rows` rows, every value a bound
-/// parameter in the backend's style (names are this module's constants).
-fn insert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize) -> String {
-    use std::fmt::Write;
-    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-    let mut sql = format!("INSERT INTO \"{table}\" ({}) VALUES ", quoted.join(", "));
-    let mut parameter = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ",(" });
-        for column in 0..columns.len() {
-            if column > 0 {
-                sql.push(',');
-            }
-            parameter += 1;
-            match backend {
-                DbBackend::Postgres => {
-                    let _ = write!(sql, "${parameter}");
-                }
-                _ => sql.push('?'),
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 /// Writes the postings, moving their values into the statements (an import writes
 /// thousands, with their items).
 async fn insert_postings(
@@ -332,7 +306,7 @@ async fn insert_postings(
                 new.items.into(),
             ]);
         }
-        let sql = insert_sql(backend, POSTINGS, &COLUMNS, rows);
+        let sql = super::rows::insert_sql(backend, POSTINGS, &COLUMNS, rows);
         db.execute(Statement::from_sql_and_values(backend, sql, values))
             .await?;
     }
@@ -422,10 +396,7 @@ fn audit_detail(added: &[NewPosting], balance: i64) -> serde_json::Value {
                     // count and digest, so a changed item no longer matches its entry.
                     entry["items"] = serde_json::json!({
                         "count": p.items.len(),
-                        "sha256": Sha256::digest(items.as_bytes())
-                            .iter()
-                            .map(|b| format!("{b:02x}"))
-                            .collect::<String>(),
+                        "sha256": crate::audit::hex(&Sha256::digest(items.as_bytes())),
                     });
                 }
                 entry

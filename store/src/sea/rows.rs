@@ -28,6 +28,42 @@ use crate::{
     StoredCreditModel, StoredCustomer, StoredDecision, StoredOfferModel, StoredProfile,
 };
 
+/// `INSERT INTO table (columns) VALUES (..), ..` for `rows` rows, every value a bound
+/// parameter in the backend's style. Names must be the caller's constants.
+pub(super) fn insert_sql(
+    backend: sea_orm::DbBackend,
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(128 + rows * columns.len() * 7);
+    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let _ = write!(
+        sql,
+        "INSERT INTO \"{table}\" ({}) VALUES ",
+        quoted.join(", ")
+    );
+    let mut parameter = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..columns.len() {
+            if column > 0 {
+                sql.push(',');
+            }
+            parameter += 1;
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    let _ = write!(sql, "${parameter}");
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 pub(super) fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
